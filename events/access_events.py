@@ -1,0 +1,195 @@
+"""The `data` of each event type published on `access.events` (SPEC "Events").
+
+Each class name is the event `type`; `VERSION` is its `dataversion`. Fields are only
+ever added (with defaults), so consumers of an older version keep working; a breaking
+change gets a new version and the store upcasts old events (see the domain's
+`upcast_v1_v2` methods).
+
+Events that lead to an e-mail carry what the e-mail needs (names, addresses, locale) as
+they were when the event happened, so the notification service never has to look them up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.text import Level, Locale, Role
+
+
+class AccessEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    VERSION: ClassVar[int] = 1
+
+
+class Person(BaseModel):
+    """Who an e-mail goes to or names, as known when the event happened."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user_id: UUID | None = Field(default=None, description="None for someone without an account.")
+    email: str
+    name: str | None = None
+    locale: Locale = "en"
+
+
+class ChargerRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    charger_id: UUID
+    name: str | None = None
+    serial_number: str
+
+
+class UserRegistered(AccessEvent):
+    user_id: UUID
+    email: str
+    phone: str | None = None
+    name: str | None = None
+    locale: Locale = "en"
+
+
+class GroupCreated(AccessEvent):
+    group_id: UUID
+    name: str
+    owner_id: UUID
+    personal: bool = Field(description="A user's personal group (group_id = user_id).")
+
+
+class GroupMemberAdded(AccessEvent):
+    group_id: UUID
+    user_id: UUID
+    role: Role
+
+
+class GroupMemberRemoved(AccessEvent):
+    group_id: UUID
+    user_id: UUID
+
+
+class ChargerRegistered(AccessEvent):
+    charger_id: UUID
+    serial_number: str
+    name: str | None = None
+    group_id: UUID
+    owner_id: UUID
+    connected: bool = True
+
+
+class UserInvited(AccessEvent):
+    """An invitation was sent (or sent again: see `InvitationResent`)."""
+
+    invitation_id: UUID
+    email: str
+    chargers: list[ChargerRef]
+    level: Level
+    locale: Locale = Field(description="Language of the invitation e-mail.")
+    inviter: Person
+    expires_at: datetime
+    token_salt: str = Field(
+        description="Input to the invitation token's keyed HMAC; useless without the key."
+    )
+
+
+class InvitationResent(UserInvited):
+    pass
+
+
+class InvitationAccepted(AccessEvent):
+    invitation_id: UUID
+    user_id: UUID
+    charger_ids: list[UUID]
+    level: Level
+
+
+class InvitationDeclined(AccessEvent):
+    invitation_id: UUID
+    user_id: UUID
+
+
+class InvitationRevoked(AccessEvent):
+    invitation_id: UUID
+    email: str
+    locale: Locale = "en"
+    reason: Literal["revoked", "user_removed", "charger_transferred"] = "revoked"
+
+
+class AccessGranted(AccessEvent):
+    charger_id: UUID
+    user_id: UUID
+    level: Level
+    source: dict[str, Any] = Field(
+        description="What granted it: {'kind': 'invitation', 'invitation_id': ...} "
+        "or {'kind': 'update', 'command_id': ...}."
+    )
+
+
+class AccessRevoked(AccessEvent):
+    charger_id: UUID
+    user_id: UUID
+    reason: Literal["updated", "user_removed", "charger_transferred"] = "updated"
+
+
+class UserAccessChanged(AccessEvent):
+    """A user's shares on one manager's chargers were set (one e-mail, the new list)."""
+
+    user: Person
+    changed_by: Person
+    chargers: list[ChargerRef]
+    level: Level
+
+
+class UserAccessRemoved(AccessEvent):
+    user: Person
+    removed_by: Person
+    chargers: list[ChargerRef]
+
+
+class ChargerMovedToGroup(AccessEvent):
+    charger_id: UUID
+    from_group_id: UUID
+    to_group_id: UUID
+
+
+class ChargerOwnershipTransferred(AccessEvent):
+    charger_id: UUID
+    charger: ChargerRef
+    from_owner_id: UUID
+    to_owner: Person
+
+
+class ChargerTransferredToUser(AccessEvent):
+    charger_id: UUID
+    charger: ChargerRef
+    from_owner: Person
+    to_user: Person
+    from_group_id: UUID
+    to_group_id: UUID
+    connected: bool
+
+
+EVENT_TYPES: dict[str, type[AccessEvent]] = {
+    cls.__name__: cls
+    for cls in (
+        UserRegistered,
+        GroupCreated,
+        GroupMemberAdded,
+        GroupMemberRemoved,
+        ChargerRegistered,
+        UserInvited,
+        InvitationResent,
+        InvitationAccepted,
+        InvitationDeclined,
+        InvitationRevoked,
+        AccessGranted,
+        AccessRevoked,
+        UserAccessChanged,
+        UserAccessRemoved,
+        ChargerMovedToGroup,
+        ChargerOwnershipTransferred,
+        ChargerTransferredToUser,
+    )
+}

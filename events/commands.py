@@ -1,0 +1,159 @@
+"""The `data` of each command type on `access.commands` (SPEC "Commands").
+
+Unknown fields are rejected; every text that can reach an e-mail header is header-safe.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from events.text import Email, HeaderSafeText, Level, Locale, Phone
+
+ChargerIds = Annotated[list[UUID], Field(min_length=1, max_length=100)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegisterUser(Command):
+    """Creates a user and their personal group (group_id = user_id)."""
+
+    user_id: UUID = Field(description="New user's id; also their personal group's id.")
+    email: Email = Field(description="Unique, compared case-insensitively.")
+    phone: Phone | None = Field(default=None, description="E.164, unique.")
+    name: HeaderSafeText | None = Field(default=None, description="Display name.")
+    locale: Locale = Field(default="en", description="Language of the user's e-mails.")
+
+
+class CreateGroup(Command):
+    """Creates a group; the actor becomes its owner."""
+
+    group_id: UUID
+    name: HeaderSafeText
+
+
+class AddGroupMember(Command):
+    group_id: UUID
+    user_id: UUID
+    role: Annotated[str, Field(pattern="^(admin|member)$", description="`admin` or `member`.")]
+
+
+class RemoveGroupMember(Command):
+    group_id: UUID
+    user_id: UUID
+
+
+class RegisterCharger(Command):
+    """Registers a charger; the actor becomes its owner."""
+
+    charger_id: UUID
+    serial_number: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+    ] = Field(description="Unique serial number printed on the charger.")
+    name: HeaderSafeText | None = None
+    group_id: UUID | None = Field(default=None, description="Defaults to the actor's personal group.")
+
+
+class InviteUser(Command):
+    """Invites an e-mail address to use chargers the actor manages."""
+
+    invitation_id: UUID
+    email: Email
+    charger_ids: ChargerIds
+    level: Level = "charge"
+    locale: Locale | None = Field(
+        default=None, description="Language for an invitee without an account (default `en`)."
+    )
+
+    @model_validator(mode="after")
+    def _distinct_chargers(self) -> InviteUser:
+        if len(set(self.charger_ids)) != len(self.charger_ids):
+            raise ValueError("charger_ids must not repeat")
+        return self
+
+
+class AcceptInvitation(Command):
+    invitation_id: UUID
+    token: Annotated[str, Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class DeclineInvitation(AcceptInvitation):
+    pass
+
+
+class RevokeInvitation(Command):
+    invitation_id: UUID
+
+
+class ResendInvitation(Command):
+    invitation_id: UUID
+
+
+class UpdateUserAccess(Command):
+    """Sets exactly which of the actor's managed chargers the user has a share on."""
+
+    user_id: UUID
+    charger_ids: Annotated[list[UUID], Field(max_length=1000)]
+    level: Level = "charge"
+
+
+class RemoveUser(Command):
+    user_id: UUID
+
+
+class MoveChargerToGroup(Command):
+    charger_id: UUID
+    group_id: UUID
+
+
+class TransferChargerOwnership(Command):
+    charger_id: UUID
+    new_owner_id: UUID
+
+
+class TransferChargerToUser(Command):
+    charger_id: UUID
+    recipient_email: Email | None = None
+    recipient_phone: Phone | None = None
+    keep_connection: StrictBool
+
+    @model_validator(mode="after")
+    def _one_recipient(self) -> TransferChargerToUser:
+        if (self.recipient_email is None) == (self.recipient_phone is None):
+            raise ValueError("give exactly one of recipient_email and recipient_phone")
+        return self
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (
+        RegisterUser,
+        CreateGroup,
+        AddGroupMember,
+        RemoveGroupMember,
+        RegisterCharger,
+        InviteUser,
+        AcceptInvitation,
+        DeclineInvitation,
+        RevokeInvitation,
+        ResendInvitation,
+        UpdateUserAccess,
+        RemoveUser,
+        MoveChargerToGroup,
+        TransferChargerOwnership,
+        TransferChargerToUser,
+    )
+}
+
+
+def aggregate_key(command: Command) -> str | None:
+    """The Kafka key publishers should use: the id the command is about."""
+    fields: dict[str, Any] = command.model_dump()
+    for name in ("charger_id", "invitation_id", "group_id", "user_id"):
+        if fields.get(name) is not None:
+            return str(fields[name])
+    return None

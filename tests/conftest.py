@@ -1,0 +1,104 @@
+"""Real parts for the tests: a database of its own per run, a broker, an SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+
+from services.local.tansu import free_port, start_tansu
+
+ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _admin_dsn() -> str:
+    return ADMIN_DSN
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this test run, dropped afterwards."""
+    name = f"ca_test_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(_admin_dsn())
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    base = _admin_dsn().rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Tansu broker on a port of its own, for the whole session."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    process = start_tansu(port, log)
+    yield f"127.0.0.1:{port}"
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@dataclass
+class MailBox:
+    """Messages the test SMTP server received, parsed."""
+
+    messages: list[Message] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+    async def wait_for(self, count: int, timeout: float = 20.0) -> list[Message]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.messages) < count:
+            if loop.time() > deadline:
+                raise TimeoutError(f"{len(self.messages)} of {count} e-mails arrived")
+            await asyncio.sleep(0.05)
+        return self.messages
+
+
+@dataclass
+class SmtpServer:
+    url: str
+    mailbox: MailBox
+    controller: Controller
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on a port of its own."""
+    mailbox = MailBox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield SmtpServer(f"smtp://127.0.0.1:{port}", mailbox, controller)
+    controller.stop()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
