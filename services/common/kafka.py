@@ -1,0 +1,36 @@
+"""Kafka plumbing both services share: topic creation and safe client defaults.
+
+aiokafka's defaults (acks=1, auto_offset_reset=latest, auto-commit on) lose messages;
+every client here sets all three explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+PARTITIONS = 3
+
+
+async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int = PARTITIONS) -> None:
+    """Create any missing topic. A broker with memory storage forgets them on restart."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if not missing:
+            return
+        try:
+            await admin.create_topics(
+                [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in missing]
+            )
+        except TopicAlreadyExistsError:
+            pass
+        log.info("created topics %s", missing)
+    finally:
+        await admin.close()
