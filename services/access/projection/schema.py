@@ -1,0 +1,117 @@
+"""The read models' tables: what the query API reads, derived only from the event log.
+
+Everything lives in one schema of its own so a rebuild can fill a fresh copy and swap
+it in, and so dropping the read side can never touch the event store.
+
+`access` is the materialised answer to "may user U use charger C": one row per pair
+with the effective level and every reason (`why`). Its primary key serves per-user
+lookups and the check; a second index serves per-charger lookups.
+"""
+
+from __future__ import annotations
+
+from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
+
+PROJECTION_NAME = "access"
+
+_DDL = """
+CREATE SCHEMA IF NOT EXISTS {s};
+
+CREATE TABLE IF NOT EXISTS {s}.tracking (
+    projection text PRIMARY KEY,
+    position bigint NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS {s}.users (
+    user_id uuid PRIMARY KEY,
+    email text NOT NULL,
+    phone text,
+    name text,
+    locale text NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS {s}.groups (
+    group_id uuid PRIMARY KEY,
+    name text NOT NULL,
+    owner_id uuid NOT NULL,
+    personal boolean NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS {s}.group_members (
+    group_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    role text NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS group_members_user ON {s}.group_members (user_id);
+
+CREATE TABLE IF NOT EXISTS {s}.chargers (
+    charger_id uuid PRIMARY KEY,
+    serial_number text NOT NULL,
+    name text,
+    group_id uuid NOT NULL,
+    owner_id uuid NOT NULL,
+    connected boolean NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chargers_group ON {s}.chargers (group_id, charger_id);
+
+CREATE TABLE IF NOT EXISTS {s}.shares (
+    charger_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    level text NOT NULL,
+    why jsonb NOT NULL,
+    PRIMARY KEY (charger_id, user_id)
+);
+
+CREATE TABLE IF NOT EXISTS {s}.invitations (
+    invitation_id uuid PRIMARY KEY,
+    email text NOT NULL,
+    level text NOT NULL,
+    locale text NOT NULL,
+    chargers jsonb NOT NULL,
+    inviter_id uuid,
+    status text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    invited_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    responded_by uuid,
+    revoke_reason text
+);
+
+CREATE TABLE IF NOT EXISTS {s}.access (
+    user_id uuid NOT NULL,
+    charger_id uuid NOT NULL,
+    level text NOT NULL,
+    why jsonb NOT NULL,
+    PRIMARY KEY (user_id, charger_id)
+);
+CREATE INDEX IF NOT EXISTS access_charger ON {s}.access (charger_id, user_id);
+
+CREATE TABLE IF NOT EXISTS {s}.charger_history (
+    charger_id uuid NOT NULL,
+    position bigint NOT NULL,
+    event_id uuid NOT NULL,
+    type text NOT NULL,
+    time timestamptz NOT NULL,
+    actor text,
+    command_id text,
+    details jsonb NOT NULL,
+    PRIMARY KEY (charger_id, position)
+);
+"""
+
+
+_START_TRACKING = """
+INSERT INTO {s}.tracking (projection, position) VALUES ($1, 0) ON CONFLICT DO NOTHING"""
+
+
+async def create_schema(conn: Connection, schema: str = DEFAULT_SCHEMA) -> None:
+    """Create the read-model schema and tables if missing (safe to call at every start).
+
+    Serialised with an advisory lock: concurrent `CREATE ... IF NOT EXISTS` statements
+    from instances starting together can otherwise collide on the catalogue.
+    """
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('charger-access.read-schema'))")
+        await conn.execute(render(_DDL, schema))
+        await conn.execute(render(_START_TRACKING, schema), PROJECTION_NAME)
