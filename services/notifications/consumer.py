@@ -1,0 +1,69 @@
+"""The FastStream topology: `on_access_events` (batch subscriber) and the dead-letter publisher.
+
+Offsets are committed only after a whole batch is handled (`AckPolicy.NACK_ON_ERROR`
+turns auto-commit off; on an error FastStream seeks every partition of the batch back
+to its first record, so nothing is committed past an unsent e-mail). The default
+ack-first policy would commit before sending: at-most-once, which is not what we want.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.message import KafkaMessage
+from faststream.middlewares import AckPolicy
+
+from services.notifications.config import NotificationSettings
+from services.notifications.delivery import Deliverer
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+PAUSE_AFTER_ERROR_SECONDS = 2.0
+
+
+async def raw_values(message: KafkaMessage) -> list[bytes]:
+    """Hand the handler the raw record values: envelopes are parsed (and bad ones
+    skipped) by the service layer, never by FastStream's JSON guess, which would raise
+    on a record whose content-type header lies and so stall the partition."""
+    records = message.raw_message if isinstance(message.raw_message, tuple) else ()
+    return [record.value or b"" for record in records]
+
+
+def subscribe(broker: KafkaBroker, settings: NotificationSettings, deliverer: Deliverer) -> None:
+    """Register the `access.events` batch subscriber on `broker`."""
+
+    @broker.subscriber(
+        settings.common.topics.events,
+        batch=True,
+        group_id=settings.group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_records=MAX_BATCH,
+        decoder=raw_values,
+        title="on_access_events",
+        description="Sends the e-mails each access event causes, once per recipient.",
+    )
+    async def on_access_events(values: list[bytes]) -> None:
+        try:
+            await deliverer.handle_batch(values)
+        except Exception:
+            # The batch is nacked and fetched again at once; pause so an outage of
+            # SMTP or PostgreSQL is retried at a sane pace rather than in a hot loop.
+            log.exception("batch of %d records not handled; it will be retried", len(values))
+            await asyncio.sleep(PAUSE_AFTER_ERROR_SECONDS)
+            raise
+
+
+class KafkaDeadLetters:
+    """Publishes undeliverable e-mails' records on `notifications.dlq`."""
+
+    def __init__(self, broker: KafkaBroker, topic: str) -> None:
+        self._broker = broker
+        self._topic = topic
+
+    async def publish(self, record: dict[str, Any], key: str) -> None:
+        await self._broker.publish(record, topic=self._topic, key=key.encode())

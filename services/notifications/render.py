@@ -1,0 +1,130 @@
+"""Turns a `Notification` into the subject, plain text and HTML a person reads.
+
+Templates live in `templates/<locale>/<kind>.txt` (blocks `subject` and `body`) and
+`templates/<locale>/<kind>.html` (extends `base.html`), so each e-mail kind is written
+natively per language rather than translated phrase by phrase. HTML is autoescaped;
+plain text is not. Dates and plurals come from Babel (CLDR), not from hand-made rules.
+
+The invitation token is derived here, at render time, from the salt in the event and
+`TOKEN_SECRET`: it exists only in the e-mail, never in a store or a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale as BabelLocale
+from babel.dates import format_date, format_time
+from babel.lists import format_list
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from events.access_events import ChargerRef, InvitationResent, Person, UserInvited
+from events.text import Locale
+from events.tokens import invitation_token
+from services.notifications.recipients import Notification
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+TIME_ZONES: dict[Locale, ZoneInfo] = {
+    "nb": ZoneInfo("Europe/Oslo"),
+    "fr": ZoneInfo("Europe/Paris"),
+    "en": ZoneInfo("UTC"),
+}
+"""We know no recipient's time zone; each language shows times where most of its
+readers live, and the templates say which zone it is."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """What links in e-mails need: where the app lives and the token key."""
+
+    public_base_url: str
+    token_secret: bytes
+
+
+class Renderer:
+    """Renders notifications; one instance (and one template cache) per process."""
+
+    def __init__(self, links: LinkSettings, templates: Path = TEMPLATES) -> None:
+        self._links = links
+        self._env = Environment(
+            loader=FileSystemLoader(templates),
+            autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, notification: Notification) -> RenderedEmail:
+        locale = notification.to.locale
+        context = self._context(notification, locale)
+        text_template = self._env.get_template(f"{locale}/{notification.kind}.txt")
+        text_context = text_template.new_context(context)
+        subject = _one_line("".join(text_template.blocks["subject"](text_context)))
+        text = "".join(text_template.blocks["body"](text_context)).strip() + "\n"
+        html = self._env.get_template(f"{locale}/{notification.kind}.html").render(
+            context, subject=subject
+        )
+        return RenderedEmail(subject=subject, text=text, html=html)
+
+    def _context(self, notification: Notification, locale: Locale) -> dict[str, Any]:
+        event = notification.event
+        context: dict[str, Any] = {
+            "event": event,
+            "to": notification.to,
+            "person": display_person,
+            "charger": display_charger,
+            "chargers": lambda refs: [display_charger(ref) for ref in refs],
+            "join": lambda items: format_list(list(items), locale=locale),
+            "plural": lambda n, one, other: one if _plural_form(n, locale) == "one" else other,
+            "date": lambda value: format_date(_local(value, locale), "full", locale=locale),
+            "time": lambda value: format_time(_local(value, locale), "short", locale=locale),
+            "app_url": self._links.public_base_url,
+            "resent": isinstance(event, InvitationResent),
+        }
+        if isinstance(event, UserInvited):
+            context["accept_url"] = self.accept_url(event)
+        return context
+
+    def accept_url(self, event: UserInvited) -> str:
+        token = invitation_token(self._links.token_secret, event.invitation_id, event.token_salt)
+        base = self._links.public_base_url
+        return f"{base}/invitations/{event.invitation_id}/accept?token={token}"
+
+
+def display_person(person: Person) -> str:
+    """A person as e-mails name them: their name, else their address."""
+    return person.name or person.email
+
+
+def display_charger(charger: ChargerRef) -> str:
+    """A charger as e-mails name it: its name, else its serial number."""
+    return charger.name or charger.serial_number
+
+
+def _plural_form(count: int | Sequence[object], locale: Locale) -> str:
+    number = count if isinstance(count, int) else len(count)
+    form: str = BabelLocale.parse(locale).plural_form(number)
+    return form
+
+
+def _local(value: datetime, locale: Locale) -> datetime:
+    return value.astimezone(TIME_ZONES[locale])
+
+
+def _one_line(value: str) -> str:
+    """Subjects are written over lines in templates for readability; mail wants one."""
+    return " ".join(value.split())
