@@ -1,0 +1,5 @@
+"""The write model: event-sourced aggregates and the rules they enforce.
+
+Stored event identity is module path + class name: moving or renaming a class here is a
+data migration. The public wire contract lives in `events/`, not here.
+"""

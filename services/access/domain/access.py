@@ -1,0 +1,30 @@
+"""Effective access of a user on a charger: the highest of owner, group role and share."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from services.access.domain.charger import Charger
+from services.access.domain.group import Group
+
+LEVELS = {"charge": 1, "manage": 2}
+
+
+def effective_level(user_id: UUID | str, charger: Charger, group: Group | None) -> str | None:
+    uid = str(user_id)
+    levels: list[str] = []
+    if str(charger.owner_id) == uid:
+        levels.append("manage")
+    role = group.role_of(uid) if group is not None else None
+    if role in ("owner", "admin"):
+        levels.append("manage")
+    elif role == "member":
+        levels.append("charge")
+    share = charger.shares.get(uid)
+    if share is not None:
+        levels.append(share)
+    return max(levels, key=LEVELS.__getitem__) if levels else None
+
+
+def can_manage(user_id: UUID | str, charger: Charger, group: Group | None) -> bool:
+    return effective_level(user_id, charger, group) == "manage"

@@ -1,0 +1,84 @@
+"""A person who can be granted access, with the mirror of their shares.
+
+The mirror (`shares`) lets RemoveUser find every charger a user has a share on from the
+write model alone, without trusting a possibly stale read model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from services.access.domain.base import AccessAggregate, Cause
+
+
+class User(AccessAggregate):
+    class UserRegistered(AccessAggregate.Event, Aggregate.Created):
+        user_id: UUID
+        email: str
+        phone: str | None
+        name: str | None
+        locale: str
+
+    class SharesRecorded(AccessAggregate.Event):
+        """Mirror of AccessGranted / AccessRevoked on the user's side (internal)."""
+
+        PUBLISHED = False
+        granted: dict[str, str]
+        revoked: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            for charger_id in self.revoked:
+                aggregate.shares.pop(charger_id, None)
+            aggregate.shares.update(self.granted)
+
+    class UserAccessChanged(AccessAggregate.Event):
+        user: dict[str, Any]
+        changed_by: dict[str, Any]
+        chargers: list[dict[str, Any]]
+        level: str
+
+    class UserAccessRemoved(AccessAggregate.Event):
+        user: dict[str, Any]
+        removed_by: dict[str, Any]
+        chargers: list[dict[str, Any]]
+
+    def __init__(
+        self,
+        *,
+        user_id: UUID,
+        email: str,
+        phone: str | None,
+        name: str | None,
+        locale: str,
+        actor: str,
+        command_id: str,
+    ) -> None:
+        self.user_id = user_id
+        self.email = email
+        self.phone = phone
+        self.name = name
+        self.locale = locale
+        self.shares: dict[str, str] = {}
+
+    @classmethod
+    def register(
+        cls, user_id: UUID, email: str, phone: str | None, name: str | None, locale: str,
+        cause: Cause,
+    ) -> User:
+        return cls._create(
+            cls.UserRegistered, id=user_id, user_id=user_id, email=email, phone=phone,
+            name=name, locale=locale, **cause.stamp(),
+        )
+
+    def person(self) -> dict[str, Any]:
+        """How e-mails and events name this user, as of now."""
+        return {"user_id": self.user_id, "email": self.email, "name": self.name,
+                "locale": self.locale}
+
+    def record_shares(self, granted: dict[str, str], revoked: list[str], cause: Cause) -> None:
+        if granted or revoked:
+            self.trigger_event(self.SharesRecorded, granted=granted, revoked=revoked,
+                               **cause.stamp())

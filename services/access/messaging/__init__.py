@@ -1,0 +1,1 @@
+"""Kafka entry points of the access service: command intake, results, relay of events."""

@@ -1,0 +1,132 @@
+"""Turning Kafka records on `access.commands` into commands, invalid results, or DLQ entries.
+
+Both CloudEvents Kafka bindings are read: *structured* (the whole envelope as the value)
+and *binary* (`ce_*` headers, `data` as the value). Nothing here raises on bad input:
+every record becomes a runnable command, a final `invalid` result, or a dead letter.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from events.commands import COMMAND_TYPES
+from events.envelope import MAX_MESSAGE_BYTES, CommandEnvelope, CommandResult
+from services.access.executor import Invalid, Item, Valid
+
+
+@dataclass(frozen=True)
+class Record:
+    """What we need of a Kafka record; decoupled from the client library for tests."""
+
+    value: bytes | None
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    topic: str = ""
+    partition: int = 0
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: Record
+    error: str
+
+
+@dataclass(frozen=True)
+class Intake:
+    item: Item | None
+    dead_letter: DeadLetter | None = None
+
+
+def read(record: Record) -> Intake:
+    size = len(record.value or b"")
+    if size > MAX_MESSAGE_BYTES:
+        return _dead(record, f"message of {size} bytes is over the 1 MiB limit", None)
+    try:
+        raw = _raw_envelope(record)
+    except ValueError as exc:
+        return _dead(record, f"not a command envelope: {exc}", None)
+    try:
+        envelope = CommandEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        return _dead(record, f"not a command envelope: {_summary(exc)}", raw.get("id"), exc)
+    command_id = str(envelope.id)
+    model = COMMAND_TYPES.get(envelope.type)
+    if model is None:
+        return _dead(record, f"unknown command type {envelope.type!r}", command_id)
+    try:
+        command = model.model_validate(envelope.data)
+    except ValidationError as exc:
+        return Intake(Invalid(command_id, _invalid(command_id, exc)))
+    return Intake(Valid(command_id, envelope.actor, envelope.type, command))
+
+
+def _raw_envelope(record: Record) -> dict[str, Any]:
+    headers = {name: value for name, value in record.headers}
+    if "ce_specversion" in headers or "ce_id" in headers:
+        return _binary(headers, record.value)
+    parsed = _json(record.value)
+    if not isinstance(parsed, dict):
+        raise ValueError("the value is not a JSON object")
+    return parsed
+
+
+def _binary(headers: dict[str, bytes], value: bytes | None) -> dict[str, Any]:
+    def header(name: str) -> str | None:
+        raw = headers.get(name)
+        return raw.decode("utf-8", errors="replace") if raw is not None else None
+
+    envelope: dict[str, Any] = {
+        "specversion": header("ce_specversion"),
+        "id": header("ce_id"),
+        "source": header("ce_source"),
+        "type": header("ce_type"),
+        "actor": header("ce_actor"),
+        "data": _json(value),
+    }
+    if header("ce_time") is not None:
+        envelope["time"] = header("ce_time")
+    return envelope
+
+
+def _json(value: bytes | None) -> Any:
+    if not value:
+        raise ValueError("the value is empty")
+    try:
+        return json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"the value is not JSON ({exc})") from None
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Field errors without the offending input, which may hold a token or PII."""
+    return [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
+                     for e in _errors(exc))
+
+
+def _invalid(command_id: str, exc: ValidationError) -> CommandResult:
+    return CommandResult(command_id=command_id, status="rejected", reason="invalid",
+                         detail=_summary(exc), errors=_errors(exc))
+
+
+def _dead(
+    record: Record, error: str, command_id: object, exc: ValidationError | None = None
+) -> Intake:
+    """A dead letter; it also gets an `invalid` result when it carries a usable id."""
+    dead = DeadLetter(record, error)
+    if not isinstance(command_id, str) or not 0 < len(command_id) <= 200:
+        return Intake(None, dead)
+    result = CommandResult(command_id=command_id, status="rejected", reason="invalid",
+                           detail=error, errors=_errors(exc) if exc else None)
+    return Intake(Invalid(command_id, result), dead)

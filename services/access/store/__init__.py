@@ -1,0 +1,1 @@
+"""The event store: eventsourcing on PostgreSQL, plus command results in the same commit."""

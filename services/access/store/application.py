@@ -1,0 +1,70 @@
+"""The eventsourcing application that owns the event store, configured from DATABASE_URL."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlparse
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from eventsourcing.persistence import ApplicationRecorder
+
+from services.access.domain.base import AccessAggregate
+from services.access.store.memory import MemoryResultRecorder
+from services.access.store.recorder import ResultRecordingRecorder
+
+APPLICATION_NAME = "ChargerAccess"
+EVENTS_TABLE = "chargeraccess_events"
+
+
+def store_env(database_url: str, *, pool_size: int = 4) -> dict[str, str]:
+    """eventsourcing's settings for the database in `database_url`."""
+    url = urlparse(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "services.access.store.recorder:ResultRecordingRecorder",
+        "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "2",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
+        "CREATE_TABLE": "y",
+    }
+
+
+class AccessStore(Application[UUID]):
+    """Loads and saves aggregates; also the place stored command results are read from."""
+
+    name = APPLICATION_NAME
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.popo":
+            return MemoryResultRecorder()
+        return super().construct_recorder()
+
+    @property
+    def results_recorder(self) -> ResultRecordingRecorder | MemoryResultRecorder:
+        assert isinstance(self.recorder, ResultRecordingRecorder | MemoryResultRecorder)
+        return self.recorder
+
+    def load(self, aggregate_id: UUID) -> AccessAggregate | None:
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, AccessAggregate) else None
+
+
+def open_store(database_url: str, *, pool_size: int = 4) -> AccessStore:
+    return AccessStore(env=store_env(database_url, pool_size=pool_size))
+
+
+def memory_store() -> AccessStore:
+    """The same application on in-memory persistence, for unit tests."""
+    return AccessStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})

@@ -1,0 +1,31 @@
+"""In-memory persistence with command results, for fast unit tests of the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder
+
+from services.access.store.recorder import PendingResult
+
+
+class MemoryResultRecorder(POPOApplicationRecorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        results: list[PendingResult] = kwargs.pop("command_results", None) or []
+        if any(r.command_id in self.results for r in results):
+            raise IntegrityError("command id already has a result")
+        ids = list(super().insert_events(stored_events, **kwargs) or [])
+        for result in results:
+            self.results[result.command_id] = {**result.outcome, "position": result.position(ids)}
+        return ids
+
+    def select_results(self, command_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {i: self.results[i] for i in command_ids if i in self.results}

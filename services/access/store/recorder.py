@@ -1,0 +1,96 @@
+"""The eventsourcing PostgreSQL recorder, extended to store command results atomically.
+
+A batch's events and the results of its commands (accepted *and* rejected) commit in one
+transaction. A redelivered command then finds its result and is never applied again, and
+a crash can never leave events without a result or a result without its events.
+
+The table lock the base class takes for each insert keeps notification ids in commit
+order, so log readers never skip an event that commits late.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+RESULTS_TABLE = "command_results"
+
+
+@dataclass(frozen=True)
+class PendingResult:
+    """A command's outcome waiting to be stored with the batch's events.
+
+    `position_index` is the index, in the batch's event list, of the command's last
+    published event: its notification id is the position a client waits for.
+    """
+
+    command_id: str
+    outcome: dict[str, Any]
+    position_index: int | None = None
+
+    def position(self, notification_ids: Sequence[int]) -> int | None:
+        return None if self.position_index is None else notification_ids[self.position_index]
+
+
+class ResultRecordingRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        table = Identifier(self.datastore.schema or "public", RESULTS_TABLE)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                "command_id text PRIMARY KEY, "
+                "outcome jsonb NOT NULL, "
+                "recorded_at timestamptz NOT NULL DEFAULT now())"
+            ).format(table)
+        )
+        self._insert_results = SQL(
+            "INSERT INTO {} (command_id, outcome) "
+            "SELECT * FROM unnest(%s::text[], %s::jsonb[])"
+        ).format(table)
+        self._select_results = SQL(
+            "SELECT command_id, outcome FROM {} WHERE command_id = ANY(%s)"
+        ).format(table)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        results: list[PendingResult] = kwargs.get("command_results") or []
+        notification_ids: list[int] = []
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            if stored_events:
+                self._lock_table(curs)
+                self._notify_channel(curs)
+                super(PostgresApplicationRecorder, self)._insert_stored_events(
+                    curs, stored_events
+                )
+                notification_ids = [row["notification_id"] for row in curs.fetchall()]
+            if results:
+                self._store_results(curs, results, notification_ids)
+        return notification_ids
+
+    def _store_results(
+        self, curs: Cursor[DictRow], results: list[PendingResult], notification_ids: list[int]
+    ) -> None:
+        ids = [result.command_id for result in results]
+        outcomes = [
+            json.dumps({**result.outcome, "position": result.position(notification_ids)})
+            for result in results
+        ]
+        curs.execute(self._insert_results, (ids, outcomes))
+
+    def select_results(self, command_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored outcomes of those of `command_ids` that were seen before."""
+        if not command_ids:
+            return {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_results, (list(command_ids),))
+            return {row["command_id"]: row["outcome"] for row in curs.fetchall()}
