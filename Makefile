@@ -1,0 +1,64 @@
+# charger-access — the two commands are `make run` and `make test`; everything else helps.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# `docker compose` (plugin) where it works, else the standalone `docker-compose`.
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint unit integration e2e compose-cli up down clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP)  ## create .venv and install the project with pinned deps (no-op when done)
+
+# Re-runs only when the dependency declarations change; the stamp proves it finished.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+run: install  ## start broker, database, mail catcher and both services in the foreground
+	$(BIN)/charger-access-run
+
+test: install lint compose-cli  ## install, lint, then the whole test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install  ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+unit: install  ## tests without I/O
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: install  ## tests against the real PostgreSQL, broker and SMTP
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+e2e: install  ## tests through the real processes
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+# docker-compose.yml is validated offline by a test; Debian's package is enough for that.
+compose-cli:  ## make sure `docker-compose` exists (apt-get when root)
+	@if command -v docker-compose >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's docker-compose to validate docker-compose.yml"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; \
+	else \
+		echo "docker-compose is missing and we cannot install it (not root or no apt-get):" \
+		     "run 'sudo apt-get install docker-compose'; tests/integration/test_compose.py will fail" >&2; \
+	fi
+
+up:  ## the production-like stack with Docker (kafka, postgres, mailpit, services)
+	$(COMPOSE) up --build --detach
+	@echo "query API on http://localhost:8000, mail UI on http://localhost:8025"
+
+down:  ## stop the Docker stack (volumes are kept)
+	$(COMPOSE) down
+
+clean:  ## remove the venv, local state (var/: pg cluster, mail, logs) and caches
+	rm -rf $(VENV) var build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
