@@ -1,0 +1,137 @@
+"""Composition root of the access service: one process runs the command consumer, the
+relay, the projection and the query API, all on one event loop.
+
+Tests build the same object with their own settings, so what they exercise is what
+`make run` starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import uvicorn
+from faststream.kafka import KafkaBroker
+
+from services.access.eventlog import EventLog, LoggedEvent
+from services.access.executor import Executor
+from services.access.handlers.context import Rules
+from services.access.log_watch import LogWatch
+from services.access.messaging.commands import CommandConsumer
+from services.access.messaging.relay import Relay
+from services.access.projection.runner import ProjectionRunner
+from services.access.projection.schema import create_schema
+from services.access.store.application import AccessStore, open_store
+from services.common.config import Settings
+from services.common.kafka import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+class AccessService:
+    def __init__(self, settings: Settings, *, serve_api: bool = True) -> None:
+        self.settings = settings
+        self._serve_api = serve_api
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.store: AccessStore | None = None
+        self.pool: asyncpg.Pool | None = None
+        self.broker: KafkaBroker | None = None
+        self.consumer: CommandConsumer | None = None
+        self.relay: Relay | None = None
+        self.projection: ProjectionRunner | None = None
+        self._subscriber: Any = None
+        self._watch: LogWatch | None = None
+        self._server: uvicorn.Server | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        self.store = await asyncio.to_thread(open_store, s.database_url)
+        self.pool = await asyncpg.create_pool(s.database_url, min_size=2, max_size=8)
+        async with self.pool.acquire() as conn:
+            await create_schema(conn)
+        await ensure_topics(s.kafka_bootstrap_servers, s.topics.all())
+        self.broker = KafkaBroker(
+            s.kafka_bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2,
+            client_id="charger-access", logger=None,
+        )
+        rules = Rules(s.token_secret, timedelta(seconds=s.invitation_ttl_seconds))
+        self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
+        self._subscriber = self.consumer.register(f"{s.consumer_group_prefix}-access")
+        event_log = EventLog()
+        self._watch = LogWatch(s.database_url)
+        self.relay = Relay(self.pool, event_log, self._send, s.topics.events,
+                           self._watch.subscribe())
+        pool = self.pool
+
+        async def read_log(after: int, limit: int) -> list[LoggedEvent]:
+            async with pool.acquire() as conn:
+                return await event_log.read(conn, after, limit)
+
+        self.projection = ProjectionRunner(self.pool, read_log)
+        self._watch_projection(self._watch.subscribe())
+        await self._watch.start()
+        await self.broker.start()
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        self.projection.start()
+        if self._serve_api:
+            await self._start_api()
+        log.info("access service started")
+
+    def _watch_projection(self, wake: asyncio.Event) -> None:
+        projection = self.projection
+        assert projection is not None
+
+        async def forward() -> None:
+            while True:
+                await wake.wait()
+                wake.clear()
+                projection.notify()
+
+        self._tasks.append(asyncio.create_task(forward(), name="projection-wake"))
+
+    async def _send(self, topic: str, key: bytes, value: bytes) -> Any:
+        assert self.broker is not None
+        return await self.broker.publish(value, topic, key=key, no_confirm=True,
+                                         headers={"content-type": "application/json"})
+
+    async def _start_api(self) -> None:
+        from services.access.api import create_app  # noqa: PLC0415 - the API is optional
+
+        assert self.pool is not None and self.projection is not None
+        app = create_app(self.pool, self.settings, self.projection, self.readiness)
+        config = uvicorn.Config(app, host="0.0.0.0", port=self.settings.api_port,  # noqa: S104
+                                log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._tasks.append(asyncio.create_task(self._server.serve(), name="api"))
+
+    async def readiness(self) -> dict[str, bool]:
+        consumer = getattr(self._subscriber, "consumer", None)
+        assigned = bool(consumer is not None and consumer.assignment())
+        relay_alive = any(t.get_name() == "relay" and not t.done() for t in self._tasks)
+        projection_ok = self.projection is not None and not self.projection.stalled()
+        return {"commands_consumer_assigned": assigned, "relay_running": relay_alive,
+                "projection_running": projection_ok}
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self.broker is not None:
+            await self.broker.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.projection is not None:
+            await self.projection.stop()
+        if self._watch is not None:
+            await self._watch.stop()
+        if self.pool is not None:
+            await self.pool.close()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)
+        log.info("access service stopped")

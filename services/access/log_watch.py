@@ -1,0 +1,68 @@
+"""Wake-ups when the event store commits: PostgreSQL LISTEN on the store's channel.
+
+The store NOTIFYs inside each inserting transaction, so the notification arrives only
+after the commit. Followers of the log also poll on a short timer, because a
+notification can be missed while the listening connection reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+
+from services.access.store.application import EVENTS_TABLE
+
+log = logging.getLogger(__name__)
+
+
+class LogWatch:
+    def __init__(self, database_url: str, channel: str = EVENTS_TABLE) -> None:
+        self._database_url = database_url
+        self._channel = channel
+        self._events: list[asyncio.Event] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def subscribe(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._events.append(event)
+        return event
+
+    def _notify(self, *_: Any) -> None:
+        for event in self._events:
+            event.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="log-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                conn = await asyncpg.connect(self._database_url)
+                try:
+                    await conn.add_listener(self._channel, self._notify)
+                    self._notify()
+                    while not conn.is_closed():
+                        await asyncio.sleep(1)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("listening for store commits failed (%s); retrying", exc)
+                await asyncio.sleep(1)
+
+
+async def wait_for(event: asyncio.Event, timeout: float) -> None:
+    """Wait for a wake-up or the timeout, whichever comes first, and re-arm."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)
+    event.clear()

@@ -1,0 +1,105 @@
+"""The command consumer: a batch from `access.commands` → one commit → one result each.
+
+Offsets are committed only after the batch's outcome is stored and its results and dead
+letters are acknowledged by the broker (FastStream's default would commit on receipt).
+A crash anywhere before that redelivers the batch; stored results make that harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from events.envelope import CommandResult
+from events.topics import Topics
+from services.access.executor import Executor
+from services.access.messaging.intake import DeadLetter, Record, read
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+
+
+class CommandConsumer:
+    def __init__(self, broker: KafkaBroker, executor: Executor, topics: Topics) -> None:
+        self._broker = broker
+        self._executor = executor
+        self._topics = topics
+        self.outcomes: Counter[str] = Counter()
+        self.dead_letters = 0
+        self.batches = 0
+
+    def register(self, group_id: str) -> Any:
+        """Subscribe on the broker; returns FastStream's subscriber (for readiness)."""
+        subscriber = self._broker.subscriber(
+            self._topics.commands, group_id=group_id, batch=True, max_records=MAX_BATCH,
+            batch_timeout_ms=5, auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+        )
+
+        async def on_commands(msg: KafkaMessage) -> None:
+            raw = msg.raw_message
+            await self.handle(raw if isinstance(raw, tuple) else (raw,))
+
+        subscriber(on_commands)
+        return subscriber
+
+    async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> list[CommandResult]:
+        intakes = [read(_record(r)) for r in records]
+        items = [i.item for i in intakes if i.item is not None]
+        dead = [i.dead_letter for i in intakes if i.dead_letter is not None]
+        try:
+            results = await asyncio.to_thread(self._executor.execute, items) if items else []
+        except Exception:
+            log.exception("a batch of %d commands could not be stored; it will be redelivered",
+                          len(items))
+            await asyncio.sleep(1)
+            raise
+        acks = [await self._dead_letter(d) for d in dead]
+        acks += [await self._publish_result(r) for r in results]
+        await asyncio.gather(*acks)
+        self.batches += 1
+        self.dead_letters += len(dead)
+        self.outcomes.update(r.reason or r.status for r in results)
+        return results
+
+    async def _publish_result(self, result: CommandResult) -> Any:
+        return await self._broker.publish(
+            result.model_dump_json().encode(), self._topics.command_results,
+            key=result.command_id.encode(), headers={"content-type": "application/json"},
+            no_confirm=True,
+        )
+
+    async def _dead_letter(self, dead: DeadLetter) -> Any:
+        log.warning("dead letter from %s/%d@%d: %s", dead.record.topic, dead.record.partition,
+                    dead.record.offset, dead.error)
+        headers = {name: value.decode("utf-8", errors="replace")
+                   for name, value in dead.record.headers}
+        headers.update({
+            "dlq_error": dead.error[:1000],
+            "dlq_topic": dead.record.topic,
+            "dlq_partition": str(dead.record.partition),
+            "dlq_offset": str(dead.record.offset),
+        })
+        return await self._broker.publish(
+            dead.record.value or b"", self._topics.commands_dlq, key=dead.record.key,
+            headers=headers, no_confirm=True,
+        )
+
+
+def _record(raw: ConsumerRecord[Any, Any]) -> Record:
+    value = raw.value
+    return Record(
+        value=value if isinstance(value, bytes | None) else bytes(value),
+        key=raw.key if isinstance(raw.key, bytes | None) else bytes(raw.key),
+        headers=tuple((name, bytes(v)) for name, v in raw.headers or ()),
+        topic=raw.topic, partition=raw.partition, offset=raw.offset,
+    )
