@@ -70,10 +70,11 @@ def build_message(
     message["Subject"] = safe_header(rendered.subject)
     message["Date"] = format_datetime(date)
     message["Message-ID"] = safe_header(msg_id)
-    message["Content-Language"] = safe_header(locale)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text, subtype="plain", charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    # After the body: set_content drops every Content-* header already there.
+    message["Content-Language"] = safe_header(locale)
     return message
 
 

@@ -73,7 +73,7 @@ class Renderer:
         context = self._context(notification, locale)
         text_template = self._env.get_template(f"{locale}/{notification.kind}.txt")
         text_context = text_template.new_context(context)
-        subject = _one_line("".join(text_template.blocks["subject"](text_context)))
+        subject = "".join(text_template.blocks["subject"](text_context)).strip()
         text = "".join(text_template.blocks["body"](text_context)).strip() + "\n"
         html = self._env.get_template(f"{locale}/{notification.kind}.html").render(
             context, subject=subject
@@ -123,8 +123,3 @@ def _plural_form(count: int | Sequence[object], locale: Locale) -> str:
 
 def _local(value: datetime, locale: Locale) -> datetime:
     return value.astimezone(TIME_ZONES[locale])
-
-
-def _one_line(value: str) -> str:
-    """Subjects are written over lines in templates for readability; mail wants one."""
-    return " ".join(value.split())
