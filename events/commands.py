@@ -55,7 +55,9 @@ class RegisterCharger(Command):
         str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
     ] = Field(description="Unique serial number printed on the charger.")
     name: HeaderSafeText | None = None
-    group_id: UUID | None = Field(default=None, description="Defaults to the actor's personal group.")
+    group_id: UUID | None = Field(
+        default=None, description="Defaults to the actor's personal group."
+    )
 
 
 class InviteUser(Command):

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
@@ -31,6 +32,8 @@ from services.access.domain.ids import published_event_id
 from services.access.domain.invitation import Invitation
 from services.access.domain.user import User
 from services.access.store.application import EVENTS_TABLE, AccessStore
+
+Connection = asyncpg.Connection | PoolConnectionProxy[Any]
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                 "actor", "command_id"}
@@ -74,11 +77,11 @@ class EventLog:
             f"ORDER BY notification_id LIMIT $2"
         )
 
-    async def read(self, conn: asyncpg.Connection, after: int, limit: int) -> list[LoggedEvent]:
+    async def read(self, conn: Connection, after: int, limit: int) -> list[LoggedEvent]:
         rows = await conn.fetch(self._select, after, limit, PUBLISHED_TOPICS)
         return [self.decode(row) for row in rows]
 
-    async def head(self, conn: asyncpg.Connection) -> int:
+    async def head(self, conn: Connection) -> int:
         """The highest position in the store (published or not)."""
         value = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")  # noqa: S608
         return int(value)
@@ -96,7 +99,7 @@ def to_envelope(position: int, event: DomainEventProtocol[Any]) -> EventEnvelope
     fields: dict[str, Any] = {k: v for k, v in vars(event).items() if k not in _BASE_FIELDS}
     data = EVENT_TYPES[name].model_validate(fields).model_dump(mode="json")
     subject = fields.get("group_id") if name.startswith("Group") else event.originator_id
-    timestamp: datetime = event.timestamp
+    timestamp: datetime = getattr(event, "timestamp")  # noqa: B009 - not on the protocol
     return EventEnvelope(
         id=published_event_id(event.originator_id, event.originator_version),
         type=name,

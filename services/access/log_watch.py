@@ -48,11 +48,12 @@ class LogWatch:
         while True:
             try:
                 conn = await asyncpg.connect(self._database_url)
+                closed = asyncio.Event()
                 try:
+                    conn.add_termination_listener(lambda _conn, done=closed: done.set())
                     await conn.add_listener(self._channel, self._notify)
                     self._notify()
-                    while not conn.is_closed():
-                        await asyncio.sleep(1)
+                    await closed.wait()
                 finally:
                     with contextlib.suppress(Exception):
                         await conn.close()
@@ -61,8 +62,8 @@ class LogWatch:
                 await asyncio.sleep(1)
 
 
-async def wait_for(event: asyncio.Event, timeout: float) -> None:
-    """Wait for a wake-up or the timeout, whichever comes first, and re-arm."""
+async def wait_for(event: asyncio.Event, seconds: float) -> None:
+    """Wait for a wake-up or `seconds`, whichever comes first, and re-arm."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        await asyncio.wait_for(event.wait(), seconds)
     event.clear()

@@ -6,6 +6,7 @@ every client here sets all three explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -16,7 +17,9 @@ log = logging.getLogger(__name__)
 PARTITIONS = 3
 
 
-async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int = PARTITIONS) -> None:
+async def ensure_topics(
+    bootstrap_servers: str, topics: list[str], partitions: int = PARTITIONS
+) -> None:
     """Create any missing topic. A broker with memory storage forgets them on restart."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
@@ -25,12 +28,10 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: i
         missing = [t for t in topics if t not in existing]
         if not missing:
             return
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
-                [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in missing]
+                [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
             )
-        except TopicAlreadyExistsError:
-            pass
         log.info("created topics %s", missing)
     finally:
         await admin.close()
