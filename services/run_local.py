@@ -56,6 +56,7 @@ def announce_when_ready(env: dict[str, str], var: Path, token_defaulted: bool) -
         f"  try       : curl -H 'Authorization: Bearer {token}' {api}/readyz",
         f"  mail      : {mail}",
         f"  broker    : {env['KAFKA_BOOTSTRAP_SERVERS']}",
+        f"  database  : {env['DATABASE_URL']}",
         "  Ctrl-C stops everything.",
     ):
         say("run", line)

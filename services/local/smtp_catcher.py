@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--mail-dir", type=Path, default=Path("var/mail"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # aiosmtpd chats at INFO
+    log.setLevel(logging.INFO)
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
