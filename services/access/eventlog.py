@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
@@ -33,7 +32,10 @@ from services.access.domain.invitation import Invitation
 from services.access.domain.user import User
 from services.access.store.application import EVENTS_TABLE, AccessStore
 
-Connection = asyncpg.Connection | PoolConnectionProxy[Any]
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection = asyncpg.Connection | PoolConnectionProxy[Any]
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                 "actor", "command_id"}
