@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 .PHONY: help install run test lint unit integration e2e compose-cli up down clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: $(STAMP)  ## create .venv and install the project with pinned deps (no-op when done)
 

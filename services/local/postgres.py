@@ -72,8 +72,8 @@ def init_cluster(data_dir: Path) -> None:
         **_run_as(),
     )
     if done.returncode != 0:
-        # Most often: a parent folder the `postgres` user may not enter (e.g. mode 700).
-        raise RuntimeError(f"initdb {data_dir} failed: {done.stderr.strip()}")
+        hint = " (it runs as `postgres`: every parent folder needs o+x)" if _run_as() else ""
+        raise RuntimeError(f"initdb {data_dir} failed{hint}: {done.stderr.strip()}")
 
 
 def database_exists(admin_url: str, name: str) -> bool:
