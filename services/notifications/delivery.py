@@ -101,7 +101,11 @@ class Deliverer:
 
     async def handle_batch(self, values: Sequence[bytes | None]) -> None:
         """Send every e-mail the records cause that has not been sent before."""
-        outgoing = [o for value in values for o in self._outgoing(value)]
+        # A record delivered twice in one batch is claimed once and must be sent once.
+        unique = {
+            (o.claim.event_id, o.claim.recipient): o for v in values for o in self._outgoing(v)
+        }
+        outgoing = list(unique.values())
         to_send = await self.sent_log.claim([o.claim for o in outgoing])
         self.stats.duplicates += len(outgoing) - len(to_send)
         deadline = time.monotonic() + self.settings.retry_deadline_seconds

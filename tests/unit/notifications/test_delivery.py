@@ -85,6 +85,13 @@ async def test_an_event_delivered_three_times_sends_one_email() -> None:
     assert list(log.rows.values()) == ["sent"]
 
 
+async def test_an_event_repeated_within_one_batch_sends_one_email() -> None:
+    deliverer, _, mailer, _ = make()
+    record = raw(invited())
+    await deliverer.handle_batch([record, record, record])
+    assert len(mailer.sent) == 1
+
+
 async def test_a_claim_left_pending_by_a_crash_is_sent_again_with_the_same_message_id() -> None:
     deliverer, log, mailer, _ = make()
     record = raw(invited())

@@ -1,0 +1,327 @@
+"""The notification service in-process against the real broker, PostgreSQL and aiosmtpd.
+
+One service per module (a Tansu consumer-group join costs seconds); every test uses
+fresh event ids and addresses, and a sentinel event published after what it checks,
+on the same key (so the same partition, in order), to know the service got that far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiosmtpd.controller import Controller
+
+from events.envelope import EventEnvelope
+from events.tokens import invitation_token
+from events.topics import Topics
+from services.common.config import Settings
+from services.local.tansu import free_port
+from services.notifications.config import NotificationSettings
+from services.notifications.message import message_id
+from services.notifications.service import NotificationService
+from tests.conftest import MailBox
+from tests.unit.notifications.factories import envelope, invited
+
+pytestmark = pytest.mark.integration
+
+SECRET = b"integration-token-secret"
+BASE_URL = "https://app.test"
+KEY = "one-partition"  # every record on one key: one partition, so order is kept
+
+
+class RejectingMailBox(MailBox):
+    """Refuses recipients at `reject.example` for good (550), like a real server would."""
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.endswith("@reject.example"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@dataclass
+class Mail:
+    server: Controller
+    box: RejectingMailBox
+    port: int
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.box.messages if m["X-Envelope-To"] == address]
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[Mail]:
+    box, port = RejectingMailBox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    mail = Mail(controller, box, port)
+    yield mail
+    mail.server.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, kafka_bootstrap: str, mail: Mail) -> NotificationSettings:
+    tag = uuid.uuid4().hex[:8]
+    common = Settings(
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        smtp_url=f"smtp://127.0.0.1:{mail.port}",
+        public_base_url=BASE_URL,
+        topics=Topics(f"notif-{tag}."),
+        token_secret=SECRET,
+        consumer_group_prefix=f"notif-{tag}",
+    )
+    return NotificationSettings(
+        common=common,
+        retry_initial_seconds=0.2,
+        retry_max_seconds=1.0,
+        retry_deadline_seconds=60.0,
+    )
+
+
+@pytest.fixture(scope="module")
+async def service(settings: NotificationSettings) -> AsyncIterator[NotificationService]:
+    running = NotificationService(settings)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture(scope="module")
+async def producer(
+    settings: NotificationSettings, service: NotificationService
+) -> AsyncIterator[AIOKafkaProducer]:
+    client = AIOKafkaProducer(bootstrap_servers=settings.common.kafka_bootstrap_servers, acks="all")
+    await client.start()
+    yield client
+    await client.stop()
+
+
+async def publish(
+    producer: AIOKafkaProducer, topics: Topics, *items: EventEnvelope | bytes
+) -> None:
+    for item in items:
+        value = item if isinstance(item, bytes) else item.model_dump_json().encode()
+        await producer.send_and_wait(topics.events, value, key=KEY.encode())
+
+
+async def sentinel(producer: AIOKafkaProducer, topics: Topics, mail: Mail) -> None:
+    """Publish one more invitation and wait for it: everything before it is handled."""
+    address = f"sentinel-{uuid.uuid4().hex[:8]}@example.com"
+    await publish(producer, topics, envelope(invited(email=address)))
+    await wait_until(lambda: len(mail.to(address)) == 1, f"sentinel to {address}")
+    await asyncio.sleep(0.3)  # sends of the same batch run concurrently; let them land
+
+
+async def wait_until(check: Any, what: str, seconds: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not check():
+        if loop.time() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def body(message: Message, subtype: str) -> str:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode(part.get_content_charset() or "utf-8")
+    raise AssertionError(f"no text/{subtype} part")
+
+
+async def test_an_invitation_arrives_with_the_right_recipient_subject_and_link(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    address = f"ola-{uuid.uuid4().hex[:8]}@example.no"
+    event = invited(email=address, locale="nb")
+    sent = envelope(event)
+    await publish(producer, settings.common.topics, sent)
+
+    await wait_until(lambda: len(mail.to(address)) == 1, "the invitation")
+    [message] = mail.to(address)
+    assert message["To"] == address
+    assert message["Subject"] == "Kari Nordmann har delt en lader med deg"
+    assert message["Message-ID"] == message_id(sent.id, address)
+    assert message["Content-Language"] == "nb"
+    text, html = body(message, "plain"), body(message, "html")
+    assert "Garasjen" in text
+    assert "Garasjen" in html
+    link = next(word for word in text.split() if word.startswith(BASE_URL))
+    url = urlparse(link)
+    assert url.path == f"/invitations/{event.invitation_id}/accept"
+    expected = invitation_token(SECRET, event.invitation_id, event.token_salt)
+    assert parse_qs(url.query)["token"] == [expected]
+    assert f'href="{link}"' in html
+
+
+async def test_the_same_event_three_times_sends_one_email(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    address = f"dup-{uuid.uuid4().hex[:8]}@example.fr"
+    same = envelope(invited(email=address, locale="fr"))
+    await publish(producer, settings.common.topics, same, same, same)
+    await sentinel(producer, settings.common.topics, mail)
+    assert len(mail.to(address)) == 1
+
+
+async def test_garbage_and_unknown_records_are_skipped_and_the_consumer_goes_on(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    unknown = envelope(invited(), type_name="SomethingFromTheFuture")
+    await publish(producer, settings.common.topics, b"\xff not json", b"{}", unknown)
+    await sentinel(producer, settings.common.topics, mail)
+
+
+async def test_a_permanently_refused_email_is_recorded_failed_and_dead_lettered(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    address = f"gone-{uuid.uuid4().hex[:8]}@reject.example"
+    refused = envelope(invited(email=address))
+    await publish(producer, settings.common.topics, refused)
+    await sentinel(producer, settings.common.topics, mail)
+
+    conn = await asyncpg.connect(settings.common.database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT status, error FROM notifications.sent_log WHERE event_id = $1", refused.id
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    assert row["status"] == "failed"
+    assert "550" in row["error"]
+    records = await read_all(
+        settings.common.kafka_bootstrap_servers, settings.common.topics.notifications_dlq
+    )
+    mine = [r for r in records if r["event_id"] == str(refused.id)]
+    assert [(r["recipient"], r["code"]) for r in mine] == [(address, 550)]
+
+
+async def test_smtp_down_for_a_while_delays_the_email_but_loses_nothing(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    address = f"patient-{uuid.uuid4().hex[:8]}@example.com"
+    mail.server.stop()
+    try:
+        await publish(producer, settings.common.topics, envelope(invited(email=address)))
+        await asyncio.sleep(3)
+        assert mail.to(address) == []
+    finally:
+        # A stopped Controller cannot start again: a new one on the same port.
+        mail.server = Controller(mail.box, hostname="127.0.0.1", port=mail.port)
+        mail.server.start()
+    await wait_until(lambda: len(mail.to(address)) == 1, "the delayed e-mail")
+    await sentinel(producer, settings.common.topics, mail)
+    assert len(mail.to(address)) == 1
+
+
+async def test_a_restarted_service_sends_nothing_again(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    address = f"once-{uuid.uuid4().hex[:8]}@example.com"
+    await publish(producer, settings.common.topics, envelope(invited(email=address)))
+    await wait_until(lambda: len(mail.to(address)) == 1, "the first e-mail")
+    before = len(mail.box.messages)
+    await wait_for_commit(settings)  # offsets are committed once the batch is handled
+
+    await service.stop()
+    await service.start()
+    await sentinel(producer, settings.common.topics, mail)
+    assert len(mail.box.messages) == before + 1  # only the sentinel
+
+
+async def test_a_new_consumer_group_rereads_everything_and_the_sent_log_stops_resends(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    before = len(mail.box.messages)
+    fresh = NotificationSettings(
+        common=Settings(
+            **{**settings.common.__dict__, "consumer_group_prefix": f"fresh-{uuid.uuid4().hex[:8]}"}
+        ),
+    )
+    await service.stop()
+    second = NotificationService(fresh)
+    await second.start()
+    try:
+        await sentinel(producer, settings.common.topics, mail)
+    finally:
+        await second.stop()
+        await service.start()
+    assert len(mail.box.messages) == before + 1
+
+
+async def wait_for_commit(settings: NotificationSettings, seconds: float = 15.0) -> None:
+    """Wait until the service's group has committed every partition up to its end."""
+    topic = settings.common.topics.events
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.common.kafka_bootstrap_servers,
+        group_id=settings.group_id,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        assert partitions
+        ends = await consumer.end_offsets(partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            committed = {tp: await consumer.committed(tp) or 0 for tp in partitions}
+            if committed == ends:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"committed {committed}, end {ends}")
+            await asyncio.sleep(0.2)
+    finally:
+        await consumer.stop()
+
+
+async def read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=5000)
+        return [json.loads(r.value) for records in batches.values() for r in records]
+    finally:
+        await consumer.stop()
