@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
-from tests.unit.write.scenario import Cmd, Scenario
+from events.commands import TransferChargerToUser
+from events.envelope import CommandResult
+from services.access.executor import Executor, Valid
+from services.access.handlers.context import Rules
+from tests.unit.write.scenario import SECRET, Cmd, Scenario
 
 
 def test_same_command_id_across_batches_gets_the_first_result_and_no_second_effect(
@@ -128,3 +133,31 @@ def test_only_published_event_types_reach_the_events_topic(s: Scenario) -> None:
                if n.topic in published}
     assert decoded == published
     assert len(s.published_since(0)) == sum(1 for n in stored if n.topic in PUBLISHED_TOPICS)
+
+
+def test_a_command_that_raced_on_stale_state_is_rerun_and_rechecked(s: Scenario) -> None:
+    owner, first, second = s.user(), s.user(), s.user()
+    charger = s.charger(owner)
+    load = s.store.load
+    competitor = Executor(s.store, Rules(SECRET), clock=lambda: s.now)
+    raced: list[CommandResult] = []
+    racing: list[bool] = []
+
+    def load_then_lose_the_race(aggregate_id: UUID) -> Any:
+        found = load(aggregate_id)
+        if aggregate_id == charger and not racing:
+            racing.append(True)
+            command = TransferChargerToUser(charger_id=charger, keep_connection=True,
+                                            recipient_email=s.emails[second])
+            raced.extend(competitor.execute(
+                [Valid(str(uuid4()), owner, "TransferChargerToUser", command)]))
+        return found
+
+    s.store.load = load_then_lose_the_race  # type: ignore[method-assign]
+    result = s.run("TransferChargerToUser", owner, charger_id=charger,
+                   recipient_email=s.emails[first], keep_connection=True)
+    assert raced[0].status == "accepted"
+    assert (result.status, result.reason) == ("rejected", "forbidden")
+    assert s.charger_state(charger).owner_id == second
+    assert s.of_type("ChargerTransferredToUser")[0]["to_user"]["user_id"] == str(second)
+    assert len(s.of_type("ChargerTransferredToUser")) == 1
