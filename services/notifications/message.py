@@ -9,9 +9,10 @@ that. Every value that reaches a header is therefore checked with
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
@@ -22,6 +23,18 @@ from services.notifications.render import RenderedEmail
 
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1c2f7e-2d51-5a3c-9a57-3c0b8f6d2a10")
 MESSAGE_ID_DOMAIN = "charger-access"
+
+
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The stdlib builds a new header class with `type()` on every header it sets; at
+    hundreds of e-mails a second that was a tenth of the CPU. Same classes, built once."""
+
+    @functools.cache  # noqa: B019 - one registry per process, never collected anyway
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        return super().__getitem__(name)
+
+
+POLICY = SMTP.clone(header_factory=_CachedHeaderRegistry())
 
 
 class HeaderHazardError(ValueError):
@@ -64,7 +77,7 @@ def build_message(
     locale: str,
 ) -> EmailMessage:
     """A multipart/alternative message (plain text first, then HTML)."""
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=POLICY)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = safe_header(rendered.subject)
