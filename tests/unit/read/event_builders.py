@@ -108,7 +108,13 @@ class ScriptedLog:
     def revoke(self, charger_id: UUID, user_id: UUID) -> None:
         self.add(ev.AccessRevoked(charger_id=charger_id, user_id=user_id), charger_id)
 
-    def invite(self, inviter: UUID, chargers: list[UUID], email: str = "guest@example.com") -> UUID:
+    def invite(
+        self,
+        inviter: UUID,
+        chargers: list[UUID],
+        email: str = "guest@example.com",
+        expires_at: datetime | None = None,
+    ) -> UUID:
         invitation_id = uuid.uuid4()
         event = ev.UserInvited(
             invitation_id=invitation_id,
@@ -117,7 +123,7 @@ class ScriptedLog:
             level="charge",
             locale="nb",
             inviter=person(inviter),
-            expires_at=T0 + timedelta(days=7),
+            expires_at=expires_at or T0 + timedelta(days=7),
             token_salt="salt-never-shown",
         )
         self.add(event, invitation_id, inviter)

@@ -1,0 +1,81 @@
+"""What the routes need at run time, held on `app.state` by `create_app`.
+
+The API depends on the projection only through `ReadPosition`: how far the read models
+are, and a way to wait until they reach a position. `ProjectionRunner` is one; a
+process without its own runner could poll the tracking table instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+
+import asyncpg
+from fastapi import Depends, Request
+
+from services.access.api.repositories import (
+    AccessRepository,
+    ChargerRepository,
+    GroupRepository,
+    InvitationRepository,
+)
+from services.common.config import Settings
+
+Readiness = Callable[[], Awaitable[dict[str, bool]]]
+
+
+class ReadPosition(Protocol):
+    @property
+    def position(self) -> int:
+        """The last event position the read models reflect (at least)."""
+        ...
+
+    async def wait_for(self, position: int, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until `position` is reflected; False if `timeout` seconds pass first."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    pool: asyncpg.Pool
+    settings: Settings
+    projection: ReadPosition
+    readiness: Readiness
+    wait_timeout: float
+    access: AccessRepository
+    chargers: ChargerRepository
+    groups: GroupRepository
+    invitations: InvitationRepository
+
+    @classmethod
+    def build(
+        cls,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        projection: ReadPosition,
+        readiness: Readiness,
+        *,
+        schema: str,
+        wait_timeout: float,
+    ) -> ReadContext:
+        return cls(
+            pool,
+            settings,
+            projection,
+            readiness,
+            wait_timeout,
+            AccessRepository(pool, schema),
+            ChargerRepository(pool, schema),
+            GroupRepository(pool, schema),
+            InvitationRepository(pool, schema),
+        )
+
+
+def read_context(request: Request) -> ReadContext:
+    context = request.app.state.read
+    assert isinstance(context, ReadContext)
+    return context
+
+
+Context = Annotated[ReadContext, Depends(read_context)]

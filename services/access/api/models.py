@@ -1,0 +1,145 @@
+"""Response bodies of the query API (also what the OpenAPI document shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from events.text import Level, Role
+
+POSITION = Field(description="Event position the answer reflects (at least).", examples=[42])
+NEXT_CURSOR = Field(description="Pass as `cursor` for the next page; null on the last page.")
+WHY = Field(
+    description="Every reason for the access, highest first. `source` is `owner`, "
+    "`group:<role>` (with `group_id`) or `share` (with the `invitation_id` or the "
+    "`command_id` of the access update that granted it); `level` is what it gives.",
+    examples=[[{"source": "owner", "level": "manage"}]],
+)
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="Error code.", examples=["not_found"])
+    detail: Any = Field(default=None, description="Human text or field errors.")
+    position: int | None = Field(default=None, description="Read-model position, if known.")
+
+
+class ChargerAccess(BaseModel):
+    charger_id: UUID
+    level: Level
+    why: list[dict[str, Any]] = WHY
+
+
+class UserAccess(BaseModel):
+    user_id: UUID
+    level: Level
+    why: list[dict[str, Any]] = WHY
+
+
+class UserChargers(BaseModel):
+    chargers: list[ChargerAccess]
+    next_cursor: str | None = NEXT_CURSOR
+    position: int = POSITION
+
+
+class ChargerUsers(BaseModel):
+    users: list[UserAccess]
+    next_cursor: str | None = NEXT_CURSOR
+    position: int = POSITION
+
+
+class AccessCheck(BaseModel):
+    allowed: bool = Field(description="The effective level is at least the one asked for.")
+    level: Level | None = Field(description="Effective level, null without any access.")
+    why: list[dict[str, Any]] = WHY
+    position: int = POSITION
+
+
+class Charger(BaseModel):
+    charger_id: UUID
+    serial_number: str
+    name: str | None
+    group_id: UUID
+    owner_id: UUID
+    connected: bool = Field(description="Whether the charger keeps its cloud connection.")
+    position: int = POSITION
+
+
+class GroupCharger(BaseModel):
+    charger_id: UUID
+    serial_number: str
+    name: str | None
+    owner_id: UUID
+    connected: bool
+
+
+class GroupChargers(BaseModel):
+    chargers: list[GroupCharger]
+    next_cursor: str | None = NEXT_CURSOR
+    position: int = POSITION
+
+
+class Member(BaseModel):
+    user_id: UUID
+    role: Role
+
+
+class Group(BaseModel):
+    group_id: UUID
+    name: str
+    owner_id: UUID
+    personal: bool = Field(description="A user's personal group (group_id = user_id).")
+    charger_count: int = Field(description="Chargers in the group; list them on /chargers.")
+    members: list[Member] = Field(description="One page of members, ordered by user_id.")
+    next_cursor: str | None = NEXT_CURSOR
+    position: int = POSITION
+
+
+class InvitedCharger(BaseModel):
+    charger_id: UUID
+    serial_number: str
+    name: str | None = None
+
+
+class Invitation(BaseModel):
+    invitation_id: UUID
+    status: Literal["pending", "accepted", "declined", "revoked", "expired"] = Field(
+        description="`expired` = still pending but past `expires_at` at the time of asking."
+    )
+    email: str
+    level: Level
+    locale: str
+    chargers: list[InvitedCharger]
+    inviter_id: UUID | None
+    expires_at: datetime
+    invited_at: datetime
+    updated_at: datetime
+    position: int = POSITION
+
+
+class HistoryEvent(BaseModel):
+    position: int = Field(description="The event's global position in the store.")
+    event_id: UUID
+    type: str = Field(examples=["AccessGranted"])
+    time: datetime
+    actor: str | None
+    command_id: str | None
+    details: dict[str, Any] = Field(description="What changed for this charger.")
+
+
+class ChargerHistory(BaseModel):
+    events: list[HistoryEvent]
+    next_cursor: str | None = NEXT_CURSOR
+    position: int = POSITION
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, bool] = Field(description="Each check by name; all must be true.")
+    position: int = POSITION
