@@ -36,4 +36,3 @@ async def consistent_position(
 
 
 Position = Annotated[int, Depends(consistent_position)]
-

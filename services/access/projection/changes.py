@@ -98,7 +98,11 @@ class BatchChanges:
     invitations: dict[UUID, InvitationPatch] = field(default_factory=dict)
     history: list[HistoryRow] = field(default_factory=list)
     touched_chargers: set[UUID] = field(default_factory=set)
-    touched_groups: set[UUID] = field(default_factory=set)
+    """Chargers whose owner or group changed: every access row on them is recomputed."""
+    touched_pairs: set[tuple[UUID, UUID]] = field(default_factory=set)
+    """(charger, user) pairs whose share changed: only that row is recomputed."""
+    touched_memberships: set[tuple[UUID, UUID]] = field(default_factory=set)
+    """(group, user) pairs whose role changed: that user's rows on the group's chargers."""
     skipped_types: set[str] = field(default_factory=set)
 
 
@@ -155,17 +159,17 @@ def _user_registered(c: BatchChanges, _p: int, _e: EventEnvelope, e: ev.UserRegi
 def _group_created(c: BatchChanges, _p: int, _e: EventEnvelope, e: ev.GroupCreated) -> None:
     c.groups[e.group_id] = GroupRow(e.group_id, e.name, e.owner_id, e.personal)
     c.members[(e.group_id, e.owner_id)] = "owner"
-    c.touched_groups.add(e.group_id)
+    c.touched_memberships.add((e.group_id, e.owner_id))
 
 
 def _member_added(c: BatchChanges, _p: int, _e: EventEnvelope, e: ev.GroupMemberAdded) -> None:
     c.members[(e.group_id, e.user_id)] = e.role
-    c.touched_groups.add(e.group_id)
+    c.touched_memberships.add((e.group_id, e.user_id))
 
 
 def _member_removed(c: BatchChanges, _p: int, _e: EventEnvelope, e: ev.GroupMemberRemoved) -> None:
     c.members[(e.group_id, e.user_id)] = None
-    c.touched_groups.add(e.group_id)
+    c.touched_memberships.add((e.group_id, e.user_id))
 
 
 def _charger_registered(
@@ -245,13 +249,13 @@ def _transferred_to_user(
 def _access_granted(c: BatchChanges, p: int, env: EventEnvelope, e: ev.AccessGranted) -> None:
     why = share_reason(e.source)
     c.shares[(e.charger_id, e.user_id)] = ShareRow(e.level, why)
-    c.touched_chargers.add(e.charger_id)
+    c.touched_pairs.add((e.charger_id, e.user_id))
     _history(c, p, env, e.charger_id, {"user_id": str(e.user_id), "level": e.level, **why})
 
 
 def _access_revoked(c: BatchChanges, p: int, env: EventEnvelope, e: ev.AccessRevoked) -> None:
     c.shares[(e.charger_id, e.user_id)] = None
-    c.touched_chargers.add(e.charger_id)
+    c.touched_pairs.add((e.charger_id, e.user_id))
     _history(c, p, env, e.charger_id, {"user_id": str(e.user_id), "reason": e.reason})
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from services.access.projection.changes import BatchChanges
+from services.access.projection.changes import BatchChanges, HistoryRow
 from services.access.projection.sql import Connection, render
 
 
@@ -25,7 +25,7 @@ async def write_changes(conn: Connection, changes: BatchChanges, schema: str) ->
     await _write_shares(conn, s, changes)
     await _write_invitations(conn, s, changes)
     await _write_history(conn, s, changes)
-    await recompute_access(conn, s, changes.touched_chargers, changes.touched_groups)
+    await recompute_access(conn, schema, changes)
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -213,94 +213,117 @@ async def _write_invitations(conn: Connection, s: str, c: BatchChanges) -> None:
 
 
 async def _write_history(conn: Connection, s: str, c: BatchChanges) -> None:
-    rows = [
-        (
-            h.charger_id,
-            h.invitation_id,
-            h.position,
-            h.envelope.id,
-            h.envelope.type,
-            h.envelope.time,
-            h.envelope.actor,
-            h.envelope.commandid,
-            json.dumps(h.details),
-        )
-        for h in c.history
-    ]
-    await _execute(
-        conn,
-        s,
-        """
-        INSERT INTO {s}.charger_history
-            (charger_id, position, event_id, type, time, actor, command_id, details)
-        SELECT coalesce(x.c, (ref->>'charger_id')::uuid), x.p, x.id, x.t, x.tm, x.a, x.cmd,
-               x.d::jsonb
-        FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[],
-                    $6::timestamptz[], $7::text[], $8::text[], $9::text[])
-            AS x(c, inv, p, id, t, tm, a, cmd, d)
-        LEFT JOIN {s}.invitations i ON x.c IS NULL AND i.invitation_id = x.inv
-        LEFT JOIN LATERAL jsonb_array_elements(i.chargers) AS ref ON true
-        WHERE x.c IS NOT NULL OR ref IS NOT NULL
-        ON CONFLICT (charger_id, position) DO NOTHING""",
-        rows,
-    )
+    direct = [_history_row(h.charger_id, h) for h in c.history if h.charger_id is not None]
+    await _execute(conn, s, _INSERT_HISTORY, direct)
+    via_invitation = [_history_row(h.invitation_id, h) for h in c.history if h.charger_id is None]
+    await _execute(conn, s, _INSERT_INVITATION_HISTORY, via_invitation)
 
 
-_AFFECTED = """
-    SELECT unnest($1::uuid[]) AS charger_id
-    UNION
-    SELECT charger_id FROM {s}.chargers WHERE group_id = ANY($2::uuid[])"""
+def _history_row(key: UUID | None, h: HistoryRow) -> tuple[Any, ...]:
+    env = h.envelope
+    details = json.dumps(h.details)
+    return (key, h.position, env.id, env.type, env.time, env.actor, env.commandid, details)
 
-_UPSERT_ACCESS = """
-    WITH affected AS ({affected}),
+
+_HISTORY_COLUMNS = """
+    unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[],
+           $7::text[], $8::text[]) AS x(k, p, id, t, tm, a, cmd, d)"""
+
+_INSERT_HISTORY = (
+    """
+    INSERT INTO {s}.charger_history
+        (charger_id, position, event_id, type, time, actor, command_id, details)
+    SELECT x.k, x.p, x.id, x.t, x.tm, x.a, x.cmd, x.d::jsonb FROM"""
+    + _HISTORY_COLUMNS
+    + """
+    ON CONFLICT (charger_id, position) DO NOTHING"""
+)
+
+_INSERT_INVITATION_HISTORY = (
+    """
+    INSERT INTO {s}.charger_history
+        (charger_id, position, event_id, type, time, actor, command_id, details)
+    SELECT (ref->>'charger_id')::uuid, x.p, x.id, x.t, x.tm, x.a, x.cmd, x.d::jsonb FROM"""
+    + _HISTORY_COLUMNS
+    + """
+    JOIN {s}.invitations i ON i.invitation_id = x.k
+    CROSS JOIN LATERAL jsonb_array_elements(i.chargers) AS ref
+    ON CONFLICT (charger_id, position) DO NOTHING"""
+)
+
+
+_RECOMPUTE_ACCESS = """
+    WITH whole AS (SELECT unnest($1::uuid[]) AS charger_id),
+    pairs AS (
+        SELECT a.charger_id, a.user_id FROM whole w JOIN {s}.access a USING (charger_id)
+        UNION
+        SELECT c.charger_id, c.owner_id FROM whole w JOIN {s}.chargers c USING (charger_id)
+        UNION
+        SELECT c.charger_id, m.user_id FROM whole w JOIN {s}.chargers c USING (charger_id)
+        JOIN {s}.group_members m ON m.group_id = c.group_id
+        UNION
+        SELECT sh.charger_id, sh.user_id FROM whole w JOIN {s}.shares sh USING (charger_id)
+        UNION
+        SELECT * FROM unnest($2::uuid[], $3::uuid[])
+        UNION
+        SELECT c.charger_id, x.u FROM unnest($4::uuid[], $5::uuid[]) AS x(g, u)
+        JOIN {s}.chargers c ON c.group_id = x.g
+    ),
     reasons AS (
-        SELECT c.charger_id, c.owner_id AS user_id, 2 AS rank, 0 AS ord,
+        SELECT p.charger_id, p.user_id, 2 AS rank, 0 AS ord,
                jsonb_build_object('source', 'owner', 'level', 'manage') AS why
-        FROM {s}.chargers c JOIN affected USING (charger_id)
+        FROM pairs p JOIN {s}.chargers c
+            ON c.charger_id = p.charger_id AND c.owner_id = p.user_id
         UNION ALL
-        SELECT c.charger_id, m.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
+        SELECT p.charger_id, p.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
                jsonb_build_object('source', 'group:' || m.role, 'group_id', m.group_id,
                    'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END)
-        FROM {s}.chargers c JOIN affected USING (charger_id)
-        JOIN {s}.group_members m ON m.group_id = c.group_id
+        FROM pairs p JOIN {s}.chargers c ON c.charger_id = p.charger_id
+        JOIN {s}.group_members m ON m.group_id = c.group_id AND m.user_id = p.user_id
         UNION ALL
-        SELECT sh.charger_id, sh.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
+        SELECT p.charger_id, p.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
                sh.why || jsonb_build_object('level', sh.level)
-        FROM {s}.shares sh JOIN affected USING (charger_id)
+        FROM pairs p JOIN {s}.shares sh
+            ON sh.charger_id = p.charger_id AND sh.user_id = p.user_id
+    ),
+    fresh AS (
+        SELECT user_id, charger_id,
+               CASE max(rank) WHEN 2 THEN 'manage' ELSE 'charge' END AS level,
+               jsonb_agg(why ORDER BY rank DESC, ord, why) AS why
+        FROM reasons GROUP BY user_id, charger_id
+    ),
+    stale AS (
+        DELETE FROM {s}.access a USING pairs p
+        WHERE a.charger_id = p.charger_id AND a.user_id = p.user_id
+          AND NOT EXISTS (SELECT 1 FROM fresh n
+                          WHERE n.charger_id = a.charger_id AND n.user_id = a.user_id)
     )
     INSERT INTO {s}.access AS a (user_id, charger_id, level, why)
-    SELECT user_id, charger_id, CASE max(rank) WHEN 2 THEN 'manage' ELSE 'charge' END,
-           jsonb_agg(why ORDER BY rank DESC, ord, why)
-    FROM reasons GROUP BY user_id, charger_id
+    SELECT user_id, charger_id, level, why FROM fresh
     ON CONFLICT (user_id, charger_id) DO UPDATE SET level = EXCLUDED.level, why = EXCLUDED.why
     WHERE (a.level, a.why) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.why)"""
 
-_DELETE_STALE_ACCESS = """
-    WITH affected AS ({affected})
-    DELETE FROM {s}.access a USING affected f
-    WHERE a.charger_id = f.charger_id
-      AND NOT EXISTS (SELECT 1 FROM {s}.chargers c
-                      WHERE c.charger_id = a.charger_id AND c.owner_id = a.user_id)
-      AND NOT EXISTS (SELECT 1 FROM {s}.chargers c
-                      JOIN {s}.group_members m ON m.group_id = c.group_id
-                      WHERE c.charger_id = a.charger_id AND m.user_id = a.user_id)
-      AND NOT EXISTS (SELECT 1 FROM {s}.shares sh
-                      WHERE sh.charger_id = a.charger_id AND sh.user_id = a.user_id)"""
 
+async def recompute_access(conn: Connection, schema: str, changes: BatchChanges) -> None:
+    """Rewrite the access rows whose inputs the batch changed, and only those.
 
-async def recompute_access(
-    conn: Connection, s: str, chargers: set[UUID], groups: set[UUID]
-) -> None:
-    """Rewrite the access rows of the given chargers and of every charger in the groups.
-
+    A changed owner or group recomputes the whole charger; a changed share only its
+    (charger, user) row; a changed role only that user's rows on the group's chargers.
     Effective level = the highest reason: owner → manage, group owner/admin → manage,
     group member → charge, share → its level. Every reason is kept in `why`, highest
-    first, so an answer can say all the ways a user got there. Rows whose value did not
-    change are left alone, and rows that lost every reason are deleted.
+    first. Unchanged rows are left alone and rows that lost every reason are deleted, in
+    one statement: the rows it deletes and the rows it upserts are disjoint.
     """
-    if not chargers and not groups:
+    whole = changes.touched_chargers
+    pairs = [p for p in changes.touched_pairs if p[0] not in whole]
+    memberships = list(changes.touched_memberships)
+    if not (whole or pairs or memberships):
         return
-    args = (list(chargers), list(groups))
-    for template in (_UPSERT_ACCESS, _DELETE_STALE_ACCESS):
-        sql = render(template.replace("{affected}", _AFFECTED), s)
-        await conn.execute(sql, *args)
+    await conn.execute(
+        render(_RECOMPUTE_ACCESS, schema),
+        list(whole),
+        [c for c, _ in pairs],
+        [u for _, u in pairs],
+        [g for g, _ in memberships],
+        [u for _, u in memberships],
+    )

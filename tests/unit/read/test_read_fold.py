@@ -19,7 +19,7 @@ def test_grant_then_revoke_nets_to_a_delete():
     log.revoke(charger, guest)
     changes = folded(log)
     assert changes.shares == {(charger, guest): None}
-    assert charger in changes.touched_chargers
+    assert (charger, guest) in changes.touched_pairs
 
 
 def test_revoke_then_grant_nets_to_the_grant():
@@ -40,7 +40,7 @@ def test_group_creation_implies_the_owner_membership():
     changes = folded(log)
     assert changes.members == {(owner, owner): "owner"}
     assert changes.groups[owner].personal is True
-    assert owner in changes.touched_groups
+    assert (owner, owner) in changes.touched_memberships
 
 
 def test_charger_changes_merge_into_one_patch():
