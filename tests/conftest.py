@@ -25,22 +25,39 @@ def _admin_dsn() -> str:
     return ADMIN_DSN
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A fresh database for this test run, dropped afterwards."""
-    name = f"ca_test_{uuid.uuid4().hex[:12]}"
-
-    async def run(sql: str) -> None:
+def _admin(sql: str) -> None:
+    async def run() -> None:
         conn = await asyncpg.connect(_admin_dsn())
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def new_database() -> Iterator[Any]:
+    """Makes fresh databases on demand; all are dropped at the end of the session."""
+    made: list[str] = []
     base = _admin_dsn().rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def make() -> str:
+        name = f"ca_test_{uuid.uuid4().hex[:12]}"
+        _admin(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"{base}/{name}"
+
+    yield make
+    for name in made:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(new_database: Any) -> str:
+    """A fresh database for this test run, dropped afterwards."""
+    url: str = new_database()
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ class System:
 
 def _ready(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=1) as response:
             return bool(response.status == 200)
     except OSError:
         return False
@@ -86,10 +86,10 @@ def mailbox() -> Iterator[tuple[MailBox, str]]:
 
 
 @pytest.fixture(scope="module")
-def system(database_url: str, kafka_bootstrap: str, mailbox: tuple[MailBox, str],
+def system(new_database: Any, kafka_bootstrap: str, mailbox: tuple[MailBox, str],
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     var = tmp_path_factory.mktemp("var")
-    env = system_env(database_url, kafka_bootstrap, mailbox[1], var)
+    env = system_env(new_database(), kafka_bootstrap, mailbox[1], var)
     log = var / "system.log"
     with log.open("wb") as out:
         process = subprocess.Popen([str(BIN / "charger-access-run"), "--var-dir", str(var)],

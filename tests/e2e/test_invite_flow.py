@@ -49,7 +49,8 @@ async def test_invite_accept_and_see_the_share(system: System, commands: Command
     [mail] = await system.mailbox.wait_for(1, timeout=30)
     assert mail["To"] == guest_email
     text = body_text(mail)
-    assert "Garasje" in text and "Kari Nordmann" in text
+    assert "Garasje" in text
+    assert "Kari Nordmann" in text
     link = re.search(r"https://charge\.example/invitations/\S+", text)
     assert link, text
     url = urlparse(link.group(0))
@@ -59,7 +60,8 @@ async def test_invite_accept_and_see_the_share(system: System, commands: Command
     # Before accepting, the guest has no access; the invitation is pending.
     async with system.http() as http:
         pending = await http.get(f"/v1/invitations/{invitation}", params={"min_position": invited["position"]})
-        assert pending.status_code == 200 and pending.json()["status"] == "pending"
+        assert pending.status_code == 200
+        assert pending.json()["status"] == "pending"
         assert "token" not in pending.text
         check = await http.get("/v1/access/check", params={"user_id": str(guest), "charger_id": str(charger)})
         assert check.json()["allowed"] is False
@@ -71,7 +73,8 @@ async def test_invite_accept_and_see_the_share(system: System, commands: Command
         chargers = await http.get(f"/v1/users/{guest}/chargers", params={"min_position": accepted["position"]})
         assert chargers.status_code == 200
         [entry] = chargers.json()["chargers"]
-        assert entry["charger_id"] == str(charger) and entry["level"] == "charge"
+        assert entry["charger_id"] == str(charger)
+        assert entry["level"] == "charge"
         assert {"source": "share", "invitation_id": str(invitation)}.items() <= entry["why"][0].items()
         check = await http.get("/v1/access/check", params={"user_id": str(guest), "charger_id": str(charger),
                                                            "min_position": accepted["position"]})
@@ -81,6 +84,7 @@ async def test_invite_accept_and_see_the_share(system: System, commands: Command
 
     # The token was single-use.
     again = await commands.run("AcceptInvitation", {"invitation_id": str(invitation), "token": token}, guest)
-    assert again["status"] == "rejected" and again["reason"] == "not_pending"
+    assert again["status"] == "rejected"
+    assert again["reason"] == "not_pending"
     # Exactly one e-mail for the whole flow so far.
     assert len(system.mailbox.messages) == 1

@@ -69,7 +69,8 @@ async def test_same_command_twice_has_one_effect_and_equal_results(client: Comma
             break
         await asyncio.sleep(0.05)
     answers = client.results[f"{command_id}#all"]
-    assert len(answers) == 2 and answers[0] == answers[1] == first[0]  # type: ignore[index]
+    assert len(answers) == 2
+    assert answers[0] == answers[1] == first[0]
     assert len(registered) == 1
 
 
@@ -78,10 +79,12 @@ async def test_malformed_message_goes_to_dlq_and_invalid_command_gets_result(cli
     bad_id = str(uuid.uuid4())
     await client.send_raw(json.dumps({"specversion": "1.0", "id": bad_id, "source": "t", "type": "NoSuchThing", "actor": str(uuid.uuid4()), "data": {}}).encode())
     invalid = await client.run("RegisterUser", {"user_id": "nope", "email": "x"}, uuid.uuid4())
-    assert invalid["status"] == "rejected" and invalid["reason"] == "invalid"
+    assert invalid["status"] == "rejected"
+    assert invalid["reason"] == "invalid"
     assert {tuple(e["loc"]) for e in invalid["errors"]} == {("user_id",), ("email",)}
     unknown = (await client.wait_results([bad_id]))[0]
-    assert unknown["reason"] == "invalid" and "NoSuchThing" in unknown["detail"]
+    assert unknown["reason"] == "invalid"
+    assert "NoSuchThing" in unknown["detail"]
     import asyncio
     for _ in range(200):
         if len(client.dead_letters) >= 2:

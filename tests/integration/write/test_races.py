@@ -90,7 +90,7 @@ def test_concurrent_registrations_of_one_email_let_one_win(store: AccessStore) -
 
 
 def test_concurrent_accepts_of_one_invitation_grant_once(store: AccessStore) -> None:
-    from events.tokens import invitation_token  # noqa: PLC0415
+    from events.tokens import invitation_token
 
     owner, guest = register(store), register(store)
     charger, invitation = uuid.uuid4(), uuid.uuid4()
