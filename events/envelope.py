@@ -7,11 +7,10 @@ extension attribute naming the user on whose behalf the command is sent.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from typing_extensions import Annotated
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 

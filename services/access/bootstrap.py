@@ -101,7 +101,8 @@ class AccessService:
     async def _start_api(self) -> None:
         from services.access.api import create_app  # noqa: PLC0415 - the API is optional
 
-        assert self.pool is not None and self.projection is not None
+        assert self.pool is not None
+        assert self.projection is not None
         app = create_app(self.pool, self.settings, self.projection, self.readiness)
         config = uvicorn.Config(app, host="0.0.0.0", port=self.settings.api_port,  # noqa: S104
                                 log_level="warning", lifespan="off")

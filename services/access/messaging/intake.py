@@ -66,7 +66,7 @@ def read(record: Record) -> Intake:
 
 
 def _raw_envelope(record: Record) -> dict[str, Any]:
-    headers = {name: value for name, value in record.headers}
+    headers = dict(record.headers)
     if "ce_specversion" in headers or "ce_id" in headers:
         return _binary(headers, record.value)
     parsed = _json(record.value)

@@ -7,7 +7,6 @@ from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-
 from eventsourcing.persistence import ApplicationRecorder
 
 from services.access.domain.base import AccessAggregate
