@@ -30,12 +30,17 @@ async def read_position(conn: Connection, schema: str = DEFAULT_SCHEMA) -> int:
 
 
 async def apply(
-    conn: Connection, events: Sequence[LoggedEvent], schema: str = DEFAULT_SCHEMA
+    conn: Connection,
+    events: Sequence[LoggedEvent],
+    schema: str = DEFAULT_SCHEMA,
+    *,
+    defer_access: bool = False,
 ) -> int:
     """Apply the events above the tracked position, in one transaction; return the position.
 
     Events at or below the tracked position are skipped, so re-applying a batch (after a
-    crash, or by a second instance) changes nothing.
+    crash, or by a second instance) changes nothing. `defer_access` is for rebuilds
+    only: the access table is then left for `rebuild` to compute once, at the end.
     """
     async with conn.transaction():
         tracked = await conn.fetchval(render(_LOCK_POSITION, schema), PROJECTION_NAME)
@@ -47,7 +52,7 @@ async def apply(
         changes = fold((e.position, e.envelope) for e in fresh)
         if changes.skipped_types:
             log.warning("projection skipped unknown event types %s", sorted(changes.skipped_types))
-        await write_changes(conn, changes, schema)
+        await write_changes(conn, changes, schema, defer_access=defer_access)
         position = fresh[-1].position
         await conn.execute(render(_SET_POSITION, schema), PROJECTION_NAME, position)
         return position

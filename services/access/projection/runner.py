@@ -86,6 +86,7 @@ class ProjectionRunner:
                 raise
             except Exception:  # any failure of the DB or the log: log it, retry later
                 log.exception("projection step failed; retrying in %.1f s", backoff)
+                self._loaded = False  # e.g. a rebuild swapped the tables: read the position again
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue

@@ -16,8 +16,13 @@ from services.access.projection.changes import BatchChanges, HistoryRow
 from services.access.projection.sql import Connection, render
 
 
-async def write_changes(conn: Connection, changes: BatchChanges, schema: str) -> None:
-    """Apply the net row changes; the caller holds the transaction."""
+async def write_changes(
+    conn: Connection, changes: BatchChanges, schema: str, *, defer_access: bool = False
+) -> None:
+    """Apply the net row changes; the caller holds the transaction.
+
+    `defer_access` skips the access recompute: a rebuild computes it once at the end.
+    """
     s = schema
     await _write_users(conn, s, changes)
     await _write_groups(conn, s, changes)
@@ -25,7 +30,8 @@ async def write_changes(conn: Connection, changes: BatchChanges, schema: str) ->
     await _write_shares(conn, s, changes)
     await _write_invitations(conn, s, changes)
     await _write_history(conn, s, changes)
-    await recompute_access(conn, schema, changes)
+    if not defer_access:
+        await recompute_access(conn, schema, changes)
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -327,3 +333,13 @@ async def recompute_access(conn: Connection, schema: str, changes: BatchChanges)
         [g for g, _ in memberships],
         [u for _, u in memberships],
     )
+
+
+async def recompute_all_access(conn: Connection, schema: str) -> None:
+    """Compute every access row from scratch (a rebuild defers access to this one pass)."""
+    sql = render(
+        "SELECT charger_id FROM {s}.chargers UNION SELECT charger_id FROM {s}.shares", schema
+    )
+    ids = [r[0] for r in await conn.fetch(sql)]
+    changes = BatchChanges(touched_chargers=set(ids))
+    await recompute_access(conn, schema, changes)

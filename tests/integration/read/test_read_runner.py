@@ -31,12 +31,12 @@ def busy_log(users: int = 30, chargers: int = 20, churn: int = 300) -> list[Logg
     for _ in range(churn):
         charger, person = rng.choice(boxes), rng.choice(people)
         roll = rng.random()
-        if roll < 0.4:
+        if roll < 0.5:
             log.grant(charger, person, rng.choice(["charge", "manage"]))
-        elif roll < 0.7:
+        elif roll < 0.97:
             log.revoke(charger, person)
         else:
-            log.member(fleet, person, rng.choice(["member", "admin"]))
+            log.member(fleet, rng.choice(people[:40]), rng.choice(["member", "admin"]))
     return log.take()
 
 

@@ -1,0 +1,93 @@
+"""Rebuilding the read models from the whole log into fresh tables, then swapping them in.
+
+The replay writes into a staging schema with the access table deferred (computed once at
+the end, set-based), which is what makes it fast. The swap then happens in one
+transaction that holds the live tracking row: it applies whatever arrived meanwhile,
+deletes the live tracking row (so a live runner blocked on it fails, backs off and
+re-reads its position from the new tables) and renames the schemas. The old tables are
+dropped afterwards. Queries keep answering from the old tables until the swap commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import asyncpg
+
+from services.access.projection.apply import apply
+from services.access.projection.runner import LogReader
+from services.access.projection.schema import PROJECTION_NAME, create_schema
+from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_schema, render
+from services.access.projection.writer import recompute_all_access
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+"""Called with (position reached, events replayed so far)."""
+
+
+async def rebuild(
+    pool: asyncpg.Pool,
+    read_log: LogReader,
+    *,
+    schema: str = DEFAULT_SCHEMA,
+    batch_size: int = 5000,
+    progress: Progress | None = None,
+) -> int:
+    """Replay the log into fresh tables and swap them in as `schema`; return the position."""
+    staging, retired = _staging_and_retired(schema)
+    async with pool.acquire() as conn:
+        await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", staging))
+        await create_schema(conn, staging)
+        position = await _replay(conn, read_log, staging, batch_size, progress)
+        async with conn.transaction():
+            await recompute_all_access(conn, staging)
+        await create_schema(conn, schema)
+        position = await _swap(conn, read_log, schema, batch_size, position)
+        await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", retired))
+    log.info("read models rebuilt up to position %d", position)
+    return position
+
+
+def _staging_and_retired(schema: str) -> tuple[str, str]:
+    staging, retired = schema + "_rebuild", schema + "_retired"
+    checked_schema(staging)
+    checked_schema(retired)
+    return staging, retired
+
+
+async def _replay(
+    conn: Connection, read_log: LogReader, staging: str, batch_size: int, progress: Progress | None
+) -> int:
+    position, count = 0, 0
+    while events := await read_log(position, batch_size):
+        position = await apply(conn, events, staging, defer_access=True)
+        count += len(events)
+        if progress is not None:
+            progress(position, count)
+    return position
+
+
+async def _swap(
+    conn: Connection, read_log: LogReader, schema: str, batch_size: int, position: int
+) -> int:
+    staging, retired = _staging_and_retired(schema)
+    async with conn.transaction():
+        await conn.execute(
+            render("SELECT 1 FROM {s}.tracking WHERE projection = $1 FOR UPDATE", schema),
+            PROJECTION_NAME,
+        )
+        while events := await read_log(position, batch_size):
+            position = await apply(conn, events, staging)
+        await conn.execute(
+            render("DELETE FROM {s}.tracking WHERE projection = $1", schema), PROJECTION_NAME
+        )
+        await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", retired))
+        await conn.execute(
+            f"ALTER SCHEMA {checked_schema(schema)} RENAME TO {checked_schema(retired)}"
+        )
+        await conn.execute(
+            f"ALTER SCHEMA {checked_schema(staging)} RENAME TO {checked_schema(schema)}"
+        )
+    return position
