@@ -73,7 +73,8 @@ async def test_wallbox_flow_invite_accept_edit_remove(system: System, commands: 
     [invite_mail] = await wait_mails(system, guest_email, 1)
     assert invite_mail["Content-Language"] == "fr"
     text = body_text(invite_mail)
-    assert "Garasje" in text and "Gate" in text
+    assert "Garasje" in text
+    assert "Gate" in text
     link = re.search(r"https://charge\.example/invitations/\S+", text)
     assert link is not None
     token = parse_qs(urlparse(link.group(0)).query)["token"][0]
@@ -86,7 +87,8 @@ async def test_wallbox_flow_invite_accept_edit_remove(system: System, commands: 
                             charger_ids=[str(street), str(cabin)])
     assert set(await chargers_of(system, guest, result["position"])) == {str(street), str(cabin)}
     changed = (await wait_mails(system, guest_email, 2))[1]
-    assert "Hytte" in body_text(changed) and "Garasje" not in body_text(changed)
+    assert "Hytte" in body_text(changed)
+    assert "Garasje" not in body_text(changed)
 
     # Remove the user: no access left; one more e-mail.
     result = await accepted(commands, "RemoveUser", owner, user_id=guest)
@@ -120,7 +122,8 @@ async def test_monta_flow_move_transfer_ownership_give_by_phone(system: System, 
     result = await accepted(commands, "TransferChargerOwnership", owner, charger_id=charger, new_owner_id=admin)
     async with system.http() as http:
         state = (await http.get(f"/v1/chargers/{charger}", params={"min_position": result["position"]})).json()
-    assert state["owner_id"] == str(admin) and state["group_id"] == str(fleet)
+    assert state["owner_id"] == str(admin)
+    assert state["group_id"] == str(fleet)
     await wait_mails(system, admin_email, 1)
 
     # Give it to another user by phone, without its cloud connection: shares end.
@@ -129,7 +132,8 @@ async def test_monta_flow_move_transfer_ownership_give_by_phone(system: System, 
     async with system.http() as http:
         state = (await http.get(f"/v1/chargers/{charger}", params={"min_position": result["position"]})).json()
         users = (await http.get(f"/v1/chargers/{charger}/users")).json()
-    assert state["owner_id"] == str(recipient) and state["group_id"] == str(recipient)
+    assert state["owner_id"] == str(recipient)
+    assert state["group_id"] == str(recipient)
     assert state["connected"] is False
     assert [u["user_id"] for u in users["users"]] == [str(recipient)]
     assert await chargers_of(system, friend, result["position"]) == {}
