@@ -12,12 +12,20 @@ from services.access.domain.base import AccessAggregate, Cause
 
 class Charger(AccessAggregate):
     class ChargerRegistered(AccessAggregate.Event, Aggregate.Created):
+        """v2 added `connected` (transfers can drop the cloud connection); v1 chargers were
+        all connected."""
+
+        class_version = 2
         charger_id: UUID
         serial_number: str
         name: str | None
         group_id: UUID
         owner_id: UUID
         connected: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["connected"] = True
 
     class AccessGranted(AccessAggregate.Event):
         charger_id: UUID
