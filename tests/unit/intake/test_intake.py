@@ -1,0 +1,126 @@
+"""Every Kafka record on access.commands becomes a command, a final `invalid` result, or
+a dead letter (and sometimes both) — never an exception."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from services.access.executor import Invalid, Valid
+from services.access.messaging.intake import Record, read
+
+ACTOR = str(uuid.uuid4())
+
+
+def structured(type_: str, data: dict[str, Any], **overrides: Any) -> Record:
+    envelope = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "tests", "type": type_,
+                "actor": ACTOR, "data": data, **overrides}
+    return Record(json.dumps(envelope).encode())
+
+
+def register(**data: Any) -> dict[str, Any]:
+    return {"user_id": str(uuid.uuid4()), "email": "kari@example.no", **data}
+
+
+def test_structured_envelope_becomes_a_command() -> None:
+    intake = read(structured("RegisterUser", register(name="Kari")))
+    assert isinstance(intake.item, Valid)
+    assert intake.item.type == "RegisterUser"
+    assert str(intake.item.actor) == ACTOR
+    assert intake.dead_letter is None
+
+
+def test_binary_binding_reads_ce_headers_and_data_value() -> None:
+    command_id = str(uuid.uuid4())
+    headers = (("ce_specversion", b"1.0"), ("ce_id", command_id.encode()), ("ce_source", b"svc"),
+               ("ce_type", b"RegisterUser"), ("ce_actor", ACTOR.encode()),
+               ("ce_time", b"2026-11-21T10:00:00Z"))
+    intake = read(Record(json.dumps(register()).encode(), headers=headers))
+    assert isinstance(intake.item, Valid)
+    assert intake.item.command_id == command_id
+
+
+@pytest.mark.parametrize("value", [b"", b"{not json", b"[1, 2]", b"\xff\xfe", b'"just a string"'])
+def test_non_envelopes_go_to_the_dlq_without_a_result(value: bytes) -> None:
+    intake = read(Record(value, key=b"k", topic="access.commands", partition=2, offset=7))
+    assert intake.item is None
+    assert intake.dead_letter is not None
+    assert intake.dead_letter.record.offset == 7
+
+
+def test_envelope_missing_fields_goes_to_dlq_and_gets_an_invalid_result_when_it_has_an_id() -> None:
+    command_id = str(uuid.uuid4())
+    intake = read(Record(json.dumps({"id": command_id, "type": "RegisterUser"}).encode()))
+    assert intake.dead_letter is not None
+    assert isinstance(intake.item, Invalid)
+    assert intake.item.result.reason == "invalid"
+    assert {tuple(e["loc"]) for e in intake.item.result.errors or []} >= {("specversion",), ("actor",)}
+
+
+def test_unknown_command_type_goes_to_dlq_with_an_invalid_result() -> None:
+    intake = read(structured("DeleteEverything", {}))
+    assert intake.dead_letter is not None
+    assert "DeleteEverything" in intake.dead_letter.error
+    assert isinstance(intake.item, Invalid)
+
+
+def test_oversize_message_goes_to_dlq() -> None:
+    intake = read(structured("RegisterUser", register(name="x" * (1024 * 1024))))
+    assert intake.dead_letter is not None
+    assert "1 MiB" in intake.dead_letter.error
+
+
+def test_schema_violation_is_an_invalid_result_with_field_errors_not_a_dead_letter() -> None:
+    intake = read(structured("InviteUser", {"invitation_id": "x", "email": "nope", "charger_ids": [],
+                                            "surprise": 1}))
+    assert intake.dead_letter is None
+    assert isinstance(intake.item, Invalid)
+    locs = {tuple(e["loc"]) for e in intake.item.result.errors or []}
+    assert locs == {("invitation_id",), ("email",), ("charger_ids",), ("surprise",)}
+
+
+@pytest.mark.parametrize("hostile", [
+    "Kari\r\nBcc: victim@example.com",
+    "Kari\nX-Injected: 1",
+    "=?UTF-8?Q?=0A?=Bcc: x@example.com",
+    "Kari\x00",
+    "Kari\u2028Bcc: x",
+    "Kari\u202e",
+    "x" * 201,
+])
+def test_text_that_can_reach_a_mail_header_is_refused(hostile: str) -> None:
+    intake = read(structured("RegisterUser", register(name=hostile)))
+    assert isinstance(intake.item, Invalid)
+    assert [e["loc"] for e in intake.item.result.errors or []] == [["name"]]
+
+
+@pytest.mark.parametrize("email", ["a@b", "kari@example.no\r\nBcc: x@y.z", "=?utf-8?q?x?=@example.no",
+                                   "x" * 250 + "@example.no", "two@@example.no"])
+def test_bad_email_addresses_are_refused(email: str) -> None:
+    intake = read(structured("RegisterUser", register(email=email)))
+    assert isinstance(intake.item, Invalid)
+
+
+def test_field_errors_never_echo_the_input_such_as_a_token() -> None:
+    secret = "s3cr3t-token-value-that-must-not-leak!!"
+    intake = read(structured("AcceptInvitation", {"invitation_id": str(uuid.uuid4()), "token": secret}))
+    assert isinstance(intake.item, Invalid)
+    assert secret not in intake.item.result.model_dump_json()
+
+
+def test_keep_connection_must_be_a_real_boolean() -> None:
+    intake = read(structured("TransferChargerToUser", {"charger_id": str(uuid.uuid4()),
+                                                       "recipient_phone": "+4790000000",
+                                                       "keep_connection": "yes"}))
+    assert isinstance(intake.item, Invalid)
+
+
+def test_transfer_needs_exactly_one_recipient() -> None:
+    both = read(structured("TransferChargerToUser", {"charger_id": str(uuid.uuid4()),
+                                                     "recipient_phone": "+4790000000",
+                                                     "recipient_email": "a@example.no",
+                                                     "keep_connection": True}))
+    assert isinstance(both.item, Invalid)
