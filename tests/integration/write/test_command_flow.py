@@ -103,3 +103,49 @@ async def test_binary_binding_is_accepted(client: CommandClient) -> None:
                           key=str(user), headers=headers)
     result = (await client.wait_results([command_id]))[0]
     assert result["status"] == "accepted"
+
+
+async def test_every_other_command_through_kafka_publishes_its_events(client: CommandClient) -> None:
+    """The commands the e2e flows don't drive, each through the broker and the store."""
+    from events.tokens import invitation_token
+
+    owner, member, guest = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for user in (owner, member, guest):
+        assert (await client.run("RegisterUser", {"user_id": str(user), "email": f"{user}@example.no"}, user))["status"] == "accepted"
+    group, charger = uuid.uuid4(), uuid.uuid4()
+    await client.run("CreateGroup", {"group_id": str(group), "name": "Borettslag"}, owner)
+    await client.run("AddGroupMember", {"group_id": str(group), "user_id": str(member), "role": "member"}, owner)
+    removed = await client.run("RemoveGroupMember", {"group_id": str(group), "user_id": str(member)}, owner)
+    assert removed["status"] == "accepted"
+    owner_removed = await client.run("RemoveGroupMember", {"group_id": str(group), "user_id": str(owner)}, owner)
+    assert owner_removed["reason"] == "forbidden"
+    await client.run("RegisterCharger", {"charger_id": str(charger), "serial_number": f"K-{charger.hex[:12]}"}, owner)
+
+    declined_id, revoked_id, resent_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for invitation in (declined_id, revoked_id, resent_id):
+        result = await client.run("InviteUser", {"invitation_id": str(invitation), "email": f"{guest}@example.no",
+                                                 "charger_ids": [str(charger)]}, owner)
+        assert result["status"] == "accepted"
+
+    def salt_of(invitation: uuid.UUID) -> str:
+        sends = [e for e in client.events if e["subject"] == str(invitation) and e["type"] in ("UserInvited", "InvitationResent")]
+        return str(sends[-1]["data"]["token_salt"])
+
+    await client.wait_events(lambda e: e["type"] == "UserInvited" and e["subject"] == str(resent_id))
+    token = invitation_token(b"test-secret", declined_id, salt_of(declined_id))
+    assert (await client.run("DeclineInvitation", {"invitation_id": str(declined_id), "token": token}, guest))["status"] == "accepted"
+    assert (await client.run("RevokeInvitation", {"invitation_id": str(revoked_id)}, guest))["reason"] == "forbidden"
+    assert (await client.run("RevokeInvitation", {"invitation_id": str(revoked_id)}, owner))["status"] == "accepted"
+    old_token = invitation_token(b"test-secret", resent_id, salt_of(resent_id))
+    assert (await client.run("ResendInvitation", {"invitation_id": str(resent_id)}, owner))["status"] == "accepted"
+    await client.wait_events(lambda e: e["type"] == "InvitationResent" and e["subject"] == str(resent_id))
+    stale = await client.run("AcceptInvitation", {"invitation_id": str(resent_id), "token": old_token}, guest)
+    assert stale["reason"] == "invalid_token"
+    fresh = invitation_token(b"test-secret", resent_id, salt_of(resent_id))
+    assert (await client.run("AcceptInvitation", {"invitation_id": str(resent_id), "token": fresh}, guest))["status"] == "accepted"
+
+    published = await client.wait_events(
+        lambda e: e["type"] in {"GroupMemberRemoved", "InvitationDeclined", "InvitationRevoked", "InvitationAccepted"}
+        and (e["subject"] in {str(group), str(declined_id), str(revoked_id), str(resent_id)}), count=4)
+    assert sorted(e["type"] for e in published) == ["GroupMemberRemoved", "InvitationAccepted", "InvitationDeclined", "InvitationRevoked"]
+    assert all(e["actor"] and e["commandid"] and e["time"] for e in published)
