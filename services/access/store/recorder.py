@@ -21,6 +21,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from services.access.store.chain import CHAIN_TABLE, GENESIS, link
+
 RESULTS_TABLE = "command_results"
 
 
@@ -59,6 +61,20 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         self._select_results = SQL(
             "SELECT command_id, outcome FROM {} WHERE command_id = ANY(%s)"
         ).format(table)
+        chain = Identifier(self.datastore.schema or "public", CHAIN_TABLE)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                "notification_id bigint PRIMARY KEY, "
+                "hash bytea NOT NULL)"
+            ).format(chain)
+        )
+        self._last_link = SQL(
+            "SELECT hash FROM {} ORDER BY notification_id DESC LIMIT 1"
+        ).format(chain)
+        self._insert_links = SQL(
+            "INSERT INTO {} (notification_id, hash) SELECT * FROM unnest(%s::bigint[], %s::bytea[])"
+        ).format(chain)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -73,9 +89,25 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
                     curs, stored_events
                 )
                 notification_ids = [row["notification_id"] for row in curs.fetchall()]
+                self._chain(curs, stored_events, notification_ids)
             if results:
                 self._store_results(curs, results, notification_ids)
         return notification_ids
+
+    def _chain(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+        notification_ids: list[int],
+    ) -> None:
+        """Link the new events to the chain; the table lock is held, so no one interleaves."""
+        curs.execute(self._last_link)
+        row = curs.fetchone()
+        previous = bytes(row["hash"]) if row else GENESIS
+        hashes: list[bytes] = []
+        for event, notification_id in zip(stored_events, notification_ids, strict=True):
+            previous = link(previous, notification_id, event.originator_id,
+                            event.originator_version, event.topic, event.state)
+            hashes.append(previous)
+        curs.execute(self._insert_links, (notification_ids, hashes))
 
     def _store_results(
         self, curs: Cursor[DictRow], results: list[PendingResult], notification_ids: list[int]
