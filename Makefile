@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e compose-cli up down clean
+.PHONY: help install run test lint unit integration e2e audit compose-cli up down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ integration: install  ## tests against the real PostgreSQL, broker and SMTP
 
 e2e: install  ## tests through the real processes
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+audit: install  ## the auditors' tool over DATABASE_URL, e.g. make audit ARGS="verify"
+	$(BIN)/access-audit $(ARGS)
 
 # docker-compose.yml is validated offline by a test; Debian's package is enough for that.
 compose-cli:  ## make sure `docker-compose` exists (apt-get when root)
