@@ -24,6 +24,8 @@ class Settings:
     public_base_url: str = "http://localhost:8000"
     api_port: int = 8000
     api_tokens: frozenset[str] = field(default_factory=frozenset)
+    audit_tokens: frozenset[str] = field(default_factory=frozenset)
+    """Bearer tokens of auditors (`AUDIT_TOKENS`): only these open `/v1/audit/...`."""
     topics: Topics = field(default_factory=Topics)
     token_secret: bytes = DEV_TOKEN_SECRET.encode()
     invitation_ttl_seconds: int = 7 * 24 * 3600
@@ -32,7 +34,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
-        tokens = frozenset(t.strip() for t in env.get("API_TOKENS", "").split(",") if t.strip())
+        tokens = _token_set(env.get("API_TOKENS", ""))
         return cls(
             database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
@@ -40,6 +42,7 @@ class Settings:
             public_base_url=env.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"),
             api_port=int(env.get("API_PORT", "8000")),
             api_tokens=tokens,
+            audit_tokens=_token_set(env.get("AUDIT_TOKENS", "")),
             topics=Topics(env.get("TOPIC_PREFIX", "")),
             token_secret=env.get("TOKEN_SECRET", DEV_TOKEN_SECRET).encode(),
             invitation_ttl_seconds=int(env.get("INVITATION_TTL_SECONDS", str(7 * 24 * 3600))),
@@ -50,3 +53,8 @@ class Settings:
     def smtp_host_port(self) -> tuple[str, int]:
         parsed = urlparse(self.smtp_url)
         return parsed.hostname or "127.0.0.1", parsed.port or 25
+
+
+def _token_set(value: str) -> frozenset[str]:
+    """A comma-separated list of bearer tokens, blanks dropped."""
+    return frozenset(t.strip() for t in value.split(",") if t.strip())
