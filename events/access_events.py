@@ -171,6 +171,15 @@ class ChargerTransferredToUser(AccessEvent):
     connected: bool
 
 
+class UserForgotten(AccessEvent):
+    """The user's personal data was shredded: from now on every event reads them as a
+    pseudonym. Consumers holding copies (read models, sent-logs) must drop theirs."""
+
+    user_id: UUID
+    pseudonym_email: str
+    pseudonym_name: str
+
+
 EVENT_TYPES: dict[str, type[AccessEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -191,5 +200,6 @@ EVENT_TYPES: dict[str, type[AccessEvent]] = {
         ChargerMovedToGroup,
         ChargerOwnershipTransferred,
         ChargerTransferredToUser,
+        UserForgotten,
     )
 }

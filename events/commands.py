@@ -130,6 +130,12 @@ class TransferChargerToUser(Command):
         return self
 
 
+class ForgetUser(Command):
+    """Crypto-shreds a person's e-mail, phone and name (actor: the user, or an operator)."""
+
+    user_id: UUID
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (
@@ -148,6 +154,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         MoveChargerToGroup,
         TransferChargerOwnership,
         TransferChargerToUser,
+        ForgetUser,
     )
 }
 

@@ -31,6 +31,7 @@ from services.access.domain.ids import published_event_id
 from services.access.domain.invitation import Invitation
 from services.access.domain.user import User
 from services.access.store.application import EVENTS_TABLE, AccessStore
+from services.access.store.personal_data import subjects_in, unseal_json
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -81,7 +82,7 @@ class EventLog:
 
     async def read(self, conn: Connection, after: int, limit: int) -> list[LoggedEvent]:
         rows = await conn.fetch(self._select, after, limit, PUBLISHED_TOPICS)
-        return [self.decode(row) for row in rows]
+        return [self.decode(row) for row in await unsealed(conn, rows)]
 
     async def head(self, conn: Connection) -> int:
         """The highest position in the store (published or not)."""
@@ -94,6 +95,21 @@ class EventLog:
                              topic=row["topic"], state=bytes(row["state"]))
         event = self._mapper.to_domain_event(stored)
         return LoggedEvent(row["notification_id"], to_envelope(row["notification_id"], event))
+
+
+async def unsealed(conn: Connection, rows: list[Any]) -> list[Any]:
+    """Rows with personal data unsealed (pseudonyms where the person was forgotten).
+
+    Keys are looked up once per batch and never cached, so a forgotten person stops being
+    readable by every follower of the log at once.
+    """
+    subjects = subjects_in(bytes(row["state"]) for row in rows)
+    if not subjects:
+        return rows
+    found = await conn.fetch("SELECT subject, key FROM person_keys WHERE subject = ANY($1::uuid[])",
+                             list(subjects))
+    keys = {row["subject"]: bytes(row["key"]) for row in found}
+    return [{**dict(row), "state": unseal_json(bytes(row["state"]), keys)} for row in rows]
 
 
 def to_envelope(position: int, event: DomainEventProtocol[Any]) -> EventEnvelope:

@@ -26,7 +26,7 @@ from services.access.handlers import HANDLERS
 from services.access.handlers.context import Context, Rules
 from services.access.handlers.unit_of_work import UnitOfWork
 from services.access.store.application import AccessStore
-from services.access.store.recorder import PendingResult
+from services.access.store.recorder import Forgetting, PendingResult
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class Executor:
         uow = UnitOfWork(self._store.load)
         events: list[Any] = []
         pending: list[PendingResult] = []
+        forgetting = Forgetting([], [])
         handled: set[str] = set(seen)
         for item in items:
             if item.command_id in handled:
@@ -99,17 +100,22 @@ class Executor:
                 outcome = item.result.model_dump(exclude={"position"}, exclude_none=True)
                 pending.append(PendingResult(item.command_id, outcome))
                 continue
-            outcome, new_events = self._handle(uow, item)
+            outcome, new_events = self._handle(uow, item, forgetting)
             published = [i for i, e in enumerate(new_events) if getattr(e, "PUBLISHED", False)]
             index = len(events) + published[-1] if published else None
             events.extend(new_events)
             pending.append(PendingResult(item.command_id, outcome, index))
-        recordings = self._store.save(*events, command_results=pending) if pending else []
+        recordings = (self._store.save(*events, command_results=pending,
+                                       forgetting=forgetting if forgetting.subjects else None)
+                      if pending else [])
+        self._store.keyring.forgotten(forgetting.subjects)
         positions = [r.notification.id for r in recordings]
         by_id = {p.command_id: p for p in pending}
         return [self._result(item, seen, by_id, positions) for item in items]
 
-    def _handle(self, uow: UnitOfWork, item: Valid) -> tuple[dict[str, Any], list[Any]]:
+    def _handle(
+        self, uow: UnitOfWork, item: Valid, forgetting: Forgetting
+    ) -> tuple[dict[str, Any], list[Any]]:
         cause = Cause(actor=str(item.actor), command_id=item.command_id, at=self._clock())
         ctx = Context(uow=uow, cause=cause, rules=self._rules)
         try:
@@ -125,6 +131,8 @@ class Executor:
             return {"command_id": item.command_id, "status": "rejected", "reason": "invalid",
                     "detail": "the command could not be handled; it was not applied"}, []
         new_events = uow.accept()
+        forgetting.subjects.extend(ctx.forget_keys)
+        forgetting.users.extend(ctx.forgotten_users)
         return {"command_id": item.command_id, "status": "accepted", "detail": detail}, new_events
 
     @staticmethod

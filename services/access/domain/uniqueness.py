@@ -32,6 +32,14 @@ class Claim(AccessAggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.owner_id = self.owner_id
 
+    class Released(AccessAggregate.Event):
+        """The owner was forgotten: the key may be claimed again."""
+
+        PUBLISHED = False
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.owner_id = None
+
     class PendingInvitationsChanged(AccessAggregate.Event):
         PUBLISHED = False
         added: dict[str, str]
@@ -58,6 +66,10 @@ class Claim(AccessAggregate):
 
     def take(self, owner_id: UUID, cause: Cause) -> None:
         self.trigger_event(self.Taken, owner_id=owner_id, **cause.stamp())
+
+    def release(self, cause: Cause) -> None:
+        if self.owner_id is not None:
+            self.trigger_event(self.Released, **cause.stamp())
 
     def note_invitations(self, added: dict[str, str], removed: list[str], cause: Cause) -> None:
         """`added` maps invitation id → inviter id; `removed` lists ids no longer pending."""

@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from services.access.domain.base import AccessAggregate, Cause
+from services.access.domain.pseudonyms import pseudonymous_email, pseudonymous_name
 
 
 class User(AccessAggregate):
@@ -40,6 +41,17 @@ class User(AccessAggregate):
         chargers: list[dict[str, Any]]
         level: str
 
+    class UserForgotten(AccessAggregate.Event):
+        user_id: UUID
+        pseudonym_email: str
+        pseudonym_name: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.email = self.pseudonym_email
+            aggregate.name = self.pseudonym_name
+            aggregate.phone = None
+            aggregate.forgotten = True
+
     class UserAccessRemoved(AccessAggregate.Event):
         user: dict[str, Any]
         removed_by: dict[str, Any]
@@ -62,6 +74,7 @@ class User(AccessAggregate):
         self.name = name
         self.locale = locale
         self.shares: dict[str, str] = {}
+        self.forgotten = False
 
     @classmethod
     def register(
@@ -77,6 +90,13 @@ class User(AccessAggregate):
         """How e-mails and events name this user, as of now."""
         return {"user_id": self.user_id, "email": self.email, "name": self.name,
                 "locale": self.locale}
+
+    def forget(self, cause: Cause) -> None:
+        self.trigger_event(
+            self.UserForgotten, user_id=self.user_id,
+            pseudonym_email=pseudonymous_email(self.user_id),
+            pseudonym_name=pseudonymous_name(self.user_id), **cause.stamp(),
+        )
 
     def record_shares(self, granted: dict[str, str], revoked: list[str], cause: Cause) -> None:
         if granted or revoked:

@@ -20,7 +20,7 @@ from services.access.handlers.transfers import (
     transfer_charger_ownership,
     transfer_charger_to_user,
 )
-from services.access.handlers.users import register_user
+from services.access.handlers.users import forget_user, register_user
 
 HANDLERS: dict[str, Handler] = {
     "RegisterUser": register_user,
@@ -38,6 +38,7 @@ HANDLERS: dict[str, Handler] = {
     "MoveChargerToGroup": move_charger_to_group,
     "TransferChargerOwnership": transfer_charger_ownership,
     "TransferChargerToUser": transfer_charger_to_user,
+    "ForgetUser": forget_user,
 }
 
 __all__ = ["HANDLERS", "Command"]

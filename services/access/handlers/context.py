@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -20,6 +20,8 @@ class Rules:
 
     token_secret: bytes
     invitation_ttl: timedelta = timedelta(days=7)
+    operators: frozenset[str] = frozenset()
+    """User ids allowed to act for others where SPEC says "or an operator" (ForgetUser)."""
 
 
 @dataclass
@@ -27,6 +29,9 @@ class Context:
     uow: UnitOfWork
     cause: Cause
     rules: Rules
+    forget_keys: list[UUID] = field(default_factory=list)
+    """Personal-data keys to delete in the same commit as this command's events."""
+    forgotten_users: list[UUID] = field(default_factory=list)
 
     @property
     def actor(self) -> UUID:

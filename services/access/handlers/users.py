@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from events.commands import RegisterUser
+from uuid import UUID
+
+from events.commands import ForgetUser, RegisterUser
+from events.envelope import Reason
 from services.access.domain.errors import Rejected
 from services.access.domain.group import Group
 from services.access.domain.ids import email_index_id, group_aggregate_id, phone_index_id
 from services.access.domain.uniqueness import Claim
 from services.access.domain.user import User
+from services.access.handlers import lookup
 from services.access.handlers.context import Context
 from services.access.handlers.lookup import require_new
 
@@ -15,20 +19,46 @@ from services.access.handlers.lookup import require_new
 def register_user(ctx: Context, cmd: RegisterUser) -> str:
     require_new(ctx, cmd.user_id, "user")
     require_new(ctx, group_aggregate_id(cmd.user_id), "group")
-    email = ctx.uow.get(Claim, email_index_id(cmd.email))
-    if email is not None and email.owner_id is not None:
-        raise Rejected("email_taken", "another user has this e-mail address")
+    email = _free_claim(ctx, email_index_id(cmd.email), "email_taken", "e-mail address")
+    phone = (_free_claim(ctx, phone_index_id(cmd.phone), "phone_taken", "phone number")
+             if cmd.phone is not None else None)
+    _take(ctx, email, email_index_id(cmd.email), "email", cmd.email.lower(), cmd.user_id)
     if cmd.phone is not None:
-        if ctx.uow.exists(phone_index_id(cmd.phone)):
-            raise Rejected("phone_taken", "another user has this phone number")
-        ctx.uow.add(Claim.open(phone_index_id(cmd.phone), "phone", cmd.phone, cmd.user_id,
-                               ctx.cause))
-    if email is None:
-        ctx.uow.add(Claim.open(email_index_id(cmd.email), "email", cmd.email.lower(),
-                               cmd.user_id, ctx.cause))
-    else:
-        email.take(cmd.user_id, ctx.cause)
+        _take(ctx, phone, phone_index_id(cmd.phone), "phone", cmd.phone, cmd.user_id)
     ctx.uow.add(User.register(cmd.user_id, cmd.email, cmd.phone, cmd.name, cmd.locale,
                               ctx.cause))
     ctx.uow.add(Group.create(cmd.user_id, cmd.name or cmd.email, cmd.user_id, True, ctx.cause))
     return f"user {cmd.user_id} registered"
+
+
+def _free_claim(ctx: Context, claim_id: UUID, reason: Reason, what: str) -> Claim | None:
+    """The key's claim if it exists but is free (e.g. released by a forgotten user)."""
+    claim = ctx.uow.get(Claim, claim_id)
+    if claim is not None and claim.owner_id is not None:
+        raise Rejected(reason, f"another user has this {what}")
+    return claim
+
+
+def _take(ctx: Context, claim: Claim | None, claim_id: UUID, kind: str, key: str,
+          owner: UUID) -> None:
+    if claim is None:
+        ctx.uow.add(Claim.open(claim_id, kind, key, owner, ctx.cause))
+    else:
+        claim.take(owner, ctx.cause)
+
+
+def forget_user(ctx: Context, cmd: ForgetUser) -> str:
+    user = lookup.user(ctx, cmd.user_id)
+    if str(ctx.actor) != str(cmd.user_id) and str(ctx.actor) not in ctx.rules.operators:
+        raise Rejected("forbidden", "only the user themselves or an operator may")
+    if user.forgotten:
+        return f"user {cmd.user_id} was already forgotten"
+    keys = [cmd.user_id, email_index_id(user.email)]
+    for claim_id in keys[1:] + ([phone_index_id(user.phone)] if user.phone else []):
+        claim = ctx.uow.get(Claim, claim_id)
+        if claim is not None:
+            claim.release(ctx.cause)
+    user.forget(ctx.cause)
+    ctx.forget_keys.extend(keys)
+    ctx.forgotten_users.append(cmd.user_id)
+    return f"personal data of user {cmd.user_id} forgotten"

@@ -7,9 +7,12 @@ from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.postgres import PostgresFactory
 
 from services.access.domain.base import AccessAggregate
+from services.access.store.keyring import MemoryKeyRing, PostgresKeyRing
+from services.access.store.mapper import PersonalDataMapper
 from services.access.store.memory import MemoryResultRecorder
 from services.access.store.recorder import ResultRecordingRecorder
 
@@ -41,10 +44,20 @@ class AccessStore(Application[UUID]):
     """Loads and saves aggregates; also the place stored command results are read from."""
 
     name = APPLICATION_NAME
+    keyring: PostgresKeyRing | MemoryKeyRing
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if isinstance(self.factory, PostgresFactory):
+            self.keyring = PostgresKeyRing(self.factory.datastore)
+            self.keyring.create_tables()
+        else:
+            self.keyring = MemoryKeyRing()
+        return PersonalDataMapper(self.construct_transcoder(), self.keyring)
 
     def construct_recorder(self) -> ApplicationRecorder:
         if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.popo":
-            return MemoryResultRecorder()
+            assert isinstance(self.keyring, MemoryKeyRing)
+            return MemoryResultRecorder(self.keyring)
         return super().construct_recorder()
 
     @property

@@ -8,23 +8,28 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 
-from services.access.store.recorder import PendingResult
+from services.access.store.keyring import MemoryKeyRing
+from services.access.store.recorder import Forgetting, PendingResult
 
 
 class MemoryResultRecorder(POPOApplicationRecorder):
-    def __init__(self) -> None:
+    def __init__(self, keyring: MemoryKeyRing) -> None:
         super().__init__()
         self.results: dict[str, dict[str, Any]] = {}
+        self.keyring = keyring
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         results: list[PendingResult] = kwargs.pop("command_results", None) or []
+        forgetting: Forgetting | None = kwargs.pop("forgetting", None)
         if any(r.command_id in self.results for r in results):
             raise IntegrityError("command id already has a result")
         ids = list(super().insert_events(stored_events, **kwargs) or [])
         for result in results:
             self.results[result.command_id] = {**result.outcome, "position": result.position(ids)}
+        if forgetting:
+            self.keyring.forget(forgetting.subjects, forgetting.users)
         return ids
 
     def select_results(self, command_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

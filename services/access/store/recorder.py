@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -22,6 +23,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from services.access.store.chain import CHAIN_TABLE, GENESIS, link
+from services.access.store.keyring import FORGET_SQL
 
 RESULTS_TABLE = "command_results"
 
@@ -40,6 +42,14 @@ class PendingResult:
 
     def position(self, notification_ids: Sequence[int]) -> int | None:
         return None if self.position_index is None else notification_ids[self.position_index]
+
+
+@dataclass(frozen=True)
+class Forgetting:
+    """Keys to delete with this commit (`subjects`), and users never to key again."""
+
+    subjects: list[UUID]
+    users: list[UUID]
 
 
 class ResultRecordingRecorder(PostgresApplicationRecorder):
@@ -92,6 +102,10 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
                 self._chain(curs, stored_events, notification_ids)
             if results:
                 self._store_results(curs, results, notification_ids)
+            forgetting: Forgetting | None = kwargs.get("forgetting")
+            if forgetting:
+                curs.execute(FORGET_SQL[0], (forgetting.subjects,))
+                curs.execute(FORGET_SQL[1], (forgetting.users,))
         return notification_ids
 
     def _chain(

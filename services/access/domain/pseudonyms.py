@@ -1,0 +1,22 @@
+"""How a forgotten person is named from then on: stable per person, never the original."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+def pseudonymous_email(subject: UUID) -> str:
+    return f"forgotten-{subject.hex[:12]}@forgotten.invalid"
+
+
+def pseudonymous_name(subject: UUID) -> str:
+    return f"Forgotten person {subject.hex[:12]}"
+
+
+def pseudonym(subject: UUID, field: str) -> str | None:
+    """The stand-in for a sealed `field` whose key is gone (a phone just disappears)."""
+    if field in {"email", "key"}:
+        return pseudonymous_email(subject)
+    if field == "name":
+        return pseudonymous_name(subject)
+    return None
