@@ -58,7 +58,8 @@ class AccessService:
             s.kafka_bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2,
             client_id="charger-access", logger=None,
         )
-        rules = Rules(s.token_secret, timedelta(seconds=s.invitation_ttl_seconds))
+        rules = Rules(s.token_secret, timedelta(seconds=s.invitation_ttl_seconds),
+                      operators=s.operator_ids)
         self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
         self._subscriber = self.consumer.register(f"{s.consumer_group_prefix}-access")
         event_log = EventLog()
