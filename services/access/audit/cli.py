@@ -1,12 +1,276 @@
-"""`access-audit`: the auditors' command line over the event store (DATABASE_URL)."""
+"""`access-audit`: the auditors' command line over the event store (DATABASE_URL).
+
+Tables for people, `--json` for machines; progress bars (on stderr, only on a terminal)
+on the commands that walk the whole log. Exit code 1 means the audit found a problem:
+a broken chain, or rebuilt read models that differ from the live ones.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, TextIO, TypeVar, cast
+
+import asyncpg
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
-app = typer.Typer(help="Audit the charger-access event store.", no_args_is_help=True)
+from services.access.audit import service
+from services.access.audit.rebuild_check import CheckReport, check_rebuild
+from services.access.audit.store import head
+from services.access.audit.timeline import Kind, Subject
+from services.access.eventlog import EventLog, LoggedEvent
+from services.access.projection import rebuild as rebuild_read_models
+from services.access.projection.sql import DEFAULT_SCHEMA
+from services.common.config import DEFAULT_DATABASE_URL
+
+app = typer.Typer(help="Audit the charger-access event store.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+T = TypeVar("T")
+
+DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL",
+                                          help="The event store (PostgreSQL).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Charger = Annotated[str | None, typer.Option("--charger", help="A charger id.")]
+User = Annotated[str | None, typer.Option("--user", help="A user id.")]
 
 
-@app.callback()
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(work)
+
+
+@asynccontextmanager
+async def _connect(url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def _progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar to `total` positions on stderr, when stderr is a terminal."""
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(description, total=max(total, 1))
+        yield lambda position: bar.update(task, completed=position)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def _one_subject(**given: str | None) -> Subject:
+    chosen = [(kind, value) for kind, value in given.items() if value]
+    if len(chosen) != 1:
+        raise typer.BadParameter(f"give exactly one of {', '.join('--' + k for k in given)}")
+    kind, value = chosen[0]
+    return Subject(cast(Kind, kind), str(value))
+
+
+@app.command("timeline")
+def timeline_command(
+    charger: Charger = None,
+    user: User = None,
+    group: Annotated[str | None, typer.Option("--group", help="A group id.")] = None,
+    invitation: Annotated[str | None, typer.Option("--invitation",
+                                                   help="An invitation id.")] = None,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Every event about a charger, user, group or invitation, in order, in words."""
+    subject = _one_subject(charger=charger, user=user, group=group, invitation=invitation)
+
+    async def collect() -> list[Any]:
+        async with _connect(database_url) as conn:
+            return [entry async for entry in service.timeline(conn, subject)]
+
+    entries = _run(collect())
+    if as_json:
+        _print_json({"kind": subject.kind, "id": subject.id,
+                     "events": [e.as_json() for e in entries]})
+        return
+    table = Table(title=f"Timeline of {subject.kind} {subject.id}")
+    for column in ("#", "time (UTC)", "actor", "command", "what happened"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(str(e.position), f"{e.time:%Y-%m-%d %H:%M:%S}", e.actor_name or "",
+                      (e.command_id or "")[:8], e.sentence)
+    out.print(table)
+    if not entries:
+        out.print(f"No events about {subject.kind} {subject.id}.")
+
+
+def _moment(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time") from exc
+
+
+@app.command("access-at")
+def access_at_command(
+    at: Annotated[str, typer.Option("--at", help="ISO 8601 time; UTC when no offset.")],
+    charger: Charger = None,
+    user: User = None,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Who had access to a charger (or what a user had access to) at a moment, and why."""
+    subject = _one_subject(charger=charger, user=user)
+    kind: Literal["charger", "user"] = "charger" if subject.kind == "charger" else "user"
+    moment = _moment(at)
+
+    async def compute() -> service.AccessAt:
+        async with _connect(database_url) as conn:
+            return await service.access_at(conn, kind, subject.id, moment)
+
+    answer = _run(compute())
+    if as_json:
+        _print_json(answer.as_json())
+        return
+    if not answer.exists:
+        out.print(f"The {kind} {subject.id} did not exist at {answer.at.isoformat()}.")
+        return
+    other = "user" if kind == "charger" else "charger"
+    table = Table(title=f"Access of {kind} {subject.id} at {answer.at.isoformat()} "
+                        f"(log position {answer.position})")
+    for column in (other, "level", "why"):
+        table.add_column(column, overflow="fold")
+    for entry in answer.entries:
+        table.add_row(entry[f"{other}_id"], entry["level"],
+                      "; ".join(_reason(why) for why in entry["why"]))
+    out.print(table)
+
+
+def _reason(why: dict[str, Any]) -> str:
+    extra = [f"{k} {v}" for k, v in why.items() if k not in ("source", "level")]
+    return f"{why['source']} ({why['level']}{', ' + ', '.join(extra) if extra else ''})"
+
+
+@app.command("export")
+def export_command(
+    first: Annotated[int, typer.Option("--from", help="First position (inclusive).")] = 0,
+    last: Annotated[int | None, typer.Option("--to", help="Last position (inclusive).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="File to write; default "
+                                                  "stdout.")] = None,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+) -> None:
+    """The log as JSON lines (every stored event, its chain link, its envelope), streamed."""
+
+    async def stream(sink: TextIO) -> int:
+        count = 0
+        async with _connect(database_url) as conn:
+            with _progress("exporting", last or await head(conn)) as progress:
+                async for position, line in service.export(conn, first, last):
+                    sink.write(line)
+                    count += 1
+                    if count % 1000 == 0:
+                        progress(position)
+        return count
+
+    if out_file is None:
+        _run(stream(sys.stdout))
+        return
+    with out_file.open("w", encoding="utf-8") as sink:
+        count = _run(stream(sink))
+    err.print(f"{count} events written to {out_file}")
+
+
+@app.command("verify")
+def verify_command(database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+                   as_json: AsJson = False) -> None:
+    """Walk the hash chain; name the first position that does not match (exit code 1)."""
+
+    async def walk() -> Any:
+        async with _connect(database_url) as conn:
+            with _progress("verifying", await head(conn)) as progress:
+                return await service.verify(conn, progress)
+
+    verdict = _run(walk())
+    if as_json:
+        _print_json(verdict.as_json())
+    elif verdict.ok:
+        out.print(f"OK: {verdict.count} events chained, last position {verdict.last_position},"
+                  f" last hash {verdict.last_hash}")
+    else:
+        out.print(f"BROKEN at position {verdict.broken_at}: {verdict.problem}. "
+                  f"{verdict.count} events before it are intact (last hash "
+                  f"{verdict.last_hash}).")
+    if not verdict.ok:
+        raise typer.Exit(1)
+
+
+@app.command("rebuild")
+def rebuild_command(
+    check: Annotated[bool, typer.Option("--check", help="Rebuild into scratch tables and "
+                                        "compare with the live ones; change nothing.")] = False,
+    schema: Annotated[str, typer.Option("--schema", help="The live read models.")] =
+        DEFAULT_SCHEMA,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Replay the log into the read models (with --check: into scratch tables, and compare)."""
+
+    async def work() -> CheckReport | int:
+        async with asyncpg.create_pool(database_url, min_size=1, max_size=2) as pool:
+            async with pool.acquire() as conn:
+                total = await head(conn)
+            with _progress("replaying", total) as progress:
+                def replayed(position: int, _count: int) -> None:
+                    progress(position)
+
+                if check:
+                    return await check_rebuild(pool, live=schema, progress=replayed)
+                log = EventLog()
+
+                async def read_log(after: int, limit: int) -> list[LoggedEvent]:
+                    async with pool.acquire() as conn:
+                        return await log.read(conn, after, limit)
+
+                return await rebuild_read_models(pool, read_log, schema=schema,
+                                                 progress=replayed)
+
+    result = _run(work())
+    if isinstance(result, int):
+        out.print(f"Read models in schema {schema} rebuilt up to position {result}.")
+        return
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        _print_check(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _print_check(report: CheckReport) -> None:
+    table = Table(title=f"Rebuilt vs live read models at position {report.position}")
+    for column in ("table", "live rows", "rebuilt rows", "digest", "equal"):
+        table.add_column(column)
+    for t in report.tables:
+        digest = (t.live_digest[:12] if t.equal
+                  else f"{t.live_digest[:12]} ≠ {t.rebuilt_digest[:12]}")
+        table.add_row(t.table, str(t.live_rows), str(t.rebuilt_rows), digest,
+                      "yes" if t.equal else "[bold red]NO[/]")
+    out.print(table)
+    for t in report.tables:
+        for row in t.only_live:
+            out.print(f"  {t.table}: only live:    {row}")
+        for row in t.only_rebuilt:
+            out.print(f"  {t.table}: only rebuilt: {row}")
+    out.print("OK: the rebuilt read models equal the live ones." if report.ok
+              else "DIFFERENT: the live read models do not follow from the log.")
+
+
 def main() -> None:
-    """Audit the charger-access event store named by DATABASE_URL."""
+    app()

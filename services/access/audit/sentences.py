@@ -1,0 +1,186 @@
+"""One human sentence per event: "Kari invited ola@example.no to Garasje (charge)".
+
+Names come from a `Directory` fed with every event before it (users, groups, chargers as
+they were then); an id nobody named yet is shown shortened, so a sentence never fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from events import access_events as ev
+from events.envelope import EventEnvelope
+
+
+@dataclass
+class Directory:
+    """Display names of the ids seen so far in the log."""
+
+    users: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
+    chargers: dict[str, str] = field(default_factory=dict)
+    invitations: dict[str, str] = field(default_factory=dict)
+    """invitation_id → the invited e-mail address."""
+
+    def learn(self, envelope: EventEnvelope) -> None:
+        data = envelope.data
+        if envelope.type == "UserRegistered":
+            self.users[data["user_id"]] = data.get("name") or data["email"]
+        elif envelope.type == "GroupCreated":
+            self.groups[data["group_id"]] = data["name"]
+        elif envelope.type == "ChargerRegistered":
+            self.chargers[data["charger_id"]] = data.get("name") or data["serial_number"]
+        elif envelope.type in ("UserInvited", "InvitationResent"):
+            self.invitations[data["invitation_id"]] = data["email"]
+
+    def user(self, user_id: object) -> str:
+        return _named(self.users, user_id, "user")
+
+    def group(self, group_id: object) -> str:
+        return _named(self.groups, group_id, "group")
+
+    def charger(self, charger_id: object) -> str:
+        return _named(self.chargers, charger_id, "charger")
+
+    def invitee(self, invitation_id: object) -> str:
+        return _named(self.invitations, invitation_id, "invitation")
+
+    def charger_list(self, refs: list[ev.ChargerRef]) -> str:
+        return ", ".join(self.chargers.get(str(r.charger_id)) or r.name or r.serial_number
+                         for r in refs)
+
+    def person(self, person: ev.Person) -> str:
+        if person.user_id is not None and str(person.user_id) in self.users:
+            return self.users[str(person.user_id)]
+        return person.name or person.email
+
+
+def _named(names: dict[str, str], key: object, kind: str) -> str:
+    if key is None:
+        return f"unknown {kind}"
+    return names.get(str(key)) or f"{kind} {str(key)[:8]}"
+
+
+Sentence = Callable[[Directory, str, Any], str]
+
+
+def describe(directory: Directory, envelope: EventEnvelope) -> str:
+    """The event as a sentence, with the names known before it happened."""
+    model = ev.EVENT_TYPES.get(envelope.type)
+    sentence = _SENTENCES.get(envelope.type)
+    if model is None or sentence is None:
+        return f"{envelope.type} on {envelope.subject}"
+    actor = directory.user(envelope.actor) if envelope.actor else "the system"
+    return sentence(directory, actor, model.model_validate(envelope.data))
+
+
+def _registered(d: Directory, _a: str, e: ev.UserRegistered) -> str:
+    return f"{e.name or e.email} registered with {e.email}"
+
+
+def _group_created(d: Directory, a: str, e: ev.GroupCreated) -> str:
+    kind = "personal group" if e.personal else "group"
+    return f"{a} created {kind} {e.name}"
+
+
+def _member_added(d: Directory, a: str, e: ev.GroupMemberAdded) -> str:
+    return f"{a} made {d.user(e.user_id)} {e.role} of {d.group(e.group_id)}"
+
+
+def _member_removed(d: Directory, a: str, e: ev.GroupMemberRemoved) -> str:
+    return f"{a} removed {d.user(e.user_id)} from {d.group(e.group_id)}"
+
+
+def _charger_registered(d: Directory, a: str, e: ev.ChargerRegistered) -> str:
+    return (f"{a} registered charger {e.name or e.serial_number} ({e.serial_number}) "
+            f"in {d.group(e.group_id)}")
+
+
+def _invited(d: Directory, a: str, e: ev.UserInvited) -> str:
+    return f"{a} invited {e.email} to {d.charger_list(e.chargers)} ({e.level})"
+
+
+def _resent(d: Directory, a: str, e: ev.InvitationResent) -> str:
+    return (f"{a} sent the invitation to {e.email} again, valid until "
+            f"{e.expires_at:%Y-%m-%d %H:%M %Z}")
+
+
+def _accepted(d: Directory, _a: str, e: ev.InvitationAccepted) -> str:
+    chargers = ", ".join(d.charger(c) for c in e.charger_ids)
+    return f"{d.user(e.user_id)} accepted the invitation to {chargers} ({e.level})"
+
+
+def _declined(d: Directory, _a: str, e: ev.InvitationDeclined) -> str:
+    return f"{d.user(e.user_id)} declined the invitation sent to {d.invitee(e.invitation_id)}"
+
+
+def _revoked(d: Directory, a: str, e: ev.InvitationRevoked) -> str:
+    if e.reason == "user_removed":
+        return f"The invitation to {e.email} ended: {a} removed the user"
+    if e.reason == "charger_transferred":
+        return f"The invitation to {e.email} ended: {a} gave the charger away"
+    return f"{a} revoked the invitation to {e.email}"
+
+
+def _granted(d: Directory, a: str, e: ev.AccessGranted) -> str:
+    via = ("by accepting an invitation" if e.source.get("invitation_id")
+           else f"from {a}")
+    return f"{d.user(e.user_id)} got {e.level} access to {d.charger(e.charger_id)} {via}"
+
+
+_REVOKE_REASONS = {"updated": "access edited", "user_removed": "user removed",
+                   "charger_transferred": "charger given away"}
+
+
+def _access_revoked(d: Directory, a: str, e: ev.AccessRevoked) -> str:
+    return (f"{a} ended {d.user(e.user_id)}'s share on {d.charger(e.charger_id)} "
+            f"({_REVOKE_REASONS[e.reason]})")
+
+
+def _access_changed(d: Directory, _a: str, e: ev.UserAccessChanged) -> str:
+    chargers = d.charger_list(e.chargers) or "no chargers"
+    return (f"{d.person(e.changed_by)} set {d.person(e.user)}'s access to {chargers} "
+            f"({e.level})")
+
+
+def _access_removed(d: Directory, _a: str, e: ev.UserAccessRemoved) -> str:
+    return (f"{d.person(e.removed_by)} removed {d.person(e.user)}'s access to "
+            f"{d.charger_list(e.chargers) or 'no chargers'}")
+
+
+def _moved(d: Directory, a: str, e: ev.ChargerMovedToGroup) -> str:
+    return (f"{a} moved {d.charger(e.charger_id)} from {d.group(e.from_group_id)} "
+            f"to {d.group(e.to_group_id)}")
+
+
+def _ownership(d: Directory, a: str, e: ev.ChargerOwnershipTransferred) -> str:
+    return (f"{a} made {d.person(e.to_owner)} owner of {d.charger(e.charger_id)} "
+            f"(was {d.user(e.from_owner_id)})")
+
+
+def _given(d: Directory, a: str, e: ev.ChargerTransferredToUser) -> str:
+    connection = "connection kept" if e.connected else "connection off"
+    return f"{a} gave {d.charger(e.charger_id)} to {d.person(e.to_user)} ({connection})"
+
+
+_SENTENCES: dict[str, Sentence] = {
+    "UserRegistered": _registered,
+    "GroupCreated": _group_created,
+    "GroupMemberAdded": _member_added,
+    "GroupMemberRemoved": _member_removed,
+    "ChargerRegistered": _charger_registered,
+    "UserInvited": _invited,
+    "InvitationResent": _resent,
+    "InvitationAccepted": _accepted,
+    "InvitationDeclined": _declined,
+    "InvitationRevoked": _revoked,
+    "AccessGranted": _granted,
+    "AccessRevoked": _access_revoked,
+    "UserAccessChanged": _access_changed,
+    "UserAccessRemoved": _access_removed,
+    "ChargerMovedToGroup": _moved,
+    "ChargerOwnershipTransferred": _ownership,
+    "ChargerTransferredToUser": _given,
+}
