@@ -64,7 +64,7 @@ def test_only_the_user_or_an_operator_may_forget() -> None:
     s = Scenario()
     kari, other, operator = s.user(), s.user(), s.user()
     assert s.run("ForgetUser", other, user_id=str(kari)).reason == "forbidden"
-    s.executor._rules = Rules(SECRET, operators=frozenset({str(operator)}))  # noqa: SLF001
+    s.executor._rules = Rules(SECRET, operators=frozenset({str(operator)}))
     assert s.run("ForgetUser", operator, user_id=str(kari)).status == "accepted"
     assert s.run("ForgetUser", uuid4(), user_id=str(uuid4())).reason == "not_found"
 
