@@ -27,7 +27,7 @@ from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
 from services.access.store.application import AccessStore, open_store
 from services.common.config import Settings
-from services.common.kafka import ensure_topics
+from services.common.kafka import ensure_topics, keep_topics
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ class AccessService:
         await self._watch.start()
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        self._tasks.append(asyncio.create_task(
+            keep_topics(s.kafka_bootstrap_servers, s.topics.all()), name="topics"))
         self.projection.start()
         if self._serve_api:
             await self._start_api()

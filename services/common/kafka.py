@@ -6,6 +6,7 @@ every client here sets all three explicitly.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -35,3 +36,19 @@ async def ensure_topics(
         log.info("created topics %s", missing)
     finally:
         await admin.close()
+
+
+async def keep_topics(
+    bootstrap_servers: str, topics: list[str], interval: float = 5.0
+) -> None:
+    """Recreate topics a restarted broker forgot (memory storage), for as long as we run.
+
+    Consumers and the relay resume by themselves once their topics exist again; the event
+    store, not the broker, is the source of truth, so nothing is lost with the topics.
+    """
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await ensure_topics(bootstrap_servers, topics)
+        except Exception as exc:
+            log.warning("could not check topics (%s); retrying in %.0f s", exc, interval)

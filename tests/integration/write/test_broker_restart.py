@@ -1,0 +1,52 @@
+"""A broker with memory storage that restarts comes back without topics: the access
+service recreates them and carries on from the store."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+import pytest
+
+from events.topics import Topics
+from services.access.bootstrap import AccessService
+from services.common.config import Settings
+from services.local.tansu import free_port, start_tansu
+from tests.kafka_helpers import CommandClient
+
+pytestmark = pytest.mark.integration
+
+
+async def test_commands_flow_again_after_the_broker_restarts_empty(new_database: Any) -> None:
+    port = free_port()
+    broker = start_tansu(port)
+    settings = dataclasses.replace(
+        Settings(), database_url=new_database(), kafka_bootstrap_servers=f"127.0.0.1:{port}",
+        topics=Topics("restart."), consumer_group_prefix="broker-restart",
+    )
+    service = AccessService(settings, serve_api=False)
+    await service.start()
+    try:
+        client = CommandClient(settings.kafka_bootstrap_servers, settings.topics)
+        await client.start()
+        before = uuid.uuid4()
+        assert (await client.run("RegisterUser", {"user_id": str(before), "email": f"{before}@x.no"}, before))["status"] == "accepted"
+        await client.stop()
+
+        broker.kill()
+        broker.wait()
+        broker = start_tansu(port)  # same address, no topics, no offsets
+
+        client = CommandClient(settings.kafka_bootstrap_servers, settings.topics)
+        await client.start()
+        after = uuid.uuid4()
+        result = await client.run("RegisterUser", {"user_id": str(after), "email": f"{after}@x.no"}, after)
+        assert result["status"] == "accepted"
+        published = await client.wait_events(lambda e: e["subject"] == str(after))
+        assert published[0]["type"] == "UserRegistered"
+        await client.stop()
+    finally:
+        await service.stop()
+        broker.kill()
+        broker.wait()
