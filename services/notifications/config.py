@@ -18,11 +18,23 @@ class NotificationSettings:
     mail_from: str = "charger-access <no-reply@charger-access.local>"
     smtp_connections: int = 8
     smtp_timeout_seconds: float = 30.0
-    retry_initial_seconds: float = 0.5
-    retry_max_seconds: float = 15.0
-    retry_deadline_seconds: float = 240.0
-    """How long one batch keeps retrying transient SMTP errors before it is handed back
-    to Kafka (nacked) and fetched again; below the consumer's max poll interval (300 s)."""
+    retry_initial_seconds: float = 1.0
+    retry_max_seconds: float = 10.0
+    """Backoff of transient SMTP failures: doubling from the first delay up to the cap
+    (with jitter); also how often a down server is probed."""
+    retry_give_up_seconds: float = 24 * 3600.0
+    """An e-mail still not accepted this long after its event is failed and dead-lettered."""
+    retry_poll_seconds: float = 0.5
+    """How often the retry loop looks for due rows when it found none."""
+    retry_batch: int = 500
+    lease_seconds: float = 120.0
+    """How long a sender owns a row it is about to send; another instance takes it over
+    only after this (a crashed sender). Nothing is sent later than `lease_seconds -
+    smtp_timeout_seconds` after leasing, so a lease never runs out mid-send."""
+    max_inflight_batches: int = 2
+    """Consumed batches whose e-mails may be sending while the next one is claimed."""
+    http_port: int = 8001
+    """`/metrics` and `/healthz` (env `NOTIFICATIONS_PORT`; 0: no HTTP server)."""
 
     @classmethod
     def from_env(cls) -> NotificationSettings:
@@ -31,6 +43,7 @@ class NotificationSettings:
             common=Settings.from_env(),
             mail_from=env.get("MAIL_FROM", cls.mail_from),
             smtp_connections=int(env.get("SMTP_CONNECTIONS", str(cls.smtp_connections))),
+            http_port=int(env.get("NOTIFICATIONS_PORT", str(cls.http_port))),
         )
 
     @property

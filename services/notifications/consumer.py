@@ -1,9 +1,11 @@
 """The FastStream topology: `on_access_events` (batch subscriber) and the dead-letter publisher.
 
-Offsets are committed only after a whole batch is handled (`AckPolicy.NACK_ON_ERROR`
-turns auto-commit off; on an error FastStream seeks every partition of the batch back
-to its first record, so nothing is committed past an unsent e-mail). The default
-ack-first policy would commit before sending: at-most-once, which is not what we want.
+Offsets are committed only after a batch is handled (`AckPolicy.NACK_ON_ERROR` turns
+auto-commit off), and a batch is handled once its e-mails are claimed in the sent-log
+(PostgreSQL): from then on the sent-log's queue, not Kafka, keeps them from being lost,
+so an SMTP outage never holds the partitions. If the claim fails (PostgreSQL down),
+FastStream seeks every partition of the batch back to its first record and the batch
+comes again. The default ack-first policy would commit before the claim: at-most-once.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def subscribe(broker: KafkaBroker, settings: NotificationSettings, deliverer: De
             await deliverer.handle_batch(values)
         except Exception:
             # The batch is nacked and fetched again at once; pause so an outage of
-            # SMTP or PostgreSQL is retried at a sane pace rather than in a hot loop.
+            # PostgreSQL is retried at a sane pace rather than in a hot loop.
             log.exception("batch of %d records not handled; it will be retried", len(values))
             await asyncio.sleep(PAUSE_AFTER_ERROR_SECONDS)
             raise

@@ -1,20 +1,32 @@
-"""The service layer: one batch of `access.events` records in, e-mails out, exactly once.
+"""The service layer: `access.events` records in, e-mails out, exactly once, through outages.
 
-For each batch: parse the envelopes (skipping what is not ours), work out the e-mails,
-claim them all in the sent-log in one round trip, then send the claimed ones
-concurrently. A transient SMTP failure is retried with capped exponential backoff; if
-the batch's retry deadline passes, `handle_batch` raises so the consumer does not
-commit the offsets and Kafka hands the batch over again (the sent-log keeps what was
-already sent from going out twice). A permanent refusal is recorded as `failed` and
-published on the notifications dead-letter topic.
+Two ways in, one way out:
+
+- `handle_batch` (the Kafka consumer): parse the envelopes (skipping what is not ours),
+  work out the e-mails, and insert them all into the sent-log in one round trip. Once
+  that returns, the batch is durable and its offsets may be committed. The new rows are
+  leased to this process and sent at once (the fast path), in the background, while
+  the next batch is consumed (at most `max_inflight_batches` at a time).
+- `run_retries` (a background loop): leases rows whose `next_attempt_at` has come (rows
+  that failed transiently, were claimed while SMTP was down, or were left by a crashed
+  instance), derives each e-mail again from the stored envelope, and sends it.
+
+Each send ends `sent`, `failed` (5xx, a header hazard, or still transient after
+`retry_give_up_seconds`: also published on `notifications.dlq`) or back in the queue
+with an exponential, capped, jittered delay (4xx, connection errors). Outcomes are
+written in one round trip per round. When the SMTP server itself is down (no
+connection, 421), a breaker stops trying every e-mail: new rows are queued due, and the
+retry loop probes with one e-mail at a time until the server answers again, then drains
+the queue at full speed. Later events keep being consumed all along.
 
 The collaborators are ports (`Mailer`, `DeadLetters`, `SentLogPort`) so unit tests use
-fakes and `main` wires the real SMTP pool, Kafka and PostgreSQL.
+fakes and `service` wires the real SMTP pool, Kafka and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -22,8 +34,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -33,6 +43,8 @@ from events.envelope import EventEnvelope
 from services.notifications.config import NotificationSettings
 from services.notifications.message import (
     HeaderHazardError,
+    Mailbox,
+    OutgoingEmail,
     address,
     build_message,
     message_id,
@@ -40,14 +52,16 @@ from services.notifications.message import (
 )
 from services.notifications.recipients import Notification, UnknownEventError, notifications_for
 from services.notifications.render import Renderer
-from services.notifications.sent_log import Claim
+from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
 from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
 
 log = logging.getLogger(__name__)
 
+FINISH_RETRY_PAUSES = (0.2, 1.0, 5.0)
+
 
 class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: OutgoingEmail) -> None:
         """Deliver; raise TransientSmtpError or PermanentSmtpError."""
 
 
@@ -57,15 +71,12 @@ class DeadLetters(Protocol):
 
 
 class SentLogPort(Protocol):
-    async def claim(self, claims: Sequence[Claim]) -> set[tuple[UUID, str]]: ...
-    async def mark_sent(self, event_id: UUID, recipient: str, attempts: int) -> None: ...
-    async def mark_failed(
-        self, event_id: UUID, recipient: str, attempts: int, error: str
-    ) -> None: ...
-
-
-class RetryDeadlineExceededError(Exception):
-    """SMTP stayed unavailable for the whole batch deadline; Kafka must redeliver."""
+    async def claim(
+        self, claims: Sequence[Claim], lease_seconds: float
+    ) -> set[tuple[UUID, str]]: ...
+    async def lease_due(self, limit: int, lease_seconds: float) -> list[DueRow]: ...
+    async def finish(self, results: Sequence[Finished]) -> None: ...
+    async def depth(self) -> QueueDepth: ...
 
 
 @dataclass
@@ -74,16 +85,64 @@ class Stats:
 
     sent: int = 0
     failed: int = 0
+    retried: int = 0
+    """Transient failures put back in the queue."""
+    dead_lettered: int = 0
     skipped_records: int = 0
     duplicates: int = 0
-    retries: int = 0
+    """E-mails of redelivered events found in the sent-log already."""
+    rounds: int = 0
+
+
+@dataclass
+class SmtpHealth:
+    """A breaker: after a server-level failure, probe with one e-mail at a time."""
+
+    initial_seconds: float
+    max_seconds: float
+    up: bool = True
+    probe_delay: float = 0.0
+    next_probe: float = 0.0
+
+    def trip(self) -> None:
+        if self.up:
+            log.warning("SMTP server unavailable: queueing e-mails and probing")
+            self.up = False
+            self.probe_delay = self.initial_seconds
+            self.next_probe = time.monotonic() + self.probe_delay
+
+    def probe_failed(self) -> None:
+        self.up = False
+        self.probe_delay = min(max(self.probe_delay, self.initial_seconds) * 2, self.max_seconds)
+        self.next_probe = time.monotonic() + self.probe_delay
+
+    def ok(self) -> None:
+        if not self.up:
+            log.info("SMTP server answers again: sending the queue")
+        self.up = True
+
+    def probe_due(self) -> bool:
+        return time.monotonic() >= self.next_probe
 
 
 @dataclass
 class Outgoing:
     notification: Notification
     claim: Claim
-    event_type: str
+
+
+@dataclass
+class Attempt:
+    """One leased row to send in this round."""
+
+    event_id: UUID
+    recipient: str
+    outgoing: Outgoing | None
+    attempts_before: int
+    claimed_at: datetime
+    send_by: float
+    """monotonic deadline: past it the lease may run out before the send ends, so skip."""
+    probe: bool = False
 
 
 @dataclass
@@ -97,29 +156,62 @@ class Deliverer:
     stats: Stats = field(default_factory=Stats)
 
     def __post_init__(self) -> None:
-        self._sender: Address = sender_address(self.settings.mail_from)
+        self._sender: Mailbox = sender_address(self.settings.mail_from)
+        self.health = SmtpHealth(
+            self.settings.retry_initial_seconds, self.settings.retry_max_seconds
+        )
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(max(1, self.settings.max_inflight_batches))
+        self._senders = asyncio.Semaphore(max(1, self.settings.smtp_connections))
+
+    # -- the consumer's side -------------------------------------------------------
 
     async def handle_batch(self, values: Sequence[bytes | None]) -> None:
-        """Send every e-mail the records cause that has not been sent before."""
+        """Claim every e-mail the records cause; returns once they are durable in the
+        sent-log (then the offsets may be committed). The new ones are sent in the
+        background; `drain` waits for that."""
         # A record delivered twice in one batch is claimed once and must be sent once.
         unique = {
             (o.claim.event_id, o.claim.recipient): o for v in values for o in self._outgoing(v)
         }
-        outgoing = list(unique.values())
-        to_send = await self.sent_log.claim([o.claim for o in outgoing])
-        self.stats.duplicates += len(outgoing) - len(to_send)
-        deadline = time.monotonic() + self.settings.retry_deadline_seconds
-        results = await asyncio.gather(
-            *(
-                self._deliver(o, deadline)
-                for o in outgoing
-                if (o.claim.event_id, o.claim.recipient) in to_send
-            ),
-            return_exceptions=True,
-        )
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise errors[0]
+        if not unique:
+            return
+        await self._slots.acquire()  # back-pressure: wait while earlier batches send
+        try:
+            up = self.health.up
+            lease = self.settings.lease_seconds if up else 0.0
+            claimed = await self.sent_log.claim([o.claim for o in unique.values()], lease)
+        except BaseException:
+            self._slots.release()
+            raise
+        self.stats.duplicates += len(unique) - len(claimed)
+        if not up or not claimed:
+            self._slots.release()  # queued due: the retry loop sends them
+            return
+        send_by = self._send_by()
+        now = self.clock()
+        attempts = [
+            Attempt(key[0], key[1], unique[key], 0, now, send_by)
+            for key in unique
+            if key in claimed
+        ]
+        task = asyncio.create_task(self._fast_path(attempts))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _fast_path(self, attempts: list[Attempt]) -> None:
+        try:
+            await self._round(attempts)
+        except Exception:
+            # The rows stay leased and pending: the retry loop takes them after the lease.
+            log.exception("sending %d e-mails failed; they will be retried", len(attempts))
+        finally:
+            self._slots.release()
+
+    async def drain(self) -> None:
+        """Wait until the e-mails of every handled batch have been tried once."""
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
     def _outgoing(self, value: bytes | None) -> list[Outgoing]:
         try:
@@ -129,53 +221,152 @@ class Deliverer:
             self.stats.skipped_records += 1
             log.warning("skipping a record on access.events: %s", _brief(error))
             return []
-        return [Outgoing(n, self._claim(n, envelope.type), envelope.type) for n in notifications]
+        stored = envelope.model_dump_json() if notifications else ""
+        return [Outgoing(n, self._claim(n, envelope.type, stored)) for n in notifications]
 
     @staticmethod
-    def _claim(notification: Notification, event_type: str) -> Claim:
+    def _claim(notification: Notification, event_type: str, stored: str) -> Claim:
         return Claim(
             event_id=notification.event_id,
             recipient=notification.recipient,
             kind=notification.kind,
             event_type=event_type,
             message_id=message_id(notification.event_id, notification.recipient),
+            envelope=stored,
         )
 
-    async def _deliver(self, outgoing: Outgoing, deadline: float) -> None:
+    # -- the retry loop ------------------------------------------------------------
+
+    async def run_retries(self, stopping: asyncio.Event) -> None:
+        """Send due rows until `stopping` is set."""
+        while not stopping.is_set():
+            try:
+                leased = await self.retry_once()
+            except Exception:
+                log.exception("retry round failed; trying again shortly")
+                leased = 0
+            if leased == 0 or not self.health.up:
+                wait = self.settings.retry_poll_seconds
+                if not self.health.up:
+                    wait = min(wait, max(0.0, self.health.next_probe - time.monotonic()))
+                    wait = max(wait, 0.05)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), wait)
+
+    async def retry_once(self) -> int:
+        """One round: lease due rows (one, as a probe, while SMTP is down) and send them.
+        Returns how many rows were leased."""
+        probing = not self.health.up
+        if probing and not self.health.probe_due():
+            return 0
+        limit = 1 if probing else self.settings.retry_batch
+        rows = await self.sent_log.lease_due(limit, self.settings.lease_seconds)
+        if not rows:
+            return 0
+        send_by = self._send_by()
+        await self._round(
+            [
+                Attempt(
+                    r.event_id,
+                    r.recipient,
+                    self._derive(r),
+                    r.attempts,
+                    r.claimed_at,
+                    send_by,
+                    probe=probing,
+                )
+                for r in rows
+            ]
+        )
+        return len(rows)
+
+    def _derive(self, row: DueRow) -> Outgoing | None:
+        """The e-mail of a queued row, derived again from its stored envelope."""
+        for outgoing in self._outgoing(row.envelope.encode()):
+            if outgoing.claim.recipient == row.recipient:
+                return outgoing
+        return None
+
+    # -- sending ---------------------------------------------------------------------
+
+    def _send_by(self) -> float:
+        margin = self.settings.smtp_timeout_seconds + 5.0
+        return time.monotonic() + max(self.settings.lease_seconds - margin, 1.0)
+
+    async def _round(self, attempts: list[Attempt]) -> None:
+        self.stats.rounds += 1
+        results = await asyncio.gather(*(self._attempt(a) for a in attempts))
+        finished = [r for r in results if r is not None]
+        for pause in FINISH_RETRY_PAUSES:
+            try:
+                await self.sent_log.finish(finished)
+                return
+            except Exception:
+                # Sent but not recorded: the lease keeps others off these rows meanwhile.
+                log.exception("recording %d outcomes failed; retrying", len(finished))
+                await asyncio.sleep(pause)
+        await self.sent_log.finish(finished)
+
+    async def _attempt(self, attempt: Attempt) -> Finished | None:
+        """Send one e-mail once; None leaves the row as it is (leased) for later."""
+        if attempt.outgoing is None:
+            return await self._fail(attempt, "the stored event no longer yields this e-mail")
+        if not self.health.up and not attempt.probe:
+            # Known down: queue it, untried, for the retry loop's probes and drain.
+            return Finished(attempt.event_id, attempt.recipient, "retry", attempted=False)
+        async with self._senders:  # one per pooled connection: no queue of stale sends
+            if not self.health.up and not attempt.probe:
+                return Finished(attempt.event_id, attempt.recipient, "retry", attempted=False)
+            if time.monotonic() > attempt.send_by:
+                return None
+            return await self._send(attempt, attempt.outgoing)
+
+    async def _send(self, attempt: Attempt, outgoing: Outgoing) -> Finished | None:
         try:
             message = self._message(outgoing)
         except HeaderHazardError as error:
-            await self._fail(outgoing, 0, f"refused to build the message: {error}", None)
-            return
-        attempts, delay = 0, self.settings.retry_initial_seconds
-        while True:
-            attempts += 1
-            try:
-                await self.mailer.send(message)
-            except TransientSmtpError as error:
-                if time.monotonic() + delay > deadline:
-                    raise RetryDeadlineExceededError(str(error)) from error
-                self.stats.retries += 1
-                log.warning(
-                    "transient SMTP failure for %s (attempt %d), retrying in %.1fs: %s",
-                    outgoing.claim.message_id,
-                    attempts,
-                    delay,
-                    error,
-                )
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.settings.retry_max_seconds)
-            except PermanentSmtpError as error:
-                await self._fail(outgoing, attempts, str(error), error.code)
-                return
-            else:
-                await self.sent_log.mark_sent(
-                    outgoing.claim.event_id, outgoing.claim.recipient, attempts
-                )
-                self.stats.sent += 1
-                return
+            return await self._fail(attempt, f"refused to build the message: {error}", tried=False)
+        try:
+            await self.mailer.send(message)
+        except TransientSmtpError as error:
+            return await self._transient(attempt, error)
+        except PermanentSmtpError as error:
+            self.health.ok()
+            return await self._fail(attempt, str(error), error.code)
+        self.health.ok()
+        self.stats.sent += 1
+        return Finished(attempt.event_id, attempt.recipient, "sent")
 
-    def _message(self, outgoing: Outgoing) -> EmailMessage:
+    async def _transient(self, attempt: Attempt, error: TransientSmtpError) -> Finished | None:
+        if not error.server_down:
+            self.health.ok()  # it answered: this e-mail is deferred, the server is up
+        elif attempt.probe:
+            self.health.probe_failed()
+        else:
+            self.health.trip()
+        attempts = attempt.attempts_before + 1
+        age = (self.clock() - attempt.claimed_at).total_seconds()
+        if age >= self.settings.retry_give_up_seconds:
+            return await self._fail(
+                attempt, f"still failing after {age:.0f} s: {error}", error.code
+            )
+        delay = min(
+            self.settings.retry_initial_seconds * 2 ** (attempts - 1),
+            self.settings.retry_max_seconds,
+        ) * random.uniform(0.8, 1.2)
+        if error.server_down and not attempt.probe:
+            delay = 0.0  # the breaker paces it: due again as soon as the server answers
+        self.stats.retried += 1
+        log.warning(
+            "transient SMTP failure for %s (attempt %d), retrying in %.1fs: %s",
+            attempt.outgoing.claim.message_id if attempt.outgoing else attempt.event_id,
+            attempts,
+            delay,
+            error,
+        )
+        return Finished(attempt.event_id, attempt.recipient, "retry", str(error)[:500], delay)
+
+    def _message(self, outgoing: Outgoing) -> OutgoingEmail:
         notification = outgoing.notification
         rendered = self.renderer.render(notification)
         return build_message(
@@ -187,22 +378,39 @@ class Deliverer:
             locale=notification.to.locale,
         )
 
-    async def _fail(self, outgoing: Outgoing, attempts: int, error: str, code: int | None) -> None:
-        claim = outgoing.claim
-        log.error("e-mail %s (%s) failed for good: %s", claim.message_id, claim.kind, error)
-        await self.sent_log.mark_failed(claim.event_id, claim.recipient, attempts, error)
+    async def _fail(
+        self, attempt: Attempt, error: str, code: int | None = None, *, tried: bool = True
+    ) -> Finished | None:
+        """Dead-letter first, then record: if the publish fails the row stays leased and
+        is tried again later, so a failure is never recorded without its DLQ record."""
+        claim = attempt.outgoing.claim if attempt.outgoing else None
+        log.error(
+            "e-mail %s (%s) failed for good: %s",
+            claim.message_id if claim else attempt.event_id,
+            claim.kind if claim else "?",
+            error,
+        )
         record = {
-            "event_id": str(claim.event_id),
-            "event_type": claim.event_type,
-            "kind": claim.kind,
-            "recipient": claim.recipient,
-            "message_id": claim.message_id,
+            "event_id": str(attempt.event_id),
+            "event_type": claim.event_type if claim else None,
+            "kind": claim.kind if claim else None,
+            "recipient": attempt.recipient,
+            "message_id": message_id(attempt.event_id, attempt.recipient),
             "code": code,
-            "error": error,
+            "error": error[:1000],
+            "attempts": attempt.attempts_before + int(tried),
             "failed_at": self.clock().isoformat(),
         }
-        await self.dead_letters.publish(record, key=str(claim.event_id))
+        try:
+            await self.dead_letters.publish(record, key=str(attempt.event_id))
+        except Exception:
+            log.exception("could not publish on the dead-letter topic; will try again")
+            return None
         self.stats.failed += 1
+        self.stats.dead_lettered += 1
+        return Finished(
+            attempt.event_id, attempt.recipient, "failed", error[:1000], attempted=tried
+        )
 
 
 def _brief(error: Exception) -> str:

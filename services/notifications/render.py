@@ -11,6 +11,7 @@ The invitation token is derived here, at render time, from the salt in the event
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,6 +67,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # templates ship with the code: no stat() per render
         )
 
     def render(self, notification: Notification) -> RenderedEmail:
@@ -82,16 +84,17 @@ class Renderer:
 
     def _context(self, notification: Notification, locale: Locale) -> dict[str, Any]:
         event = notification.event
+        babel = _babel(locale)
         context: dict[str, Any] = {
             "event": event,
             "to": notification.to,
             "person": display_person,
             "charger": display_charger,
             "chargers": lambda refs: [display_charger(ref) for ref in refs],
-            "join": lambda items: format_list(list(items), locale=locale),
+            "join": lambda items: format_list(list(items), locale=babel),
             "plural": lambda n, one, other: one if _plural_form(n, locale) == "one" else other,
-            "date": lambda value: format_date(_local(value, locale), "full", locale=locale),
-            "time": lambda value: format_time(_local(value, locale), "short", locale=locale),
+            "date": lambda value: format_date(_local(value, locale), "full", locale=babel),
+            "time": lambda value: format_time(_local(value, locale), "short", locale=babel),
             "app_url": self._links.public_base_url,
             "resent": isinstance(event, InvitationResent),
         }
@@ -115,9 +118,15 @@ def display_charger(charger: ChargerRef) -> str:
     return charger.name or charger.serial_number
 
 
+@functools.cache
+def _babel(locale: Locale) -> BabelLocale:
+    """Parsed once per process: `Locale.parse` per call was a third of the render time."""
+    return BabelLocale.parse(locale)
+
+
 def _plural_form(count: int | Sequence[object], locale: Locale) -> str:
     number = count if isinstance(count, int) else len(count)
-    form: str = BabelLocale.parse(locale).plural_form(number)
+    form: str = _babel(locale).plural_form(number)
     return form
 
 

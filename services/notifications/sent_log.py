@@ -1,16 +1,25 @@
-"""The sent-log: at most one e-mail per (event id, recipient), even when redelivered.
+"""The sent-log: one row per (event id, recipient), and the queue of e-mails still to send.
 
-Each e-mail is claimed (`pending`) before it is sent and marked `sent` (or `failed` on a
-permanent SMTP refusal) right after, so a redelivered event finds its rows and sends
-nothing new. A row still `pending` means the sender stopped between the send and the
-mark: it is sent again with the same Message-ID (receivers can tell the duplicate).
-The row never holds the e-mail itself: an invitation's text contains its token.
+A row is inserted (`pending`) when the event is consumed, before the Kafka offset is
+committed, and holds what is needed to send the e-mail again later: the event's
+envelope as it came from `access.events`, the kind and the Message-ID. It never holds
+the rendered e-mail (an invitation's text contains its token): that is derived again at
+send time from the envelope and `TOKEN_SECRET`.
+
+Whoever sends a row holds a **lease** on it first: `next_attempt_at` moved into the
+future. The consumer leases the rows it inserts (its fast path sends them at once); the
+retry loop leases rows whose time has come (`FOR UPDATE SKIP LOCKED`, so several
+instances never take the same row). A row ends `sent` or `failed`; a transient failure
+puts it back `pending` with a later `next_attempt_at` (exponential backoff). A process
+that dies holding a lease leaves the row to be sent again when the lease runs out, with
+the same Message-ID (receivers can tell the duplicate): the only way to send twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -21,21 +30,29 @@ Status = Literal["pending", "sent", "failed"]
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS notifications;
 CREATE TABLE IF NOT EXISTS notifications.sent_log (
-    event_id    uuid        NOT NULL,
-    recipient   text        NOT NULL,
-    kind        text        NOT NULL,
-    event_type  text        NOT NULL,
-    message_id  text        NOT NULL,
-    status      text        NOT NULL DEFAULT 'pending'
-                            CHECK (status IN ('pending', 'sent', 'failed')),
-    attempts    integer     NOT NULL DEFAULT 0,
-    error       text,
-    claimed_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now(),
+    event_id        uuid        NOT NULL,
+    recipient       text        NOT NULL,
+    kind            text        NOT NULL,
+    event_type      text        NOT NULL,
+    message_id      text        NOT NULL,
+    status          text        NOT NULL DEFAULT 'pending'
+                                CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        integer     NOT NULL DEFAULT 0,
+    error           text,
+    claimed_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (event_id, recipient)
 );
-CREATE INDEX IF NOT EXISTS sent_log_unfinished
-    ON notifications.sent_log (claimed_at) WHERE status <> 'sent';
+ALTER TABLE notifications.sent_log
+    ADD COLUMN IF NOT EXISTS envelope text,
+    ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now();
+DROP INDEX IF EXISTS notifications.sent_log_unfinished;
+CREATE INDEX IF NOT EXISTS sent_log_due
+    ON notifications.sent_log (next_attempt_at) WHERE status = 'pending';
+-- Rows from before the queue kept envelopes cannot be sent again: close them visibly.
+UPDATE notifications.sent_log
+   SET status = 'failed', error = 'no envelope kept (claimed by an older version)'
+ WHERE status = 'pending' AND envelope IS NULL;
 """
 
 
@@ -48,6 +65,41 @@ class Claim:
     kind: str
     event_type: str
     message_id: str
+    envelope: str = "{}"
+    """The event's envelope as JSON, to derive the e-mail again on a retry."""
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """A leased row the retry loop is to send."""
+
+    event_id: UUID
+    recipient: str
+    envelope: str
+    attempts: int
+    claimed_at: datetime
+
+
+Outcome = Literal["sent", "failed", "retry"]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What became of one leased row: `retry` puts it back with a delay."""
+
+    event_id: UUID
+    recipient: str
+    outcome: Outcome
+    error: str | None = None
+    retry_in_seconds: float = 0.0
+    attempted: bool = True
+    """False when the row was not tried at all (SMTP known down): attempts stay."""
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    pending: int
+    due: int
 
 
 class SentLog:
@@ -65,57 +117,91 @@ class SentLog:
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(hashtext('notifications.sent_log'))")
 
-    async def claim(self, claims: Sequence[Claim]) -> set[tuple[UUID, str]]:
-        """Claim the e-mails in one round trip; returns the keys still to send (new or
-        left `pending` by a crash). `sent` and `failed` ones are done for good."""
+    async def claim(self, claims: Sequence[Claim], lease_seconds: float) -> set[tuple[UUID, str]]:
+        """Insert the rows in one round trip; returns the keys that were new, leased to the
+        caller for `lease_seconds` (0: due at once, for the retry loop). Keys already
+        there (redelivered events) are someone else's business and are not returned."""
         if not claims:
             return set()
         rows = await self._pool.fetch(
             """
-            WITH wanted AS (
-                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-                    AS w(event_id, recipient, kind, event_type, message_id)
-            ), inserted AS (
-                INSERT INTO notifications.sent_log
-                    (event_id, recipient, kind, event_type, message_id)
-                SELECT * FROM wanted
-                ON CONFLICT (event_id, recipient) DO NOTHING
-                RETURNING event_id, recipient
-            )
-            SELECT event_id, recipient FROM inserted
-            UNION
-            SELECT s.event_id, s.recipient FROM notifications.sent_log s
-            JOIN wanted w USING (event_id, recipient) WHERE s.status = 'pending'
+            INSERT INTO notifications.sent_log
+                (event_id, recipient, kind, event_type, message_id, envelope, next_attempt_at)
+            SELECT w.event_id, w.recipient, w.kind, w.event_type, w.message_id,
+                   w.envelope, now() + make_interval(secs => $7)
+              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                   AS w(event_id, recipient, kind, event_type, message_id, envelope)
+            ON CONFLICT (event_id, recipient) DO NOTHING
+            RETURNING event_id, recipient
             """,
             [c.event_id for c in claims],
             [c.recipient for c in claims],
             [c.kind for c in claims],
             [c.event_type for c in claims],
             [c.message_id for c in claims],
+            [c.envelope for c in claims],
+            float(lease_seconds),
         )
         return {(row["event_id"], row["recipient"]) for row in rows}
 
-    async def mark_sent(self, event_id: UUID, recipient: str, attempts: int) -> None:
-        await self._mark(event_id, recipient, "sent", attempts, None)
+    async def lease_due(self, limit: int, lease_seconds: float) -> list[DueRow]:
+        """Lease up to `limit` pending rows whose time has come, oldest first."""
+        rows = await self._pool.fetch(
+            """
+            UPDATE notifications.sent_log s
+               SET next_attempt_at = now() + make_interval(secs => $2)
+              FROM (SELECT event_id, recipient FROM notifications.sent_log
+                     WHERE status = 'pending' AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at
+                     LIMIT $1
+                       FOR UPDATE SKIP LOCKED) due
+             WHERE s.event_id = due.event_id AND s.recipient = due.recipient
+            RETURNING s.event_id, s.recipient, s.envelope, s.attempts,
+                      s.claimed_at
+            """,
+            limit,
+            float(lease_seconds),
+        )
+        return [
+            DueRow(r["event_id"], r["recipient"], r["envelope"], r["attempts"], r["claimed_at"])
+            for r in rows
+        ]
 
-    async def mark_failed(self, event_id: UUID, recipient: str, attempts: int, error: str) -> None:
-        await self._mark(event_id, recipient, "failed", attempts, error)
-
-    async def _mark(
-        self, event_id: UUID, recipient: str, status: Status, attempts: int, error: str | None
-    ) -> None:
+    async def finish(self, results: Sequence[Finished]) -> None:
+        """Record the outcomes of leased rows in one round trip."""
+        if not results:
+            return
         await self._pool.execute(
             """
-            UPDATE notifications.sent_log
-               SET status = $3, attempts = attempts + $4, error = $5, updated_at = now()
-             WHERE event_id = $1 AND recipient = $2
+            UPDATE notifications.sent_log s
+               SET status = CASE WHEN u.outcome = 'retry' THEN 'pending' ELSE u.outcome END,
+                   attempts = s.attempts + u.attempted::int,
+                   error = COALESCE(u.error, s.error),
+                   next_attempt_at = CASE WHEN u.outcome = 'retry'
+                       THEN now() + make_interval(secs => u.delay) ELSE s.next_attempt_at END,
+                   updated_at = now()
+              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[],
+                          $6::bool[]) AS u(event_id, recipient, outcome, error, delay, attempted)
+             WHERE s.event_id = u.event_id AND s.recipient = u.recipient
+               AND s.status = 'pending'
             """,
-            event_id,
-            recipient,
-            status,
-            attempts,
-            error,
+            [r.event_id for r in results],
+            [r.recipient for r in results],
+            [r.outcome for r in results],
+            [r.error for r in results],
+            [r.retry_in_seconds for r in results],
+            [r.attempted for r in results],
         )
+
+    async def depth(self) -> QueueDepth:
+        row = await self._pool.fetchrow(
+            """
+            SELECT count(*) AS pending, count(*) FILTER (WHERE next_attempt_at <= now()) AS due
+              FROM notifications.sent_log WHERE status = 'pending'
+            """
+        )
+        assert row is not None
+        return QueueDepth(row["pending"], row["due"])
 
     async def status(self, event_id: UUID, recipient: str) -> Status | None:
         value: Status | None = await self._pool.fetchval(

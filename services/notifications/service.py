@@ -6,6 +6,8 @@ or run by `main` until a signal arrives.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 import asyncpg
@@ -15,6 +17,7 @@ from services.common.kafka import ensure_topics
 from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, subscribe
 from services.notifications.delivery import Deliverer
+from services.notifications.http import MetricsServer
 from services.notifications.render import LinkSettings, Renderer
 from services.notifications.sent_log import SentLog
 from services.notifications.smtp import SmtpPool
@@ -31,6 +34,10 @@ class NotificationService:
         self._smtp: SmtpPool | None = None
         self._broker: KafkaBroker | None = None
         self.deliverer: Deliverer | None = None
+        self.sent_log: SentLog | None = None
+        self.metrics: MetricsServer | None = None
+        self._stopping = asyncio.Event()
+        self._retries: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         common = self.settings.common
@@ -38,7 +45,7 @@ class NotificationService:
             common.kafka_bootstrap_servers, [common.topics.events, common.topics.notifications_dlq]
         )
         self._pool = await asyncpg.create_pool(common.database_url, min_size=1, max_size=10)
-        sent_log = SentLog(self._pool)
+        sent_log = self.sent_log = SentLog(self._pool)
         await sent_log.create_schema()
         host, port = common.smtp_host_port
         self._smtp = SmtpPool(
@@ -59,16 +66,40 @@ class NotificationService:
             dead_letters=KafkaDeadLetters(self._broker, common.topics.notifications_dlq),
         )
         subscribe(self._broker, self.settings, self.deliverer)
+        if self.settings.http_port:
+            self.metrics = MetricsServer(self.deliverer, sent_log.depth, self.settings.http_port)
+            try:
+                await self.metrics.start()
+            except OSError as error:
+                # E-mail matters more than its metrics: run on, loudly (healthcheck fails).
+                log.error("no /metrics: port %d: %s", self.settings.http_port, error)
+                self.metrics = None
+        self._stopping = asyncio.Event()
+        self._retries = asyncio.create_task(self.deliverer.run_retries(self._stopping))
         await self._broker.start()
         log.info(
             "notification service consuming %s as %s", common.topics.events, self.settings.group_id
         )
 
     async def stop(self) -> None:
-        """Finish the batch in hand (up to the graceful timeout), then close everything."""
+        """Finish the batch in hand (up to the graceful timeout) and the sends under way,
+        then close everything."""
         if self._broker is not None:
             await self._broker.stop()
             self._broker = None
+        self._stopping.set()
+        if self._retries is not None:
+            try:
+                await asyncio.wait_for(self._retries, GRACEFUL_TIMEOUT_SECONDS)
+            except TimeoutError:
+                log.warning("retry loop still busy at stop; its leases will run out")
+            self._retries = None
+        if self.deliverer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.deliverer.drain(), GRACEFUL_TIMEOUT_SECONDS)
+        if self.metrics is not None:
+            await self.metrics.stop()
+            self.metrics = None
         if self._smtp is not None:
             await self._smtp.close()
             self._smtp = None

@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
 
 import aiosmtplib
+
+from services.notifications.message import OutgoingEmail
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,12 @@ class SmtpError(Exception):
 
 class TransientSmtpError(SmtpError):
     """Worth retrying: the server or the network may recover."""
+
+    @property
+    def server_down(self) -> bool:
+        """The whole server is unavailable (no connection, or 421 "closing"), not just
+        this one e-mail deferred: other e-mails need not be tried until it is back."""
+        return self.code is None or self.code == 421
 
 
 class PermanentSmtpError(SmtpError):
@@ -66,13 +73,13 @@ class SmtpPool:
             hostname=self._host, port=self._port, timeout=self._timeout, start_tls=False
         )
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: OutgoingEmail) -> None:
         """Send one message; raises TransientSmtpError or PermanentSmtpError."""
         async with self._client() as client:
             try:
                 if not client.is_connected:
                     await client.connect()
-                await client.send_message(message)
+                await client.sendmail(message.sender, [message.recipient], message.data)
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
                 # aiosmtplib resets the envelope after a refusal; anything else leaves
                 # the connection in an unknown state, so it is dropped and reopened.

@@ -87,7 +87,7 @@ def settings(database_url: str, kafka_bootstrap: str, mail: Mail) -> Notificatio
         common=common,
         retry_initial_seconds=0.2,
         retry_max_seconds=1.0,
-        retry_deadline_seconds=60.0,
+        http_port=free_port(),
     )
 
 

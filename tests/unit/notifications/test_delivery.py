@@ -1,64 +1,121 @@
-"""The service layer with fakes: once per (event, recipient), retries, failures."""
+"""The service layer with fakes: once per (event, recipient), the retry queue, the breaker,
+failures and the dead-letter topic."""
 
 from __future__ import annotations
 
+import asyncio
+import email
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from email.message import EmailMessage
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.message import Message
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from services.notifications.config import NotificationSettings
-from services.notifications.delivery import Deliverer, RetryDeadlineExceededError
+from services.notifications.delivery import Deliverer
+from services.notifications.message import OutgoingEmail
 from services.notifications.render import LinkSettings, Renderer
-from services.notifications.sent_log import Claim
+from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
 from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
 
 from .factories import envelope, invited, person
 
 
 @dataclass
-class FakeSentLog:
-    rows: dict[tuple[UUID, str], str] = field(default_factory=dict)
+class Row:
+    claim: Claim
+    next_at: float
+    claimed_at: datetime
+    status: str = "pending"
+    attempts: int = 0
+    error: str | None = None
 
-    async def claim(self, claims: Sequence[Claim]) -> set[tuple[UUID, str]]:
-        result = set()
+
+@dataclass
+class FakeSentLog:
+    """The sent-log's contract in memory, leases included (monotonic clock)."""
+
+    rows: dict[tuple[UUID, str], Row] = field(default_factory=dict)
+
+    async def claim(self, claims: Sequence[Claim], lease_seconds: float) -> set[tuple[UUID, str]]:
+        new = set()
         for c in claims:
             key = (c.event_id, c.recipient)
-            if self.rows.setdefault(key, "pending") == "pending":
-                result.add(key)
-        return result
+            if key not in self.rows:
+                self.rows[key] = Row(c, time.monotonic() + lease_seconds, datetime.now(UTC))
+                new.add(key)
+        return new
 
-    async def mark_sent(self, event_id: UUID, recipient: str, attempts: int) -> None:
-        self.rows[(event_id, recipient)] = "sent"
+    async def lease_due(self, limit: int, lease_seconds: float) -> list[DueRow]:
+        now = time.monotonic()
+        due = sorted(
+            (r for r in self.rows.values() if r.status == "pending" and r.next_at <= now),
+            key=lambda r: r.next_at,
+        )[:limit]
+        for row in due:
+            row.next_at = now + lease_seconds
+        return [
+            DueRow(r.claim.event_id, r.claim.recipient, r.claim.envelope, r.attempts, r.claimed_at)
+            for r in due
+        ]
 
-    async def mark_failed(self, event_id: UUID, recipient: str, attempts: int, error: str) -> None:
-        self.rows[(event_id, recipient)] = "failed"
+    async def finish(self, results: Sequence[Finished]) -> None:
+        for result in results:
+            row = self.rows[(result.event_id, result.recipient)]
+            if row.status != "pending":
+                continue
+            row.status = "pending" if result.outcome == "retry" else result.outcome
+            row.attempts += int(result.attempted)
+            row.error = result.error or row.error
+            if result.outcome == "retry":
+                row.next_at = time.monotonic() + result.retry_in_seconds
+
+    async def depth(self) -> QueueDepth:
+        pending = [r for r in self.rows.values() if r.status == "pending"]
+        return QueueDepth(len(pending), sum(r.next_at <= time.monotonic() for r in pending))
+
+    def statuses(self) -> list[str]:
+        return sorted(r.status for r in self.rows.values())
 
 
 @dataclass
 class FakeMailer:
     failures: list[Exception] = field(default_factory=list)
-    sent: list[EmailMessage] = field(default_factory=list)
+    sent: list[OutgoingEmail] = field(default_factory=list)
+    calls: int = 0
+    down: bool = False
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: OutgoingEmail) -> None:
+        self.calls += 1
+        await asyncio.sleep(0)
+        if self.down:
+            raise TransientSmtpError("ConnectionRefusedError: down")
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)
+
+    def parsed(self) -> list[Message]:
+        return [email.message_from_bytes(m.data) for m in self.sent]
 
 
 @dataclass
 class FakeDeadLetters:
     records: list[dict[str, Any]] = field(default_factory=list)
+    broken: bool = False
 
     async def publish(self, record: dict[str, Any], key: str) -> None:
+        if self.broken:
+            raise ConnectionError("broker away")
         self.records.append(record)
 
 
 SETTINGS = NotificationSettings(
-    retry_initial_seconds=0.001, retry_max_seconds=0.004, retry_deadline_seconds=0.5
+    retry_initial_seconds=0.001,
+    retry_max_seconds=0.004,
+    retry_poll_seconds=0.001,
+    lease_seconds=60.0,
 )
 
 
@@ -74,86 +131,182 @@ def raw(event: Any) -> bytes:
     return envelope(event).model_dump_json().encode()
 
 
+async def handle(deliverer: Deliverer, values: list[bytes | None]) -> None:
+    await deliverer.handle_batch(values)
+    await deliverer.drain()
+
+
+async def retry_until_idle(deliverer: Deliverer, seconds: float = 5.0) -> None:
+    """Run the retry loop until the queue is empty."""
+    deadline = time.monotonic() + seconds
+    while (await deliverer.sent_log.depth()).pending:
+        assert time.monotonic() < deadline, "the queue did not drain"
+        await deliverer.retry_once()
+        await asyncio.sleep(0.002)
+
+
 async def test_an_event_delivered_three_times_sends_one_email() -> None:
     deliverer, log, mailer, _ = make()
     record = raw(invited(email="ola@example.no"))
     for _ in range(3):
-        await deliverer.handle_batch([record])
-    await deliverer.handle_batch([record, record])
+        await handle(deliverer, [record])
+    await handle(deliverer, [record, record])
     assert len(mailer.sent) == 1
-    assert mailer.sent[0]["To"] == "ola@example.no"
-    assert list(log.rows.values()) == ["sent"]
+    assert mailer.parsed()[0]["To"] == "ola@example.no"
+    assert log.statuses() == ["sent"]
+    assert deliverer.stats.duplicates == 3  # redeliveries found in the sent-log
 
 
 async def test_an_event_repeated_within_one_batch_sends_one_email() -> None:
     deliverer, _, mailer, _ = make()
     record = raw(invited())
-    await deliverer.handle_batch([record, record, record])
+    await handle(deliverer, [record, record, record])
     assert len(mailer.sent) == 1
 
 
-async def test_a_claim_left_pending_by_a_crash_is_sent_again_with_the_same_message_id() -> None:
-    deliverer, log, mailer, _ = make()
+async def test_handle_batch_returns_once_claimed_without_waiting_for_smtp() -> None:
+    gate = asyncio.Event()
+
+    class SlowMailer(FakeMailer):
+        async def send(self, message: OutgoingEmail) -> None:
+            await gate.wait()
+            await super().send(message)
+
+    deliverer, log, mailer, _ = make(SlowMailer())
+    await asyncio.wait_for(deliverer.handle_batch([raw(invited())]), 1)
+    assert log.statuses() == ["pending"]  # durable: the offset may be committed now
+    gate.set()
+    await deliverer.drain()
+    assert log.statuses() == ["sent"]
+    assert len(mailer.sent) == 1
+
+
+async def test_a_row_left_leased_by_a_crash_is_sent_after_the_lease_with_the_same_message_id() -> None:
+    settings = replace(SETTINGS, lease_seconds=0.05, smtp_timeout_seconds=0.0)
+    deliverer, log, mailer, _ = make(settings=settings)
     record = raw(invited())
-    await deliverer.handle_batch([record])
-    key = next(iter(log.rows))
-    log.rows[key] = "pending"  # as if the process died between send and mark
-    await deliverer.handle_batch([record])
+    await handle(deliverer, [record])
+    row = next(iter(log.rows.values()))
+    row.status, row.next_at = "pending", time.monotonic() + 0.05  # died between send and mark
+    assert await deliverer.retry_once() == 0  # still leased: nobody else takes it
+    await asyncio.sleep(0.06)
+    assert await deliverer.retry_once() == 1
     assert len(mailer.sent) == 2
-    assert mailer.sent[0]["Message-ID"] == mailer.sent[1]["Message-ID"]
+    assert mailer.sent[0].message_id == mailer.sent[1].message_id
 
 
 async def test_unparseable_and_unknown_records_are_skipped_and_the_rest_sent() -> None:
     deliverer, _, mailer, _ = make()
     unknown = envelope(invited(), type_name="FutureEvent").model_dump_json().encode()
-    await deliverer.handle_batch([b"not json", None, b'{"id": 1}', unknown, raw(invited())])
+    await handle(deliverer, [b"not json", None, b'{"id": 1}', unknown, raw(invited())])
     assert len(mailer.sent) == 1
     assert deliverer.stats.skipped_records == 4
 
 
-async def test_transient_failures_are_retried_until_sent() -> None:
+async def test_a_4xx_is_retried_from_the_queue_with_the_email_derived_again() -> None:
     mailer = FakeMailer(
-        failures=[TransientSmtpError("421 busy", 421), TransientSmtpError("connection refused")]
+        failures=[TransientSmtpError("451 try later", 451), TransientSmtpError("451 again", 451)]
     )
     deliverer, log, _, dlq = make(mailer)
-    await deliverer.handle_batch([raw(invited())])
-    assert len(mailer.sent) == 1
-    assert list(log.rows.values()) == ["sent"]
-    assert deliverer.stats.retries == 2
+    event = invited(email="kari@example.no")
+    await handle(deliverer, [raw(event)])
+    assert log.statuses() == ["pending"]
+    await retry_until_idle(deliverer)
+    [message] = mailer.parsed()
+    assert message["To"] == "kari@example.no"
+    assert str(event.invitation_id) in message.as_string()  # the link, from the envelope
+    assert log.statuses() == ["sent"]
+    assert next(iter(log.rows.values())).attempts == 3
+    assert deliverer.stats.retried == 2
     assert dlq.records == []
 
 
-async def test_smtp_down_past_the_deadline_fails_the_batch_without_marking_anything() -> None:
-    mailer = FakeMailer(failures=[TransientSmtpError("down")] * 10_000)
+async def test_while_smtp_is_down_later_events_are_claimed_and_all_sent_once_when_it_returns() -> (
+    None
+):
+    mailer = FakeMailer(down=True)
     deliverer, log, _, _ = make(mailer)
-    record = raw(invited())
-    with pytest.raises(RetryDeadlineExceededError):
-        await deliverer.handle_batch([record])
-    assert list(log.rows.values()) == ["pending"]
-    assert mailer.sent == []
-    mailer.failures.clear()  # the server is back, and Kafka hands the batch over again
-    await deliverer.handle_batch([record])
-    assert len(mailer.sent) == 1
-    assert list(log.rows.values()) == ["sent"]
+    first = [raw(invited(email=f"a{i}@example.com")) for i in range(20)]
+    await handle(deliverer, first)
+    assert not deliverer.health.up
+    calls_when_tripped = mailer.calls
+    later = [raw(invited(email=f"b{i}@example.com")) for i in range(50)]
+    for value in later:
+        await asyncio.wait_for(handle(deliverer, [value]), 1)  # keeps flowing
+    assert mailer.calls == calls_when_tripped  # nothing hammers a down server
+    assert (await log.depth()).pending == 70
+    for _ in range(5):  # probes: one e-mail at a time
+        await asyncio.sleep(0.005)
+        await deliverer.retry_once()
+    assert mailer.calls <= calls_when_tripped + 5
+    mailer.down = False
+    await retry_until_idle(deliverer)
+    assert deliverer.health.up
+    recipients = sorted(m["To"] for m in mailer.parsed())
+    assert len(recipients) == 70
+    assert len(set(recipients)) == 70
+    assert log.statuses() == ["sent"] * 70
 
 
 async def test_permanent_refusal_is_recorded_and_dead_lettered_once() -> None:
     mailer = FakeMailer(failures=[PermanentSmtpError("550 no such user", 550)])
     deliverer, log, _, dlq = make(mailer)
     record = raw(invited(email="gone@example.no"))
-    await deliverer.handle_batch([record])
-    await deliverer.handle_batch([record])
+    await handle(deliverer, [record])
+    await handle(deliverer, [record])
     assert mailer.sent == []
-    assert list(log.rows.values()) == ["failed"]
+    assert log.statuses() == ["failed"]
     [dead] = dlq.records
     assert (dead["code"], dead["recipient"], dead["kind"]) == (550, "gone@example.no", "invitation")
     assert "token" not in str(dead)
+    assert deliverer.stats.failed == 1
+    assert deliverer.stats.dead_lettered == 1
+
+
+async def test_transient_failures_past_the_give_up_age_are_failed_and_dead_lettered() -> None:
+    mailer = FakeMailer(failures=[TransientSmtpError("452 mailbox full", 452)] * 3)
+    deliverer, log, _, dlq = make(mailer, replace(SETTINGS, retry_give_up_seconds=3600))
+    await handle(deliverer, [raw(invited())])
+    assert log.statuses() == ["pending"]
+    deliverer.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
+    await retry_until_idle(deliverer)
+    assert log.statuses() == ["failed"]
+    assert [r["code"] for r in dlq.records] == [452]
+
+
+async def test_a_failure_is_not_recorded_until_its_dead_letter_is_published() -> None:
+    settings = replace(SETTINGS, lease_seconds=0.02, smtp_timeout_seconds=0.0)
+    mailer = FakeMailer(failures=[PermanentSmtpError("554 no", 554)] * 2)
+    deliverer, log, _, dlq = make(mailer, settings)
+    dlq.broken = True
+    await handle(deliverer, [raw(invited())])
+    assert log.statuses() == ["pending"]  # leased, untouched
+    dlq.broken = False
+    await asyncio.sleep(0.03)
+    await retry_until_idle(deliverer)
+    assert log.statuses() == ["failed"]
+    assert len(dlq.records) == 1
 
 
 async def test_an_email_with_a_header_hazard_is_never_sent_but_the_others_are() -> None:
     deliverer, log, mailer, dlq = make()
     hostile = raw(invited(inviter=person(name="Eve\nBcc: evil@attacker.example")))
-    await deliverer.handle_batch([hostile, raw(invited())])
+    await handle(deliverer, [hostile, raw(invited())])
     assert len(mailer.sent) == 1
-    assert sorted(log.rows.values()) == ["failed", "sent"]
+    assert log.statuses() == ["failed", "sent"]
     assert len(dlq.records) == 1
+
+
+async def test_the_retry_loop_runs_until_stopped() -> None:
+    mailer = FakeMailer(failures=[TransientSmtpError("421 closing", 421)])
+    deliverer, log, _, _ = make(mailer)
+    stopping = asyncio.Event()
+    loop = asyncio.create_task(deliverer.run_retries(stopping))
+    await handle(deliverer, [raw(invited())])
+    for _ in range(500):
+        if log.statuses() == ["sent"]:
+            break
+        await asyncio.sleep(0.005)
+    stopping.set()
+    await asyncio.wait_for(loop, 1)
+    assert log.statuses() == ["sent"]

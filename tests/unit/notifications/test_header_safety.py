@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from email.policy import default
 from email.utils import getaddresses
 from uuid import uuid4
@@ -57,6 +59,10 @@ TRICKY_BUT_SAFE_NAMES = [
     "Élodie Français",
     "Bcc: evil@attacker.example",
     "a" * 200,
+    "Ø" * 200,
+    'Ørjan "Ø" <ørjan@attacker.example>, Bcc: evil@attacker.example',
+    "Kari   Nordmann",
+    "日本語の名前 テスト",
 ]
 EXPECTED_HEADERS = {
     "From",
@@ -73,6 +79,23 @@ RENDERED = RenderedEmail(subject="Hello", text="text\n", html="<p>html</p>")
 SENDER = sender_address("charger-access <no-reply@charger-access.example>")
 
 
+ENCODED_PHRASE = re.compile(r"^(=\?utf-8\?b\?[A-Za-z0-9+/=]*\?=)( =\?utf-8\?b\?[A-Za-z0-9+/=]*\?=)* <([^<>]*)>$")
+
+
+def to_header(raw: bytes) -> tuple[str, str]:
+    """The one mailbox of `To:`, read as RFC 5322/2047 say. (The stdlib's structured
+    header parser puts a space between adjacent encoded words of a display name, which
+    RFC 2047 section 6.2 says to ignore; its own EmailMessage output reads back wrong.)"""
+    [value] = email.message_from_bytes(raw).get_all("To")  # compat32: as written
+    unfolded = re.sub(r"\r?\n", "", value)
+    encoded = ENCODED_PHRASE.match(unfolded)
+    if encoded:
+        phrase = unfolded.rsplit(" <", 1)[0]
+        return str(make_header(decode_header(phrase))), encoded.group(3)
+    [mailbox] = getaddresses([unfolded])
+    return mailbox
+
+
 def build(rendered: RenderedEmail, to_email: str, to_name: str | None) -> bytes:
     message = build_message(
         rendered,
@@ -82,7 +105,7 @@ def build(rendered: RenderedEmail, to_email: str, to_name: str | None) -> bytes:
         date=datetime.now(UTC),
         locale="en",
     )
-    return message.as_bytes()
+    return message.data
 
 
 @pytest.mark.parametrize("name", HOSTILE_TEXT)
@@ -113,7 +136,7 @@ def test_odd_but_safe_names_stay_inside_one_to_header(name: str) -> None:
     raw = build(rendered, "victim@example.com", name)
     parsed = email.message_from_bytes(raw, policy=default)
     assert set(parsed.keys()) == EXPECTED_HEADERS
-    assert getaddresses(parsed.get_all("To", [])) == [(name, "victim@example.com")]
+    assert to_header(raw) == (name, "victim@example.com")
     assert str(parsed["Subject"]) == f"{name} shared a charger"
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
 
@@ -124,3 +147,53 @@ def test_message_id_is_the_same_for_the_same_event_and_recipient() -> None:
     assert message_id(event_id, "a@b.no") != message_id(event_id, "c@b.no")
     assert message_id(event_id, "a@b.no") != message_id(uuid4(), "a@b.no")
     assert message_id(event_id, "a@b.no").endswith("@charger-access>")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Kari Nordmann har delt 2 ladere med deg " * 5, "Å" * 300, "x" * 300, "Vous êtes désormais propriétaire de la borne « Hytta på Geilo »"],
+)
+def test_long_subjects_fold_and_read_back_the_same(subject: str) -> None:
+    subject = subject.strip()
+    rendered = RenderedEmail(subject=subject, text="t\n", html="<p>h</p>")
+    raw = build(rendered, "victim@example.com", None)
+    parsed = email.message_from_bytes(raw, policy=default)
+    assert str(parsed["Subject"]) == subject
+    assert set(parsed.keys()) == EXPECTED_HEADERS
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 998 for line in head.split(b"\r\n"))
+    if not subject.isascii():
+        assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+
+
+def test_bodies_are_quoted_printable_and_decode_to_what_was_rendered() -> None:
+    text = "Hei på deg,\n--=_ca_fake boundary\n. a dot line\n" + "lang linje " * 40 + "\n"
+    html = "<p>Élodie &amp; Ørjan</p>\n"
+    raw = build(RenderedEmail(subject="s", text=text, html=html), "victim@example.com", "Ø")
+    assert raw.isascii()
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(raw, policy=default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    plain, rich = parsed.iter_parts()
+    assert plain.get_content().replace("\r\n", "\n") == text
+    assert rich.get_content().replace("\r\n", "\n") == html
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+
+
+@pytest.mark.parametrize("locale", ["nb\r\nBcc: x@y.z", "", "nb fr"])
+def test_a_bad_locale_never_reaches_content_language(locale: str) -> None:
+    message = build_message
+    with pytest.raises(HeaderHazardError):
+        message(
+            RENDERED,
+            sender=SENDER,
+            to=address("victim@example.com"),
+            msg_id=message_id(uuid4(), "victim@example.com"),
+            date=datetime.now(UTC),
+            locale=locale,
+        )
+
+
+def test_an_international_domain_is_written_in_punycode() -> None:
+    mailbox = address("ola@blåbær.no", "Ola")
+    assert mailbox.addr_spec == "ola@xn--blbr-roah.no"

@@ -1,0 +1,167 @@
+"""`GET /metrics` (Prometheus text format) and `GET /healthz` of the notification service.
+
+Two read-only endpoints need no web framework: a small asyncio server that reads one
+request line (and its headers, bounded), answers and closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from services.notifications.delivery import Deliverer
+from services.notifications.sent_log import QueueDepth
+
+log = logging.getLogger(__name__)
+
+MAX_HEADER_BYTES = 16 * 1024
+READ_TIMEOUT_SECONDS = 5.0
+DEPTH_TIMEOUT_SECONDS = 2.0
+
+
+async def render_metrics(deliverer: Deliverer, depth: Callable[[], Awaitable[QueueDepth]]) -> str:
+    stats = deliverer.stats
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, value: float) -> None:
+        lines.extend((f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value:g}"))
+
+    metric(
+        "notifications_emails_sent_total",
+        "counter",
+        "E-mails the SMTP server accepted.",
+        stats.sent,
+    )
+    metric(
+        "notifications_emails_failed_total",
+        "counter",
+        "E-mails failed for good (5xx, unsafe header, retries given up).",
+        stats.failed,
+    )
+    metric(
+        "notifications_emails_retried_total",
+        "counter",
+        "Transient SMTP failures (4xx, connection) put back in the retry queue.",
+        stats.retried,
+    )
+    metric(
+        "notifications_dlq_records_total",
+        "counter",
+        "Records published on notifications.dlq.",
+        stats.dead_lettered,
+    )
+    metric(
+        "notifications_duplicates_total",
+        "counter",
+        "E-mails of redelivered events found already in the sent-log.",
+        stats.duplicates,
+    )
+    metric(
+        "notifications_skipped_records_total",
+        "counter",
+        "Records on access.events that were not parseable or not known.",
+        stats.skipped_records,
+    )
+    metric(
+        "notifications_smtp_up",
+        "gauge",
+        "1 while the SMTP server answers, 0 while the breaker probes it.",
+        1 if deliverer.health.up else 0,
+    )
+    try:
+        queue = await asyncio.wait_for(depth(), DEPTH_TIMEOUT_SECONDS)
+    except Exception as error:  # the counters above are still worth serving
+        log.warning("queue depth unavailable: %s", type(error).__name__)
+    else:
+        metric(
+            "notifications_queue_pending",
+            "gauge",
+            "E-mails claimed but not yet sent or failed.",
+            queue.pending,
+        )
+        metric(
+            "notifications_queue_due",
+            "gauge",
+            "Pending e-mails whose next attempt is due now.",
+            queue.due,
+        )
+    return "\n".join(lines) + "\n"
+
+
+class MetricsServer:
+    def __init__(
+        self,
+        deliverer: Deliverer,
+        depth: Callable[[], Awaitable[QueueDepth]],
+        port: int,
+        host: str = "0.0.0.0",  # noqa: S104 - scraped from outside the container
+    ) -> None:
+        self._deliverer = deliverer
+        self._depth = depth
+        self._host = host
+        self._port = port
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            return self._port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        log.info("metrics on http://%s:%d/metrics", self._host, self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            status, content_type, body = await asyncio.wait_for(
+                self._answer(reader), READ_TIMEOUT_SECONDS
+            )
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode("ascii") + body)
+            await writer.drain()
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _answer(self, reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
+        request = await _read_head(reader)
+        parts = request.split(b"\r\n", 1)[0].split()
+        if len(parts) != 3:
+            return "400 Bad Request", "text/plain", b"bad request\n"
+        method, target = parts[0], parts[1].split(b"?", 1)[0]
+        if method != b"GET":
+            return "405 Method Not Allowed", "text/plain", b"GET only\n"
+        if target == b"/healthz":
+            return "200 OK", "application/json", b'{"status":"ok"}\n'
+        if target == b"/metrics":
+            text = await render_metrics(self._deliverer, self._depth)
+            return "200 OK", "text/plain; version=0.0.4; charset=utf-8", text.encode()
+        return "404 Not Found", "text/plain", b"not found\n"
+
+
+async def _read_head(reader: asyncio.StreamReader) -> bytes:
+    head = bytearray()
+    while not head.endswith(b"\r\n\r\n") and not head.endswith(b"\n\n"):
+        line = await reader.readline()
+        if not line:
+            break
+        head += line
+        if len(head) > MAX_HEADER_BYTES:
+            raise ValueError("request head too large")
+    return bytes(head)
