@@ -16,7 +16,7 @@ from services.access.api.auth import require_token
 from services.access.api.context import ReadContext, Readiness, ReadPosition
 from services.access.api.errors import install_error_handlers
 from services.access.api.models import ErrorBody
-from services.access.api.routes import access, catalog, health
+from services.access.api.routes import access, audit, catalog, health
 from services.access.projection.sql import DEFAULT_SCHEMA, checked_schema
 from services.common.config import Settings
 
@@ -45,6 +45,7 @@ def build_app() -> FastAPI:
     secured = [Depends(require_token)]
     app.include_router(access.router, dependencies=secured, responses=_ERRORS)
     app.include_router(catalog.router, dependencies=secured, responses=_ERRORS)
+    app.include_router(audit.router)  # auditor tokens only: its own dependency
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=secured)
     async def openapi() -> JSONResponse:
