@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit compose-cli up down clean
+.PHONY: help install run test lint unit integration e2e audit bench compose-cli up down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ e2e: install  ## tests through the real processes
 
 audit: install  ## the auditors' tool over DATABASE_URL, e.g. make audit ARGS="verify"
 	$(BIN)/access-audit $(ARGS)
+
+BENCH_ARGS ?=
+bench: install  ## P1-P6 against raw baselines on a system of its own (~8 min; not in `test`)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # docker-compose.yml is validated offline by a test; Debian's package is enough for that.
 compose-cli:  ## make sure `docker-compose` exists (apt-get when root)

@@ -1,0 +1,111 @@
+"""`make bench`: the real system on this machine against the raw limits of this machine.
+
+Starts everything `make run` starts (on a fresh database, a broker and an SMTP sink of
+its own), runs P1-P6 with a raw baseline for each in the same run, prints the table,
+writes var/bench/latest.json (+ latest.md), stops everything and drops the database.
+`--quick` shortens every measure (to try it out; the figures are not the benchmark's).
+`--profile` also samples the hot paths with py-spy into var/bench/profile-*.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import asyncpg
+
+from bench import p1_commands, p2_freshness, p3_check, p4_rebuild, p5_email, p6_memory
+from bench.core import Bench, Plan
+from bench.kafka import Commands
+from bench.profile import summarise
+from bench.stats import render_table, report_json
+from bench.system import System
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs, for trying it out")
+    parser.add_argument("--profile", action="store_true", help="py-spy the hot paths")
+    parser.add_argument("--out", type=Path, default=Path("var/bench"))
+    return parser.parse_args(argv)
+
+
+async def measure(system: System, plan: Plan, out: Path, profile: bool) -> Bench:
+    commands = Commands(system.kafka, system.topics)
+    await commands.start()
+    pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=4)
+    b = Bench(plan, system, commands, pool, out, profile)
+    try:
+        memory_p1 = await p1_commands.run(b)
+        commands.forget_pending()
+        # The invitations of P1 are e-mailed now: let that finish before timing freshness.
+        b.details["P1"]["emails"] = await p5_email.drain(b)
+        await p2_freshness.run(b)
+        commands.forget_pending()
+        memory_p3 = await p3_check.run(b)
+        await p4_rebuild.run(b)
+        await p5_email.run(b)
+        await p6_memory.run(b, {"P1": memory_p1, "P3": memory_p3})
+    finally:
+        await pool.close()
+        await commands.stop()
+    return b
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    plan = Plan.quick() if args.quick else Plan()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    started = time.monotonic()
+    system = System(out / "system")
+    print(f"  bench | starting the system (logs in {system.log_dir})", flush=True)
+    try:
+        system.start()
+        print(f"  bench | up in {time.monotonic() - started:.0f} s: API {system.api}, "
+              f"broker {system.kafka}, SMTP {system.sink.url if system.sink else '-'}",
+              flush=True)
+        b = asyncio.run(measure(system, plan, out, args.profile))
+    finally:
+        print("  bench | stopping the system and dropping its database", flush=True)
+        system.stop()
+    rows = sorted(b.rows, key=lambda r: r.key)
+    meta: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "plan": plan.__dict__,
+        "details": b.details,
+    }
+    table = render_table(rows)
+    (out / "latest.json").write_text(report_json(rows, meta) + "\n")
+    (out / "latest.md").write_text(table + "\n")
+    print()
+    print(table)
+    print(f"\n{len(rows)} rows in {meta['seconds']:.0f} s; JSON in {out / 'latest.json'}")
+    if args.profile:
+        summaries = [summarise(Path(p)) for p in b.details.get("profiles", {}).values()
+                     if Path(p).exists()]
+        (out / "profile-summary.txt").write_text("\n".join(summaries))
+        print(f"profiles summarised in {out / 'profile-summary.txt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
