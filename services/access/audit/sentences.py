@@ -34,6 +34,8 @@ class Directory:
             self.chargers[data["charger_id"]] = data.get("name") or data["serial_number"]
         elif envelope.type in ("UserInvited", "InvitationResent"):
             self.invitations[data["invitation_id"]] = data["email"]
+        elif envelope.type == "UserForgotten":
+            self.users[data["user_id"]] = data["pseudonym_name"]
 
     def user(self, user_id: object) -> str:
         return _named(self.users, user_id, "user")
@@ -165,7 +167,12 @@ def _given(d: Directory, a: str, e: ev.ChargerTransferredToUser) -> str:
     return f"{a} gave {d.charger(e.charger_id)} to {d.person(e.to_user)} ({connection})"
 
 
+def _forgotten(d: Directory, _a: str, e: ev.UserForgotten) -> str:
+    return f"{e.pseudonym_name} was forgotten: their e-mail, phone and name are shredded"
+
+
 _SENTENCES: dict[str, Sentence] = {
+    "UserForgotten": _forgotten,
     "UserRegistered": _registered,
     "GroupCreated": _group_created,
     "GroupMemberAdded": _member_added,
