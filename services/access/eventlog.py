@@ -15,18 +15,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from hashlib import sha1
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
+from pydantic_core import from_json
 
-from events.access_events import EVENT_TYPES
+from events.access_events import EVENT_TYPES, AccessEvent
 from events.envelope import EventEnvelope
 from services.access.domain.charger import Charger
 from services.access.domain.group import Group
+from services.access.domain.ids import _NAMESPACE as EVENT_ID_NAMESPACE  # same uuid5 space
 from services.access.domain.ids import published_event_id
 from services.access.domain.invitation import Invitation
 from services.access.domain.user import User
@@ -43,11 +47,75 @@ _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_
 
 
 @dataclass(frozen=True)
-class LoggedEvent:
-    """One stored event, as it is published on `access.events`."""
+class EventHead:
+    """An envelope's attributes but `data`: what the projection needs besides the event."""
 
-    position: int
-    envelope: EventEnvelope
+    id: UUID
+    type: str
+    subject: str
+    sequence: int
+    time: datetime
+    actor: str | None
+    commandid: str | None
+
+
+class LoggedEvent:
+    """One stored event, as it is published on `access.events`.
+
+    `LoggedEvent(position, envelope)`; the reader also passes the typed, validated `event`
+    (what `envelope.data` is dumped from), so the projection folds it without validating
+    `data` again. A reader may give the envelope's head and event instead of the envelope:
+    then `envelope` is built on first use (the relay needs it, a rebuild never does).
+    Equality and repr are those of (position, envelope), as for the dataclass it was.
+    """
+
+    __slots__ = ("_envelope", "_head", "event", "position")
+
+    def __init__(
+        self,
+        position: int,
+        envelope: EventEnvelope | None = None,
+        event: AccessEvent | None = None,
+        *,
+        head: EventHead | None = None,
+    ) -> None:
+        if envelope is None and (head is None or event is None):
+            raise TypeError("LoggedEvent needs an envelope, or a head and an event")
+        self.position = position
+        self.event = event
+        self._envelope = envelope
+        self._head = head
+
+    @property
+    def envelope(self) -> EventEnvelope:
+        if self._envelope is None:
+            head, event = self._head, self.event
+            assert head is not None
+            assert event is not None
+            self._envelope = EventEnvelope(
+                id=head.id, type=head.type, subject=head.subject, sequence=head.sequence,
+                time=head.time, actor=head.actor, commandid=head.commandid,
+                data=event.model_dump(mode="json"),
+            )
+        return self._envelope
+
+    @property
+    def head(self) -> EventHead | EventEnvelope:
+        """The envelope's attributes but `data` (the envelope itself when already built)."""
+        if self._envelope is not None:
+            return self._envelope
+        assert self._head is not None
+        return self._head
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LoggedEvent):
+            return NotImplemented
+        return (self.position, self.envelope) == (other.position, other.envelope)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache inside; the envelope never hashed
+
+    def __repr__(self) -> str:
+        return f"LoggedEvent(position={self.position!r}, envelope={self.envelope!r})"
 
 
 def _published_topics() -> list[str]:
@@ -90,11 +158,22 @@ class EventLog:
         return int(value)
 
     def decode(self, row: Any) -> LoggedEvent:
+        """One stored row as its published envelope (fast path, else the library's mapper)."""
+        if self._mapper.cipher is None and self._mapper.compressor is None:
+            fast = _fast_decode(row)
+            if fast is not None:
+                return fast
+        return self.decode_with_mapper(row)
+
+    def decode_with_mapper(self, row: Any) -> LoggedEvent:
+        """The reference decoding: eventsourcing's mapper builds the domain event (upcast)."""
         stored = StoredEvent(originator_id=row["originator_id"],
                              originator_version=row["originator_version"],
                              topic=row["topic"], state=bytes(row["state"]))
         event = self._mapper.to_domain_event(stored)
-        return LoggedEvent(row["notification_id"], to_envelope(row["notification_id"], event))
+        position = row["notification_id"]
+        model = _published_model(event)
+        return LoggedEvent(position, _envelope(position, event, model), model)
 
 
 async def unsealed(conn: Connection, rows: list[Any]) -> list[Any]:
@@ -113,10 +192,20 @@ async def unsealed(conn: Connection, rows: list[Any]) -> list[Any]:
 
 
 def to_envelope(position: int, event: DomainEventProtocol[Any]) -> EventEnvelope:
+    return _envelope(position, event, _published_model(event))
+
+
+def _published_model(event: DomainEventProtocol[Any]) -> AccessEvent:
+    return EVENT_TYPES[type(event).__name__].model_validate(_fields(event))
+
+
+def _fields(event: DomainEventProtocol[Any]) -> dict[str, Any]:
+    return {k: v for k, v in vars(event).items() if k not in _BASE_FIELDS}
+
+
+def _envelope(position: int, event: DomainEventProtocol[Any], model: AccessEvent) -> EventEnvelope:
     name = type(event).__name__
-    fields: dict[str, Any] = {k: v for k, v in vars(event).items() if k not in _BASE_FIELDS}
-    data = EVENT_TYPES[name].model_validate(fields).model_dump(mode="json")
-    subject = fields.get("group_id") if name.startswith("Group") else event.originator_id
+    subject = _fields(event).get("group_id") if name.startswith("Group") else event.originator_id
     timestamp: datetime = getattr(event, "timestamp")  # noqa: B009 - not on the protocol
     return EventEnvelope(
         id=published_event_id(event.originator_id, event.originator_version),
@@ -126,5 +215,115 @@ def to_envelope(position: int, event: DomainEventProtocol[Any]) -> EventEnvelope
         time=timestamp,
         actor=getattr(event, "actor", None),
         commandid=getattr(event, "command_id", None),
-        data=data,
+        data=model.model_dump(mode="json"),
     )
+
+
+# --- fast path -------------------------------------------------------------------------
+# The mapper decodes JSON with a Python object hook (a call per object, a UUID object per
+# id), then the published model validates those objects and dumps them back to strings.
+# That was most of a rebuild's time. The fast path parses with pydantic's JSON parser,
+# turns the transcoder's wrappers into the strings the JSON dump would give, and lets
+# pydantic validate the rest. Anything it does not know for certain (another wrapper
+# type, an old class version to upcast) goes the mapper's way, and a test keeps both
+# paths' output equal.
+
+
+class _UnknownWrapperError(Exception):
+    pass
+
+
+def _unwrapped(wrapper: dict[str, Any]) -> Any:
+    kind, value = wrapper.get("_type_"), wrapper.get("_data_")
+    if len(wrapper) != 2 or not isinstance(value, str):
+        return _unwrap_all(wrapper)
+    if kind == "uuid_hex":  # as str(UUID(value)): lower case, dashed
+        if len(value) != 32:
+            raise _UnknownWrapperError(value)
+        v = value.lower()
+        return f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
+    if kind == "datetime_iso":  # as pydantic writes a datetime in JSON
+        return value[:-6] + "Z" if value.endswith("+00:00") else value
+    raise _UnknownWrapperError(kind)
+
+
+def _unwrap_all(obj: dict[str, Any]) -> dict[str, Any]:
+    """Replace the transcoder's `{"_type_", "_data_"}` wrappers, in place, at any depth."""
+    for key, value in obj.items():
+        if value.__class__ is dict:
+            obj[key] = _unwrapped(value) if "_type_" in value else _unwrap_all(value)
+        elif value.__class__ is list:
+            _unwrap_list(value)
+    return obj
+
+
+def _unwrap_list(items: list[Any]) -> None:
+    for i, value in enumerate(items):
+        if value.__class__ is dict:
+            items[i] = _unwrapped(value) if "_type_" in value else _unwrap_all(value)
+        elif value.__class__ is list:
+            _unwrap_list(value)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    model: type[AccessEvent]
+    class_version: int
+    group_subject: bool
+
+
+@lru_cache(maxsize=256)
+def _kind(topic: str) -> _Kind | None:
+    cls = resolve_topic(topic)
+    model = EVENT_TYPES.get(cls.__name__)
+    if model is None:
+        return None
+    name = cls.__name__
+    return _Kind(name, model, int(getattr(cls, "class_version", 1)), name.startswith("Group"))
+
+
+def _fast_decode(row: Any) -> LoggedEvent | None:
+    kind = _kind(row["topic"])
+    if kind is None:
+        return None
+    state: dict[str, Any] = from_json(row["state"])
+    if state.pop("class_version", 1) != kind.class_version:  # needs upcasting
+        return None
+    stamp = state.pop("timestamp")
+    if stamp.__class__ is not dict or stamp.get("_type_") != "datetime_iso":
+        return None
+    try:
+        for key, value in state.items():  # the top level inline: most wrappers are there
+            if value.__class__ is dict:
+                state[key] = _unwrapped(value) if "_type_" in value else _unwrap_all(value)
+            elif value.__class__ is list:
+                _unwrap_list(value)
+    except _UnknownWrapperError:
+        return None
+    actor = state.pop("actor", None)
+    command_id = state.pop("command_id", None)
+    for key in ("originator_topic", "originator_id", "originator_version"):
+        state.pop(key, None)
+    model = kind.model.model_validate(state)
+    originator_id: UUID = row["originator_id"]
+    subject = state.get("group_id") if kind.group_subject else originator_id
+    position: int = row["notification_id"]
+    head = EventHead(_event_id(originator_id, row["originator_version"]), kind.name,
+                     str(subject), position, datetime.fromisoformat(stamp["_data_"]), actor,
+                     command_id)
+    return LoggedEvent(position, event=model, head=head)
+
+
+_EVENT_ID_PREFIX = EVENT_ID_NAMESPACE.bytes + b"event:"
+_VERSION_5 = (0xF000 << 64, 5 << 76)  # the UUID's version nibble: mask, value
+_VARIANT = (0xC000 << 48, 0x8000 << 48)  # the RFC 4122 variant bits: mask, value
+
+
+def _event_id(originator_id: UUID, originator_version: int) -> UUID:
+    """`published_event_id` (a uuid5), without the uuid module's slow generic path."""
+    name = f"{originator_id}:{originator_version}".encode()
+    digest = sha1(_EVENT_ID_PREFIX + name, usedforsecurity=False).digest()  # uuid5 is SHA-1
+    value = int.from_bytes(digest[:16], "big")
+    value = (value & ~_VERSION_5[0]) | _VERSION_5[1]
+    return UUID(int=(value & ~_VARIANT[0]) | _VARIANT[1])

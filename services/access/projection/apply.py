@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from services.access.eventlog import LoggedEvent
-from services.access.projection.changes import fold
+from services.access.projection.changes import fold_logged
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
 from services.access.projection.writer import write_changes
@@ -49,7 +49,7 @@ async def apply(
         fresh = sorted((e for e in events if e.position > tracked), key=lambda e: e.position)
         if not fresh:
             return int(tracked)
-        changes = fold((e.position, e.envelope) for e in fresh)
+        changes = fold_logged(fresh)
         if changes.skipped_types:
             log.warning("projection skipped unknown event types %s", sorted(changes.skipped_types))
         await write_changes(conn, changes, schema, defer_access=defer_access)

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from events import access_events as ev
 from events.envelope import EventEnvelope
+from services.access.eventlog import EventHead, LoggedEvent
 
 LEVEL_RANK = {"charge": 1, "manage": 2}
 
@@ -84,7 +85,7 @@ class HistoryRow:
     charger_id: UUID | None
     invitation_id: UUID | None
     position: int
-    envelope: EventEnvelope
+    envelope: Head
     details: dict[str, Any]
 
 
@@ -115,19 +116,36 @@ def share_reason(source: dict[str, Any]) -> dict[str, Any]:
     return {"source": "share"}
 
 
-Folder = Callable[[BatchChanges, int, EventEnvelope, Any], None]
+Head = EventHead | EventEnvelope
+"""What a folder reads besides the event: id, type, time, actor, command id."""
+
+Folder = Callable[[BatchChanges, int, Head, Any], None]
 
 
 def fold(events: Iterable[tuple[int, EventEnvelope]]) -> BatchChanges:
     """Reduce (position, envelope) pairs, in store order, to their net row changes."""
+    return fold_logged(LoggedEvent(position, envelope) for position, envelope in events)
+
+
+def fold_logged(events: Iterable[LoggedEvent]) -> BatchChanges:
+    """`fold` over logged events, taking the typed event where the reader validated it.
+
+    A typed event of the envelope type's model is folded as it is, and only the head
+    (id, type, time, ...) is read, so an envelope that was never built stays unbuilt;
+    otherwise the envelope's `data` is validated, as `fold` does.
+    """
     changes = BatchChanges()
-    for position, envelope in events:
-        model = ev.EVENT_TYPES.get(envelope.type)
+    for logged in events:
+        head = logged.head
+        model = ev.EVENT_TYPES.get(head.type)
         folder = _FOLDERS.get(model) if model is not None else None
         if model is None or folder is None:
-            changes.skipped_types.add(envelope.type)
+            changes.skipped_types.add(head.type)
             continue
-        folder(changes, position, envelope, model.model_validate(envelope.data))
+        typed = logged.event
+        if typed.__class__ is not model:
+            typed = model.model_validate(logged.envelope.data)
+        folder(changes, logged.position, head, typed)
     return changes
 
 
@@ -143,7 +161,7 @@ def _invitation(changes: BatchChanges, invitation_id: UUID) -> InvitationPatch:
 def _history(
     changes: BatchChanges,
     position: int,
-    env: EventEnvelope,
+    env: Head,
     charger_id: UUID | None,
     details: dict[str, Any],
     *,
@@ -152,28 +170,28 @@ def _history(
     changes.history.append(HistoryRow(charger_id, invitation_id, position, env, details))
 
 
-def _user_registered(c: BatchChanges, _p: int, _e: EventEnvelope, e: ev.UserRegistered) -> None:
+def _user_registered(c: BatchChanges, _p: int, _e: Head, e: ev.UserRegistered) -> None:
     c.users[e.user_id] = UserRow(e.user_id, e.email, e.phone, e.name, e.locale)
 
 
-def _group_created(c: BatchChanges, _p: int, _e: EventEnvelope, e: ev.GroupCreated) -> None:
+def _group_created(c: BatchChanges, _p: int, _e: Head, e: ev.GroupCreated) -> None:
     c.groups[e.group_id] = GroupRow(e.group_id, e.name, e.owner_id, e.personal)
     c.members[(e.group_id, e.owner_id)] = "owner"
     c.touched_memberships.add((e.group_id, e.owner_id))
 
 
-def _member_added(c: BatchChanges, _p: int, _e: EventEnvelope, e: ev.GroupMemberAdded) -> None:
+def _member_added(c: BatchChanges, _p: int, _e: Head, e: ev.GroupMemberAdded) -> None:
     c.members[(e.group_id, e.user_id)] = e.role
     c.touched_memberships.add((e.group_id, e.user_id))
 
 
-def _member_removed(c: BatchChanges, _p: int, _e: EventEnvelope, e: ev.GroupMemberRemoved) -> None:
+def _member_removed(c: BatchChanges, _p: int, _e: Head, e: ev.GroupMemberRemoved) -> None:
     c.members[(e.group_id, e.user_id)] = None
     c.touched_memberships.add((e.group_id, e.user_id))
 
 
 def _charger_registered(
-    c: BatchChanges, p: int, env: EventEnvelope, e: ev.ChargerRegistered
+    c: BatchChanges, p: int, env: Head, e: ev.ChargerRegistered
 ) -> None:
     patch = _charger(c, e.charger_id)
     patch.created = True
@@ -192,7 +210,7 @@ def _charger_registered(
     )
 
 
-def _charger_moved(c: BatchChanges, p: int, env: EventEnvelope, e: ev.ChargerMovedToGroup) -> None:
+def _charger_moved(c: BatchChanges, p: int, env: Head, e: ev.ChargerMovedToGroup) -> None:
     _charger(c, e.charger_id).group_id = e.to_group_id
     _history(
         c,
@@ -207,7 +225,7 @@ def _charger_moved(c: BatchChanges, p: int, env: EventEnvelope, e: ev.ChargerMov
 
 
 def _ownership_transferred(
-    c: BatchChanges, p: int, env: EventEnvelope, e: ev.ChargerOwnershipTransferred
+    c: BatchChanges, p: int, env: Head, e: ev.ChargerOwnershipTransferred
 ) -> None:
     new_owner = e.to_owner.user_id
     if new_owner is not None:
@@ -225,7 +243,7 @@ def _ownership_transferred(
 
 
 def _transferred_to_user(
-    c: BatchChanges, p: int, env: EventEnvelope, e: ev.ChargerTransferredToUser
+    c: BatchChanges, p: int, env: Head, e: ev.ChargerTransferredToUser
 ) -> None:
     patch = _charger(c, e.charger_id)
     if e.to_user.user_id is not None:
@@ -246,20 +264,20 @@ def _transferred_to_user(
     )
 
 
-def _access_granted(c: BatchChanges, p: int, env: EventEnvelope, e: ev.AccessGranted) -> None:
+def _access_granted(c: BatchChanges, p: int, env: Head, e: ev.AccessGranted) -> None:
     why = share_reason(e.source)
     c.shares[(e.charger_id, e.user_id)] = ShareRow(e.level, why)
     c.touched_pairs.add((e.charger_id, e.user_id))
     _history(c, p, env, e.charger_id, {"user_id": str(e.user_id), "level": e.level, **why})
 
 
-def _access_revoked(c: BatchChanges, p: int, env: EventEnvelope, e: ev.AccessRevoked) -> None:
+def _access_revoked(c: BatchChanges, p: int, env: Head, e: ev.AccessRevoked) -> None:
     c.shares[(e.charger_id, e.user_id)] = None
     c.touched_pairs.add((e.charger_id, e.user_id))
     _history(c, p, env, e.charger_id, {"user_id": str(e.user_id), "reason": e.reason})
 
 
-def _user_invited(c: BatchChanges, p: int, env: EventEnvelope, e: ev.UserInvited) -> None:
+def _user_invited(c: BatchChanges, p: int, env: Head, e: ev.UserInvited) -> None:
     patch = _invitation(c, e.invitation_id)
     if env.type == "UserInvited":
         patch.created, patch.invited_at = True, env.time
@@ -277,7 +295,7 @@ def _user_invited(c: BatchChanges, p: int, env: EventEnvelope, e: ev.UserInvited
 
 
 def _invitation_accepted(
-    c: BatchChanges, p: int, env: EventEnvelope, e: ev.InvitationAccepted
+    c: BatchChanges, p: int, env: Head, e: ev.InvitationAccepted
 ) -> None:
     patch = _invitation(c, e.invitation_id)
     patch.status, patch.responded_by, patch.updated_at = "accepted", e.user_id, env.time
@@ -287,7 +305,7 @@ def _invitation_accepted(
 
 
 def _invitation_declined(
-    c: BatchChanges, p: int, env: EventEnvelope, e: ev.InvitationDeclined
+    c: BatchChanges, p: int, env: Head, e: ev.InvitationDeclined
 ) -> None:
     patch = _invitation(c, e.invitation_id)
     patch.status, patch.responded_by, patch.updated_at = "declined", e.user_id, env.time
@@ -296,7 +314,7 @@ def _invitation_declined(
 
 
 def _invitation_revoked(
-    c: BatchChanges, p: int, env: EventEnvelope, e: ev.InvitationRevoked
+    c: BatchChanges, p: int, env: Head, e: ev.InvitationRevoked
 ) -> None:
     patch = _invitation(c, e.invitation_id)
     patch.status, patch.revoke_reason, patch.updated_at = "revoked", e.reason, env.time
@@ -304,7 +322,7 @@ def _invitation_revoked(
     _history(c, p, env, None, details, invitation_id=e.invitation_id)
 
 
-def _ignored(_c: BatchChanges, _p: int, _e: EventEnvelope, _m: Any) -> None:
+def _ignored(_c: BatchChanges, _p: int, _e: Head, _m: Any) -> None:
     """Summary events (for e-mails) whose effects arrive as AccessGranted/Revoked too."""
 
 

@@ -10,11 +10,14 @@ dropped afterwards. Queries keep answering from the old tables until the swap co
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import asyncpg
 
+from services.access.eventlog import LoggedEvent
 from services.access.projection.apply import apply
 from services.access.projection.runner import LogReader
 from services.access.projection.schema import PROJECTION_NAME, create_schema
@@ -38,15 +41,33 @@ async def rebuild(
     """Replay the log into fresh tables and swap them in as `schema`; return the position."""
     staging, retired = _staging_and_retired(schema)
     async with pool.acquire() as conn:
-        await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", staging))
-        await create_schema(conn, staging)
-        position = await _replay(conn, read_log, staging, batch_size, progress)
-        async with conn.transaction():
-            await recompute_all_access(conn, staging)
+        position = await build(conn, read_log, staging, batch_size=batch_size, progress=progress)
         await create_schema(conn, schema)
         position = await _swap(conn, read_log, schema, batch_size, position)
         await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", retired))
     log.info("read models rebuilt up to position %d", position)
+    return position
+
+
+async def build(
+    conn: Connection,
+    read_log: LogReader,
+    target: str,
+    *,
+    batch_size: int = 5000,
+    progress: Progress | None = None,
+    upto: int | None = None,
+) -> int:
+    """Replay the log (up to position `upto`, if given) into fresh tables in schema `target`.
+
+    Whatever `target` held is dropped first. Nothing is swapped: `rebuild` does that, and
+    a check compares `target` with the live schema instead. Returns the position reached.
+    """
+    await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", target))
+    await create_schema(conn, target)
+    position = await _replay(conn, read_log, target, batch_size, progress, upto)
+    async with conn.transaction():
+        await recompute_all_access(conn, target)
     return position
 
 
@@ -58,15 +79,39 @@ def _staging_and_retired(schema: str) -> tuple[str, str]:
 
 
 async def _replay(
-    conn: Connection, read_log: LogReader, staging: str, batch_size: int, progress: Progress | None
+    conn: Connection,
+    read_log: LogReader,
+    staging: str,
+    batch_size: int,
+    progress: Progress | None,
+    upto: int | None,
 ) -> int:
+    """Apply batch after batch; the next batch is read (and decoded) while one is written.
+
+    `read_log` takes a connection of its own, so the database writes batch N while this
+    process decodes batch N+1: the two halves of the work overlap instead of adding up.
+    """
     position, count = 0, 0
-    while events := await read_log(position, batch_size):
-        position = await apply(conn, events, staging, defer_access=True)
-        count += len(events)
-        if progress is not None:
-            progress(position, count)
-    return position
+    pending: asyncio.Future[Sequence[LoggedEvent]] = asyncio.ensure_future(
+        read_log(0, batch_size)
+    )
+    try:
+        while True:
+            events = await pending
+            if upto is not None:
+                events = [e for e in events if e.position <= upto]
+            if not events:
+                return position
+            pending = asyncio.ensure_future(read_log(events[-1].position, batch_size))
+            position = await apply(conn, events, staging, defer_access=True)
+            count += len(events)
+            if progress is not None:
+                progress(position, count)
+    finally:
+        if not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
 
 
 async def _swap(

@@ -1,0 +1,122 @@
+"""The event log's fast decoder gives exactly what eventsourcing's mapper gives, for every
+published event type the write side stores (PII sealed, upcasting, nested ids)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.access.domain.ids import published_event_id
+from services.access.eventlog import (
+    PUBLISHED_TOPICS,
+    EventLog,
+    LoggedEvent,
+    _event_id,
+    _fast_decode,
+    unsealed,
+)
+from services.access.executor import Executor
+from services.access.handlers.context import Rules
+from services.access.store.application import open_store
+from tests.unit.write.scenario import SECRET, Scenario
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def store_url(new_database: Any) -> Iterator[str]:
+    """A store holding every published event type, written by the real write side."""
+    url: str = new_database()
+    s = Scenario()
+    s.store = open_store(url)
+    s.executor = Executor(s.store, Rules(SECRET, timedelta(days=7)), clock=lambda: s.now)
+    owner = s.user(locale="nb", phone="+4790000001", name="Kari Nordmann")
+    admin, member, guest, other = s.user(), s.user(locale="fr"), s.user(name="Zoé"), s.user(phone="+4790000002")
+    fleet = s.group(owner, admins=[admin], members=[member])
+    box, van = s.charger(owner, fleet), s.charger(owner)
+    s.share(owner, guest, [box, van], "manage")
+    invitation, token = s.invite(owner, "nobody@example.com", [box], locale="fr")
+    s.ok("ResendInvitation", owner, invitation_id=invitation)
+    declined, token = s.invite(owner, s.emails[other], [van])
+    s.ok("DeclineInvitation", other, invitation_id=declined, token=token)
+    s.ok("RevokeInvitation", owner, invitation_id=invitation)
+    s.ok("UpdateUserAccess", owner, user_id=other, charger_ids=[box], level="charge")
+    s.ok("RemoveUser", owner, user_id=other)
+    s.ok("RemoveGroupMember", owner, group_id=fleet, user_id=member)
+    s.ok("MoveChargerToGroup", owner, charger_id=van, group_id=fleet)
+    s.ok("TransferChargerOwnership", owner, charger_id=box, new_owner_id=admin)
+    s.ok("TransferChargerToUser", owner, charger_id=van, recipient_phone="+4790000002", keep_connection=False)
+    s.store.close()
+    return url
+
+
+async def test_fast_decode_equals_the_mapper_for_every_stored_event(store_url: str) -> None:
+    conn = await asyncpg.connect(store_url)
+    try:
+        log = EventLog()
+        rows = await conn.fetch(log._select, 0, 100_000, PUBLISHED_TOPICS)
+        rows = await unsealed(conn, rows)
+    finally:
+        await conn.close()
+    types = set()
+    for row in rows:
+        assert _fast_decode(row) is not None, row["topic"]  # the fast path took it
+        fast, reference = log.decode(row), log.decode_with_mapper(row)
+        assert fast == reference
+        assert fast.envelope.model_dump_json() == reference.envelope.model_dump_json()
+        assert fast.event == reference.event
+        assert fast.head.id == reference.envelope.id
+        types.add(fast.envelope.type)
+    assert types >= {
+        "UserRegistered", "GroupCreated", "GroupMemberAdded", "GroupMemberRemoved",
+        "ChargerRegistered", "UserInvited", "InvitationResent", "InvitationAccepted",
+        "InvitationDeclined", "InvitationRevoked", "AccessGranted", "AccessRevoked",
+        "UserAccessChanged", "UserAccessRemoved", "ChargerMovedToGroup",
+        "ChargerOwnershipTransferred", "ChargerTransferredToUser",
+    }
+
+
+async def test_an_old_class_version_goes_the_mappers_way_and_is_upcast(store_url: str) -> None:
+    conn = await asyncpg.connect(store_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM chargeraccess_events WHERE topic LIKE '%Charger.ChargerRegistered' LIMIT 1")
+    finally:
+        await conn.close()
+    assert row is not None
+    v1 = dict(row)
+    v1["state"] = bytes(row["state"]).replace(b',"class_version":2', b"").replace(b',"connected":true', b"").replace(b',"connected":false', b"")
+    assert b"class_version" not in v1["state"]
+    assert b'"connected"' not in v1["state"]
+    assert _fast_decode(v1) is None
+    decoded = EventLog().decode(v1)
+    assert decoded.envelope.data["connected"] is True  # v1 chargers were all connected
+
+
+def test_event_ids_equal_the_published_uuid5() -> None:
+    import uuid
+
+    for version in range(1, 200):
+        originator = uuid.uuid4()
+        assert _event_id(originator, version) == published_event_id(originator, version)
+
+
+async def test_a_lazily_built_envelope_equals_an_eager_one(store_url: str) -> None:
+    conn = await asyncpg.connect(store_url)
+    try:
+        events = await EventLog().read(conn, 0, 1000)
+    finally:
+        await conn.close()
+    for lazy in events:
+        head = lazy.head  # before the envelope exists
+        eager = LoggedEvent(lazy.position, lazy.envelope, lazy.event)
+        assert lazy == eager
+        assert repr(lazy) == repr(eager)
+        assert (head.id, head.type, head.time) == (eager.envelope.id, eager.envelope.type, eager.envelope.time)
+    with pytest.raises(TypeError):
+        LoggedEvent(1)
