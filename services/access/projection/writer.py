@@ -21,7 +21,9 @@ async def write_changes(
 ) -> None:
     """Apply the net row changes; the caller holds the transaction.
 
-    `defer_access` skips the access recompute: a rebuild computes it once at the end.
+    `defer_access` is a rebuild's mode: the access recompute is skipped (the rebuild
+    computes it once, at the end) and history rows are copied in rather than upserted
+    (the staging tables start empty and each position is applied once).
     """
     s = schema
     await _write_users(conn, s, changes)
@@ -29,8 +31,10 @@ async def write_changes(
     await _write_chargers(conn, s, changes)
     await _write_shares(conn, s, changes)
     await _write_invitations(conn, s, changes)
-    await _write_history(conn, s, changes)
-    if not defer_access:
+    if defer_access:
+        await _copy_history(conn, s, changes)
+    else:
+        await _write_history(conn, s, changes)
         await recompute_access(conn, schema, changes)
 
 
@@ -225,6 +229,26 @@ async def _write_history(conn: Connection, s: str, c: BatchChanges) -> None:
     await _execute(conn, s, _INSERT_INVITATION_HISTORY, via_invitation)
 
 
+_HISTORY_TABLE_COLUMNS = [
+    "charger_id", "position", "event_id", "type", "time", "actor", "command_id", "details",
+]
+
+
+async def _copy_history(conn: Connection, s: str, c: BatchChanges) -> None:
+    """The direct history rows by COPY (binary, no per-element checks), the rest by SQL."""
+    rows: dict[tuple[UUID | None, int], tuple[Any, ...]] = {}
+    for h in c.history:
+        if h.charger_id is not None:
+            rows.setdefault((h.charger_id, h.position), _history_row(h.charger_id, h))
+    if rows:
+        await conn.copy_records_to_table(
+            "charger_history", schema_name=s, columns=_HISTORY_TABLE_COLUMNS,
+            records=list(rows.values()),
+        )
+    via_invitation = [_history_row(h.invitation_id, h) for h in c.history if h.charger_id is None]
+    await _execute(conn, s, _INSERT_INVITATION_HISTORY, via_invitation)
+
+
 def _history_row(key: UUID | None, h: HistoryRow) -> tuple[Any, ...]:
     env = h.envelope
     details = json.dumps(h.details)
@@ -335,11 +359,32 @@ async def recompute_access(conn: Connection, schema: str, changes: BatchChanges)
     )
 
 
+_COMPUTE_ALL_ACCESS = """
+    INSERT INTO {s}.access (user_id, charger_id, level, why)
+    SELECT user_id, charger_id, CASE max(rank) WHEN 2 THEN 'manage' ELSE 'charge' END,
+           jsonb_agg(why ORDER BY rank DESC, ord, why)
+    FROM (
+        SELECT c.charger_id, c.owner_id AS user_id, 2 AS rank, 0 AS ord,
+               jsonb_build_object('source', 'owner', 'level', 'manage') AS why
+        FROM {s}.chargers c
+        UNION ALL
+        SELECT c.charger_id, m.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
+               jsonb_build_object('source', 'group:' || m.role, 'group_id', m.group_id,
+                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END)
+        FROM {s}.chargers c JOIN {s}.group_members m ON m.group_id = c.group_id
+        UNION ALL
+        SELECT sh.charger_id, sh.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
+               sh.why || jsonb_build_object('level', sh.level)
+        FROM {s}.shares sh
+    ) reasons
+    GROUP BY user_id, charger_id"""
+
+
 async def recompute_all_access(conn: Connection, schema: str) -> None:
-    """Compute every access row from scratch (a rebuild defers access to this one pass)."""
-    sql = render(
-        "SELECT charger_id FROM {s}.chargers UNION SELECT charger_id FROM {s}.shares", schema
-    )
-    ids = [r[0] for r in await conn.fetch(sql)]
-    changes = BatchChanges(touched_chargers=set(ids))
-    await recompute_access(conn, schema, changes)
+    """Compute every access row from scratch (a rebuild defers access to this one pass).
+
+    The same reasons, levels and order of `why` as `recompute_access`, as one aggregate
+    over whole tables instead of per changed pair.
+    """
+    await conn.execute(render("DELETE FROM {s}.access", schema))
+    await conn.execute(render(_COMPUTE_ALL_ACCESS, schema))
