@@ -295,8 +295,18 @@ class Deliverer:
 
     async def _round(self, attempts: list[Attempt]) -> None:
         self.stats.rounds += 1
-        results = await asyncio.gather(*(self._attempt(a) for a in attempts))
-        finished = [r for r in results if r is not None]
+        # One worker per pooled connection rather than a task per e-mail: less overhead.
+        pending = iter(attempts)
+        finished: list[Finished] = []
+
+        async def worker() -> None:
+            for attempt in pending:
+                result = await self._attempt(attempt)
+                if result is not None:
+                    finished.append(result)
+
+        workers = min(len(attempts), max(1, self.settings.smtp_connections))
+        await asyncio.gather(*(worker() for _ in range(workers)))
         for pause in FINISH_RETRY_PAUSES:
             try:
                 await self.sent_log.finish(finished)

@@ -78,6 +78,8 @@ def message_id(event_id: UUID, recipient: str) -> str:
 
 
 def safe_header(value: str) -> str:
+    if _PRINTABLE_ASCII.match(value) and "=?" not in value:
+        return value  # the common case, without a per-character Unicode lookup
     try:
         return reject_header_hazards(value)
     except ValueError as error:
@@ -156,10 +158,14 @@ def _part(boundary: str, subtype: str, text: str) -> bytes:
         body += "\n"
     encoded = binascii.b2a_qp(body.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
     return (
-        f"--{boundary}\r\n"
-        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    ).encode("ascii") + encoded + b"\r\n"  # this CRLF belongs to the next delimiter
+        (
+            f"--{boundary}\r\n"
+            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        ).encode("ascii")
+        + encoded
+        + b"\r\n"
+    )  # this CRLF belongs to the next delimiter
 
 
 def _phrase(name: str) -> str:

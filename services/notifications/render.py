@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale as BabelLocale
 from babel.dates import format_date, format_time
 from babel.lists import format_list
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from events.access_events import ChargerRef, InvitationResent, Person, UserInvited
 from events.text import Locale
@@ -69,18 +69,28 @@ class Renderer:
             keep_trailing_newline=True,
             auto_reload=False,  # templates ship with the code: no stat() per render
         )
+        self._cache: dict[tuple[str, str], tuple[Template, Template]] = {}
 
     def render(self, notification: Notification) -> RenderedEmail:
         locale = notification.to.locale
         context = self._context(notification, locale)
-        text_template = self._env.get_template(f"{locale}/{notification.kind}.txt")
+        text_template, html_template = self._templates(locale, notification.kind)
         text_context = text_template.new_context(context)
         subject = "".join(text_template.blocks["subject"](text_context)).strip()
         text = "".join(text_template.blocks["body"](text_context)).strip() + "\n"
-        html = self._env.get_template(f"{locale}/{notification.kind}.html").render(
-            context, subject=subject
-        )
+        html = html_template.render(context, subject=subject)
         return RenderedEmail(subject=subject, text=text, html=html)
+
+    def _templates(self, locale: Locale, kind: str) -> tuple[Template, Template]:
+        """Looked up once per (locale, kind): Jinja's own lookup costs more than a dict."""
+        key = (locale, kind)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = (
+                self._env.get_template(f"{locale}/{kind}.txt"),
+                self._env.get_template(f"{locale}/{kind}.html"),
+            )
+        return found
 
     def _context(self, notification: Notification, locale: Locale) -> dict[str, Any]:
         event = notification.event
@@ -125,7 +135,11 @@ def _babel(locale: Locale) -> BabelLocale:
 
 
 def _plural_form(count: int | Sequence[object], locale: Locale) -> str:
-    number = count if isinstance(count, int) else len(count)
+    return _plural_category(count if isinstance(count, int) else len(count), locale)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plural_category(number: int, locale: Locale) -> str:
     form: str = _babel(locale).plural_form(number)
     return form
 

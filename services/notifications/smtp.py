@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiosmtplib
+from aiosmtplib.typing import SMTPStatus
 
 from services.notifications.message import OutgoingEmail
 
@@ -79,7 +80,8 @@ class SmtpPool:
             try:
                 if not client.is_connected:
                     await client.connect()
-                await client.sendmail(message.sender, [message.recipient], message.data)
+                    await client.ehlo()
+                await _transaction(client, message)
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
                 # aiosmtplib resets the envelope after a refusal; anything else leaves
                 # the connection in an unknown state, so it is dropped and reopened.
@@ -103,3 +105,32 @@ class SmtpPool:
             if client.is_connected:
                 with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                     await client.quit()
+
+
+async def _transaction(client: aiosmtplib.SMTP, message: OutgoingEmail) -> None:
+    """MAIL, RCPT, DATA for one message. `sendmail` would parse both addresses with the
+    stdlib's `parseaddr` four times (a third of our CPU per e-mail); ours are checked
+    plain ASCII atext `local@domain` already (`message.address`), so they go as they are.
+    Errors are raised as `sendmail` raises them, and the envelope is reset after one."""
+    try:
+        response = await client.execute_command(
+            b"MAIL", b"FROM:<" + message.sender.encode("ascii") + b">"
+        )
+        if response.code != SMTPStatus.completed:
+            raise aiosmtplib.SMTPSenderRefused(response.code, response.message, message.sender)
+        response = await client.execute_command(
+            b"RCPT", b"TO:<" + message.recipient.encode("ascii") + b">"
+        )
+        if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+            raise aiosmtplib.SMTPRecipientsRefused(
+                [
+                    aiosmtplib.SMTPRecipientRefused(
+                        response.code, response.message, message.recipient
+                    )
+                ]
+            )
+        await client.data(message.data)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await client.rset()
+        raise
