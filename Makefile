@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit bench compose-cli up down clean
+.PHONY: help install run test lint unit integration e2e audit rebuild bench compose-cli up down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ e2e: install  ## tests through the real processes
 
 audit: install  ## the auditors' tool over DATABASE_URL, e.g. make audit ARGS="verify"
 	$(BIN)/access-audit $(ARGS)
+
+rebuild: install  ## replay the log into fresh read models and swap them in; ARGS="--check" compares only
+	$(BIN)/access-rebuild $(ARGS)
 
 BENCH_ARGS ?=
 bench: install  ## P1-P6 against raw baselines on a system of its own (~8 min; not in `test`)
