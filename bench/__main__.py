@@ -16,6 +16,8 @@ import platform
 import signal
 import sys
 import time
+import traceback
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -44,17 +46,31 @@ async def measure(system: System, plan: Plan, out: Path, profile: bool) -> Bench
     await commands.start()
     pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=4)
     b = Bench(plan, system, commands, pool, out, profile)
-    try:
-        memory_p1 = await p1_commands.run(b)
+    memory: dict[str, list[dict[str, int]]] = {}
+
+    async def p1() -> None:
+        memory["P1"] = await p1_commands.run(b)
         commands.forget_pending()
         # The invitations of P1 are e-mailed now: let that finish before timing freshness.
         b.details["P1"]["emails"] = await p5_email.drain(b)
-        await p2_freshness.run(b)
-        commands.forget_pending()
-        memory_p3 = await p3_check.run(b)
-        await p4_rebuild.run(b)
-        await p5_email.run(b)
-        await p6_memory.run(b, {"P1": memory_p1, "P3": memory_p3})
+
+    async def p3() -> None:
+        memory["P3"] = await p3_check.run(b)
+
+    phases: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        ("P1", p1), ("P2", lambda: p2_freshness.run(b)), ("P3", p3),
+        ("P4", lambda: p4_rebuild.run(b)), ("P5", lambda: p5_email.run(b)),
+        ("P6", lambda: p6_memory.run(b, memory)),
+    ]
+    try:
+        for name, phase in phases:
+            try:
+                await phase()
+            except Exception as error:
+                traceback.print_exc()
+                b.say(f"{name} failed: {error!r}; going on with the next measure")
+                b.details.setdefault("failed", {})[name] = repr(error)
+            commands.forget_pending()
     finally:
         await pool.close()
         await commands.stop()
@@ -99,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table)
     print(f"\n{len(rows)} rows in {meta['seconds']:.0f} s; JSON in {out / 'latest.json'}")
+    for name, error in b.details.get("failed", {}).items():
+        print(f"{name} FAILED: {error} (see above; its rows are missing)")
     if args.profile:
         summaries = [summarise(Path(p)) for p in b.details.get("profiles", {}).values()
                      if Path(p).exists()]

@@ -35,6 +35,18 @@ class Connection:
         return self._reader, self._writer
 
     async def get(self, path: str) -> Response:
+        reused = self._writer is not None and not self._writer.is_closing()
+        try:
+            return await self._get(path)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            if not reused:
+                raise
+            # The server closed an idle keep-alive connection (uvicorn: after 5 s): once more
+            # on a fresh one, as any HTTP client does.
+            await self.close()
+            return await self._get(path)
+
+    async def _get(self, path: str) -> Response:
         reader, writer = await self._open()
         writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._head)
         head = await reader.readuntil(b"\r\n\r\n")

@@ -129,6 +129,7 @@ async def run(b: Bench) -> list[dict[str, int]]:
     details: dict[str, Any] = {
         "seconds": list(plan.p1_seconds[: plan.reps]),
         "concurrency": plan.concurrency,
+        "median_rate": sorted(values)[len(values) // 2],
         "outcomes": dict(outcomes),
         "latency_ms": {"p50": percentile(latencies, 50) * 1000,
                        "p99": percentile(latencies, 99) * 1000},

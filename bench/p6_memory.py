@@ -13,7 +13,9 @@ IMPORTS = {
     "access-service": "import services.access.main, services.access.api",
     "notifications-service": "import services.notifications.main",
 }
-_PEAK = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (big) forking parent.
+_PEAK = ("import re, pathlib; print(re.search(r'VmHWM:\\s+(\\d+)', "
+         "pathlib.Path('/proc/self/status').read_text()).group(1))")
 
 
 async def import_floor_kib(imports: str) -> int:

@@ -141,6 +141,8 @@ def fmt_number(value: float) -> str:
     if math.isnan(value):
         return "-"
     magnitude = abs(value)
+    if value == 0:
+        return "0"
     scaled, suffix = (value / 1000, "k") if magnitude >= 1000 else (value, "")
     for floor, decimals in _DECIMALS:
         if abs(scaled) >= floor:
