@@ -3,10 +3,6 @@ published event type the write side stores (PII sealed, upcasting, nested ids)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
-from typing import Any
-
 import asyncpg
 import pytest
 
@@ -19,43 +15,12 @@ from services.access.eventlog import (
     _fast_decode,
     unsealed,
 )
-from services.access.executor import Executor
-from services.access.handlers.context import Rules
-from services.access.store.application import open_store
-from tests.unit.write.scenario import SECRET, Scenario
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def store_url(new_database: Any) -> Iterator[str]:
-    """A store holding every published event type, written by the real write side."""
-    url: str = new_database()
-    s = Scenario()
-    s.store = open_store(url)
-    s.executor = Executor(s.store, Rules(SECRET, timedelta(days=7)), clock=lambda: s.now)
-    owner = s.user(locale="nb", phone="+4790000001", name="Kari Nordmann")
-    admin, member, guest, other = s.user(), s.user(locale="fr"), s.user(name="Zoé"), s.user(phone="+4790000002")
-    fleet = s.group(owner, admins=[admin], members=[member])
-    box, van = s.charger(owner, fleet), s.charger(owner)
-    s.share(owner, guest, [box, van], "manage")
-    invitation, token = s.invite(owner, "nobody@example.com", [box], locale="fr")
-    s.ok("ResendInvitation", owner, invitation_id=invitation)
-    declined, token = s.invite(owner, s.emails[other], [van])
-    s.ok("DeclineInvitation", other, invitation_id=declined, token=token)
-    s.ok("RevokeInvitation", owner, invitation_id=invitation)
-    s.ok("UpdateUserAccess", owner, user_id=other, charger_ids=[box], level="charge")
-    s.ok("RemoveUser", owner, user_id=other)
-    s.ok("RemoveGroupMember", owner, group_id=fleet, user_id=member)
-    s.ok("MoveChargerToGroup", owner, charger_id=van, group_id=fleet)
-    s.ok("TransferChargerOwnership", owner, charger_id=box, new_owner_id=admin)
-    s.ok("TransferChargerToUser", owner, charger_id=van, recipient_phone="+4790000002", keep_connection=False)
-    s.store.close()
-    return url
-
-
-async def test_fast_decode_equals_the_mapper_for_every_stored_event(store_url: str) -> None:
-    conn = await asyncpg.connect(store_url)
+async def test_fast_decode_equals_the_mapper_for_every_stored_event(every_event_store: str) -> None:
+    conn = await asyncpg.connect(every_event_store)
     try:
         log = EventLog()
         rows = await conn.fetch(log._select, 0, 100_000, PUBLISHED_TOPICS)
@@ -80,8 +45,8 @@ async def test_fast_decode_equals_the_mapper_for_every_stored_event(store_url: s
     }
 
 
-async def test_an_old_class_version_goes_the_mappers_way_and_is_upcast(store_url: str) -> None:
-    conn = await asyncpg.connect(store_url)
+async def test_an_old_class_version_goes_the_mappers_way_and_is_upcast(every_event_store: str) -> None:
+    conn = await asyncpg.connect(every_event_store)
     try:
         row = await conn.fetchrow(
             "SELECT notification_id, originator_id, originator_version, topic, state "
@@ -106,8 +71,8 @@ def test_event_ids_equal_the_published_uuid5() -> None:
         assert _event_id(originator, version) == published_event_id(originator, version)
 
 
-async def test_a_lazily_built_envelope_equals_an_eager_one(store_url: str) -> None:
-    conn = await asyncpg.connect(store_url)
+async def test_a_lazily_built_envelope_equals_an_eager_one(every_event_store: str) -> None:
+    conn = await asyncpg.connect(every_event_store)
     try:
         events = await EventLog().read(conn, 0, 1000)
     finally:
