@@ -23,6 +23,7 @@ from services.access.handlers.context import Rules
 from services.access.log_watch import LogWatch
 from services.access.messaging.commands import CommandConsumer
 from services.access.messaging.relay import Relay
+from services.access.metrics import service_metrics
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
 from services.access.store.application import AccessStore, open_store
@@ -106,7 +107,10 @@ class AccessService:
 
         assert self.pool is not None
         assert self.projection is not None
-        app = create_app(self.pool, self.settings, self.projection, self.readiness)
+        metrics = service_metrics(self.pool, EventLog(), self.projection, self.consumer,
+                                  self.relay)
+        app = create_app(self.pool, self.settings, self.projection, self.readiness,
+                         metrics=metrics)
         config = uvicorn.Config(app, host="0.0.0.0", port=self.settings.api_port,  # noqa: S104
                                 log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)

@@ -147,6 +147,10 @@ class EventLog:
             f"FROM {table} WHERE notification_id > $1 AND topic = ANY($3::text[]) "
             f"ORDER BY notification_id LIMIT $2"
         )
+        self._last_published = (
+            f"SELECT notification_id FROM {table} WHERE topic = ANY($1::text[]) "  # noqa: S608
+            f"ORDER BY notification_id DESC LIMIT 1"
+        )
 
     async def read(self, conn: Connection, after: int, limit: int) -> list[LoggedEvent]:
         rows = await conn.fetch(self._select, after, limit, PUBLISHED_TOPICS)
@@ -156,6 +160,15 @@ class EventLog:
         """The highest position in the store (published or not)."""
         value = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")  # noqa: S608
         return int(value)
+
+    async def last_published(self, conn: Connection) -> int:
+        """The position of the last published event (0 before any): where `read` ends.
+
+        Walks the position index backwards to the first published event, so it costs a
+        few rows, not a scan.
+        """
+        value = await conn.fetchval(self._last_published, PUBLISHED_TOPICS)
+        return int(value or 0)
 
     def decode(self, row: Any) -> LoggedEvent:
         """One stored row as its published envelope (fast path, else the library's mapper)."""

@@ -13,10 +13,11 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
 from services.access.api.auth import require_token
-from services.access.api.context import ReadContext, Readiness, ReadPosition
+from services.access.api.context import Metrics, ReadContext, Readiness, ReadPosition
 from services.access.api.errors import install_error_handlers
 from services.access.api.models import ErrorBody
-from services.access.api.routes import access, audit, catalog, health
+from services.access.api.routes import access, audit, catalog, health, metrics
+from services.access.metrics import AccessMetrics
 from services.access.projection.sql import DEFAULT_SCHEMA, checked_schema
 from services.common.config import Settings
 
@@ -45,6 +46,7 @@ def build_app() -> FastAPI:
     secured = [Depends(require_token)]
     app.include_router(access.router, dependencies=secured, responses=_ERRORS)
     app.include_router(catalog.router, dependencies=secured, responses=_ERRORS)
+    app.include_router(metrics.router, dependencies=secured)
     app.include_router(audit.router)  # auditor tokens only: its own dependency
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=secured)
@@ -62,15 +64,24 @@ def create_app(
     *,
     schema: str = DEFAULT_SCHEMA,
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
     """The query API over the read models in `schema`, answering at `projection`'s position.
 
     `wait_timeout` bounds how long a `min_position` request waits before 503 `stale`.
+    `metrics` renders `GET /metrics` (the service passes `services.access.metrics`'
+    `service_metrics`); without it, only the projection's position is reported.
     The pool is the caller's: the app neither opens nor closes it.
     """
     checked_schema(schema)
     app = build_app()
     app.state.read = ReadContext.build(
-        pool, settings, projection, readiness, schema=schema, wait_timeout=wait_timeout
+        pool,
+        settings,
+        projection,
+        readiness,
+        schema=schema,
+        wait_timeout=wait_timeout,
+        metrics=metrics or AccessMetrics(projection).render,
     )
     return app

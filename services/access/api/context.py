@@ -23,6 +23,8 @@ from services.access.api.repositories import (
 from services.common.config import Settings
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
+Metrics = Callable[[], Awaitable[str]]
+"""Renders `GET /metrics` (Prometheus text format)."""
 
 
 class ReadPosition(Protocol):
@@ -42,6 +44,7 @@ class ReadContext:
     settings: Settings
     projection: ReadPosition
     readiness: Readiness
+    metrics: Metrics
     wait_timeout: float
     access: AccessRepository
     chargers: ChargerRepository
@@ -58,12 +61,14 @@ class ReadContext:
         *,
         schema: str,
         wait_timeout: float,
+        metrics: Metrics,
     ) -> ReadContext:
         return cls(
             pool,
             settings,
             projection,
             readiness,
+            metrics,
             wait_timeout,
             AccessRepository(pool, schema),
             ChargerRepository(pool, schema),
