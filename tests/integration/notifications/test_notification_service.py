@@ -8,15 +8,19 @@ on the same key (so the same partition, in order), to know the service got that 
 from __future__ import annotations
 
 import asyncio
+import email
 import json
+import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiosmtpd.controller import Controller
@@ -39,8 +43,12 @@ BASE_URL = "https://app.test"
 KEY = "one-partition"  # every record on one key: one partition, so order is kept
 
 
+@dataclass
 class RejectingMailBox(MailBox):
-    """Refuses recipients at `reject.example` for good (550), like a real server would."""
+    """Refuses recipients at `reject.example` for good (550), like a real server would,
+    and greylists `greylist.example`: the first DATA of each message gets 451."""
+
+    greylisted: set[str] = field(default_factory=set)
 
     async def handle_RCPT(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -49,6 +57,14 @@ class RejectingMailBox(MailBox):
             return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if any(r.endswith("@greylist.example") for r in envelope.rcpt_tos):
+            msg_id = email.message_from_bytes(envelope.content)["Message-ID"]
+            if msg_id not in self.greylisted:
+                self.greylisted.add(msg_id)
+                return "451 4.7.1 greylisted, try again later"
+        return await super().handle_DATA(server, session, envelope)
 
 
 @dataclass
@@ -115,6 +131,27 @@ async def publish(
     for item in items:
         value = item if isinstance(item, bytes) else item.model_dump_json().encode()
         await producer.send_and_wait(topics.events, value, key=KEY.encode())
+
+
+async def publish_fast(producer: AIOKafkaProducer, topics: Topics, items: list[EventEnvelope]) -> None:
+    """Many records in flight at once (one partition: still in order)."""
+    sends = [
+        await producer.send(topics.events, e.model_dump_json().encode(), key=KEY.encode())
+        for e in items
+    ]
+    await asyncio.gather(*sends)
+
+
+async def claimed(settings: NotificationSettings, items: list[EventEnvelope]) -> int:
+    conn = await asyncpg.connect(settings.common.database_url)
+    try:
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM notifications.sent_log WHERE event_id = ANY($1::uuid[])",
+            [e.id for e in items],
+        )
+    finally:
+        await conn.close()
+    return count
 
 
 async def sentinel(producer: AIOKafkaProducer, topics: Topics, mail: Mail) -> None:
@@ -223,25 +260,100 @@ async def test_a_permanently_refused_email_is_recorded_failed_and_dead_lettered(
     assert [(r["recipient"], r["code"]) for r in mine] == [(address, 550)]
 
 
-async def test_smtp_down_for_a_while_delays_the_email_but_loses_nothing(
+async def test_smtp_down_for_30_s_under_load_every_email_arrives_exactly_once(
     service: NotificationService,
     producer: AIOKafkaProducer,
     settings: NotificationSettings,
     mail: Mail,
 ) -> None:
-    address = f"patient-{uuid.uuid4().hex[:8]}@example.com"
+    """Hundreds of events while the server is away: the consumer keeps claiming and
+    committing (later events flow), and once the server is back every e-mail arrives,
+    each once, with the Message-ID of its (event, recipient)."""
+    run = uuid.uuid4().hex[:8]
+    topics = settings.common.topics
+    before = [envelope(invited(email=f"before-{run}-{i}@example.com")) for i in range(50)]
+    await publish_fast(producer, topics, before)
+    await wait_until(lambda: all(mail.to(e.data["email"]) for e in before), "the first 50")
+
     mail.server.stop()
+    down_at = time.monotonic()
+    during = [envelope(invited(email=f"during-{run}-{i}@example.com", locale=("nb", "fr", "en")[i % 3])) for i in range(300)]
     try:
-        await publish(producer, settings.common.topics, envelope(invited(email=address)))
-        await asyncio.sleep(3)
-        assert mail.to(address) == []
+        for chunk in range(0, 300, 30):  # a steady load over ~20 s
+            await publish_fast(producer, topics, during[chunk : chunk + 30])
+            await asyncio.sleep(2)
+        # Later events keep flowing: all claimed and their offsets committed while down.
+        await wait_for_commit(settings)
+        assert await claimed(settings, during) == 300
+        assert not any(mail.to(e.data["email"]) for e in during)
+        await asyncio.sleep(max(0.0, 30 - (time.monotonic() - down_at)))
     finally:
         # A stopped Controller cannot start again: a new one on the same port.
         mail.server = Controller(mail.box, hostname="127.0.0.1", port=mail.port)
         mail.server.start()
-    await wait_until(lambda: len(mail.to(address)) == 1, "the delayed e-mail")
+
+    await wait_until(lambda: all(mail.to(e.data["email"]) for e in during), "the queued 300", 60)
+    await sentinel(producer, topics, mail)
+    mine = {e.data["email"]: e.id for e in before + during}
+    received = Counter(
+        (m["Message-ID"], m["X-Envelope-To"]) for m in mail.box.messages if m["X-Envelope-To"] in mine
+    )
+    expected = {(message_id(event_id, address), address) for address, event_id in mine.items()}
+    assert set(received) == expected
+    assert set(received.values()) == {1}
+
+
+async def test_a_server_answering_451_then_250_gets_the_email_once(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    addresses = [f"grey-{uuid.uuid4().hex[:8]}@greylist.example" for _ in range(5)]
+    await publish(producer, settings.common.topics, *(envelope(invited(email=a)) for a in addresses))
+    await wait_until(lambda: all(mail.to(a) for a in addresses), "the greylisted e-mails")
     await sentinel(producer, settings.common.topics, mail)
-    assert len(mail.to(address)) == 1
+    assert [len(mail.to(a)) for a in addresses] == [1] * 5
+    assert {m["Message-ID"] for a in addresses for m in mail.to(a)} <= mail.box.greylisted
+
+
+async def test_many_events_redelivered_three_times_send_one_email_each(
+    service: NotificationService,
+    producer: AIOKafkaProducer,
+    settings: NotificationSettings,
+    mail: Mail,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    events = [envelope(invited(email=f"thrice-{run}-{i}@example.com")) for i in range(40)]
+    for _ in range(3):
+        await publish_fast(producer, settings.common.topics, events)
+        await asyncio.sleep(0.5)
+    await sentinel(producer, settings.common.topics, mail)
+    assert [len(mail.to(e.data["email"])) for e in events] == [1] * 40
+
+
+async def test_metrics_count_sent_failed_retried_and_dead_letters(
+    service: NotificationService, settings: NotificationSettings
+) -> None:
+    assert service.metrics is not None
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.metrics.port}") as http:
+        health = await http.get("/healthz")
+        text = (await http.get("/metrics")).text
+        missing = await http.get("/nothing")
+    assert health.status_code == 200
+    assert missing.status_code == 404
+    values = {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values["notifications_emails_sent_total"] >= 350
+    assert values["notifications_emails_failed_total"] >= 1  # the 550
+    assert values["notifications_dlq_records_total"] >= 1
+    assert values["notifications_emails_retried_total"] >= 5  # the greylisted ones at least
+    assert values["notifications_duplicates_total"] >= 80
+    assert values["notifications_smtp_up"] == 1
+    assert values["notifications_queue_pending"] == 0
 
 
 async def test_a_restarted_service_sends_nothing_again(
@@ -302,7 +414,7 @@ async def wait_for_commit(settings: NotificationSettings, seconds: float = 15.0)
         deadline = loop.time() + seconds
         while True:
             committed = {tp: await consumer.committed(tp) or 0 for tp in partitions}
-            if committed == ends:
+            if all(committed[tp] >= ends[tp] for tp in partitions):
                 return
             if loop.time() > deadline:
                 raise TimeoutError(f"committed {committed}, end {ends}")
