@@ -159,6 +159,10 @@ class ChargerOwnershipTransferred(AccessEvent):
     charger: ChargerRef
     from_owner_id: UUID
     to_owner: Person
+    from_owner: Person | None = Field(
+        default=None,
+        description="The previous owner, as known then; the e-mail to the new owner names them.",
+    )
 
 
 class ChargerTransferredToUser(AccessEvent):
