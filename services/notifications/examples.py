@@ -64,7 +64,11 @@ def _events(locale: Locale) -> list[AccessEvent]:
             connected=True,
         ),
         ChargerOwnershipTransferred(
-            charger_id=CABIN.charger_id, charger=CABIN, from_owner_id=UUID(int=10), to_owner=ola
+            charger_id=CABIN.charger_id,
+            charger=CABIN,
+            from_owner_id=UUID(int=10),
+            to_owner=ola,
+            from_owner=KARI,
         ),
     ]
 

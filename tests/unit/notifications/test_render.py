@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 from uuid import uuid4
 
 import pytest
 
-from events.access_events import InvitationResent
+from events.access_events import ChargerOwnershipTransferred, InvitationResent
 from events.text import Locale
 from events.tokens import invitation_token
 from services.notifications import examples
@@ -138,3 +139,24 @@ def test_committed_examples_match_the_templates() -> None:
         if p.suffix in (".txt", ".html")
     }
     assert committed == expected
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_ownership_names_the_previous_owner_when_the_event_carries_them(locale: Locale) -> None:
+    base: dict[str, Any] = {
+        "charger_id": uuid4(),
+        "charger": charger("Hytta", "S9"),
+        "from_owner_id": uuid4(),
+        "to_owner": person(email="ola@example.no", name="Ola", locale=locale),
+    }
+    renderer = Renderer(LINKS)
+    with_name = ChargerOwnershipTransferred(**base, from_owner=person(name="Kari Nordmann"))
+    older = ChargerOwnershipTransferred(**base)  # events from before the field existed
+    [named] = notifications_for(envelope(with_name))
+    [anonymous] = notifications_for(envelope(older))
+    for mail in (renderer.render(named), renderer.render(anonymous)):
+        assert "Hytta" in mail.text
+        assert "Hytta" in mail.html
+    assert "Kari Nordmann" in renderer.render(named).text
+    assert "Kari Nordmann" in renderer.render(named).html
+    assert "Kari Nordmann" not in renderer.render(anonymous).text
