@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from hashlib import sha1
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 import asyncpg
 from eventsourcing.domain import DomainEventProtocol
@@ -309,7 +309,12 @@ def _fast_decode(row: Any) -> LoggedEvent | None:
     try:
         for key, value in state.items():  # the top level inline: most wrappers are there
             if value.__class__ is dict:
-                state[key] = _unwrapped(value) if "_type_" in value else _unwrap_all(value)
+                hex_ = value.get("_data_") if value.get("_type_") == "uuid_hex" else None
+                if hex_.__class__ is str and len(hex_) == 32 and len(value) == 2:
+                    h = hex_.lower()  # as str(UUID(hex_))
+                    state[key] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+                else:
+                    state[key] = _unwrapped(value) if "_type_" in value else _unwrap_all(value)
             elif value.__class__ is list:
                 _unwrap_list(value)
     except _UnknownWrapperError:
@@ -339,4 +344,12 @@ def _event_id(originator_id: UUID, originator_version: int) -> UUID:
     digest = sha1(_EVENT_ID_PREFIX + name, usedforsecurity=False).digest()  # uuid5 is SHA-1
     value = int.from_bytes(digest[:16], "big")
     value = (value & ~_VERSION_5[0]) | _VERSION_5[1]
-    return UUID(int=(value & ~_VARIANT[0]) | _VARIANT[1])
+    return _uuid((value & ~_VARIANT[0]) | _VARIANT[1])
+
+
+def _uuid(value: int) -> UUID:
+    """`UUID(int=value)` for a value known to be in range, without `__init__`'s checks."""
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made

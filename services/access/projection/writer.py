@@ -7,10 +7,11 @@ once per batch for exactly the chargers whose inputs changed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
+
+from pydantic_core import to_json
 
 from services.access.projection.changes import BatchChanges, HistoryRow
 from services.access.projection.sql import Connection, render
@@ -36,6 +37,11 @@ async def write_changes(
     else:
         await _write_history(conn, s, changes)
         await recompute_access(conn, schema, changes)
+
+
+def _json(value: Any) -> str:
+    """JSON text for a jsonb parameter (pydantic's encoder: several times the stdlib's)."""
+    return to_json(value).decode()
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -140,7 +146,7 @@ async def _write_shares(conn: Connection, s: str, c: BatchChanges) -> None:
         gone,
     )
     kept = [
-        (ch, u, share.level, json.dumps(share.why))
+        (ch, u, share.level, _json(share.why))
         for (ch, u), share in c.shares.items()
         if share is not None
     ]
@@ -164,7 +170,7 @@ async def _write_invitations(conn: Connection, s: str, c: BatchChanges) -> None:
             p.email,
             p.level,
             p.locale,
-            json.dumps(p.chargers),
+            _json(p.chargers),
             p.inviter_id,
             p.status,
             p.expires_at,
@@ -194,7 +200,7 @@ async def _write_invitations(conn: Connection, s: str, c: BatchChanges) -> None:
             p.invitation_id,
             p.level,
             p.locale,
-            None if p.chargers is None else json.dumps(p.chargers),
+            None if p.chargers is None else _json(p.chargers),
             p.status,
             p.expires_at,
             p.updated_at,
@@ -251,7 +257,7 @@ async def _copy_history(conn: Connection, s: str, c: BatchChanges) -> None:
 
 def _history_row(key: UUID | None, h: HistoryRow) -> tuple[Any, ...]:
     env = h.envelope
-    details = json.dumps(h.details)
+    details = _json(h.details)
     return (key, h.position, env.id, env.type, env.time, env.actor, env.commandid, details)
 
 
