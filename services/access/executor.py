@@ -24,6 +24,7 @@ from services.access.domain.base import Cause
 from services.access.domain.errors import Rejected
 from services.access.handlers import HANDLERS
 from services.access.handlers.context import Context, Rules
+from services.access.handlers.prefetch import likely_aggregates
 from services.access.handlers.unit_of_work import UnitOfWork
 from services.access.store.application import AccessStore
 from services.access.store.recorder import Forgetting, PendingResult
@@ -87,7 +88,10 @@ class Executor:
 
     def _run(self, items: Sequence[Item]) -> list[CommandResult]:
         seen = self._store.results_recorder.select_results([i.command_id for i in items])
+        self._store.keyring.begin()
         uow = UnitOfWork(self._store.load)
+        uow.preload(self._store.load_many(likely_aggregates(
+            [i for i in items if isinstance(i, Valid) and i.command_id not in seen])))
         events: list[Any] = []
         pending: list[PendingResult] = []
         forgetting = Forgetting([], [])

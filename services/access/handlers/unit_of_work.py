@@ -37,6 +37,11 @@ class UnitOfWork:
         self._staged[aggregate_id] = working
         return working
 
+    def preload(self, found: dict[UUID, AccessAggregate | None]) -> None:
+        """Seed the batch with aggregates (or their absence) fetched in one go."""
+        for aggregate_id, aggregate in found.items():
+            self._batch.setdefault(aggregate_id, aggregate)
+
     def exists(self, aggregate_id: UUID) -> bool:
         """Whether any aggregate, of any kind, has this id."""
         return self._current(aggregate_id) is not None

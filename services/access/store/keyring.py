@@ -1,8 +1,12 @@
 """Where the per-person keys live: `person_keys`, outside the event log.
 
-Forgetting deletes a subject's key in the same transaction that stores `UserForgotten`
-(see the recorder) and records the user in `forgotten_subjects`, so no key is ever made
-for them again and nothing new about them can be stored readable.
+New keys are written in the same transaction as the first events sealed with them, so a
+key never exists without its data or the other way round. Forgetting deletes a subject's
+key in the transaction that stores `UserForgotten` (see the recorder) and records the
+user in `forgotten_subjects`, so no key is ever made for them again.
+
+Keys are cached for one batch of commands only: a forgotten person stops being readable
+by every instance from its next batch on.
 """
 
 from __future__ import annotations
@@ -21,59 +25,79 @@ SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS forgotten_subjects ("
     " subject uuid PRIMARY KEY, forgotten_at timestamptz DEFAULT now())",
 )
+INSERT_SQL = "INSERT INTO person_keys (subject, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
 FORGET_SQL = (
     "DELETE FROM person_keys WHERE subject = ANY(%s)",
     "INSERT INTO forgotten_subjects (subject) SELECT unnest(%s::uuid[]) ON CONFLICT DO NOTHING",
 )
+_FORGOTTEN = b""
 
 
 class PostgresKeyRing:
-    """Keys for sealing are cached (a key never changes); keys for reading are not, so a
-    forgotten person stops being readable everywhere at once."""
-
     def __init__(self, datastore: PostgresDatastore) -> None:
         self._datastore = datastore
-        self._sealing: dict[UUID, bytes] = {}
+        self._known: dict[UUID, bytes] = {}  # _FORGOTTEN marks a forgotten user
+        self._absent: set[UUID] = set()  # asked for this batch: no key, not forgotten
+        self._pending: dict[UUID, bytes] = {}
 
     def create_tables(self) -> None:
         with self._datastore.transaction(commit=True) as curs:
             for statement in SCHEMA_SQL:
                 curs.execute(statement)
 
+    def begin(self) -> None:
+        """Start a batch: forget what was cached, and any keys a failed batch made."""
+        self._known.clear()
+        self._absent.clear()
+        self._pending.clear()
+
+    def take_pending(self) -> dict[UUID, bytes]:
+        """Keys made during this batch, to insert with its events."""
+        pending, self._pending = self._pending, {}
+        return pending
+
     def key_for(self, subject: UUID) -> bytes | None:
-        if subject in self._sealing:
-            return self._sealing[subject]
-        with self._datastore.transaction(commit=True) as curs:
-            curs.execute("SELECT 1 FROM forgotten_subjects WHERE subject = %s", (subject,))
-            if curs.fetchone():
-                return None
-            curs.execute(
-                "INSERT INTO person_keys (subject, key) VALUES (%s, %s) "
-                "ON CONFLICT (subject) DO NOTHING", (subject, new_key()))
-            curs.execute("SELECT key FROM person_keys WHERE subject = %s", (subject,))
-            row: Any = curs.fetchone()
-        key = bytes(row["key"])
-        self._sealing[subject] = key
-        return key
+        if subject not in self._known and subject not in self._absent:
+            self._load([subject])
+        key = self._known.get(subject)
+        if key is None:
+            key = self._known[subject] = self._pending[subject] = new_key()
+            self._absent.discard(subject)
+        return key or None
 
     def lookup(self, subjects: Iterable[UUID]) -> dict[UUID, bytes]:
-        wanted = list(subjects)
-        if not wanted:
-            return {}
+        wanted = set(subjects)
+        self._load([s for s in wanted if s not in self._known and s not in self._absent])
+        return {s: k for s in wanted if (k := self._known.get(s))}
+
+    def _load(self, subjects: list[UUID]) -> None:
+        if not subjects:
+            return
         with self._datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT subject, key FROM person_keys WHERE subject = ANY(%s)",
-                         (wanted,))
-            return {row["subject"]: bytes(row["key"]) for row in curs.fetchall()}
+            curs.execute(
+                "SELECT subject, key FROM person_keys WHERE subject = ANY(%s) "
+                "UNION ALL SELECT subject, NULL FROM forgotten_subjects WHERE subject = ANY(%s)",
+                (subjects, subjects))
+            rows: list[Any] = curs.fetchall()
+        for row in rows:
+            self._known[row["subject"]] = _FORGOTTEN if row["key"] is None else bytes(row["key"])
+        self._absent.update(s for s in subjects if s not in self._known)
 
     def forgotten(self, subjects: Iterable[UUID]) -> None:
         for subject in subjects:
-            self._sealing.pop(subject, None)
+            self._known.pop(subject, None)
 
 
 class MemoryKeyRing:
     def __init__(self) -> None:
         self.keys: dict[UUID, bytes] = {}
         self.forgotten_subjects: set[UUID] = set()
+
+    def begin(self) -> None:
+        """Nothing is cached beyond the keys themselves."""
+
+    def take_pending(self) -> dict[UUID, bytes]:
+        return {}
 
     def key_for(self, subject: UUID) -> bytes | None:
         if subject in self.forgotten_subjects:

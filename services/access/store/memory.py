@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
@@ -31,6 +32,10 @@ class MemoryResultRecorder(POPOApplicationRecorder):
         if forgetting:
             self.keyring.forget(forgetting.subjects, forgetting.users)
         return ids
+
+    def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        found = {i: list(self.select_events(i)) for i in aggregate_ids}
+        return {i: events for i, events in found.items() if events}
 
     def select_results(self, command_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return {i: self.results[i] for i in command_ids if i in self.results}

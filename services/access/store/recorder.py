@@ -23,7 +23,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from services.access.store.chain import CHAIN_TABLE, GENESIS, link
-from services.access.store.keyring import FORGET_SQL
+from services.access.store.keyring import FORGET_SQL, INSERT_SQL, PostgresKeyRing
 
 RESULTS_TABLE = "command_results"
 
@@ -53,6 +53,9 @@ class Forgetting:
 
 
 class ResultRecordingRecorder(PostgresApplicationRecorder):
+    keyring: PostgresKeyRing | None = None
+    """Set by the application: new personal-data keys are inserted with their events."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         table = Identifier(self.datastore.schema or "public", RESULTS_TABLE)
@@ -71,6 +74,10 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         self._select_results = SQL(
             "SELECT command_id, outcome FROM {} WHERE command_id = ANY(%s)"
         ).format(table)
+        self._select_events_of = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
         chain = Identifier(self.datastore.schema or "public", CHAIN_TABLE)
         self.sql_create_statements.append(
             SQL(
@@ -91,7 +98,10 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         results: list[PendingResult] = kwargs.get("command_results") or []
         notification_ids: list[int] = []
+        new_keys = self.keyring.take_pending() if self.keyring else {}
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            if new_keys:
+                curs.execute(INSERT_SQL, (list(new_keys), list(new_keys.values())))
             if stored_events:
                 self._lock_table(curs)
                 self._notify_channel(curs)
@@ -132,6 +142,20 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             for result in results
         ]
         curs.execute(self._insert_results, (ids, outcomes))
+
+    def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """The stored events of several aggregates in one query, each in version order."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        if not aggregate_ids:
+            return found
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_events_of, (list(aggregate_ids),))
+            for row in curs.fetchall():
+                found.setdefault(row["originator_id"], []).append(StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"], state=bytes(row["state"])))
+        return found
 
     def select_results(self, command_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Stored outcomes of those of `command_ids` that were seen before."""
