@@ -83,4 +83,9 @@ def read_context(request: Request) -> ReadContext:
     return context
 
 
-Context = Annotated[ReadContext, Depends(read_context)]
+async def _read_context(request: Request) -> ReadContext:
+    """The dependency form: async, so FastAPI does not hop to a thread pool per request."""
+    return read_context(request)
+
+
+Context = Annotated[ReadContext, Depends(_read_context)]
