@@ -35,12 +35,15 @@ from services.access.domain.ids import published_event_id
 from services.access.domain.invitation import Invitation
 from services.access.domain.user import User
 from services.access.store.application import EVENTS_TABLE, AccessStore
-from services.access.store.personal_data import subjects_in, unseal_json
+from services.access.store.personal_data import PREFIX, subjects_in, unseal_json
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
     Connection = asyncpg.Connection | PoolConnectionProxy[Any]
+
+SEALED_MARK = PREFIX.encode()
+"""Bytes every sealed value starts with (`unseal_json` changes nothing in a state without)."""
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                 "actor", "command_id"}
@@ -201,7 +204,15 @@ async def unsealed(conn: Connection, rows: list[Any]) -> list[Any]:
     found = await conn.fetch("SELECT subject, key FROM person_keys WHERE subject = ANY($1::uuid[])",
                              list(subjects))
     keys = {row["subject"]: bytes(row["key"]) for row in found}
-    return [{**dict(row), "state": unseal_json(bytes(row["state"]), keys)} for row in rows]
+    return [_unsealed_row(row, keys) for row in rows]
+
+
+def _unsealed_row(row: Any, keys: dict[UUID, bytes]) -> Any:
+    """The row as it is when nothing in it is sealed (most events); else an unsealed copy."""
+    state = bytes(row["state"])
+    if SEALED_MARK not in state:
+        return row
+    return {**dict(row), "state": unseal_json(state, keys)}
 
 
 def to_envelope(position: int, event: DomainEventProtocol[Any]) -> EventEnvelope:
