@@ -7,6 +7,7 @@ import asyncpg
 import pytest
 
 from services.access.domain.ids import published_event_id
+from services.access.domain.pseudonyms import pseudonymous_email
 from services.access.eventlog import (
     PUBLISHED_TOPICS,
     EventLog,
@@ -85,3 +86,21 @@ async def test_a_lazily_built_envelope_equals_an_eager_one(every_event_store: st
         assert (head.id, head.type, head.time) == (eager.envelope.id, eager.envelope.type, eager.envelope.time)
     with pytest.raises(TypeError):
         LoggedEvent(1)
+
+
+async def test_forgotten_people_read_as_pseudonyms_on_both_paths(every_event_store: str) -> None:
+    """Last in this module: it deletes keys from the module's store."""
+    conn = await asyncpg.connect(every_event_store)
+    try:
+        forgotten = await conn.fetchval("DELETE FROM person_keys WHERE subject = "
+                                        "(SELECT subject FROM person_keys ORDER BY subject LIMIT 1) RETURNING subject")
+        log = EventLog()
+        rows = await unsealed(conn, await conn.fetch(log._select, 0, 100_000, PUBLISHED_TOPICS))
+    finally:
+        await conn.close()
+    assert forgotten is not None
+    decoded = [log.decode(row) for row in rows]
+    assert decoded == [log.decode_with_mapper(row) for row in rows]
+    text = "".join(e.envelope.model_dump_json() for e in decoded)
+    assert "pii:v1:" not in text
+    assert pseudonymous_email(forgotten) in text
