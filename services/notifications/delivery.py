@@ -146,6 +146,16 @@ class Attempt:
 
 
 @dataclass
+class Turn:
+    """One recipient's e-mails in a round, sent in order once `after` is done."""
+
+    recipient: str
+    attempts: list[Attempt]
+    after: asyncio.Future[None] | None
+    done: asyncio.Future[None]
+
+
+@dataclass
 class Deliverer:
     settings: NotificationSettings
     renderer: Renderer
@@ -163,6 +173,7 @@ class Deliverer:
         self._inflight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_inflight_batches))
         self._senders = asyncio.Semaphore(max(1, self.settings.smtp_connections))
+        self._tails: dict[str, asyncio.Future[None]] = {}
 
     # -- the consumer's side -------------------------------------------------------
 
@@ -195,17 +206,19 @@ class Deliverer:
             for key in unique
             if key in claimed
         ]
-        task = asyncio.create_task(self._fast_path(attempts))
+        task = asyncio.create_task(self._fast_path(attempts, self._queue_turns(attempts)))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
-    async def _fast_path(self, attempts: list[Attempt]) -> None:
+    async def _fast_path(self, attempts: list[Attempt], turns: list[Turn]) -> None:
         try:
-            await self._round(attempts)
+            await self._round(attempts, turns)
         except Exception:
             # The rows stay leased and pending: the retry loop takes them after the lease.
             log.exception("sending %d e-mails failed; they will be retried", len(attempts))
         finally:
+            for turn in turns:
+                self._end_turn(turn)
             self._slots.release()
 
     async def drain(self) -> None:
@@ -222,11 +235,17 @@ class Deliverer:
             log.warning("skipping a record on access.events: %s", _brief(error))
             return []
         stored = envelope.model_dump_json() if notifications else ""
-        return [Outgoing(n, self._claim(n, envelope.type, stored)) for n in notifications]
+        return [
+            Outgoing(n, self._claim(n, envelope.type, stored, envelope.sequence))
+            for n in notifications
+        ]
 
     @staticmethod
-    def _claim(notification: Notification, event_type: str, stored: str) -> Claim:
+    def _claim(
+        notification: Notification, event_type: str, stored: str, sequence: int
+    ) -> Claim:
         return Claim(
+            sequence=sequence,
             event_id=notification.event_id,
             recipient=notification.recipient,
             kind=notification.kind,
@@ -289,24 +308,57 @@ class Deliverer:
 
     # -- sending ---------------------------------------------------------------------
 
+    def _end_turn(self, turn: Turn) -> None:
+        if not turn.done.done():
+            turn.done.set_result(None)
+        if self._tails.get(turn.recipient) is turn.done:
+            del self._tails[turn.recipient]
+
     def _send_by(self) -> float:
         margin = self.settings.smtp_timeout_seconds + 5.0
         return time.monotonic() + max(self.settings.lease_seconds - margin, 1.0)
 
-    async def _round(self, attempts: list[Attempt]) -> None:
+    def _queue_turns(self, attempts: list[Attempt]) -> list[Turn]:
+        """Group a round by recipient, in event order, each group after any earlier
+        round's group for the same person (a reminder must not overtake a withdrawal).
+        Synchronous, so rounds queue up in the order they were created."""
+        groups: dict[str, list[Attempt]] = {}
+        for attempt in attempts:
+            groups.setdefault(attempt.recipient, []).append(attempt)
+        loop = asyncio.get_running_loop()
+        turns = []
+        for recipient, group in groups.items():
+            group.sort(key=lambda a: a.outgoing.claim.sequence if a.outgoing else 0)
+            turn = Turn(recipient, group, self._tails.get(recipient), loop.create_future())
+            self._tails[recipient] = turn.done
+            turns.append(turn)
+        return turns
+
+    async def _round(self, attempts: list[Attempt], turns: list[Turn] | None = None) -> None:
         self.stats.rounds += 1
-        # One worker per pooled connection rather than a task per e-mail: less overhead.
-        pending = iter(attempts)
+        turns = self._queue_turns(attempts) if turns is None else turns
+        pending = iter(turns)
         finished: list[Finished] = []
 
         async def worker() -> None:
-            for attempt in pending:
-                result = await self._attempt(attempt)
-                if result is not None:
-                    finished.append(result)
+            # One worker per pooled connection rather than a task per e-mail.
+            for turn in pending:
+                try:
+                    if turn.after is not None:
+                        await asyncio.shield(turn.after)
+                    for attempt in turn.attempts:
+                        result = await self._attempt(attempt)
+                        if result is not None:
+                            finished.append(result)
+                finally:
+                    self._end_turn(turn)
 
-        workers = min(len(attempts), max(1, self.settings.smtp_connections))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        workers = min(len(turns), max(1, self.settings.smtp_connections))
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        finally:
+            for turn in turns:  # also those no worker reached (cancelled)
+                self._end_turn(turn)
         for pause in FINISH_RETRY_PAUSES:
             try:
                 await self.sent_log.finish(finished)

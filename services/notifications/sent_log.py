@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS notifications.sent_log (
 );
 ALTER TABLE notifications.sent_log
     ADD COLUMN IF NOT EXISTS envelope text,
+    ADD COLUMN IF NOT EXISTS sequence bigint NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now();
 DROP INDEX IF EXISTS notifications.sent_log_unfinished;
 CREATE INDEX IF NOT EXISTS sent_log_due
@@ -67,6 +68,8 @@ class Claim:
     message_id: str
     envelope: str = "{}"
     """The event's envelope as JSON, to derive the e-mail again on a retry."""
+    sequence: int = 0
+    """The event's global position: e-mails to one person go out in this order."""
 
 
 @dataclass(frozen=True)
@@ -126,11 +129,13 @@ class SentLog:
         rows = await self._pool.fetch(
             """
             INSERT INTO notifications.sent_log
-                (event_id, recipient, kind, event_type, message_id, envelope, next_attempt_at)
+                (event_id, recipient, kind, event_type, message_id, envelope, sequence,
+                 next_attempt_at)
             SELECT w.event_id, w.recipient, w.kind, w.event_type, w.message_id,
-                   w.envelope, now() + make_interval(secs => $7)
-              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                   AS w(event_id, recipient, kind, event_type, message_id, envelope)
+                   w.envelope, w.sequence, now() + make_interval(secs => $8)
+              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                          $7::bigint[])
+                   AS w(event_id, recipient, kind, event_type, message_id, envelope, sequence)
             ON CONFLICT (event_id, recipient) DO NOTHING
             RETURNING event_id, recipient
             """,
@@ -140,6 +145,7 @@ class SentLog:
             [c.event_type for c in claims],
             [c.message_id for c in claims],
             [c.envelope for c in claims],
+            [c.sequence for c in claims],
             float(lease_seconds),
         )
         return {(row["event_id"], row["recipient"]) for row in rows}
@@ -152,7 +158,7 @@ class SentLog:
                SET next_attempt_at = now() + make_interval(secs => $2)
               FROM (SELECT event_id, recipient FROM notifications.sent_log
                      WHERE status = 'pending' AND next_attempt_at <= now()
-                     ORDER BY next_attempt_at
+                     ORDER BY next_attempt_at, sequence
                      LIMIT $1
                        FOR UPDATE SKIP LOCKED) due
              WHERE s.event_id = due.event_id AND s.recipient = due.recipient

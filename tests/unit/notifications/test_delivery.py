@@ -13,6 +13,7 @@ from email.message import Message
 from typing import Any
 from uuid import UUID
 
+from events.access_events import InvitationRevoked
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery import Deliverer
 from services.notifications.message import OutgoingEmail
@@ -310,3 +311,28 @@ async def test_the_retry_loop_runs_until_stopped() -> None:
     stopping.set()
     await asyncio.wait_for(loop, 1)
     assert log.statuses() == ["sent"]
+
+
+async def test_emails_to_one_person_go_out_in_event_order_within_and_across_batches() -> None:
+    class SlowFirst(FakeMailer):
+        async def send(self, message: OutgoingEmail) -> None:
+            if not self.calls:
+                await asyncio.sleep(0.05)  # the first e-mail is slow to send
+            await super().send(message)
+
+    deliverer, _, mailer, _ = make(SlowFirst(), replace(SETTINGS, smtp_connections=4))
+    first = invited(email="kari@example.no")
+    revoked = InvitationRevoked(invitation_id=first.invitation_id, email="kari@example.no")
+    later = invited(email="kari@example.no")
+    await deliverer.handle_batch([raw_at(first, 1), raw(invited()), raw_at(revoked, 2)])
+    await deliverer.handle_batch([raw_at(later, 3)])
+    await deliverer.drain()
+    to_kari = [m for m in mailer.parsed() if m["To"] == "kari@example.no"]
+    assert len(to_kari) == 3
+    assert str(first.invitation_id) in to_kari[0].as_string()
+    assert "withdrawn" in to_kari[1]["Subject"]
+    assert str(later.invitation_id) in to_kari[2].as_string()
+
+
+def raw_at(event: Any, sequence: int) -> bytes:
+    return envelope(event).model_copy(update={"sequence": sequence}).model_dump_json().encode()
