@@ -58,7 +58,7 @@ async def run_rebuild(
     database_url: str,
     *,
     schema: str = DEFAULT_SCHEMA,
-    batch_size: int = 5000,
+    batch_size: int = 2000,
     progress: ProgressFn | None = None,
 ) -> Rebuilt:
     """Replay the log into fresh tables and swap them in as `schema`."""
@@ -134,7 +134,7 @@ def main(
         "--check", help="Rebuild into scratch tables and compare with the live ones; "
         "swap nothing. Exit code 1 when they differ.")] = False,
     schema: Annotated[str, typer.Option(help="The live read models' schema.")] = DEFAULT_SCHEMA,
-    batch_size: Annotated[int, typer.Option(min=1, help="Events per batch.")] = 5000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per batch.")] = 2000,
     database_url: Annotated[str, typer.Option(envvar="DATABASE_URL",
                                               help="The event store.")] = DEFAULT_DATABASE_URL,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import asyncpg
 
@@ -35,13 +36,15 @@ async def rebuild(
     read_log: LogReader,
     *,
     schema: str = DEFAULT_SCHEMA,
-    batch_size: int = 5000,
+    batch_size: int = 2000,
     progress: Progress | None = None,
 ) -> int:
     """Replay the log into fresh tables and swap them in as `schema`; return the position."""
     staging, retired = _staging_and_retired(schema)
     async with pool.acquire() as conn:
-        position = await build(conn, read_log, staging, batch_size=batch_size, progress=progress)
+        with bulk_gc():
+            position = await build(conn, read_log, staging, batch_size=batch_size,
+                                   progress=progress)
         await create_schema(conn, schema)
         position = await _swap(conn, read_log, schema, batch_size, position)
         await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", retired))
@@ -54,7 +57,7 @@ async def build(
     read_log: LogReader,
     target: str,
     *,
-    batch_size: int = 5000,
+    batch_size: int = 2000,
     progress: Progress | None = None,
     upto: int | None = None,
 ) -> int:
@@ -69,6 +72,21 @@ async def build(
     async with conn.transaction():
         await recompute_all_access(conn, target)
     return position
+
+
+@contextlib.contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Collect garbage rarely while replaying: a replay allocates millions of short-lived
+    objects next to batches of live ones, and the default thresholds had the cyclic
+    collector re-scan them often enough to cost a third of the replay's CPU. Reference
+    counting still frees everything acyclic at once; the old thresholds come back after.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _staging_and_retired(schema: str) -> tuple[str, str]:
