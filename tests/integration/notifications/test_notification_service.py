@@ -34,7 +34,7 @@ from services.notifications.config import NotificationSettings
 from services.notifications.message import message_id
 from services.notifications.service import NotificationService
 from tests.conftest import MailBox
-from tests.unit.notifications.factories import envelope, invited
+from tests.unit.notifications.factories import envelope, invited, person
 
 pytestmark = pytest.mark.integration
 
@@ -228,8 +228,18 @@ async def test_garbage_and_unknown_records_are_skipped_and_the_consumer_goes_on(
     mail: Mail,
 ) -> None:
     unknown = envelope(invited(), type_name="SomethingFromTheFuture")
-    await publish(producer, settings.common.topics, b"\xff not json", b"{}", unknown)
+    # A NUL in a name: storable in the sent-log (as a JSON escape), refused as a header.
+    nul = envelope(invited(inviter=person(name="Eve\x00Bcc: evil@attacker.example")))
+    await publish(producer, settings.common.topics, b"\xff not json", b"{}", unknown, nul)
     await sentinel(producer, settings.common.topics, mail)
+    conn = await asyncpg.connect(settings.common.database_url)
+    try:
+        status = await conn.fetchval(
+            "SELECT status FROM notifications.sent_log WHERE event_id = $1", nul.id
+        )
+    finally:
+        await conn.close()
+    assert status == "failed"
 
 
 async def test_a_permanently_refused_email_is_recorded_failed_and_dead_lettered(
