@@ -66,10 +66,18 @@ class Charger(AccessAggregate):
             aggregate.group_id = self.to_group_id
 
     class ChargerOwnershipTransferred(AccessAggregate.Event):
+        """v2 names the previous owner (`from_owner`) so the e-mail can say who gave it."""
+
+        class_version = 2
         charger_id: UUID
         charger: dict[str, Any]
         from_owner_id: UUID
         to_owner: dict[str, Any]
+        from_owner: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["from_owner"] = None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.owner_id = self.to_owner["user_id"]

@@ -49,9 +49,12 @@ def transfer_charger_ownership(ctx: Context, cmd: TransferChargerOwnership) -> s
     if group is None or not group.is_admin(cmd.new_owner_id):
         raise Rejected("not_group_admin", "the new owner must be owner or admin of its group")
     if str(charger.owner_id) != str(cmd.new_owner_id):
+        previous = ctx.uow.get(User, UUID(str(charger.owner_id)))
         charger.trigger_event(charger.ChargerOwnershipTransferred, charger_id=charger.charger_id,
                               charger=charger.ref(), from_owner_id=charger.owner_id,
-                              to_owner=new_owner.person(), **ctx.cause.stamp())
+                              to_owner=new_owner.person(),
+                              from_owner=previous.person() if previous else None,
+                              **ctx.cause.stamp())
     return f"user {cmd.new_owner_id} owns charger {cmd.charger_id}"
 
 

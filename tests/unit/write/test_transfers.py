@@ -81,6 +81,7 @@ def test_owner_transfers_ownership_to_a_group_admin(s: Scenario) -> None:
     data = s.events[0].data
     assert data["charger_id"] == str(charger)
     assert data["from_owner_id"] == str(owner)
+    assert data["from_owner"]["user_id"] == str(owner)
     assert data["to_owner"]["user_id"] == str(admin)
     state = s.charger_state(charger)
     assert (state.owner_id, state.group_id) == (admin, fleet)

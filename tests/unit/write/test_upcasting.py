@@ -53,3 +53,21 @@ def test_new_events_are_stored_as_v2() -> None:
     charger = Charger.register(UUID(int=1), "SN-1", None, UUID(int=2), UUID(int=2), cause)
     stored = store.mapper.to_stored_event(charger.collect_events()[0])
     assert json.loads(stored.state)["class_version"] == 2
+
+
+def test_v1_ownership_transfer_reads_without_a_previous_owner() -> None:
+    store = memory_store()
+    state = {"timestamp": {"_type_": "datetime_iso", "_data_": "2026-03-04T10:00:00+00:00"},
+             "actor": "a", "command_id": "c",
+             "charger_id": {"_type_": "uuid_hex", "_data_": "6b1f0c2e57a44f8a9d0e3c2b1a0f9e11"},
+             "charger": {"charger_id": "6b1f0c2e-57a4-4f8a-9d0e-3c2b1a0f9e11", "name": None,
+                         "serial_number": "WB-1"},
+             "from_owner_id": {"_type_": "uuid_hex", "_data_": "0d6c1e0a8f5b4c619d3c6f0a2b7e4c21"},
+             "to_owner": {"user_id": "0d6c1e0a-8f5b-4c61-9d3c-6f0a2b7e4c22", "email": "new@example.no",
+                          "name": None, "locale": "en"}}
+    stored = StoredEvent(originator_id=UUID("6b1f0c2e-57a4-4f8a-9d0e-3c2b1a0f9e11"), originator_version=2,
+                         topic="services.access.domain.charger:Charger.ChargerOwnershipTransferred",
+                         state=json.dumps(state).encode())
+    envelope = to_envelope(7, store.mapper.to_domain_event(stored))
+    assert envelope.data["from_owner"] is None
+    assert envelope.data["to_owner"]["email"] == "new@example.no"
