@@ -32,7 +32,8 @@ def invite_user(ctx: Context, cmd: InviteUser) -> str:
     )
     ctx.uow.add(invitation)
     note_pending(ctx, invitation, chargers)
-    return f"invitation {cmd.invitation_id} sent to {cmd.email}"
+    # No address in the detail: results are kept and published, and must hold no PII.
+    return f"invitation {cmd.invitation_id} sent"
 
 
 def _invitee_locale(ctx: Context, cmd: InviteUser) -> str:

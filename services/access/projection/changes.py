@@ -105,6 +105,8 @@ class BatchChanges:
     touched_memberships: set[tuple[UUID, UUID]] = field(default_factory=set)
     """(group, user) pairs whose role changed: that user's rows on the group's chargers."""
     skipped_types: set[str] = field(default_factory=set)
+    forgotten: list[ev.UserForgotten] = field(default_factory=list)
+    """Users whose personal data every table must drop (after this batch's writes)."""
 
 
 def share_reason(source: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +174,10 @@ def _history(
 
 def _user_registered(c: BatchChanges, _p: int, _e: Head, e: ev.UserRegistered) -> None:
     c.users[e.user_id] = UserRow(e.user_id, e.email, e.phone, e.name, e.locale)
+
+
+def _user_forgotten(c: BatchChanges, _p: int, _e: Head, e: ev.UserForgotten) -> None:
+    c.forgotten.append(e)
 
 
 def _group_created(c: BatchChanges, _p: int, _e: Head, e: ev.GroupCreated) -> None:
@@ -344,4 +350,5 @@ _FOLDERS: dict[type[ev.AccessEvent], Folder] = {
     ev.InvitationRevoked: _invitation_revoked,
     ev.UserAccessChanged: _ignored,
     ev.UserAccessRemoved: _ignored,
+    ev.UserForgotten: _user_forgotten,
 }

@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic_core import to_json
 
 from services.access.projection.changes import BatchChanges, HistoryRow
+from services.access.projection.forgetting import scrub_forgotten
 from services.access.projection.sql import Connection, render
 
 
@@ -37,6 +38,8 @@ async def write_changes(
     else:
         await _write_history(conn, s, changes)
         await recompute_access(conn, schema, changes)
+    for forgotten in changes.forgotten:
+        await scrub_forgotten(conn, s, forgotten)
 
 
 def _json(value: Any) -> str:

@@ -1,0 +1,43 @@
+"""Dropping a forgotten person's data from the read models.
+
+The log itself already reads them as a pseudonym (their key is gone), so a rebuild
+produces clean tables; this is for the rows written while their data was readable. Their
+old values are replaced wherever a row may hold them: their user row, their personal
+group's name, invitations to their address, and names or addresses quoted in history.
+"""
+
+from __future__ import annotations
+
+import json
+
+from events.access_events import UserForgotten
+from services.access.projection.sql import Connection, render
+
+
+def _quoted(value: str) -> str:
+    """How jsonb prints a string value (with its quotes), to replace whole values only."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+async def scrub_forgotten(conn: Connection, schema: str, event: UserForgotten) -> None:
+    old = await conn.fetchrow(
+        render("SELECT email, name, phone FROM {s}.users WHERE user_id = $1", schema),
+        event.user_id)
+    if old is not None:
+        replacements = [(old["email"], event.pseudonym_email), (old["name"], event.pseudonym_name),
+                        (old["phone"], None)]
+        await conn.execute(render(
+            "UPDATE {s}.invitations SET email = $2 WHERE lower(email) = lower($1)", schema),
+            old["email"], event.pseudonym_email)
+        for value, stand_in in replacements:
+            if value:
+                await conn.execute(render(
+                    "UPDATE {s}.charger_history SET details = "
+                    "replace(details::text, $1, $2)::jsonb WHERE strpos(details::text, $1) > 0",
+                    schema), _quoted(value), _quoted(stand_in) if stand_in else "null")
+    await conn.execute(render(
+        "UPDATE {s}.groups SET name = $2 WHERE personal AND owner_id = $1", schema),
+        event.user_id, event.pseudonym_name)
+    await conn.execute(render(
+        "UPDATE {s}.users SET email = $2, name = $3, phone = NULL WHERE user_id = $1", schema),
+        event.user_id, event.pseudonym_email, event.pseudonym_name)
