@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import subprocess
 import uuid
@@ -21,9 +20,8 @@ import pytest
 from events.topics import Topics
 from services.access.eventlog import EventLog
 from services.access.projection import read_position
-from services.local.tansu import free_port
 from tests.e2e.conftest import BIN, TOKEN
-from tests.e2e.test_restart import AccessProcess
+from tests.e2e.processes import AccessProcess, access_env
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.e2e
@@ -36,12 +34,7 @@ BURST = 24  # commands per burst; each changes dozens of shares, so hundreds of 
 
 @pytest.fixture(scope="module")
 def access(new_database: Any, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessProcess]:
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": new_database(), "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "API_PORT": str(free_port()), "API_TOKENS": TOKEN, "TOKEN_SECRET": "crash-secret",
-        "TOPIC_PREFIX": f"pc{uuid.uuid4().hex[:6]}.", "CONSUMER_GROUP_PREFIX": f"pc-{uuid.uuid4().hex[:6]}",
-    })
+    env = access_env(new_database(), kafka_bootstrap, "pc")
     service = AccessProcess(env, tmp_path_factory.mktemp("projection-crash") / "access.log")
     service.start()
     yield service

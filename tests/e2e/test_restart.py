@@ -5,20 +5,15 @@ the relay and the projection resume where they were."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
 from events.topics import Topics
-from services.local.tansu import free_port
-from tests.e2e.conftest import BIN, TOKEN, wait_ready
+from tests.e2e.processes import AccessProcess, access_env
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.e2e
@@ -26,43 +21,9 @@ pytestmark = pytest.mark.e2e
 COMMANDS = 400
 
 
-class AccessProcess:
-    """The access service as its own OS process, which a test can kill."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.env['API_PORT']}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen([str(BIN / "access-service")], env=self.env,
-                                            stdout=out, stderr=subprocess.STDOUT)
-        wait_ready(self.api, self.process, self.log)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
-
-
 @pytest.fixture(scope="module")
 def access(new_database: Any, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessProcess]:
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": new_database(), "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "API_PORT": str(free_port()), "API_TOKENS": TOKEN, "TOKEN_SECRET": "restart-secret",
-        "TOPIC_PREFIX": f"rs{uuid.uuid4().hex[:6]}.", "CONSUMER_GROUP_PREFIX": f"rs-{uuid.uuid4().hex[:6]}",
-    })
+    env = access_env(new_database(), kafka_bootstrap, "rs")
     service = AccessProcess(env, tmp_path_factory.mktemp("restart") / "access.log")
     service.start()
     yield service
