@@ -31,7 +31,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -39,6 +39,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
+from events.access_events import EVENT_TYPES, UserForgotten
 from events.envelope import EventEnvelope
 from services.notifications.config import NotificationSettings
 from services.notifications.message import (
@@ -50,9 +51,22 @@ from services.notifications.message import (
     message_id,
     sender_address,
 )
-from services.notifications.recipients import Notification, UnknownEventError, notifications_for
+from services.notifications.privacy import (
+    Forgetting,
+    RecipientKeys,
+    addresses_in,
+    people_in,
+    pseudonymise,
+    undeliverable,
+)
+from services.notifications.recipients import (
+    MAILING_TYPES,
+    Notification,
+    UnknownEventError,
+    notifications_for,
+)
 from services.notifications.render import Renderer
-from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
+from services.notifications.sent_log import Claim, DueRow, Finished, Forgotten, QueueDepth
 from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
 
 log = logging.getLogger(__name__)
@@ -72,11 +86,19 @@ class DeadLetters(Protocol):
 
 class SentLogPort(Protocol):
     async def claim(
-        self, claims: Sequence[Claim], lease_seconds: float
+        self,
+        claims: Sequence[Claim],
+        lease_seconds: float,
+        links: Collection[tuple[UUID, str]] = (),
     ) -> set[tuple[UUID, str]]: ...
     async def lease_due(self, limit: int, lease_seconds: float) -> list[DueRow]: ...
+    async def release(self, keys: Collection[tuple[UUID, str]]) -> None: ...
     async def finish(self, results: Sequence[Finished]) -> None: ...
     async def depth(self) -> QueueDepth: ...
+    async def forgotten_among(
+        self, user_ids: Collection[UUID], recipients: Collection[str]
+    ) -> list[Forgetting]: ...
+    async def forget(self, forgetting: Forgetting) -> Forgotten: ...
 
 
 @dataclass
@@ -90,7 +112,10 @@ class Stats:
     dead_lettered: int = 0
     skipped_records: int = 0
     duplicates: int = 0
-    """E-mails of redelivered events found in the sent-log already."""
+    """E-mails of redelivered events found in the sent-log already (or to people
+    forgotten already)."""
+    forgotten: int = 0
+    """`UserForgotten` events handled."""
     rounds: int = 0
 
 
@@ -174,29 +199,53 @@ class Deliverer:
         self._slots = asyncio.Semaphore(max(1, self.settings.max_inflight_batches))
         self._senders = asyncio.Semaphore(max(1, self.settings.smtp_connections))
         self._tails: dict[str, asyncio.Future[None]] = {}
+        self.keys = RecipientKeys(self.settings.common.token_secret)
 
     # -- the consumer's side -------------------------------------------------------
 
     async def handle_batch(self, values: Sequence[bytes | None]) -> None:
         """Claim every e-mail the records cause; returns once they are durable in the
         sent-log (then the offsets may be committed). The new ones are sent in the
-        background; `drain` waits for that."""
+        background; `drain` waits for that.
+
+        `UserForgotten` records are applied after the batch's claims, so that rows the
+        same batch created are scrubbed too; such a batch's e-mails are then left to the
+        retry loop, which derives them from the scrubbed envelopes."""
+        envelopes = [e for e in map(self._parse, values) if e is not None]
+        forgets = [f for f in map(self._forgotten, envelopes) if f is not None]
+        mailing = await self._without_forgotten(
+            # unknown types too: `_outgoing_of` counts them skipped
+            [e for e in envelopes if e.type in MAILING_TYPES or e.type not in EVENT_TYPES]
+        )
         # A record delivered twice in one batch is claimed once and must be sent once.
         unique = {
-            (o.claim.event_id, o.claim.recipient): o for v in values for o in self._outgoing(v)
+            (o.claim.event_id, o.claim.recipient): o for e in mailing for o in self._outgoing_of(e)
         }
-        if not unique:
+        links = self._links(envelopes)
+        if not unique and not links and not forgets:
             return
         await self._slots.acquire()  # back-pressure: wait while earlier batches send
         try:
             up = self.health.up
-            lease = self.settings.lease_seconds if up else 0.0
-            claimed = await self.sent_log.claim([o.claim for o in unique.values()], lease)
+            lease = self.settings.lease_seconds if up or forgets else 0.0
+            claimed = await self.sent_log.claim([o.claim for o in unique.values()], lease, links)
+            if forgets:
+                for forgetting in forgets:
+                    done = await self.sent_log.forget(forgetting)
+                    log.info(
+                        "forgot a user: %d e-mails to them emptied (%d unsent dropped), "
+                        "%d naming them pseudonymised",
+                        done.closed,
+                        done.dropped,
+                        done.rewritten,
+                    )
+                await self.sent_log.release(claimed)
         except BaseException:
             self._slots.release()
             raise
         self.stats.duplicates += len(unique) - len(claimed)
-        if not up or not claimed:
+        self.stats.forgotten += len(forgets)
+        if not up or not claimed or forgets:
             self._slots.release()  # queued due: the retry loop sends them
             return
         send_by = self._send_by()
@@ -209,6 +258,57 @@ class Deliverer:
         task = asyncio.create_task(self._fast_path(attempts, self._queue_turns(attempts)))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
+
+    def _parse(self, value: bytes | None) -> EventEnvelope | None:
+        try:
+            return EventEnvelope.model_validate_json(value or b"")
+        except (ValidationError, ValueError) as error:
+            self.stats.skipped_records += 1
+            log.warning("skipping a record on access.events: %s", _brief(error))
+            return None
+
+    def _forgotten(self, envelope: EventEnvelope) -> Forgetting | None:
+        if envelope.type != UserForgotten.__name__:
+            return None
+        try:
+            event = UserForgotten.model_validate(envelope.data)
+        except ValidationError as error:
+            self.stats.skipped_records += 1
+            log.warning("skipping a UserForgotten record: %s", _brief(error))
+            return None
+        return Forgetting(event.user_id, event.pseudonym_email, event.pseudonym_name)
+
+    async def _without_forgotten(self, envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
+        """The envelopes with people forgotten already (events arriving late, from
+        another partition or a re-reading consumer group) read as their pseudonyms."""
+        user_ids: set[UUID] = set()
+        recipients: set[str] = set()
+        for envelope in envelopes:
+            user_ids.update(p.user_id for p in people_in(envelope.data) if p.user_id)
+            recipients.update(self.keys(a) for a in addresses_in(envelope.data))
+        if not user_ids and not recipients:
+            return envelopes
+        forgotten = await self.sent_log.forgotten_among(user_ids, recipients)
+        if not forgotten:
+            return envelopes
+        result = []
+        for envelope in envelopes:
+            data = envelope.data
+            for forgetting in forgotten:
+                data = pseudonymise(data, forgetting, self.keys)
+            result.append(
+                envelope if data == envelope.data else envelope.model_copy(update={"data": data})
+            )
+        return result
+
+    def _links(self, envelopes: list[EventEnvelope]) -> set[tuple[UUID, str]]:
+        """(account, address key) of every person the events show with both."""
+        return {
+            (p.user_id, self.keys(p.email))
+            for envelope in envelopes
+            for p in people_in(envelope.data)
+            if p.user_id is not None and p.email is not None and not undeliverable(p.email)
+        }
 
     async def _fast_path(self, attempts: list[Attempt], turns: list[Turn]) -> None:
         try:
@@ -227,8 +327,11 @@ class Deliverer:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
     def _outgoing(self, value: bytes | None) -> list[Outgoing]:
+        envelope = self._parse(value)
+        return [] if envelope is None else self._outgoing_of(envelope)
+
+    def _outgoing_of(self, envelope: EventEnvelope) -> list[Outgoing]:
         try:
-            envelope = EventEnvelope.model_validate_json(value or b"")
             notifications = notifications_for(envelope)
         except (ValidationError, UnknownEventError, ValueError) as error:
             self.stats.skipped_records += 1
@@ -240,18 +343,18 @@ class Deliverer:
             for n in notifications
         ]
 
-    @staticmethod
     def _claim(
-        notification: Notification, event_type: str, stored: str, sequence: int
+        self, notification: Notification, event_type: str, stored: str, sequence: int
     ) -> Claim:
         return Claim(
             sequence=sequence,
             event_id=notification.event_id,
-            recipient=notification.recipient,
+            recipient=self.keys(notification.recipient),
             kind=notification.kind,
             event_type=event_type,
             message_id=message_id(notification.event_id, notification.recipient),
             envelope=stored,
+            user_id=notification.to.user_id,
         )
 
     # -- the retry loop ------------------------------------------------------------
@@ -446,6 +549,7 @@ class Deliverer:
         """Dead-letter first, then record: if the publish fails the row stays leased and
         is tried again later, so a failure is never recorded without its DLQ record."""
         claim = attempt.outgoing.claim if attempt.outgoing else None
+        address = attempt.outgoing.notification.recipient if attempt.outgoing else None
         log.error(
             "e-mail %s (%s) failed for good: %s",
             claim.message_id if claim else attempt.event_id,
@@ -456,8 +560,9 @@ class Deliverer:
             "event_id": str(attempt.event_id),
             "event_type": claim.event_type if claim else None,
             "kind": claim.kind if claim else None,
-            "recipient": attempt.recipient,
-            "message_id": message_id(attempt.event_id, attempt.recipient),
+            "recipient": address,
+            "recipient_key": attempt.recipient,
+            "message_id": claim.message_id if claim else None,
             "code": code,
             "error": error[:1000],
             "attempts": attempt.attempts_before + int(tried),

@@ -25,6 +25,7 @@ from events.access_events import (
 )
 from events.envelope import EventEnvelope
 from events.text import normalise_email
+from services.notifications.privacy import undeliverable
 
 Kind = Literal[
     "invitation",
@@ -74,7 +75,8 @@ def parse_event(envelope: EventEnvelope) -> AccessEvent:
 
 
 def notifications_for(envelope: EventEnvelope) -> list[Notification]:
-    """The e-mails `envelope` causes, at most one per recipient address."""
+    """The e-mails `envelope` causes, at most one per recipient address. A forgotten
+    person's pseudonym (`.invalid`) is never mailed."""
     event = parse_event(envelope)
     mapper = _MAPPERS.get(type(event))
     if mapper is None:
@@ -82,6 +84,8 @@ def notifications_for(envelope: EventEnvelope) -> list[Notification]:
     seen: set[str] = set()
     result: list[Notification] = []
     for kind, person in mapper(event):
+        if undeliverable(person.email):
+            continue
         notification = Notification(envelope.id, kind, person, event)
         if notification.recipient not in seen:
             seen.add(notification.recipient)
@@ -134,3 +138,5 @@ _MAPPERS: dict[type[AccessEvent], Callable[[AccessEvent], Targets]] = {
     ChargerTransferredToUser: _transferred_to_user,
     ChargerOwnershipTransferred: _ownership,
 }
+MAILING_TYPES = frozenset(cls.__name__ for cls in _MAPPERS)
+"""The envelope types that may cause an e-mail."""

@@ -1,5 +1,10 @@
 """The sent-log: one row per (event id, recipient), and the queue of e-mails still to send.
 
+The recipient column holds a keyed hash of the address (`privacy.RecipientKeys`), and
+`user_id` the recipient's account when the event names it: that is how `forget` finds a
+forgotten person's rows. Only a pending row keeps its envelope; a finished one keeps what
+dedupe needs (event id, recipient key) and its outcome.
+
 A row is inserted (`pending`) when the event is consumed, before the Kafka offset is
 committed, and holds what is needed to send the e-mail again later: the event's
 envelope as it came from `access.events`, the kind and the Message-ID. It never holds
@@ -17,15 +22,29 @@ the same Message-ID (receivers can tell the duplicate): the only way to send twi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 import asyncpg
 
-Status = Literal["pending", "sent", "failed"]
+from events.text import normalise_email
+from services.notifications.privacy import (
+    Forgetting,
+    PersonSeen,
+    RecipientKeys,
+    people_in,
+    pseudonymise,
+)
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection = asyncpg.Connection | PoolConnectionProxy[Any]
+Status = Literal["pending", "sent", "failed", "forgotten"]
 
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS notifications;
@@ -36,7 +55,7 @@ CREATE TABLE IF NOT EXISTS notifications.sent_log (
     event_type      text        NOT NULL,
     message_id      text        NOT NULL,
     status          text        NOT NULL DEFAULT 'pending'
-                                CHECK (status IN ('pending', 'sent', 'failed')),
+                                CHECK (status IN ('pending', 'sent', 'failed', 'forgotten')),
     attempts        integer     NOT NULL DEFAULT 0,
     error           text,
     claimed_at      timestamptz NOT NULL DEFAULT now(),
@@ -46,10 +65,53 @@ CREATE TABLE IF NOT EXISTS notifications.sent_log (
 ALTER TABLE notifications.sent_log
     ADD COLUMN IF NOT EXISTS envelope text,
     ADD COLUMN IF NOT EXISTS sequence bigint NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now();
+    ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    ADD COLUMN IF NOT EXISTS user_id uuid;
+COMMENT ON COLUMN notifications.sent_log.recipient IS
+    'keyed hash of the normalised address (k1:...), never the address';
+COMMENT ON COLUMN notifications.sent_log.user_id IS
+    'the recipient''s account when the event named it: how forgetting finds the row';
+-- Tables from before forgetting: let the status take 'forgotten'.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_constraint
+                WHERE conrelid = 'notifications.sent_log'::regclass
+                  AND conname = 'sent_log_status_check'
+                  AND pg_get_constraintdef(oid) NOT LIKE '%forgotten%') THEN
+        ALTER TABLE notifications.sent_log DROP CONSTRAINT sent_log_status_check;
+        ALTER TABLE notifications.sent_log ADD CONSTRAINT sent_log_status_check
+            CHECK (status IN ('pending', 'sent', 'failed', 'forgotten'));
+    END IF;
+END $$;
 DROP INDEX IF EXISTS notifications.sent_log_unfinished;
 CREATE INDEX IF NOT EXISTS sent_log_due
     ON notifications.sent_log (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS sent_log_recipient ON notifications.sent_log (recipient);
+CREATE INDEX IF NOT EXISTS sent_log_user
+    ON notifications.sent_log (user_id) WHERE user_id IS NOT NULL;
+-- Which accounts an address key belongs to, learned from events (an invitation names
+-- only the address; the registration later joins it to the account).
+CREATE TABLE IF NOT EXISTS notifications.recipient_users (
+    user_id         uuid        NOT NULL,
+    recipient       text        NOT NULL,
+    PRIMARY KEY (user_id, recipient)
+);
+-- Tombstones: people forgotten and their address keys, so events that arrive late
+-- (another partition, a re-reading consumer group) neither mail nor store them.
+CREATE TABLE IF NOT EXISTS notifications.forgotten_users (
+    user_id         uuid        PRIMARY KEY,
+    pseudonym_email text        NOT NULL,
+    pseudonym_name  text        NOT NULL,
+    forgotten_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS notifications.forgotten_recipients (
+    recipient       text        PRIMARY KEY,
+    user_id         uuid        NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notifications.migrations (
+    name            text        PRIMARY KEY,
+    done_at         timestamptz NOT NULL DEFAULT now()
+);
 -- Rows from before the queue kept envelopes cannot be sent again: close them visibly.
 UPDATE notifications.sent_log
    SET status = 'failed', error = 'no envelope kept (claimed by an older version)'
@@ -63,6 +125,7 @@ class Claim:
 
     event_id: UUID
     recipient: str
+    """The recipient's key (`privacy.RecipientKeys`), not the address."""
     kind: str
     event_type: str
     message_id: str
@@ -70,6 +133,8 @@ class Claim:
     """The event's envelope as JSON, to derive the e-mail again on a retry."""
     sequence: int = 0
     """The event's global position: e-mails to one person go out in this order."""
+    user_id: UUID | None = None
+    """The recipient's account, when the event names it."""
 
 
 @dataclass(frozen=True)
@@ -105,11 +170,24 @@ class QueueDepth:
     due: int
 
 
+@dataclass(frozen=True)
+class Forgotten:
+    """What forgetting a person did to the sent-log."""
+
+    closed: int
+    """Rows addressed to them, emptied of envelope and error."""
+    dropped: int
+    """Of those, e-mails still to send: now `forgotten`, never sent."""
+    rewritten: int
+    """Envelopes of e-mails to others that named them, now with their pseudonyms."""
+
+
 class SentLog:
     """The PostgreSQL sent-log (schema `notifications`), over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys) -> None:
         self._pool = pool
+        self._keys = keys
 
     async def create_schema(self) -> None:
         async with self._pool.acquire() as conn:
@@ -117,25 +195,111 @@ class SentLog:
             await conn.execute("SELECT pg_advisory_lock(hashtext('notifications.sent_log'))")
             try:
                 await conn.execute(SCHEMA)
+                await self._migrate_recipient_keys(conn)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(hashtext('notifications.sent_log'))")
 
-    async def claim(self, claims: Sequence[Claim], lease_seconds: float) -> set[tuple[UUID, str]]:
+    async def _migrate_recipient_keys(self, conn: Connection) -> None:
+        """Once: replace plaintext recipients by their keys, note each row's account
+        where its envelope names it, and drop the envelopes of finished rows."""
+        async with conn.transaction():
+            done = await conn.fetchval(
+                "SELECT true FROM notifications.migrations WHERE name = 'recipient-keys'"
+            )
+            if done:
+                return
+            rows = await conn.fetch(
+                """
+                SELECT event_id, recipient, envelope FROM notifications.sent_log
+                 WHERE strpos(recipient, '@') > 0
+                """
+            )
+            links: set[tuple[UUID, str]] = set()
+            event_ids, olds, news, user_ids = [], [], [], []
+            for row in rows:
+                key = self._keys(row["recipient"])
+                user_id = None
+                for person in _people(row["envelope"]):
+                    if person.user_id is None or person.email is None:
+                        continue
+                    links.add((person.user_id, self._keys(person.email)))
+                    if normalise_email(person.email) == normalise_email(row["recipient"]):
+                        user_id = person.user_id
+                event_ids.append(row["event_id"])
+                olds.append(row["recipient"])
+                news.append(key)
+                user_ids.append(user_id)
+            await conn.execute(
+                """
+                UPDATE notifications.sent_log s
+                   SET recipient = m.key, user_id = COALESCE(m.user_id, s.user_id)
+                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])
+                       AS m(event_id, old, key, user_id)
+                 WHERE s.event_id = m.event_id AND s.recipient = m.old
+                """,
+                event_ids,
+                olds,
+                news,
+                user_ids,
+            )
+            await self._learn(conn, links)
+            await conn.execute(
+                "UPDATE notifications.sent_log SET envelope = NULL"
+                " WHERE status <> 'pending' AND envelope IS NOT NULL"
+            )
+            await conn.execute(
+                "INSERT INTO notifications.migrations (name) VALUES ('recipient-keys')"
+            )
+
+    @staticmethod
+    async def _learn(conn: Connection, links: set[tuple[UUID, str]]) -> None:
+        if links:
+            await conn.execute(
+                """
+                INSERT INTO notifications.recipient_users (user_id, recipient)
+                SELECT * FROM unnest($1::uuid[], $2::text[])
+                ON CONFLICT DO NOTHING
+                """,
+                [user_id for user_id, _ in links],
+                [key for _, key in links],
+            )
+
+    async def claim(
+        self,
+        claims: Sequence[Claim],
+        lease_seconds: float,
+        links: Collection[tuple[UUID, str]] = (),
+    ) -> set[tuple[UUID, str]]:
         """Insert the rows in one round trip; returns the keys that were new, leased to the
         caller for `lease_seconds` (0: due at once, for the retry loop). Keys already
-        there (redelivered events) are someone else's business and are not returned."""
-        if not claims:
+        there (redelivered events) are someone else's business and are not returned,
+        nor are e-mails to people forgotten already. `links` are (account, address key)
+        pairs the events showed, remembered so forgetting the account finds the key."""
+        if not claims and not links:
             return set()
         rows = await self._pool.fetch(
             """
+            WITH learned AS (
+                INSERT INTO notifications.recipient_users (user_id, recipient)
+                SELECT l.user_id, l.recipient
+                  FROM unnest($10::uuid[], $11::text[]) AS l(user_id, recipient)
+                 WHERE NOT EXISTS (SELECT 1 FROM notifications.forgotten_users f
+                                    WHERE f.user_id = l.user_id)
+                ON CONFLICT DO NOTHING
+            )
             INSERT INTO notifications.sent_log
                 (event_id, recipient, kind, event_type, message_id, envelope, sequence,
-                 next_attempt_at)
+                 user_id, next_attempt_at)
             SELECT w.event_id, w.recipient, w.kind, w.event_type, w.message_id,
-                   w.envelope, w.sequence, now() + make_interval(secs => $8)
+                   w.envelope, w.sequence, w.user_id, now() + make_interval(secs => $8)
               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                          $7::bigint[])
-                   AS w(event_id, recipient, kind, event_type, message_id, envelope, sequence)
+                          $7::bigint[], $9::uuid[])
+                   AS w(event_id, recipient, kind, event_type, message_id, envelope, sequence,
+                        user_id)
+             WHERE NOT EXISTS (SELECT 1 FROM notifications.forgotten_recipients r
+                                WHERE r.recipient = w.recipient)
+               AND NOT EXISTS (SELECT 1 FROM notifications.forgotten_users f
+                                WHERE f.user_id = w.user_id)
             ON CONFLICT (event_id, recipient) DO NOTHING
             RETURNING event_id, recipient
             """,
@@ -147,6 +311,9 @@ class SentLog:
             [c.envelope for c in claims],
             [c.sequence for c in claims],
             float(lease_seconds),
+            [c.user_id for c in claims],
+            [user_id for user_id, _ in links],
+            [key for _, key in links],
         )
         return {(row["event_id"], row["recipient"]) for row in rows}
 
@@ -173,8 +340,24 @@ class SentLog:
             for r in rows
         ]
 
+    async def release(self, keys: Collection[tuple[UUID, str]]) -> None:
+        """Give up the lease on rows still pending: the retry loop takes them at once."""
+        if not keys:
+            return
+        await self._pool.execute(
+            """
+            UPDATE notifications.sent_log s SET next_attempt_at = now()
+              FROM unnest($1::uuid[], $2::text[]) AS k(event_id, recipient)
+             WHERE s.event_id = k.event_id AND s.recipient = k.recipient
+               AND s.status = 'pending'
+            """,
+            [event_id for event_id, _ in keys],
+            [recipient for _, recipient in keys],
+        )
+
     async def finish(self, results: Sequence[Finished]) -> None:
-        """Record the outcomes of leased rows in one round trip."""
+        """Record the outcomes of leased rows in one round trip. A finished row keeps no
+        envelope: nothing derives its e-mail again (data minimisation)."""
         if not results:
             return
         await self._pool.execute(
@@ -183,6 +366,7 @@ class SentLog:
                SET status = CASE WHEN u.outcome = 'retry' THEN 'pending' ELSE u.outcome END,
                    attempts = s.attempts + u.attempted::int,
                    error = COALESCE(u.error, s.error),
+                   envelope = CASE WHEN u.outcome = 'retry' THEN s.envelope END,
                    next_attempt_at = CASE WHEN u.outcome = 'retry'
                        THEN now() + make_interval(secs => u.delay) ELSE s.next_attempt_at END,
                    updated_at = now()
@@ -199,6 +383,153 @@ class SentLog:
             [r.attempted for r in results],
         )
 
+    async def forgotten_among(
+        self, user_ids: Collection[UUID], recipients: Collection[str]
+    ) -> list[Forgetting]:
+        """The forgotten people among these accounts and address keys, each with every
+        address key known to be theirs."""
+        if not user_ids and not recipients:
+            return []
+        rows = await self._pool.fetch(
+            """
+            SELECT f.user_id, f.pseudonym_email, f.pseudonym_name,
+                   array_remove(array_agg(r.recipient), NULL) AS recipients
+              FROM notifications.forgotten_users f
+              LEFT JOIN notifications.forgotten_recipients r USING (user_id)
+             WHERE f.user_id = ANY($1::uuid[])
+                OR f.user_id IN (SELECT user_id FROM notifications.forgotten_recipients
+                                  WHERE recipient = ANY($2::text[]))
+             GROUP BY f.user_id
+            """,
+            list(user_ids),
+            list(recipients),
+        )
+        return [
+            Forgetting(
+                r["user_id"], r["pseudonym_email"], r["pseudonym_name"], frozenset(r["recipients"])
+            )
+            for r in rows
+        ]
+
+    async def forget(self, forgetting: Forgetting) -> Forgotten:
+        """Remove the person's personal data from every row, in one transaction.
+
+        Rows addressed to them (by account, or by any key known to be theirs) keep only
+        what dedupe needs: envelope and error go, and an e-mail still to send is dropped
+        (`forgotten`). Envelopes of e-mails still to send to others that name them get
+        their pseudonyms. A tombstone keeps later copies of their events out."""
+        keys = self._keys
+        async with self._pool.acquire() as conn, conn.transaction():
+            # Claims in flight commit first, and later ones see the tombstone.
+            await conn.execute("LOCK TABLE notifications.sent_log IN SHARE ROW EXCLUSIVE MODE")
+            user_id = forgetting.user_id
+            await conn.execute(
+                """
+                INSERT INTO notifications.forgotten_users (user_id, pseudonym_email, pseudonym_name)
+                VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING
+                """,
+                user_id,
+                forgetting.pseudonym_email,
+                forgetting.pseudonym_name,
+            )
+            known = await conn.fetch(
+                """
+                SELECT recipient FROM notifications.recipient_users WHERE user_id = $1
+                UNION SELECT recipient FROM notifications.sent_log WHERE user_id = $1
+                UNION SELECT recipient FROM notifications.forgotten_recipients WHERE user_id = $1
+                """,
+                user_id,
+            )
+            forgetting = replace(
+                forgetting,
+                recipient_keys=forgetting.recipient_keys | {r["recipient"] for r in known},
+            )
+            recipients = sorted(forgetting.recipient_keys)
+            await conn.execute(
+                """
+                INSERT INTO notifications.forgotten_recipients (recipient, user_id)
+                SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING
+                """,
+                recipients,
+                user_id,
+            )
+            await conn.execute(
+                "DELETE FROM notifications.recipient_users WHERE user_id = $1", user_id
+            )
+            # Envelopes naming them: by account or key first; what those show of their
+            # address and name then finds the envelopes that name them only by those.
+            found = {
+                (r["event_id"], r["recipient"]): r["envelope"]
+                for r in await conn.fetch(
+                    """
+                    SELECT event_id, recipient, envelope FROM notifications.sent_log
+                     WHERE envelope IS NOT NULL
+                       AND (user_id = $1 OR recipient = ANY($2::text[])
+                            OR strpos(envelope, $3) > 0)
+                    """,
+                    user_id,
+                    recipients,
+                    str(user_id),
+                )
+            }
+            for text in found.values():
+                forgetting = forgetting.learn(_json(text), keys)
+            needles = sorted(forgetting.emails | {n.lower() for n in forgetting.names})
+            if needles:
+                for r in await conn.fetch(
+                    """
+                    SELECT event_id, recipient, envelope FROM notifications.sent_log s
+                     WHERE envelope IS NOT NULL
+                       AND EXISTS (SELECT 1 FROM unnest($1::text[]) AS n(needle)
+                                    WHERE strpos(lower(s.envelope), n.needle) > 0)
+                    """,
+                    needles,
+                ):
+                    found[(r["event_id"], r["recipient"])] = r["envelope"]
+            closed = await conn.fetch(
+                """
+                WITH theirs AS (
+                    SELECT event_id, recipient, status FROM notifications.sent_log
+                     WHERE user_id = $1 OR recipient = ANY($2::text[])
+                       FOR UPDATE
+                )
+                UPDATE notifications.sent_log s
+                   SET status = CASE WHEN s.status = 'pending' THEN 'forgotten' ELSE s.status END,
+                       envelope = NULL, error = NULL, user_id = $1, updated_at = now()
+                  FROM theirs
+                 WHERE s.event_id = theirs.event_id AND s.recipient = theirs.recipient
+                RETURNING s.event_id, s.recipient, theirs.status AS was
+                """,
+                user_id,
+                recipients,
+            )
+            gone = {(r["event_id"], r["recipient"]) for r in closed}
+            rewrites = []
+            for key, text in found.items():
+                if key in gone:
+                    continue
+                before = _json(text)
+                after = pseudonymise(before, forgetting, keys)
+                if after != before:
+                    rewrites.append((key, _dump(after)))
+            if rewrites:
+                await conn.execute(
+                    """
+                    UPDATE notifications.sent_log s SET envelope = u.envelope, updated_at = now()
+                      FROM unnest($1::uuid[], $2::text[], $3::text[])
+                           AS u(event_id, recipient, envelope)
+                     WHERE s.event_id = u.event_id AND s.recipient = u.recipient
+                    """,
+                    [key[0] for key, _ in rewrites],
+                    [key[1] for key, _ in rewrites],
+                    [text for _, text in rewrites],
+                )
+        return Forgotten(
+            closed=len(closed),
+            dropped=sum(r["was"] == "pending" for r in closed),
+            rewritten=len(rewrites),
+        )
+
     async def depth(self) -> QueueDepth:
         row = await self._pool.fetchrow(
             """
@@ -209,10 +540,25 @@ class SentLog:
         assert row is not None
         return QueueDepth(row["pending"], row["due"])
 
-    async def status(self, event_id: UUID, recipient: str) -> Status | None:
+    async def status(self, event_id: UUID, address: str) -> Status | None:
         value: Status | None = await self._pool.fetchval(
             "SELECT status FROM notifications.sent_log WHERE event_id = $1 AND recipient = $2",
             event_id,
-            recipient,
+            self._keys(address),
         )
         return value
+
+
+def _json(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _people(text: str | None) -> list[PersonSeen]:
+    return list(people_in(_json(text)))

@@ -18,6 +18,7 @@ from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, subscribe
 from services.notifications.delivery import Deliverer
 from services.notifications.http import MetricsServer
+from services.notifications.privacy import RecipientKeys
 from services.notifications.render import LinkSettings, Renderer
 from services.notifications.sent_log import SentLog
 from services.notifications.smtp import SmtpPool
@@ -45,7 +46,7 @@ class NotificationService:
             common.kafka_bootstrap_servers, [common.topics.events, common.topics.notifications_dlq]
         )
         self._pool = await asyncpg.create_pool(common.database_url, min_size=1, max_size=10)
-        sent_log = self.sent_log = SentLog(self._pool)
+        sent_log = self.sent_log = SentLog(self._pool, RecipientKeys(common.token_secret))
         await sent_log.create_schema()
         host, port = common.smtp_host_port
         self._smtp = SmtpPool(

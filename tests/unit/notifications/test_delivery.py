@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import email
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -17,8 +18,9 @@ from events.access_events import InvitationRevoked
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery import Deliverer
 from services.notifications.message import OutgoingEmail
+from services.notifications.privacy import Forgetting, pseudonymise
 from services.notifications.render import LinkSettings, Renderer
-from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
+from services.notifications.sent_log import Claim, DueRow, Finished, Forgotten, QueueDepth
 from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
 
 from .factories import envelope, invited, person
@@ -39,15 +41,69 @@ class FakeSentLog:
     """The sent-log's contract in memory, leases included (monotonic clock)."""
 
     rows: dict[tuple[UUID, str], Row] = field(default_factory=dict)
+    links: set[tuple[UUID, str]] = field(default_factory=set)
+    tombstones: dict[UUID, Forgetting] = field(default_factory=dict)
 
-    async def claim(self, claims: Sequence[Claim], lease_seconds: float) -> set[tuple[UUID, str]]:
+    async def claim(
+        self,
+        claims: Sequence[Claim],
+        lease_seconds: float,
+        links: Collection[tuple[UUID, str]] = (),
+    ) -> set[tuple[UUID, str]]:
+        self.links.update(link for link in links if link[0] not in self.tombstones)
+        gone = {k for t in self.tombstones.values() for k in t.recipient_keys}
         new = set()
         for c in claims:
             key = (c.event_id, c.recipient)
+            if c.recipient in gone or c.user_id in self.tombstones:
+                continue
             if key not in self.rows:
                 self.rows[key] = Row(c, time.monotonic() + lease_seconds, datetime.now(UTC))
                 new.add(key)
         return new
+
+    async def release(self, keys: Collection[tuple[UUID, str]]) -> None:
+        for key in keys:
+            if self.rows[key].status == "pending":
+                self.rows[key].next_at = time.monotonic()
+
+    async def forgotten_among(
+        self, user_ids: Collection[UUID], recipients: Collection[str]
+    ) -> list[Forgetting]:
+        return [
+            t
+            for t in self.tombstones.values()
+            if t.user_id in user_ids or t.recipient_keys & set(recipients)
+        ]
+
+    async def forget(self, forgetting: Forgetting) -> Forgotten:
+        uid = forgetting.user_id
+        theirs = {k for u, k in self.links if u == uid} | {
+            r.claim.recipient for r in self.rows.values() if r.claim.user_id == uid
+        }
+        self.links = {link for link in self.links if link[0] != uid}
+        forgetting = replace(forgetting, recipient_keys=forgetting.recipient_keys | theirs)
+        self.tombstones[uid] = forgetting
+        keys = Deliverer(SETTINGS, None, self, None, None).keys  # type: ignore[arg-type]
+        closed = dropped = rewritten = 0
+        for row in self.rows.values():
+            if row.claim.user_id == uid or row.claim.recipient in forgetting.recipient_keys:
+                closed += 1
+                dropped += row.status == "pending"
+                row.status = "forgotten" if row.status == "pending" else row.status
+                row.claim = replace(row.claim, envelope="", user_id=uid)
+                row.error = None
+        for row in self.rows.values():
+            if row.claim.envelope:
+                forgetting = forgetting.learn(json.loads(row.claim.envelope), keys)
+        for row in self.rows.values():
+            if row.claim.envelope:
+                before = json.loads(row.claim.envelope)
+                after = pseudonymise(before, forgetting, keys)
+                if after != before:
+                    rewritten += 1
+                    row.claim = replace(row.claim, envelope=json.dumps(after))
+        return Forgotten(closed, dropped, rewritten)
 
     async def lease_due(self, limit: int, lease_seconds: float) -> list[DueRow]:
         now = time.monotonic()
@@ -68,6 +124,8 @@ class FakeSentLog:
             if row.status != "pending":
                 continue
             row.status = "pending" if result.outcome == "retry" else result.outcome
+            if row.status != "pending":
+                row.claim = replace(row.claim, envelope="")
             row.attempts += int(result.attempted)
             row.error = result.error or row.error
             if result.outcome == "retry":
@@ -188,7 +246,9 @@ async def test_a_row_left_leased_by_a_crash_is_sent_after_the_lease_with_the_sam
     record = raw(invited())
     await handle(deliverer, [record])
     row = next(iter(log.rows.values()))
-    row.status, row.next_at = "pending", time.monotonic() + 0.05  # died between send and mark
+    # Died between send and mark: still pending, envelope kept.
+    row.status, row.next_at = "pending", time.monotonic() + 0.05
+    row.claim = replace(row.claim, envelope=record.decode())
     assert await deliverer.retry_once() == 0  # still leased: nobody else takes it
     await asyncio.sleep(0.06)
     assert await deliverer.retry_once() == 1
