@@ -1,0 +1,81 @@
+"""What the system scenarios share: start the parts, run the body, balance the books,
+stop everything whatever happened."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from faults.audit import Auditor
+from faults.report import Figures
+from faults.system import System
+from faults.traffic import Traffic
+
+log = logging.getLogger("faults")
+
+Body = Callable[[System, Traffic, Figures], Awaitable[None]]
+
+
+def say(scenario: str, text: str) -> None:
+    print(f"  {scenario:>20} | {text}", flush=True)
+
+
+def with_system(figures: Figures, var: Path, body: Body, *, own_cluster: bool = False,
+                notifications: bool = True, converge_within: float = 120.0,
+                emails: bool = True) -> Figures:
+    """Start a system, run `body` under a traffic client, wait for the counts to settle,
+    run the conservation check; stop everything. Exceptions land in `figures.error`."""
+    started = time.monotonic()
+    system = System(figures.scenario, var, own_cluster=own_cluster, notifications=notifications)
+    try:
+        say(figures.scenario, "starting the system")
+        system.start()
+        asyncio.run(_run(system, figures, body, converge_within, emails and notifications))
+    except Exception as exc:
+        figures.error = f"{type(exc).__name__}: {exc}"
+        figures.details["traceback"] = traceback.format_exc()[-4000:]
+    finally:
+        system.close()
+        figures.seconds = time.monotonic() - started
+        figures.details["logs"] = str(var)
+    return figures
+
+
+async def _run(system: System, figures: Figures, body: Body, within: float,
+               emails: bool) -> None:
+    assert system.broker is not None
+    traffic = Traffic(system.broker.bootstrap, system.topics)
+    await traffic.start()
+    try:
+        await body(system, traffic, figures)
+        await traffic.flush()
+        auditor = Auditor(system, traffic)
+        say(figures.scenario, f"load done ({len(traffic.sent)} commands); waiting for the counts")
+        figures.converged_s = await auditor.converge(within, emails=emails)
+        if figures.converged_s is None:
+            figures.notes.append(f"did not converge within {within:.0f} s")
+        say(figures.scenario, "conservation check")
+        await auditor.conserve(figures, emails=emails)
+        if system.notifier is not None and system.notifier.alive:
+            found = system.notifier_metrics()
+            figures.details["notifications_metrics"] = {
+                k: v for k, v in found.items() if k.startswith("notifications_")}
+            figures.redeliveries += int(found.get("notifications_duplicates_total", 0))
+        figures.details["send_failures"] = traffic.send_failures
+        figures.details["dead_letters"] = len(traffic.wire.dead_letters)
+    finally:
+        await traffic.stop()
+
+
+def recovery(traffic: Traffic, moments: list[float], figures: Figures) -> None:
+    """Per fault, seconds from its end until the first result produced after it."""
+    times = [traffic.first_result_after(m) for m in moments]
+    figures.details["recovery_each_s"] = [None if t is None else round(t, 2) for t in times]
+    known = [t for t in times if t is not None]
+    figures.recovery_s = max(known) if known else None
+    if len(known) < len(times):
+        figures.notes.append(f"{len(times) - len(known)} fault(s) with no result after them")
