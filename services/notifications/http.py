@@ -65,6 +65,12 @@ async def render_metrics(deliverer: Deliverer, depth: Callable[[], Awaitable[Que
         stats.skipped_records,
     )
     metric(
+        "notifications_users_forgotten_total",
+        "counter",
+        "UserForgotten events applied to the sent-log.",
+        stats.forgotten,
+    )
+    metric(
         "notifications_smtp_up",
         "gauge",
         "1 while the SMTP server answers, 0 while the breaker probes it.",
