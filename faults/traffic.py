@@ -48,7 +48,9 @@ class Wire:
     result_times: list[float] = field(default_factory=list)
     """Producer timestamps (time.time()) of every result record, in arrival order."""
     events: dict[str, list[bytes]] = field(default_factory=dict)
-    dead_letters: list[tuple[bytes | None, dict[str, bytes]]] = field(default_factory=list)
+    dead_letters: list[tuple[bytes | None, bytes | None, dict[str, bytes]]] = field(
+        default_factory=list)
+    """(key, value, headers) of every record on the DLQ."""
 
 
 def envelope(type_: str, data: dict[str, Any], actor: uuid.UUID | str,
@@ -64,7 +66,8 @@ class Traffic:
         self.send_timeout = send_timeout
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                                          enable_idempotence=False, linger_ms=2,
-                                         request_timeout_ms=int(send_timeout * 1000))
+                                         request_timeout_ms=int(send_timeout * 1000),
+                                         max_request_size=4 * 1024 * 1024)
         self.sent: dict[str, Sent] = {}
         self.wire = Wire()
         self._tasks: list[asyncio.Task[None]] = []
@@ -90,7 +93,8 @@ class Traffic:
         while True:
             consumer = AIOKafkaConsumer(*topics, bootstrap_servers=self.bootstrap, group_id=None,
                                         auto_offset_reset="earliest", enable_auto_commit=False,
-                                        fetch_max_wait_ms=50, metadata_max_age_ms=2000)
+                                        fetch_max_wait_ms=50, metadata_max_age_ms=2000,
+                                        max_partition_fetch_bytes=4 * 1024 * 1024)
             try:
                 await consumer.start()
                 while True:
@@ -117,7 +121,7 @@ class Traffic:
             event_id = str(json.loads(value)["id"])
             self.wire.events.setdefault(event_id, []).append(value)
         else:
-            self.wire.dead_letters.append((record.value, dict(record.headers or ())))
+            self.wire.dead_letters.append((record.key, record.value, dict(record.headers or ())))
 
     # --- in -----------------------------------------------------------------------------
 
