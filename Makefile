@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit rebuild bench compose-cli up down clean
+.PHONY: help install run test lint unit integration e2e audit rebuild bench faults compose-cli up down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ rebuild: install  ## replay the log into fresh read models and swap them in; ARG
 BENCH_ARGS ?=
 bench: install  ## P1-P6 against raw baselines on a system of its own (~8 min; not in `test`)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+faults: install  ## crash/outage/flood scenarios, conservation-checked (~15 min; ARGS="--only kill-access")
+	$(BIN)/python -m faults $(ARGS)
 
 # docker-compose.yml is validated offline by a test; Debian's package is enough for that.
 compose-cli:  ## make sure `docker-compose` exists (apt-get when root)
