@@ -26,6 +26,9 @@ from services.access.messaging.intake import DeadLetter, Record, read
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+DLQ_VALUE_LIMIT = 512 * 1024
+"""Dead letters keep at most this much of the value: the producer refuses a record over
+1 MiB (`max_request_size`), and a refused dead letter would fail its batch for ever."""
 
 
 class CommandConsumer:
@@ -89,9 +92,13 @@ class CommandConsumer:
             "dlq_partition": str(dead.record.partition),
             "dlq_offset": str(dead.record.offset),
         })
+        value = dead.record.value or b""
+        if len(value) > DLQ_VALUE_LIMIT:
+            headers["dlq_truncated_from"] = str(len(value))
+            value = value[:DLQ_VALUE_LIMIT]
         return await self._broker.publish(
-            dead.record.value or b"", self._topics.commands_dlq, key=dead.record.key,
-            headers=headers, no_confirm=True,
+            value, self._topics.commands_dlq, key=dead.record.key, headers=headers,
+            no_confirm=True,
         )
 
 
