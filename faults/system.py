@@ -36,8 +36,8 @@ from services.local.tansu import free_port, spawn_tansu, wait_for_port
 
 BIN = Path(sys.executable).parent
 TOKEN = "faults-token"  # noqa: S105 - a local, throwaway bearer token
-ADMIN_URL = os.environ.get("FAULTS_ADMIN_DATABASE_URL",
-                           "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get("FAULTS_ADMIN_DATABASE_URL") or os.environ.get(
+    "TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def http_ok(url: str, token: str | None = None, timeout: float = 1.0) -> bool:

@@ -88,6 +88,15 @@ class Traffic:
 
     # --- out ----------------------------------------------------------------------------
 
+    async def refollow(self) -> None:
+        """Follow the topics again from their beginning (after the broker restarted empty:
+        a follower that kept its old offsets would skip that many records of the new
+        topics). Copies already seen are kept; seen again, they count as redeliveries."""
+        follower = self._tasks.pop(0)
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+        self._tasks.insert(0, asyncio.create_task(self._follow(), name="follow"))
+
     async def _follow(self) -> None:
         topics = [self.topics.command_results, self.topics.events, self.topics.commands_dlq]
         while True:

@@ -59,6 +59,7 @@ async def restart_body(system: System, traffic: Traffic, figures: Figures) -> No
         say(figures.scenario, f"broker killed ({before} events seen); starting it again empty")
         await asyncio.to_thread(broker.start)
         restarted = time.time()
+        await traffic.refollow()
         await asyncio.sleep(15.0)
     finally:
         stop.set()
