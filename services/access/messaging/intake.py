@@ -48,8 +48,8 @@ def read(record: Record) -> Intake:
         return _dead(record, f"message of {size} bytes is over the 1 MiB limit", None)
     try:
         raw = _raw_envelope(record)
-    except ValueError as exc:
-        return _dead(record, f"not a command envelope: {exc}", None)
+    except ValueError as exc:  # a binary-binding message still carries its id in a header
+        return _dead(record, f"not a command envelope: {exc}", _header_id(record))
     try:
         envelope = CommandEnvelope.model_validate(raw)
     except ValidationError as exc:
@@ -73,6 +73,11 @@ def _raw_envelope(record: Record) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ValueError("the value is not a JSON object")
     return parsed
+
+
+def _header_id(record: Record) -> str | None:
+    raw = dict(record.headers).get("ce_id")
+    return raw.decode("utf-8", errors="replace") if raw is not None else None
 
 
 def _binary(headers: dict[str, bytes], value: bytes | None) -> dict[str, Any]:
