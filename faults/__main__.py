@@ -4,6 +4,7 @@
     python -m faults --only kill-access   # one (or a comma-separated few)
     python -m faults --list
     python -m faults --snapshot           # the committed code (HEAD), not the working tree
+    python -m faults --markdown           # the latest figures as a Markdown table
 
 `--snapshot` runs everything (services, tools, this runner) from `git archive HEAD` plus
 the working tree's `faults/`, so other people's unfinished edits cannot break a run.
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from faults.report import DEFAULT_OUT, Figures, table, write
+from faults.report import DEFAULT_OUT, Figures, markdown, table, write
 from faults.scenarios import all_scenarios
 
 
@@ -31,11 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
     parser.add_argument("--var", type=Path, default=Path("var/faults"), help="logs go here")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the figures of --out as a Markdown table and exit")
     parser.add_argument("--snapshot", action="store_true",
                         help="run the code of HEAD (git archive), not the working tree")
     args = parser.parse_args(argv)
     if args.snapshot and "FAULTS_SNAPSHOT_DIR" not in os.environ:
         return _in_snapshot(argv if argv is not None else sys.argv[1:], args)
+    if args.markdown:
+        print(markdown(args.out))
+        return 0
     scenarios = all_scenarios()
     if args.list:
         for s in scenarios:

@@ -101,3 +101,17 @@ def write(rows: list[Figures], path: Path = DEFAULT_OUT, merge: bool = True) -> 
                 "ok": all(s.get("ok") for s in scenarios.values()), "scenarios": scenarios}
     path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def markdown(path: Path = DEFAULT_OUT) -> str:
+    """The figures of `path` as a Markdown table (for docs/reliability.md)."""
+    document = json.loads(path.read_text())
+    lines = ["| scenario | ok | commands | faults | lost | eff. duplicates | raw redeliveries "
+             "| recovery s | converged s | took s | run at |",
+             "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
+    for name, s in document["scenarios"].items():
+        lines.append(
+            f"| `{name}` | {'yes' if s['ok'] else '**no**'} | {s['commands']} | {s['faults']} "
+            f"| {s['lost']} | {s['duplicates']} | {s['redeliveries']} | {_cell(s['recovery_s'])} "
+            f"| {_cell(s['converged_s'])} | {_cell(s['seconds'], 0)} | {s.get('run_at', '')} |")
+    return "\n".join(lines)
