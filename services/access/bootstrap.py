@@ -28,7 +28,7 @@ from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
 from services.access.store.application import AccessStore, open_store
 from services.common.config import Settings
-from services.common.kafka import ensure_topics, keep_topics
+from services.common.kafka import end_offsets, ensure_topics, keep_topics
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class AccessService:
         self.pool = await asyncpg.create_pool(s.database_url, min_size=2, max_size=8)
         async with self.pool.acquire() as conn:
             await create_schema(conn)
-        await ensure_topics(s.kafka_bootstrap_servers, s.topics.all())
+        created = await ensure_topics(s.kafka_bootstrap_servers, s.topics.all())
         self.broker = KafkaBroker(
             s.kafka_bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2,
             client_id="charger-access", logger=None,
@@ -77,9 +77,14 @@ class AccessService:
         self._watch_projection(self._watch.subscribe())
         await self._watch.start()
         await self.broker.start()
+        await self.relay.setup()
+        if s.topics.events in created:
+            await self.relay.rewind()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
-        self._tasks.append(asyncio.create_task(
-            keep_topics(s.kafka_bootstrap_servers, s.topics.all()), name="topics"))
+        self._tasks.append(asyncio.create_task(keep_topics(
+            s.kafka_bootstrap_servers, s.topics.all(), on_created=self._topics_created),
+            name="topics"))
+        self._tasks.append(asyncio.create_task(self._watch_events_topic(), name="events-topic"))
         self.projection.start()
         if self._serve_api:
             await self._start_api()
@@ -96,6 +101,23 @@ class AccessService:
                 projection.notify()
 
         self._tasks.append(asyncio.create_task(forward(), name="projection-wake"))
+
+    async def _topics_created(self, created: list[str]) -> None:
+        if self.relay is not None and self.settings.topics.events in created:
+            await self.relay.rewind()
+
+    async def _watch_events_topic(self, interval: float = 5.0) -> None:
+        """A broker that restarts empty may get the topic recreated by anyone (even a
+        producer's metadata request): compare its end offsets with what was acked."""
+        assert self.relay is not None
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                offsets = await end_offsets(self.settings.kafka_bootstrap_servers,
+                                            self.settings.topics.events)
+                await self.relay.check_topic(offsets)
+            except Exception as exc:
+                log.warning("could not check %s (%s)", self.settings.topics.events, exc)
 
     async def _send(self, topic: str, key: bytes, value: bytes) -> Any:
         assert self.broker is not None

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -20,7 +22,7 @@ PARTITIONS = 3
 
 async def ensure_topics(
     bootstrap_servers: str, topics: list[str], partitions: int = PARTITIONS
-) -> None:
+) -> list[str]:
     """Create any missing topic. A broker with memory storage forgets them on restart."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
@@ -28,18 +30,20 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if not missing:
-            return
+            return []
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
                 [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
             )
         log.info("created topics %s", missing)
+        return missing
     finally:
         await admin.close()
 
 
 async def keep_topics(
-    bootstrap_servers: str, topics: list[str], interval: float = 5.0
+    bootstrap_servers: str, topics: list[str], interval: float = 5.0,
+    on_created: Callable[[list[str]], Awaitable[None]] | None = None,
 ) -> None:
     """Recreate topics a restarted broker forgot (memory storage), for as long as we run.
 
@@ -49,6 +53,22 @@ async def keep_topics(
     while True:
         await asyncio.sleep(interval)
         try:
-            await ensure_topics(bootstrap_servers, topics)
+            created = await ensure_topics(bootstrap_servers, topics)
+            if created and on_created is not None:
+                await on_created(created)
         except Exception as exc:
             log.warning("could not check topics (%s); retrying in %.0f s", exc, interval)
+
+
+async def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    """Each partition's end offset (empty when the topic does not exist)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        await consumer.topics()  # refresh metadata
+        partitions = consumer.partitions_for_topic(topic) or set()
+        found = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return {tp.partition: int(offset) for tp, offset in found.items()}
+    finally:
+        await consumer.stop()

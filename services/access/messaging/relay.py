@@ -46,6 +46,8 @@ class Relay:
         self._poll_interval = poll_interval
         self.position = 0
         self.published = 0
+        self._lock = asyncio.Lock()
+        self._acked: dict[int, int] = {}  # partition -> highest offset the broker acked
 
     async def setup(self) -> None:
         async with self._pool.acquire() as conn:
@@ -72,21 +74,46 @@ class Relay:
 
     async def publish_next(self) -> int:
         """Publish the next batch; return how many events it held."""
-        async with self._pool.acquire() as conn:
-            events = await self._log.read(conn, self.position, self._batch_size)
-        if not events:
-            return 0
-        acks = [await self._send(self._topic, _key(e), _value(e)) for e in events]
-        await asyncio.gather(*acks)
-        last = events[-1].position
+        async with self._lock:
+            async with self._pool.acquire() as conn:
+                events = await self._log.read(conn, self.position, self._batch_size)
+            if not events:
+                return 0
+            acks = [await self._send(self._topic, _key(e), _value(e)) for e in events]
+            for metadata in await asyncio.gather(*acks):
+                partition, offset = int(metadata.partition), int(metadata.offset)
+                self._acked[partition] = max(self._acked.get(partition, -1), offset)
+            await self._track(events[-1].position)
+            self.published += len(events)
+            return len(events)
+
+    async def check_topic(self, end_offsets: dict[int, int]) -> None:
+        """Rewind if the topic holds less than the broker acknowledged to us: it was lost
+        and recreated (a broker with memory storage restarted)."""
+        if any(end_offsets.get(p, 0) <= offset for p, offset in self._acked.items()):
+            await self.rewind()
+
+    async def rewind(self) -> None:
+        """Publish the whole log again: the topic was (re)created empty.
+
+        A broker with memory storage that restarts loses what it held, including events
+        consumers had not read yet; the store still has them, and consumers dedupe on the
+        event id. (Durable Kafka keeps its topics; this never runs there.)
+        """
+        async with self._lock:
+            log.warning("%s was created empty: publishing the log again from the start",
+                        self._topic)
+            self._acked.clear()
+            await self._track(0)
+        self._wake.set()
+
+    async def _track(self, position: int) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO relay_tracking (name, position) VALUES ($1, $2) "
                 "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                self._name, last)
-        self.position = last
-        self.published += len(events)
-        return len(events)
+                self._name, position)
+        self.position = position
 
 
 def _key(event: LoggedEvent) -> bytes:

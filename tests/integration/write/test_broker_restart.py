@@ -45,6 +45,10 @@ async def test_commands_flow_again_after_the_broker_restarts_empty(new_database:
         assert result["status"] == "accepted"
         published = await client.wait_events(lambda e: e["subject"] == str(after))
         assert published[0]["type"] == "UserRegistered"
+        # What the dead broker held is published again from the store, for consumers that
+        # had not read it yet (they dedupe on the event id).
+        again = await client.wait_events(lambda e: e["subject"] == str(before))
+        assert again[0]["type"] == "UserRegistered"
         await client.stop()
     finally:
         await service.stop()
