@@ -51,6 +51,7 @@ from services.notifications.message import (
     message_id,
     sender_address,
 )
+from services.notifications.outcomes import OutcomeWriter
 from services.notifications.privacy import (
     Forgetting,
     RecipientKeys,
@@ -71,7 +72,6 @@ from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
 
 log = logging.getLogger(__name__)
 
-FINISH_RETRY_PAUSES = (0.2, 1.0, 5.0)
 
 
 class Mailer(Protocol):
@@ -441,10 +441,11 @@ class Deliverer:
         self.stats.rounds += 1
         turns = self._queue_turns(attempts) if turns is None else turns
         pending = iter(turns)
-        finished: list[Finished] = []
+        outcomes = OutcomeWriter(self.sent_log.finish)
 
         async def worker() -> None:
-            # One worker per pooled connection rather than a task per e-mail.
+            # One worker per pooled connection rather than a task per e-mail; each records
+            # an outcome before its next send, so a crash can double only what is in flight.
             for turn in pending:
                 try:
                     if turn.after is not None:
@@ -452,7 +453,7 @@ class Deliverer:
                     for attempt in turn.attempts:
                         result = await self._attempt(attempt)
                         if result is not None:
-                            finished.append(result)
+                            await outcomes.record(result)
                 finally:
                     self._end_turn(turn)
 
@@ -462,15 +463,6 @@ class Deliverer:
         finally:
             for turn in turns:  # also those no worker reached (cancelled)
                 self._end_turn(turn)
-        for pause in FINISH_RETRY_PAUSES:
-            try:
-                await self.sent_log.finish(finished)
-                return
-            except Exception:
-                # Sent but not recorded: the lease keeps others off these rows meanwhile.
-                log.exception("recording %d outcomes failed; retrying", len(finished))
-                await asyncio.sleep(pause)
-        await self.sent_log.finish(finished)
 
     async def _attempt(self, attempt: Attempt) -> Finished | None:
         """Send one e-mail once; None leaves the row as it is (leased) for later."""

@@ -1,0 +1,64 @@
+"""Recording each e-mail's outcome right after it is sent, with group commit.
+
+SMTP has no idempotent send: if the process dies after the server accepted an e-mail but
+before the sent-log says so, that e-mail goes out again when its lease runs out (with the
+same Message-ID). Recording outcomes only once a whole round was sent made that a whole
+round of duplicates per crash. Here a sender waits until its outcome is stored before it
+sends its next e-mail, and outcomes that arrive together share one write, so a crash can
+double at most the e-mails in flight (one per connection), at one round trip per group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from services.notifications.sent_log import Finished
+
+log = logging.getLogger(__name__)
+
+RETRY_PAUSES = (0.2, 1.0, 5.0)
+
+Write = Callable[[Sequence[Finished]], Awaitable[None]]
+
+
+class OutcomeWriter:
+    def __init__(self, write: Write) -> None:
+        self._write = write
+        self._pending: list[Finished] = []
+        self._next: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, outcome: Finished) -> None:
+        """Return once `outcome` is stored (raises if it could not be)."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        stored = self._next
+        self._pending.append(outcome)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await asyncio.shield(stored)
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            done, self._next = self._next, None
+            assert done is not None
+            try:
+                await self._write_with_retries(batch)
+            except Exception as error:
+                done.set_exception(error)
+            else:
+                done.set_result(None)
+
+    async def _write_with_retries(self, batch: Sequence[Finished]) -> None:
+        for pause in RETRY_PAUSES:
+            try:
+                await self._write(batch)
+                return
+            except Exception:
+                # Sent but not recorded: the lease keeps others off these rows meanwhile.
+                log.exception("recording %d outcomes failed; retrying", len(batch))
+                await asyncio.sleep(pause)
+        await self._write(batch)
