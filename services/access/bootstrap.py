@@ -28,7 +28,7 @@ from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
 from services.access.store.application import AccessStore, open_store
 from services.common.config import Settings
-from services.common.kafka import end_offsets, ensure_topics, keep_topics
+from services.common.kafka import ensure_topics, keep_topics
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class AccessService:
         self._tasks.append(asyncio.create_task(keep_topics(
             s.kafka_bootstrap_servers, s.topics.all(), on_created=self._topics_created),
             name="topics"))
-        self._tasks.append(asyncio.create_task(self._watch_events_topic(), name="events-topic"))
+        self._tasks.append(asyncio.create_task(self._watch_broker_state(), name="broker-state"))
         self.projection.start()
         if self._serve_api:
             await self._start_api()
@@ -106,18 +106,32 @@ class AccessService:
         if self.relay is not None and self.settings.topics.events in created:
             await self.relay.rewind()
 
-    async def _watch_events_topic(self, interval: float = 5.0) -> None:
-        """A broker that restarts empty may get the topic recreated by anyone (even a
-        producer's metadata request): compare its end offsets with what was acked."""
+    async def _watch_broker_state(self) -> None:
+        """Republish the log if the broker lost its state (memory storage restarted).
+
+        The sign is our own consumer group's committed offsets going back or vanishing,
+        which a durable Kafka never does; whoever recreated the topics (even a producer's
+        metadata request), what the dead broker held is then published again from the
+        store, and consumers dedupe on the event id."""
         assert self.relay is not None
+        seen: dict[int, int] = {}
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self.settings.broker_check_seconds)
+            consumer = getattr(self._subscriber, "consumer", None)
+            if consumer is None:
+                continue
             try:
-                offsets = await end_offsets(self.settings.kafka_bootstrap_servers,
-                                            self.settings.topics.events)
-                await self.relay.check_topic(offsets)
+                now = {tp.partition: await consumer.committed(tp) for tp in consumer.assignment()}
             except Exception as exc:
-                log.warning("could not check %s (%s)", self.settings.topics.events, exc)
+                log.debug("could not read committed offsets (%s)", exc)
+                continue
+            if any(p in seen and (o is None or o < seen[p]) for p, o in now.items()):
+                seen.clear()
+                await self.relay.rewind()
+                continue
+            for partition, offset in now.items():
+                if offset is not None:
+                    seen[partition] = max(seen.get(partition, 0), offset)
 
     async def _send(self, topic: str, key: bytes, value: bytes) -> Any:
         assert self.broker is not None

@@ -26,6 +26,8 @@ class Settings:
     api_tokens: frozenset[str] = field(default_factory=frozenset)
     audit_tokens: frozenset[str] = field(default_factory=frozenset)
     """Bearer tokens of auditors (`AUDIT_TOKENS`): only these open `/v1/audit/...`."""
+    broker_check_seconds: float = 5.0
+    """How often the access service checks that the broker kept its topics and offsets."""
     operator_ids: frozenset[str] = field(default_factory=frozenset)
     """User ids (`OPERATOR_IDS`) that may send ForgetUser for someone else."""
     topics: Topics = field(default_factory=Topics)
@@ -46,6 +48,7 @@ class Settings:
             api_tokens=tokens,
             audit_tokens=_token_set(env.get("AUDIT_TOKENS", "")),
             operator_ids=_token_set(env.get("OPERATOR_IDS", "")),
+            broker_check_seconds=float(env.get("BROKER_CHECK_SECONDS", "5")),
             topics=Topics(env.get("TOPIC_PREFIX", "")),
             token_secret=env.get("TOKEN_SECRET", DEV_TOKEN_SECRET).encode(),
             invitation_ttl_seconds=int(env.get("INVITATION_TTL_SECONDS", str(7 * 24 * 3600))),

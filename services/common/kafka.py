@@ -11,7 +11,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -59,16 +58,3 @@ async def keep_topics(
         except Exception as exc:
             log.warning("could not check topics (%s); retrying in %.0f s", exc, interval)
 
-
-async def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
-    """Each partition's end offset (empty when the topic does not exist)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        await consumer.topics()  # refresh metadata
-        partitions = consumer.partitions_for_topic(topic) or set()
-        found = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-        return {tp.partition: int(offset) for tp, offset in found.items()}
-    finally:
-        await consumer.stop()

@@ -47,7 +47,6 @@ class Relay:
         self.position = 0
         self.published = 0
         self._lock = asyncio.Lock()
-        self._acked: dict[int, int] = {}  # partition -> highest offset the broker acked
 
     async def setup(self) -> None:
         async with self._pool.acquire() as conn:
@@ -80,18 +79,10 @@ class Relay:
             if not events:
                 return 0
             acks = [await self._send(self._topic, _key(e), _value(e)) for e in events]
-            for metadata in await asyncio.gather(*acks):
-                partition, offset = int(metadata.partition), int(metadata.offset)
-                self._acked[partition] = max(self._acked.get(partition, -1), offset)
+            await asyncio.gather(*acks)
             await self._track(events[-1].position)
             self.published += len(events)
             return len(events)
-
-    async def check_topic(self, end_offsets: dict[int, int]) -> None:
-        """Rewind if the topic holds less than the broker acknowledged to us: it was lost
-        and recreated (a broker with memory storage restarted)."""
-        if any(end_offsets.get(p, 0) <= offset for p, offset in self._acked.items()):
-            await self.rewind()
 
     async def rewind(self) -> None:
         """Publish the whole log again: the topic was (re)created empty.
@@ -103,7 +94,6 @@ class Relay:
         async with self._lock:
             log.warning("%s was created empty: publishing the log again from the start",
                         self._topic)
-            self._acked.clear()
             await self._track(0)
         self._wake.set()
 

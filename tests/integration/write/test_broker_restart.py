@@ -3,6 +3,7 @@ service recreates them and carries on from the store."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from typing import Any
@@ -24,6 +25,7 @@ async def test_commands_flow_again_after_the_broker_restarts_empty(new_database:
     settings = dataclasses.replace(
         Settings(), database_url=new_database(), kafka_bootstrap_servers=f"127.0.0.1:{port}",
         topics=Topics("restart."), consumer_group_prefix="broker-restart",
+        broker_check_seconds=0.5,
     )
     service = AccessService(settings, serve_api=False)
     await service.start()
@@ -33,6 +35,7 @@ async def test_commands_flow_again_after_the_broker_restarts_empty(new_database:
         before = uuid.uuid4()
         assert (await client.run("RegisterUser", {"user_id": str(before), "email": f"{before}@x.no"}, before))["status"] == "accepted"
         await client.stop()
+        await asyncio.sleep(1.5)  # the service notes its committed offsets (every 0.5 s here)
 
         broker.kill()
         broker.wait()
