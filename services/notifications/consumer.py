@@ -45,6 +45,7 @@ def subscribe(broker: KafkaBroker, settings: NotificationSettings, deliverer: De
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_records=MAX_BATCH,
+        fetch_max_wait_ms=50,  # Tansu holds a fetch for its whole max wait (default 500 ms)
         decoder=raw_values,
         title="on_access_events",
         description="Sends the e-mails each access event causes, once per recipient.",

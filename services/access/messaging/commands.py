@@ -45,6 +45,9 @@ class CommandConsumer:
         subscriber = self._broker.subscriber(
             self._topics.commands, group_id=group_id, batch=True, max_records=MAX_BATCH,
             batch_timeout_ms=5, auto_offset_reset="earliest",
+            # Tansu holds a fetch for its whole max wait even when records arrive; a command
+            # waiting up to 500 ms (aiokafka's default) dominated end-to-end latency.
+            fetch_max_wait_ms=10,
             ack_policy=AckPolicy.NACK_ON_ERROR,
         )
 
