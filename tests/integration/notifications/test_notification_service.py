@@ -162,6 +162,16 @@ async def sentinel(producer: AIOKafkaProducer, topics: Topics, mail: Mail) -> No
     await asyncio.sleep(0.3)  # sends of the same batch run concurrently; let them land
 
 
+async def row_status(settings: NotificationSettings, event_id: uuid.UUID) -> str | None:
+    conn = await asyncpg.connect(settings.common.database_url)
+    try:
+        status: str | None = await conn.fetchval(
+            "SELECT status FROM notifications.sent_log WHERE event_id = $1", event_id)
+        return status
+    finally:
+        await conn.close()
+
+
 async def wait_until(check: Any, what: str, seconds: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
@@ -217,6 +227,11 @@ async def test_the_same_event_three_times_sends_one_email(
     address = f"dup-{uuid.uuid4().hex[:8]}@example.fr"
     same = envelope(invited(email=address, locale="fr"))
     await publish(producer, settings.common.topics, same, same, same)
+
+    async def arrived() -> bool:
+        return len(mail.to(address)) >= 1
+
+    await wait_until(arrived, f"the e-mail to {address}")
     await sentinel(producer, settings.common.topics, mail)
     assert len(mail.to(address)) == 1
 
@@ -231,15 +246,12 @@ async def test_garbage_and_unknown_records_are_skipped_and_the_consumer_goes_on(
     # A NUL in a name: storable in the sent-log (as a JSON escape), refused as a header.
     nul = envelope(invited(inviter=person(name="Eve\x00Bcc: evil@attacker.example")))
     await publish(producer, settings.common.topics, b"\xff not json", b"{}", unknown, nul)
-    await sentinel(producer, settings.common.topics, mail)
-    conn = await asyncpg.connect(settings.common.database_url)
-    try:
-        status = await conn.fetchval(
-            "SELECT status FROM notifications.sent_log WHERE event_id = $1", nul.id
-        )
-    finally:
-        await conn.close()
-    assert status == "failed"
+    await sentinel(producer, settings.common.topics, mail)  # the consumer went on
+
+    async def failed() -> bool:
+        return await row_status(settings, nul.id) == "failed"
+
+    await wait_until(failed, "the refused e-mail to be recorded failed")
 
 
 async def test_a_permanently_refused_email_is_recorded_failed_and_dead_lettered(
