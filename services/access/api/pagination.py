@@ -11,12 +11,13 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
+from pydantic import BaseModel
 
-from services.access.api.errors import invalid_param
+from services.access.api.errors import NotFoundError, invalid_param
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -79,3 +80,16 @@ def page_of(rows: list[T], limit: int, key: Callable[[T], str | int]) -> Page[T]
         return Page(rows, None)
     items = rows[:limit]
     return Page(items, encode_cursor(key(items[-1])))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def list_answer(model: type[M], key: str, page: Page[Any] | None, position: int,
+                missing: str) -> M:
+    """A list endpoint's answer (`key`, `next_cursor`, `position`), or 404 when the thing
+    the list belongs to is unknown."""
+    if page is None:
+        raise NotFoundError(missing, position=position)
+    return model.model_validate(
+        {key: page.items, "next_cursor": page.next_cursor, "position": position})

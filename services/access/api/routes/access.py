@@ -10,9 +10,8 @@ from fastapi import APIRouter, Query
 from events.text import Level
 from services.access.api.consistency import Position
 from services.access.api.context import Context
-from services.access.api.errors import NotFoundError
 from services.access.api.models import AccessCheck, ChargerUsers, UserChargers
-from services.access.api.pagination import DEFAULT_LIMIT, Cursor, Limit, uuid_after
+from services.access.api.pagination import DEFAULT_LIMIT, Cursor, Limit, list_answer, uuid_after
 from services.access.projection.changes import LEVEL_RANK
 
 router = APIRouter(tags=["access"])
@@ -28,11 +27,7 @@ async def chargers_of_user(
 ) -> UserChargers:
     """Chargers the user may use, with the level and every reason, ordered by id."""
     page = await context.access.chargers_of_user(user_id, uuid_after(cursor), limit)
-    if page is None:
-        raise NotFoundError("unknown user", position=position)
-    return UserChargers.model_validate(
-        {"chargers": page.items, "next_cursor": page.next_cursor, "position": position}
-    )
+    return list_answer(UserChargers, "chargers", page, position, "unknown user")
 
 
 @router.get("/v1/chargers/{charger_id}/users", response_model=ChargerUsers)
@@ -45,11 +40,7 @@ async def users_of_charger(
 ) -> ChargerUsers:
     """Users who may use the charger, with the level and every reason, ordered by id."""
     page = await context.access.users_of_charger(charger_id, uuid_after(cursor), limit)
-    if page is None:
-        raise NotFoundError("unknown charger", position=position)
-    return ChargerUsers.model_validate(
-        {"users": page.items, "next_cursor": page.next_cursor, "position": position}
-    )
+    return list_answer(ChargerUsers, "users", page, position, "unknown charger")
 
 
 @router.get("/v1/access/check", response_model=AccessCheck)

@@ -10,7 +10,14 @@ from services.access.api.consistency import Position
 from services.access.api.context import Context
 from services.access.api.errors import NotFoundError
 from services.access.api.models import Charger, ChargerHistory, Group, GroupChargers, Invitation
-from services.access.api.pagination import DEFAULT_LIMIT, Cursor, Limit, int_after, uuid_after
+from services.access.api.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    int_after,
+    list_answer,
+    uuid_after,
+)
 
 router = APIRouter()
 
@@ -35,11 +42,7 @@ async def charger_history(
     """The charger's audit timeline, oldest first: registration, moves, transfers, shares,
     invitations."""
     page = await context.chargers.history(charger_id, int_after(cursor), limit)
-    if page is None:
-        raise NotFoundError("unknown charger", position=position)
-    return ChargerHistory.model_validate(
-        {"events": page.items, "next_cursor": page.next_cursor, "position": position}
-    )
+    return list_answer(ChargerHistory, "events", page, position, "unknown charger")
 
 
 @router.get("/v1/groups/{group_id}", response_model=Group, tags=["groups"])
@@ -75,11 +78,7 @@ async def chargers_of_group(
 ) -> GroupChargers:
     """The chargers in the group, ordered by id."""
     page = await context.groups.chargers(group_id, uuid_after(cursor), limit)
-    if page is None:
-        raise NotFoundError("unknown group", position=position)
-    return GroupChargers.model_validate(
-        {"chargers": page.items, "next_cursor": page.next_cursor, "position": position}
-    )
+    return list_answer(GroupChargers, "chargers", page, position, "unknown group")
 
 
 @router.get("/v1/invitations/{invitation_id}", response_model=Invitation, tags=["invitations"])
