@@ -31,14 +31,12 @@ from uuid import UUID
 
 import asyncpg
 
-from events.text import normalise_email
 from services.notifications.privacy import (
     Forgetting,
-    PersonSeen,
     RecipientKeys,
-    people_in,
     pseudonymise,
 )
+from services.notifications.sent_log_schema import create_schema, parse_json
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -46,77 +44,7 @@ if TYPE_CHECKING:
     Connection = asyncpg.Connection | PoolConnectionProxy[Any]
 Status = Literal["pending", "sent", "failed", "forgotten"]
 
-SCHEMA = """
-CREATE SCHEMA IF NOT EXISTS notifications;
-CREATE TABLE IF NOT EXISTS notifications.sent_log (
-    event_id        uuid        NOT NULL,
-    recipient       text        NOT NULL,
-    kind            text        NOT NULL,
-    event_type      text        NOT NULL,
-    message_id      text        NOT NULL,
-    status          text        NOT NULL DEFAULT 'pending'
-                                CHECK (status IN ('pending', 'sent', 'failed', 'forgotten')),
-    attempts        integer     NOT NULL DEFAULT 0,
-    error           text,
-    claimed_at      timestamptz NOT NULL DEFAULT now(),
-    updated_at      timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (event_id, recipient)
-);
-ALTER TABLE notifications.sent_log
-    ADD COLUMN IF NOT EXISTS envelope text,
-    ADD COLUMN IF NOT EXISTS sequence bigint NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS user_id uuid;
-COMMENT ON COLUMN notifications.sent_log.recipient IS
-    'keyed hash of the normalised address (k1:...), never the address';
-COMMENT ON COLUMN notifications.sent_log.user_id IS
-    'the recipient''s account when the event named it: how forgetting finds the row';
--- Tables from before forgetting: let the status take 'forgotten'.
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_constraint
-                WHERE conrelid = 'notifications.sent_log'::regclass
-                  AND conname = 'sent_log_status_check'
-                  AND pg_get_constraintdef(oid) NOT LIKE '%forgotten%') THEN
-        ALTER TABLE notifications.sent_log DROP CONSTRAINT sent_log_status_check;
-        ALTER TABLE notifications.sent_log ADD CONSTRAINT sent_log_status_check
-            CHECK (status IN ('pending', 'sent', 'failed', 'forgotten'));
-    END IF;
-END $$;
-DROP INDEX IF EXISTS notifications.sent_log_unfinished;
-CREATE INDEX IF NOT EXISTS sent_log_due
-    ON notifications.sent_log (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS sent_log_recipient ON notifications.sent_log (recipient);
-CREATE INDEX IF NOT EXISTS sent_log_user
-    ON notifications.sent_log (user_id) WHERE user_id IS NOT NULL;
--- Which accounts an address key belongs to, learned from events (an invitation names
--- only the address; the registration later joins it to the account).
-CREATE TABLE IF NOT EXISTS notifications.recipient_users (
-    user_id         uuid        NOT NULL,
-    recipient       text        NOT NULL,
-    PRIMARY KEY (user_id, recipient)
-);
--- Tombstones: people forgotten and their address keys, so events that arrive late
--- (another partition, a re-reading consumer group) neither mail nor store them.
-CREATE TABLE IF NOT EXISTS notifications.forgotten_users (
-    user_id         uuid        PRIMARY KEY,
-    pseudonym_email text        NOT NULL,
-    pseudonym_name  text        NOT NULL,
-    forgotten_at    timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS notifications.forgotten_recipients (
-    recipient       text        PRIMARY KEY,
-    user_id         uuid        NOT NULL
-);
-CREATE TABLE IF NOT EXISTS notifications.migrations (
-    name            text        PRIMARY KEY,
-    done_at         timestamptz NOT NULL DEFAULT now()
-);
--- Rows from before the queue kept envelopes cannot be sent again: close them visibly.
-UPDATE notifications.sent_log
-   SET status = 'failed', error = 'no envelope kept (claimed by an older version)'
- WHERE status = 'pending' AND envelope IS NULL;
-"""
+
 
 
 @dataclass(frozen=True)
@@ -190,79 +118,7 @@ class SentLog:
         self._keys = keys
 
     async def create_schema(self) -> None:
-        async with self._pool.acquire() as conn:
-            # Two instances starting at once may race on CREATE ... IF NOT EXISTS.
-            await conn.execute("SELECT pg_advisory_lock(hashtext('notifications.sent_log'))")
-            try:
-                await conn.execute(SCHEMA)
-                await self._migrate_recipient_keys(conn)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext('notifications.sent_log'))")
-
-    async def _migrate_recipient_keys(self, conn: Connection) -> None:
-        """Once: replace plaintext recipients by their keys, note each row's account
-        where its envelope names it, and drop the envelopes of finished rows."""
-        async with conn.transaction():
-            done = await conn.fetchval(
-                "SELECT true FROM notifications.migrations WHERE name = 'recipient-keys'"
-            )
-            if done:
-                return
-            rows = await conn.fetch(
-                """
-                SELECT event_id, recipient, envelope FROM notifications.sent_log
-                 WHERE strpos(recipient, '@') > 0
-                """
-            )
-            links: set[tuple[UUID, str]] = set()
-            event_ids, olds, news, user_ids = [], [], [], []
-            for row in rows:
-                key = self._keys(row["recipient"])
-                user_id = None
-                for person in _people(row["envelope"]):
-                    if person.user_id is None or person.email is None:
-                        continue
-                    links.add((person.user_id, self._keys(person.email)))
-                    if normalise_email(person.email) == normalise_email(row["recipient"]):
-                        user_id = person.user_id
-                event_ids.append(row["event_id"])
-                olds.append(row["recipient"])
-                news.append(key)
-                user_ids.append(user_id)
-            await conn.execute(
-                """
-                UPDATE notifications.sent_log s
-                   SET recipient = m.key, user_id = COALESCE(m.user_id, s.user_id)
-                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])
-                       AS m(event_id, old, key, user_id)
-                 WHERE s.event_id = m.event_id AND s.recipient = m.old
-                """,
-                event_ids,
-                olds,
-                news,
-                user_ids,
-            )
-            await self._learn(conn, links)
-            await conn.execute(
-                "UPDATE notifications.sent_log SET envelope = NULL"
-                " WHERE status <> 'pending' AND envelope IS NOT NULL"
-            )
-            await conn.execute(
-                "INSERT INTO notifications.migrations (name) VALUES ('recipient-keys')"
-            )
-
-    @staticmethod
-    async def _learn(conn: Connection, links: set[tuple[UUID, str]]) -> None:
-        if links:
-            await conn.execute(
-                """
-                INSERT INTO notifications.recipient_users (user_id, recipient)
-                SELECT * FROM unnest($1::uuid[], $2::text[])
-                ON CONFLICT DO NOTHING
-                """,
-                [user_id for user_id, _ in links],
-                [key for _, key in links],
-            )
+        await create_schema(self._pool, self._keys)
 
     async def claim(
         self,
@@ -473,7 +329,7 @@ class SentLog:
                 )
             }
             for text in found.values():
-                forgetting = forgetting.learn(_json(text), keys)
+                forgetting = forgetting.learn(parse_json(text), keys)
             needles = sorted(forgetting.emails | {n.lower() for n in forgetting.names})
             if needles:
                 for r in await conn.fetch(
@@ -508,7 +364,7 @@ class SentLog:
             for key, text in found.items():
                 if key in gone:
                     continue
-                before = _json(text)
+                before = parse_json(text)
                 after = pseudonymise(before, forgetting, keys)
                 if after != before:
                     rewrites.append((key, _dump(after)))
@@ -549,16 +405,7 @@ class SentLog:
         return value
 
 
-def _json(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
-
-
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _people(text: str | None) -> list[PersonSeen]:
-    return list(people_in(_json(text)))
