@@ -1,6 +1,6 @@
 """Effective access at a moment, replayed from the log alone (pure: envelopes in, answers out).
 
-The same rules as the live read model (`projection/writer.py`), in the same shape: one
+The same rules as the live read model (`projection/tables/access.py`), in the same shape: one
 entry per user and charger with the level and every reason, highest first — owner,
 then group role, then share — each naming what it gives. An auditor's answer for time T
 is therefore comparable, entry for entry, with what the query API said at T.

@@ -23,7 +23,7 @@ from services.access.projection.apply import apply
 from services.access.projection.runner import LogReader
 from services.access.projection.schema import PROJECTION_NAME, create_schema
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_schema, render
-from services.access.projection.writer import recompute_all_access
+from services.access.projection.tables.access import recompute_all_access
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,118 @@
+"""The access table: the effective level of every (user, charger) pair, with every reason.
+
+Derived from the chargers, group_members and shares tables, never from events directly:
+the live projection recomputes the rows a batch's changes touch, a rebuild computes the
+whole table once at the end. Both give the same levels and the same order of `why`.
+"""
+
+from __future__ import annotations
+
+from services.access.projection.changes import BatchChanges
+from services.access.projection.sql import Connection, render
+
+_RECOMPUTE_ACCESS = """
+    WITH whole AS (SELECT unnest($1::uuid[]) AS charger_id),
+    pairs AS (
+        SELECT a.charger_id, a.user_id FROM whole w JOIN {s}.access a USING (charger_id)
+        UNION
+        SELECT c.charger_id, c.owner_id FROM whole w JOIN {s}.chargers c USING (charger_id)
+        UNION
+        SELECT c.charger_id, m.user_id FROM whole w JOIN {s}.chargers c USING (charger_id)
+        JOIN {s}.group_members m ON m.group_id = c.group_id
+        UNION
+        SELECT sh.charger_id, sh.user_id FROM whole w JOIN {s}.shares sh USING (charger_id)
+        UNION
+        SELECT * FROM unnest($2::uuid[], $3::uuid[])
+        UNION
+        SELECT c.charger_id, x.u FROM unnest($4::uuid[], $5::uuid[]) AS x(g, u)
+        JOIN {s}.chargers c ON c.group_id = x.g
+    ),
+    reasons AS (
+        SELECT p.charger_id, p.user_id, 2 AS rank, 0 AS ord,
+               jsonb_build_object('source', 'owner', 'level', 'manage') AS why
+        FROM pairs p JOIN {s}.chargers c
+            ON c.charger_id = p.charger_id AND c.owner_id = p.user_id
+        UNION ALL
+        SELECT p.charger_id, p.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
+               jsonb_build_object('source', 'group:' || m.role, 'group_id', m.group_id,
+                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END)
+        FROM pairs p JOIN {s}.chargers c ON c.charger_id = p.charger_id
+        JOIN {s}.group_members m ON m.group_id = c.group_id AND m.user_id = p.user_id
+        UNION ALL
+        SELECT p.charger_id, p.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
+               sh.why || jsonb_build_object('level', sh.level)
+        FROM pairs p JOIN {s}.shares sh
+            ON sh.charger_id = p.charger_id AND sh.user_id = p.user_id
+    ),
+    fresh AS (
+        SELECT user_id, charger_id,
+               CASE max(rank) WHEN 2 THEN 'manage' ELSE 'charge' END AS level,
+               jsonb_agg(why ORDER BY rank DESC, ord, why) AS why
+        FROM reasons GROUP BY user_id, charger_id
+    ),
+    stale AS (
+        DELETE FROM {s}.access a USING pairs p
+        WHERE a.charger_id = p.charger_id AND a.user_id = p.user_id
+          AND NOT EXISTS (SELECT 1 FROM fresh n
+                          WHERE n.charger_id = a.charger_id AND n.user_id = a.user_id)
+    )
+    INSERT INTO {s}.access AS a (user_id, charger_id, level, why)
+    SELECT user_id, charger_id, level, why FROM fresh
+    ON CONFLICT (user_id, charger_id) DO UPDATE SET level = EXCLUDED.level, why = EXCLUDED.why
+    WHERE (a.level, a.why) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.why)"""
+
+
+async def recompute_access(conn: Connection, schema: str, changes: BatchChanges) -> None:
+    """Rewrite the access rows whose inputs the batch changed, and only those.
+
+    A changed owner or group recomputes the whole charger; a changed share only its
+    (charger, user) row; a changed role only that user's rows on the group's chargers.
+    Effective level = the highest reason: owner → manage, group owner/admin → manage,
+    group member → charge, share → its level. Every reason is kept in `why`, highest
+    first. Unchanged rows are left alone and rows that lost every reason are deleted, in
+    one statement: the rows it deletes and the rows it upserts are disjoint.
+    """
+    whole = changes.touched_chargers
+    pairs = [p for p in changes.touched_pairs if p[0] not in whole]
+    memberships = list(changes.touched_memberships)
+    if not (whole or pairs or memberships):
+        return
+    await conn.execute(
+        render(_RECOMPUTE_ACCESS, schema),
+        list(whole),
+        [c for c, _ in pairs],
+        [u for _, u in pairs],
+        [g for g, _ in memberships],
+        [u for _, u in memberships],
+    )
+
+
+_COMPUTE_ALL_ACCESS = """
+    INSERT INTO {s}.access (user_id, charger_id, level, why)
+    SELECT user_id, charger_id, CASE max(rank) WHEN 2 THEN 'manage' ELSE 'charge' END,
+           jsonb_agg(why ORDER BY rank DESC, ord, why)
+    FROM (
+        SELECT c.charger_id, c.owner_id AS user_id, 2 AS rank, 0 AS ord,
+               jsonb_build_object('source', 'owner', 'level', 'manage') AS why
+        FROM {s}.chargers c
+        UNION ALL
+        SELECT c.charger_id, m.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
+               jsonb_build_object('source', 'group:' || m.role, 'group_id', m.group_id,
+                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END)
+        FROM {s}.chargers c JOIN {s}.group_members m ON m.group_id = c.group_id
+        UNION ALL
+        SELECT sh.charger_id, sh.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
+               sh.why || jsonb_build_object('level', sh.level)
+        FROM {s}.shares sh
+    ) reasons
+    GROUP BY user_id, charger_id"""
+
+
+async def recompute_all_access(conn: Connection, schema: str) -> None:
+    """Compute every access row from scratch (a rebuild defers access to this one pass).
+
+    The same reasons, levels and order of `why` as `recompute_access`, as one aggregate
+    over whole tables instead of per changed pair.
+    """
+    await conn.execute(render("DELETE FROM {s}.access", schema))
+    await conn.execute(render(_COMPUTE_ALL_ACCESS, schema))
