@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import inspect
 import json
 import time
 import uuid
@@ -173,12 +174,18 @@ async def row_status(settings: NotificationSettings, event_id: uuid.UUID) -> str
 
 
 async def wait_until(check: Any, what: str, seconds: float = 30.0) -> None:
+    """Poll `check` (plain or async) until it holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while not check():
+    while not await _holds(check):
         if loop.time() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def _holds(check: Any) -> bool:
+    result = check()
+    return bool(await result) if inspect.isawaitable(result) else bool(result)
 
 
 def body(message: Message, subtype: str) -> str:
