@@ -11,7 +11,11 @@ Two ways in, one way out:
   that failed transiently, were claimed while SMTP was down, or were left by a crashed
   instance), derives each e-mail again from the stored envelope, and sends it.
 
-Each send ends `sent`, `failed` (5xx, a header hazard, or still transient after
+A crash can cut a send between the server taking the e-mail and us hearing so; the
+sent-log is marked *handed over* in the instant the last byte leaves (`hand_over`), so such
+an e-mail counts as sent and is not sent twice, and only outcomes that change what happens
+next (retry, failed, or a send whose mark could not be stored) are waited for before the
+next send. Each send ends `sent`, `failed` (5xx, a header hazard, or still transient after
 `retry_give_up_seconds`: also published on `notifications.dlq`) or back in the queue
 with an exponential, capped, jittered delay (4xx, connection errors). Outcomes are
 written in one round trip per round. When the SMTP server itself is down (no
@@ -31,7 +35,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -75,8 +79,15 @@ log = logging.getLogger(__name__)
 
 
 class Mailer(Protocol):
-    async def send(self, message: OutgoingEmail) -> None:
-        """Deliver; raise TransientSmtpError or PermanentSmtpError."""
+    async def send(self, message: OutgoingEmail, handed_over: Callable[[], None]) -> None:
+        """Deliver; raise TransientSmtpError or PermanentSmtpError. Call `handed_over` the
+        instant the whole message is on its way to the server, before its answer."""
+
+
+class HandOverPort(Protocol):
+    async def ready(self) -> None: ...
+    def mark(self, event_id: UUID, recipient: str) -> Awaitable[object]: ...
+    async def close(self) -> None: ...
 
 
 class DeadLetters(Protocol):
@@ -94,6 +105,8 @@ class SentLogPort(Protocol):
     async def lease_due(self, limit: int, lease_seconds: float) -> list[DueRow]: ...
     async def release(self, keys: Collection[tuple[UUID, str]]) -> None: ...
     async def finish(self, results: Sequence[Finished]) -> None: ...
+    async def settle_handed_over(self) -> int: ...
+    def hand_over_marks(self) -> HandOverPort: ...
     async def depth(self) -> QueueDepth: ...
     async def forgotten_among(
         self, user_ids: Collection[UUID], recipients: Collection[str]
@@ -117,6 +130,8 @@ class Stats:
     forgotten: int = 0
     """`UserForgotten` events handled."""
     rounds: int = 0
+    settled_handed_over: int = 0
+    """E-mails a stopped process had handed to the server, counted sent (not resent)."""
 
 
 @dataclass
@@ -197,7 +212,10 @@ class Deliverer:
         )
         self._inflight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_inflight_batches))
-        self._senders = asyncio.Semaphore(max(1, self.settings.smtp_connections))
+        # One per pooled SMTP connection: a sender slot with its own connection for marks.
+        self._senders: asyncio.Queue[HandOverPort] = asyncio.Queue()
+        for _ in range(max(1, self.settings.smtp_connections)):
+            self._senders.put_nowait(self.sent_log.hand_over_marks())
         self._tails: dict[str, asyncio.Future[None]] = {}
         self.keys = RecipientKeys(self.settings.common.token_secret)
 
@@ -326,6 +344,11 @@ class Deliverer:
         while self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
+    async def close(self) -> None:
+        """Give back the senders' database connections (after `drain`)."""
+        while not self._senders.empty():
+            await self._senders.get_nowait().close()
+
     def _outgoing(self, value: bytes | None) -> list[Outgoing]:
         envelope = self._parse(value)
         return [] if envelope is None else self._outgoing_of(envelope)
@@ -382,6 +405,14 @@ class Deliverer:
         if probing and not self.health.probe_due():
             return 0
         limit = 1 if probing else self.settings.retry_batch
+        settled = await self.sent_log.settle_handed_over()
+        if settled:
+            self.stats.settled_handed_over += settled
+            log.warning(
+                "%d e-mails were handed to the SMTP server by a process that stopped before "
+                "its answer: counted as sent, not sent again",
+                settled,
+            )
         rows = await self.sent_log.lease_due(limit, self.settings.lease_seconds)
         if not rows:
             return 0
@@ -442,17 +473,23 @@ class Deliverer:
         turns = self._queue_turns(attempts) if turns is None else turns
         pending = iter(turns)
         outcomes = OutcomeWriter(self.sent_log.finish)
+        recording: list[asyncio.Future[None]] = []
 
         async def worker() -> None:
-            # One worker per pooled connection rather than a task per e-mail; each records
-            # an outcome before its next send, so a crash can double only what is in flight.
+            # One worker per pooled connection rather than a task per e-mail. A send whose
+            # hand-over mark is stored cannot go twice, so its "sent" is recorded in the
+            # background; any other outcome is stored before the next send.
             for turn in pending:
                 try:
                     if turn.after is not None:
                         await asyncio.shield(turn.after)
                     for attempt in turn.attempts:
-                        result = await self._attempt(attempt)
-                        if result is not None:
+                        result, marked = await self._attempt(attempt)
+                        if result is None:
+                            continue
+                        if marked and result.outcome == "sent":
+                            recording.append(outcomes.submit(result))
+                        else:
                             await outcomes.record(result)
                 finally:
                     self._end_turn(turn)
@@ -463,36 +500,74 @@ class Deliverer:
         finally:
             for turn in turns:  # also those no worker reached (cancelled)
                 self._end_turn(turn)
+            for failed in await asyncio.gather(*recording, return_exceptions=True):
+                if failed is not None:
+                    # Marked handed over: the row is settled as sent when its lease runs out.
+                    log.error("recording sent e-mails failed: %r", failed)
 
-    async def _attempt(self, attempt: Attempt) -> Finished | None:
-        """Send one e-mail once; None leaves the row as it is (leased) for later."""
+    async def _attempt(self, attempt: Attempt) -> tuple[Finished | None, bool]:
+        """Send one e-mail once: its outcome (None leaves the row as it is, leased, for
+        later) and whether its hand-over mark is stored."""
         if attempt.outgoing is None:
-            return await self._fail(attempt, "the stored event no longer yields this e-mail")
+            failed = await self._fail(attempt, "the stored event no longer yields this e-mail")
+            return failed, False
         if not self.health.up and not attempt.probe:
             # Known down: queue it, untried, for the retry loop's probes and drain.
-            return Finished(attempt.event_id, attempt.recipient, "retry", attempted=False)
-        async with self._senders:  # one per pooled connection: no queue of stale sends
+            return Finished(attempt.event_id, attempt.recipient, "retry", attempted=False), False
+        marks = await self._senders.get()  # one per pooled connection: no stale sends
+        try:
             if not self.health.up and not attempt.probe:
-                return Finished(attempt.event_id, attempt.recipient, "retry", attempted=False)
+                untried = Finished(attempt.event_id, attempt.recipient, "retry", attempted=False)
+                return untried, False
             if time.monotonic() > attempt.send_by:
-                return None
-            return await self._send(attempt, attempt.outgoing)
+                return None, False
+            try:
+                await marks.ready()
+            except Exception:
+                # No way to mark it: don't send what a crash could send twice.
+                log.exception("no database connection for hand-over marks; sending later")
+                return None, False
+            return await self._send(attempt, attempt.outgoing, marks)
+        finally:
+            self._senders.put_nowait(marks)
 
-    async def _send(self, attempt: Attempt, outgoing: Outgoing) -> Finished | None:
+    async def _send(
+        self, attempt: Attempt, outgoing: Outgoing, marks: HandOverPort
+    ) -> tuple[Finished | None, bool]:
         try:
             message = self._message(outgoing)
         except HeaderHazardError as error:
-            return await self._fail(attempt, f"refused to build the message: {error}", tried=False)
+            reason = f"refused to build the message: {error}"
+            return await self._fail(attempt, reason, tried=False), False
+        marking: list[Awaitable[object]] = []
+
+        def handed_over() -> None:
+            marking.append(marks.mark(attempt.event_id, attempt.recipient))
+
         try:
-            await self.mailer.send(message)
+            await self.mailer.send(message, handed_over)
         except TransientSmtpError as error:
-            return await self._transient(attempt, error)
+            await self._stored(marking)  # before the retry outcome overwrites the mark
+            return await self._transient(attempt, error), False
         except PermanentSmtpError as error:
+            await self._stored(marking)
             self.health.ok()
-            return await self._fail(attempt, str(error), error.code)
+            return await self._fail(attempt, str(error), error.code), False
         self.health.ok()
         self.stats.sent += 1
-        return Finished(attempt.event_id, attempt.recipient, "sent")
+        return Finished(attempt.event_id, attempt.recipient, "sent"), await self._stored(marking)
+
+    @staticmethod
+    async def _stored(marking: list[Awaitable[object]]) -> bool:
+        """Whether the hand-over mark (if one was written) is stored."""
+        if not marking:
+            return False
+        try:
+            await marking[0]
+        except Exception:
+            log.exception("storing a hand-over mark failed")
+            return False
+        return True
 
     async def _transient(self, attempt: Attempt, error: TransientSmtpError) -> Finished | None:
         if not error.server_down:

@@ -3,9 +3,9 @@
 SMTP has no idempotent send: if the process dies after the server accepted an e-mail but
 before the sent-log says so, that e-mail goes out again when its lease runs out (with the
 same Message-ID). Recording outcomes only once a whole round was sent made that a whole
-round of duplicates per crash. Here a sender waits until its outcome is stored before it
-sends its next e-mail, and outcomes that arrive together share one write, so a crash can
-double at most the e-mails in flight (one per connection), at one round trip per group.
+round of duplicates per crash. Outcomes that arrive together share one write. A sender
+waits (`record`) until an outcome is stored before its next send, unless the e-mail's
+hand-over mark already keeps it from going twice (`submit`: stored in the background).
 """
 
 from __future__ import annotations
@@ -32,13 +32,17 @@ class OutcomeWriter:
 
     async def record(self, outcome: Finished) -> None:
         """Return once `outcome` is stored (raises if it could not be)."""
+        await asyncio.shield(self.submit(outcome))
+
+    def submit(self, outcome: Finished) -> asyncio.Future[None]:
+        """Queue `outcome` for the next write; the future says when it is stored."""
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
         stored = self._next
         self._pending.append(outcome)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        await asyncio.shield(stored)
+        return stored
 
     async def _flush(self) -> None:
         while self._pending:

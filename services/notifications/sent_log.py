@@ -17,7 +17,9 @@ retry loop leases rows whose time has come (`FOR UPDATE SKIP LOCKED`, so several
 instances never take the same row). A row ends `sent` or `failed`; a transient failure
 puts it back `pending` with a later `next_attempt_at` (exponential backoff). A process
 that dies holding a lease leaves the row to be sent again when the lease runs out, with
-the same Message-ID (receivers can tell the duplicate): the only way to send twice.
+the same Message-ID, unless the row says it was **handed over** (`hand_over`): the
+e-mail's last byte reached the SMTP server before the process stopped, so it counts as
+sent (`settle_handed_over`) and never goes out twice.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.notifications.hand_over import HandOverMarks
 from services.notifications.privacy import (
     Forgetting,
     RecipientKeys,
@@ -117,6 +120,10 @@ class SentLog:
         self._pool = pool
         self._keys = keys
 
+    def hand_over_marks(self) -> HandOverMarks:
+        """A sender's own connection for marking its e-mails handed over."""
+        return HandOverMarks(self._pool)
+
     async def create_schema(self) -> None:
         await create_schema(self._pool, self._keys)
 
@@ -181,6 +188,7 @@ class SentLog:
                SET next_attempt_at = now() + make_interval(secs => $2)
               FROM (SELECT event_id, recipient FROM notifications.sent_log
                      WHERE status = 'pending' AND next_attempt_at <= now()
+                       AND handed_over_at IS NULL
                      ORDER BY next_attempt_at, sequence
                      LIMIT $1
                        FOR UPDATE SKIP LOCKED) due
@@ -223,6 +231,8 @@ class SentLog:
                    attempts = s.attempts + u.attempted::int,
                    error = COALESCE(u.error, s.error),
                    envelope = CASE WHEN u.outcome = 'retry' THEN s.envelope END,
+                   handed_over_at = CASE WHEN u.outcome = 'retry' THEN NULL
+                       ELSE s.handed_over_at END,
                    next_attempt_at = CASE WHEN u.outcome = 'retry'
                        THEN now() + make_interval(secs => u.delay) ELSE s.next_attempt_at END,
                    updated_at = now()
@@ -238,6 +248,23 @@ class SentLog:
             [r.retry_in_seconds for r in results],
             [r.attempted for r in results],
         )
+
+    async def settle_handed_over(self) -> int:
+        """Record as sent the e-mails a stopped process handed to the SMTP server without
+        hearing the answer (their lease has run out); returns how many. The server had
+        the whole message, so it delivered it: sending it again would double it."""
+        status = await self._pool.execute(
+            """
+            UPDATE notifications.sent_log
+               SET status = 'sent', attempts = attempts + 1, envelope = NULL,
+                   error = 'handed to the SMTP server by a process that stopped before'
+                           ' its answer: counted as sent, not sent again',
+                   updated_at = now()
+             WHERE status = 'pending' AND handed_over_at IS NOT NULL
+               AND next_attempt_at <= now()
+            """
+        )
+        return int(status.rsplit(" ", 1)[-1])
 
     async def forgotten_among(
         self, user_ids: Collection[UUID], recipients: Collection[str]

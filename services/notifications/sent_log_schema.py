@@ -37,7 +37,11 @@ ALTER TABLE notifications.sent_log
     ADD COLUMN IF NOT EXISTS envelope text,
     ADD COLUMN IF NOT EXISTS sequence bigint NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS user_id uuid;
+    ADD COLUMN IF NOT EXISTS user_id uuid,
+    ADD COLUMN IF NOT EXISTS handed_over_at timestamptz;
+COMMENT ON COLUMN notifications.sent_log.handed_over_at IS
+    'set the instant the e-mail''s last byte went to the SMTP server: a pending row with it '
+    'was sent by a process that stopped before the answer, and is never sent again';
 COMMENT ON COLUMN notifications.sent_log.recipient IS
     'keyed hash of the normalised address (k1:...), never the address';
 COMMENT ON COLUMN notifications.sent_log.user_id IS
@@ -57,6 +61,9 @@ END $$;
 DROP INDEX IF EXISTS notifications.sent_log_unfinished;
 CREATE INDEX IF NOT EXISTS sent_log_due
     ON notifications.sent_log (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS sent_log_handed_over
+    ON notifications.sent_log (next_attempt_at)
+    WHERE status = 'pending' AND handed_over_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sent_log_recipient ON notifications.sent_log (recipient);
 CREATE INDEX IF NOT EXISTS sent_log_user
     ON notifications.sent_log (user_id) WHERE user_id IS NOT NULL;

@@ -45,7 +45,11 @@ class NotificationService:
         await ensure_topics(
             common.kafka_bootstrap_servers, [common.topics.events, common.topics.notifications_dlq]
         )
-        self._pool = await asyncpg.create_pool(common.database_url, min_size=1, max_size=10)
+        # Each SMTP sender keeps a connection for its hand-over marks; the rest serve
+        # claims, outcomes and the retry loop.
+        self._pool = await asyncpg.create_pool(
+            common.database_url, min_size=1, max_size=self.settings.smtp_connections + 6
+        )
         sent_log = self.sent_log = SentLog(self._pool, RecipientKeys(common.token_secret))
         await sent_log.create_schema()
         host, port = common.smtp_host_port
@@ -98,6 +102,7 @@ class NotificationService:
         if self.deliverer is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.deliverer.drain(), GRACEFUL_TIMEOUT_SECONDS)
+            await self.deliverer.close()
         if self.metrics is not None:
             await self.metrics.stop()
             self.metrics = None

@@ -1,4 +1,4 @@
-"""SMTP delivery over a small pool of reused aiosmtplib connections.
+"""SMTP delivery over a small pool of reused connections (`smtp_wire`).
 
 Connecting per e-mail caps throughput at a few dozen a second; a pool of open
 connections, each sending one message at a time, lets several e-mails go out at once.
@@ -10,14 +10,11 @@ Failures are sorted into the two cases the caller treats differently: `Transient
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-
-import aiosmtplib
-from aiosmtplib.typing import SMTPStatus
+from collections.abc import Callable
 
 from services.notifications.message import OutgoingEmail
+from services.notifications.smtp_wire import ConnectionLostError, ReplyError, SmtpConnection
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +40,10 @@ class PermanentSmtpError(SmtpError):
 
 
 def classify(error: Exception) -> SmtpError:
-    """Map an aiosmtplib/OS error onto transient or permanent."""
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
-        codes = [r.code for r in error.recipients]
-        text = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
-        if codes and all(code >= 500 for code in codes):
-            return PermanentSmtpError(text, max(codes))
-        return TransientSmtpError(text, min(codes) if codes else None)
-    if isinstance(error, aiosmtplib.SMTPResponseException) and not isinstance(
-        error, aiosmtplib.SMTPConnectResponseError
-    ):
-        kind = PermanentSmtpError if error.code >= 500 else TransientSmtpError
-        return kind(f"{error.code} {error.message}", error.code)
+    """Map a refusal or a broken connection onto transient or permanent."""
+    if isinstance(error, ReplyError):
+        kind = PermanentSmtpError if error.reply.code >= 500 else TransientSmtpError
+        return kind(str(error), error.reply.code)
     return TransientSmtpError(f"{type(error).__name__}: {error}")
 
 
@@ -65,72 +54,31 @@ class SmtpPool:
         self._host = host
         self._port = port
         self._timeout = timeout
-        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        self._idle: asyncio.Queue[SmtpConnection | None] = asyncio.Queue()
         for _ in range(size):
-            self._idle.put_nowait(self._new_client())
+            self._idle.put_nowait(None)  # connected on first use
 
-    def _new_client(self) -> aiosmtplib.SMTP:
-        return aiosmtplib.SMTP(
-            hostname=self._host, port=self._port, timeout=self._timeout, start_tls=False
-        )
-
-    async def send(self, message: OutgoingEmail) -> None:
-        """Send one message; raises TransientSmtpError or PermanentSmtpError."""
-        async with self._client() as client:
-            try:
-                if not client.is_connected:
-                    await client.connect()
-                    await client.ehlo()
-                await _transaction(client, message)
-            except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
-                # aiosmtplib resets the envelope after a refusal; anything else leaves
-                # the connection in an unknown state, so it is dropped and reopened.
-                if not isinstance(
-                    error, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused
-                ):
-                    client.close()
-                raise classify(error) from error
-
-    @contextlib.asynccontextmanager
-    async def _client(self) -> AsyncIterator[aiosmtplib.SMTP]:
-        client = await self._idle.get()
+    async def send(
+        self, message: OutgoingEmail, handed_over: Callable[[], None] = lambda: None
+    ) -> None:
+        """Send one message; raises TransientSmtpError or PermanentSmtpError. See
+        `smtp_wire` for `handed_over`."""
+        connection = await self._idle.get()
         try:
-            yield client
+            if connection is None or not connection.is_open:
+                connection = await SmtpConnection.open(self._host, self._port, self._timeout)
+            await connection.send(message.sender, message.recipient, message.data, handed_over)
+        except (ReplyError, ConnectionLostError, OSError) as error:
+            if connection is not None and (
+                not isinstance(error, ReplyError) or error.reply.code == 421
+            ):
+                connection.close()  # unknown state, or the server is closing: reopen later
+            raise classify(error) from error
         finally:
-            self._idle.put_nowait(client)
+            self._idle.put_nowait(connection if connection is None or connection.is_open else None)
 
     async def close(self) -> None:
         while not self._idle.empty():
-            client = self._idle.get_nowait()
-            if client.is_connected:
-                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                    await client.quit()
-
-
-async def _transaction(client: aiosmtplib.SMTP, message: OutgoingEmail) -> None:
-    """MAIL, RCPT, DATA for one message. `sendmail` would parse both addresses with the
-    stdlib's `parseaddr` four times (a third of our CPU per e-mail); ours are checked
-    plain ASCII atext `local@domain` already (`message.address`), so they go as they are.
-    Errors are raised as `sendmail` raises them, and the envelope is reset after one."""
-    try:
-        response = await client.execute_command(
-            b"MAIL", b"FROM:<" + message.sender.encode("ascii") + b">"
-        )
-        if response.code != SMTPStatus.completed:
-            raise aiosmtplib.SMTPSenderRefused(response.code, response.message, message.sender)
-        response = await client.execute_command(
-            b"RCPT", b"TO:<" + message.recipient.encode("ascii") + b">"
-        )
-        if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
-            raise aiosmtplib.SMTPRecipientsRefused(
-                [
-                    aiosmtplib.SMTPRecipientRefused(
-                        response.code, response.message, message.recipient
-                    )
-                ]
-            )
-        await client.data(message.data)
-    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
-        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
-            await client.rset()
-        raise
+            connection = self._idle.get_nowait()
+            if connection is not None and connection.is_open:
+                await connection.quit()

@@ -25,7 +25,7 @@ from services.notifications.privacy import (
 from services.notifications.recipients import notifications_for
 
 from .factories import charger, envelope, invited, person
-from .test_delivery import FakeMailer, handle, make, raw, retry_until_idle
+from .fakes import FakeMailer, handle, make, raw, retry_until_idle
 
 KEYS = RecipientKeys(b"secret")
 

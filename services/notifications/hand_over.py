@@ -1,0 +1,64 @@
+"""Marking a sent-log row *handed over* in the instant its e-mail's last byte leaves.
+
+The mark must not be a round trip later than the e-mail (a crash in between would send
+it again) nor earlier (a crash in between would count an e-mail never sent). So each SMTP
+sender keeps a database connection of its own, ready before the message goes, and the
+mark is written to it right after the final `.` (`smtp_wire`), by `start_now`: both
+writes are in the kernel's socket buffers a few microseconds apart, and the kernel sends
+them even if the process is killed next. PostgreSQL commits a statement it has received
+even when the client is gone. The statement is a simple query with its two values
+inlined (a UUID and a hex key, both checked), because an extended-protocol query may
+wait for a round trip (preparing) before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import asyncpg
+
+from services.common.start_now import start_now
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+_RECIPIENT_KEY = re.compile(r"k1:[0-9a-f]{64}")
+
+MARK = """
+UPDATE notifications.sent_log SET handed_over_at = clock_timestamp()
+ WHERE event_id = '{event_id}' AND recipient = '{recipient}' AND status = 'pending'
+"""
+
+
+class HandOverMarks:
+    """One sender's connection for its marks, taken from the pool once and kept."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._connection: PoolConnectionProxy[Any] | None = None
+
+    async def ready(self) -> None:
+        """Have an open connection before the e-mail goes (reconnects after an outage)."""
+        if self._connection is not None and not self._connection.is_closed():
+            return
+        await self.close()
+        self._connection = await self._pool.acquire()
+
+    def mark(self, event_id: UUID, recipient: str) -> asyncio.Future[str]:
+        """Write the mark now; the future says whether it was stored."""
+        if not isinstance(event_id, UUID) or not _RECIPIENT_KEY.fullmatch(recipient):
+            raise ValueError("not a sent-log key")
+        if self._connection is None:
+            raise RuntimeError("call ready() first")
+        statement = MARK.format(event_id=event_id, recipient=recipient)
+        return start_now(self._connection.execute(statement))
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.release(connection)
