@@ -65,6 +65,12 @@ async def render_metrics(deliverer: Deliverer, depth: Callable[[], Awaitable[Que
         stats.skipped_records,
     )
     metric(
+        "notifications_handed_over_settled_total",
+        "counter",
+        "E-mails a stopped process had handed to the SMTP server, counted sent, not resent.",
+        stats.settled_handed_over,
+    )
+    metric(
         "notifications_users_forgotten_total",
         "counter",
         "UserForgotten events applied to the sent-log.",
