@@ -87,11 +87,12 @@ class Executor:
         raise ContentionError(f"command {item.command_id} kept conflicting; try the batch later")
 
     def _run(self, items: Sequence[Item]) -> list[CommandResult]:
-        seen = self._store.results_recorder.select_results([i.command_id for i in items])
         self._store.keyring.begin()
+        seen, found = self._store.load_batch(
+            [i.command_id for i in items],
+            likely_aggregates([i for i in items if isinstance(i, Valid)]))
         uow = UnitOfWork(self._store.load)
-        uow.preload(self._store.load_many(likely_aggregates(
-            [i for i in items if isinstance(i, Valid) and i.command_id not in seen])))
+        uow.preload(found)
         events: list[Any] = []
         pending: list[PendingResult] = []
         forgetting = Forgetting([], [])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
 from eventsourcing.postgres import PostgresFactory
 
 from services.access.domain.base import AccessAggregate
@@ -73,13 +73,26 @@ class AccessStore(Application[UUID]):
         assert isinstance(self.recorder, ResultRecordingRecorder | MemoryResultRecorder)
         return self.recorder
 
-    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, AccessAggregate | None]:
-        """Several aggregates in one round trip (absent ones as None): a batch's prefetch."""
+    def load_batch(
+        self, command_ids: Sequence[str], aggregate_ids: Iterable[UUID]
+    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, AccessAggregate | None]]:
+        """A batch's prefetch in one round trip: the stored results of those of
+        `command_ids` seen before, and several aggregates (absent ones as None)."""
         wanted = list(set(aggregate_ids))
-        stored = self.results_recorder.select_events_of(wanted)
-        # Aggregate ids double as the subjects of personal data (users, e-mail claims).
+        # Aggregate ids double as the subjects of personal data (users, e-mail claims):
+        # their keys come in the same round trip.
+        seen, stored = self.results_recorder.select_batch(command_ids, wanted)
+        return seen, self._decode(wanted, stored)
+
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, AccessAggregate | None]:
+        """Several aggregates in one round trip (absent ones as None)."""
+        return self.load_batch([], aggregate_ids)[1]
+
+    def _decode(
+        self, wanted: list[UUID], stored: dict[UUID, list[StoredEvent]]
+    ) -> dict[UUID, AccessAggregate | None]:
         states = (e.state for events in stored.values() for e in events)
-        self.keyring.lookup(subjects_in(states) | set(wanted))
+        self.keyring.lookup(subjects_in(states) | set(wanted))  # those not fetched yet
         found: dict[UUID, AccessAggregate | None] = dict.fromkeys(wanted)
         for aggregate_id, events in stored.items():
             aggregate: Any = None

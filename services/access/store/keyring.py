@@ -26,6 +26,10 @@ SCHEMA_SQL = (
     " subject uuid PRIMARY KEY, forgotten_at timestamptz DEFAULT now())",
 )
 INSERT_SQL = "INSERT INTO person_keys (subject, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
+LOOKUP_SQL = (
+    "SELECT subject, key FROM person_keys WHERE subject = ANY(%s::uuid[]) "
+    "UNION ALL SELECT subject, NULL FROM forgotten_subjects WHERE subject = ANY(%s::uuid[])"
+)
 FORGET_SQL = (
     "DELETE FROM person_keys WHERE subject = ANY(%s)",
     "INSERT INTO forgotten_subjects (subject) SELECT unnest(%s::uuid[]) ON CONFLICT DO NOTHING",
@@ -70,18 +74,25 @@ class PostgresKeyRing:
         self._load([s for s in wanted if s not in self._known and s not in self._absent])
         return {s: k for s in wanted if (k := self._known.get(s))}
 
-    def _load(self, subjects: list[UUID]) -> None:
-        if not subjects:
-            return
-        with self._datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT subject, key FROM person_keys WHERE subject = ANY(%s) "
-                "UNION ALL SELECT subject, NULL FROM forgotten_subjects WHERE subject = ANY(%s)",
-                (subjects, subjects))
-            rows: list[Any] = curs.fetchall()
+    def unknown(self, subjects: Iterable[UUID]) -> list[UUID]:
+        """Those of `subjects` this batch has not looked up yet."""
+        return [s for s in set(subjects) if s not in self._known and s not in self._absent]
+
+    def absorb(self, subjects: list[UUID], rows: Iterable[Any]) -> None:
+        """Cache what a `LOOKUP_SQL` query over `subjects` answered (run by the caller,
+        e.g. in the same round trip as the batch's other reads)."""
         for row in rows:
             self._known[row["subject"]] = _FORGOTTEN if row["key"] is None else bytes(row["key"])
         self._absent.update(s for s in subjects if s not in self._known)
+
+    def _load(self, subjects: list[UUID]) -> None:
+        if not subjects:
+            return
+        # One statement in autocommit: no BEGIN/ROLLBACK round trips around it.
+        with self._datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(LOOKUP_SQL, (subjects, subjects))
+            rows: list[Any] = curs.fetchall()
+        self.absorb(subjects, rows)
 
     def forgotten(self, subjects: Iterable[UUID]) -> None:
         for subject in subjects:

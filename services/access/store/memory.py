@@ -33,6 +33,11 @@ class MemoryResultRecorder(POPOApplicationRecorder):
             self.keyring.forget(forgetting.subjects, forgetting.users)
         return ids
 
+    def select_batch(
+        self, command_ids: Sequence[str], aggregate_ids: Sequence[UUID]
+    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]]]:
+        return self.select_results(command_ids), self.select_events_of(aggregate_ids)
+
     def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         found = {i: list(self.select_events(i)) for i in aggregate_ids}
         return {i: events for i, events in found.items() if events}

@@ -23,7 +23,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from services.access.store.chain import CHAIN_TABLE, GENESIS, link
-from services.access.store.keyring import FORGET_SQL, INSERT_SQL, PostgresKeyRing
+from services.access.store.keyring import FORGET_SQL, INSERT_SQL, LOOKUP_SQL, PostgresKeyRing
 
 RESULTS_TABLE = "command_results"
 
@@ -72,11 +72,11 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             "SELECT * FROM unnest(%s::text[], %s::jsonb[])"
         ).format(table)
         self._select_results = SQL(
-            "SELECT command_id, outcome FROM {} WHERE command_id = ANY(%s)"
+            "SELECT command_id, outcome FROM {} WHERE command_id = ANY(%s::text[])"
         ).format(table)
         self._select_events_of = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
         ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
         chain = Identifier(self.datastore.schema or "public", CHAIN_TABLE)
         self.sql_create_statements.append(
@@ -96,35 +96,50 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """One transaction in two round trips (psycopg pipeline mode): everything up to
+        the insert that hands out notification ids, then the chain links and results
+        (which need those ids) with the commit."""
         results: list[PendingResult] = kwargs.get("command_results") or []
+        forgetting: Forgetting | None = kwargs.get("forgetting")
         notification_ids: list[int] = []
         new_keys = self.keyring.take_pending() if self.keyring else {}
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            if new_keys:
-                curs.execute(INSERT_SQL, (list(new_keys), list(new_keys.values())))
-            if stored_events:
-                self._lock_table(curs)
-                self._notify_channel(curs)
-                super(PostgresApplicationRecorder, self)._insert_stored_events(
-                    curs, stored_events
-                )
-                notification_ids = [row["notification_id"] for row in curs.fetchall()]
-                self._chain(curs, stored_events, notification_ids)
-            if results:
-                self._store_results(curs, results, notification_ids)
-            forgetting: Forgetting | None = kwargs.get("forgetting")
-            if forgetting:
-                curs.execute(FORGET_SQL[0], (forgetting.subjects,))
-                curs.execute(FORGET_SQL[1], (forgetting.users,))
+        error: Exception | None = None
+        with self.datastore.get_connection() as conn:  # (which maps psycopg's errors)
+            with conn.pipeline() as pipeline:
+                try:
+                    with conn.transaction(), conn.cursor() as curs, conn.cursor() as ins, \
+                            conn.cursor() as last:
+                        if new_keys:
+                            curs.execute(INSERT_SQL, (list(new_keys), list(new_keys.values())))
+                        if stored_events:
+                            self._lock_table(curs)
+                            self._notify_channel(curs)
+                            super(PostgresApplicationRecorder, self)._insert_stored_events(
+                                ins, stored_events
+                            )
+                            last.execute(self._last_link)
+                            # The first round trip; a version conflict raises here.
+                            pipeline.sync()
+                            notification_ids = [r["notification_id"] for r in ins.fetchall()]
+                            self._chain(curs, last.fetchone(), stored_events, notification_ids)
+                        if results:
+                            self._store_results(curs, results, notification_ids)
+                        if forgetting:
+                            curs.execute(FORGET_SQL[0], (forgetting.subjects,))
+                            curs.execute(FORGET_SQL[1], (forgetting.users,))
+                    # The second round trip is the commit; a duplicate result raises there.
+                except Exception as exc:  # raised outside the pipeline, as psycopg prefers
+                    error = exc
+            if error is not None:
+                raise error
         return notification_ids
 
     def _chain(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+        self, curs: Cursor[DictRow], row: DictRow | None, stored_events: Sequence[StoredEvent],
         notification_ids: list[int],
     ) -> None:
-        """Link the new events to the chain; the table lock is held, so no one interleaves."""
-        curs.execute(self._last_link)
-        row = curs.fetchone()
+        """Link the new events to the chain (`row`: its last link, read under the table
+        lock after the insert, so no one interleaves)."""
         previous = bytes(row["hash"]) if row else GENESIS
         hashes: list[bytes] = []
         for event, notification_id in zip(stored_events, notification_ids, strict=True):
@@ -143,24 +158,39 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         ]
         curs.execute(self._insert_results, (ids, outcomes))
 
+    def select_batch(
+        self, command_ids: Sequence[str], aggregate_ids: Sequence[UUID]
+    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]]]:
+        """A batch's reads in one round trip (psycopg pipeline mode): the stored outcomes
+        of those of `command_ids` seen before, the events of `aggregate_ids` (each in
+        version order), and, into the keyring, the keys of those ids as subjects."""
+        subjects = self.keyring.unknown(aggregate_ids) if self.keyring else []
+        seen: dict[str, dict[str, Any]] = {}
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.get_connection() as conn, conn.pipeline(), \
+                conn.cursor() as results, conn.cursor() as events, conn.cursor() as keys:
+            if command_ids:
+                results.execute(self._select_results, (list(command_ids),))
+            if aggregate_ids:
+                events.execute(self._select_events_of, (list(aggregate_ids),))
+            if subjects:
+                keys.execute(LOOKUP_SQL, (subjects, subjects))
+            if command_ids:
+                seen = {row["command_id"]: row["outcome"] for row in results.fetchall()}
+            if aggregate_ids:
+                for row in events.fetchall():
+                    found.setdefault(row["originator_id"], []).append(StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"], state=bytes(row["state"])))
+            if subjects and self.keyring:
+                self.keyring.absorb(subjects, keys.fetchall())
+        return seen, found
+
     def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """The stored events of several aggregates in one query, each in version order."""
-        found: dict[UUID, list[StoredEvent]] = {}
-        if not aggregate_ids:
-            return found
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_events_of, (list(aggregate_ids),))
-            for row in curs.fetchall():
-                found.setdefault(row["originator_id"], []).append(StoredEvent(
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"], state=bytes(row["state"])))
-        return found
+        return self.select_batch([], aggregate_ids)[1]
 
     def select_results(self, command_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Stored outcomes of those of `command_ids` that were seen before."""
-        if not command_ids:
-            return {}
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_results, (list(command_ids),))
-            return {row["command_id"]: row["outcome"] for row in curs.fetchall()}
+        return self.select_batch(command_ids, [])[0]

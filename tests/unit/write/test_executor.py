@@ -138,22 +138,22 @@ def test_only_published_event_types_reach_the_events_topic(s: Scenario) -> None:
 def test_a_command_that_raced_on_stale_state_is_rerun_and_rechecked(s: Scenario) -> None:
     owner, first, second = s.user(), s.user(), s.user()
     charger = s.charger(owner)
-    load_many = s.store.load_many
+    load_batch = s.store.load_batch
     competitor = Executor(s.store, Rules(SECRET), clock=lambda: s.now)
     raced: list[CommandResult] = []
     racing: list[bool] = []
 
-    def load_then_lose_the_race(aggregate_ids: Any) -> Any:
-        found = load_many(aggregate_ids)
+    def load_then_lose_the_race(command_ids: Any, aggregate_ids: Any) -> Any:
+        seen, found = load_batch(command_ids, aggregate_ids)
         if charger in found and not racing:
             racing.append(True)
             command = TransferChargerToUser(charger_id=charger, keep_connection=True,
                                             recipient_email=s.emails[second])
             raced.extend(competitor.execute(
                 [Valid(str(uuid4()), owner, "TransferChargerToUser", command)]))
-        return found
+        return seen, found
 
-    s.store.load_many = load_then_lose_the_race  # type: ignore[method-assign]
+    s.store.load_batch = load_then_lose_the_race  # type: ignore[method-assign]
     result = s.run("TransferChargerToUser", owner, charger_id=charger,
                    recipient_email=s.emails[first], keep_connection=True)
     assert raced[0].status == "accepted"
