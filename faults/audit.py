@@ -21,6 +21,7 @@ from faults.traffic import Traffic
 from services.access.eventlog import EventLog
 from services.access.projection import read_position
 from services.notifications.message import message_id
+from services.notifications.privacy import RecipientKeys
 from services.notifications.recipients import notifications_for
 
 
@@ -28,6 +29,7 @@ from services.notifications.recipients import notifications_for
 class Published:
     """The store's published events read so far (incrementally), and the e-mails they cause."""
 
+    keys: RecipientKeys
     after: int = 0
     event_ids: set[str] = field(default_factory=set)
     emails: set[tuple[str, str]] = field(default_factory=set)
@@ -41,7 +43,8 @@ class Published:
                 envelope = event.envelope
                 self.event_ids.add(str(envelope.id))
                 for n in notifications_for(envelope):
-                    self.emails.add((message_id(n.event_id, n.recipient), n.recipient))
+                    key = self.keys(n.recipient)
+                    self.emails.add((message_id(n.event_id, key), n.recipient))
             self.after = batch[-1].position
 
 
@@ -57,7 +60,9 @@ class Auditor:
         self.system = system
         self.traffic = traffic
         self.log = EventLog()
-        self.published = Published()
+        self.published = Published(
+            keys=RecipientKeys(system.env["TOKEN_SECRET"].encode())
+        )
 
     async def state(self) -> State:
         conn = await self.system.connect()

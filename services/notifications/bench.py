@@ -44,6 +44,7 @@ from services.common.config import Settings
 from services.local.tansu import free_port, wait_for_port
 from services.notifications.config import NotificationSettings
 from services.notifications.message import address, build_message, message_id, sender_address
+from services.notifications.privacy import RecipientKeys
 from services.notifications.recipients import notifications_for
 from services.notifications.render import LinkSettings, Renderer
 from services.notifications.service import NotificationService
@@ -277,11 +278,12 @@ async def measure(
         # Warm up: the consumer group has joined once one e-mail has gone through.
         [warm] = events(1)
         await producer.send_and_wait(settings.common.topics.events, warm.model_dump_json().encode())
-        await _wait_for(sink, {_msg_id(warm)}, 60)
+        keys = RecipientKeys(settings.common.token_secret)
+        await _wait_for(sink, {_msg_id(warm, keys)}, 60)
 
         batch = events(count)
         payloads = [(e.subject.encode(), e.model_dump_json().encode()) for e in batch]
-        wanted = {_msg_id(e) for e in batch}
+        wanted = {_msg_id(e, keys) for e in batch}
         started, cpu = time.perf_counter(), time.process_time()
         sends = [
             await producer.send(settings.common.topics.events, value, key=key)
@@ -314,9 +316,9 @@ async def measure(
         sink.stop()
 
 
-def _msg_id(envelope: EventEnvelope) -> str:
+def _msg_id(envelope: EventEnvelope, keys: RecipientKeys) -> str:
     [notification] = notifications_for(envelope)
-    return message_id(notification.event_id, notification.recipient)
+    return message_id(notification.event_id, keys(notification.recipient))
 
 
 def main(argv: list[str] | None = None) -> None:

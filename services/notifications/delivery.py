@@ -369,13 +369,14 @@ class Deliverer:
     def _claim(
         self, notification: Notification, event_type: str, stored: str, sequence: int
     ) -> Claim:
+        key = self.keys(notification.recipient)
         return Claim(
             sequence=sequence,
             event_id=notification.event_id,
-            recipient=self.keys(notification.recipient),
+            recipient=key,
             kind=notification.kind,
             event_type=event_type,
-            message_id=message_id(notification.event_id, notification.recipient),
+            message_id=message_id(notification.event_id, key),
             envelope=stored,
             user_id=notification.to.user_id,
         )

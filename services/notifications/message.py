@@ -71,10 +71,13 @@ class OutgoingEmail:
     data: bytes
 
 
-def message_id(event_id: UUID, recipient: str) -> str:
-    """The same (event, recipient) always gets the same Message-ID, so a resend after a
-    crash between send and record is recognisable as a duplicate by mail clients."""
-    return f"<{uuid.uuid5(MESSAGE_ID_NAMESPACE, f'{event_id}:{recipient}')}@{MESSAGE_ID_DOMAIN}>"
+def message_id(event_id: UUID, recipient_key: str) -> str:
+    """The same (event, recipient) always gets the same Message-ID, so a resend (an
+    e-mail a crash left unmarked) is recognisable as a duplicate by mail clients. Made
+    from the recipient's *key* (`privacy.RecipientKeys`, keyed by `TOKEN_SECRET`), not the
+    address: whoever sees the header cannot check a guessed address against it."""
+    name = f"{event_id}:{recipient_key}"
+    return f"<{uuid.uuid5(MESSAGE_ID_NAMESPACE, name)}@{MESSAGE_ID_DOMAIN}>"
 
 
 def safe_header(value: str) -> str:

@@ -19,6 +19,7 @@ from services.notifications.message import (
     message_id,
     sender_address,
 )
+from services.notifications.privacy import RecipientKeys
 from services.notifications.recipients import notifications_for
 from services.notifications.render import LinkSettings, RenderedEmail, Renderer
 
@@ -142,11 +143,19 @@ def test_odd_but_safe_names_stay_inside_one_to_header(name: str) -> None:
 
 
 def test_message_id_is_the_same_for_the_same_event_and_recipient() -> None:
+    event_id, keys = uuid4(), RecipientKeys(b"secret")
+    a, c = keys("a@b.no"), keys("c@b.no")
+    assert message_id(event_id, a) == message_id(event_id, keys("A@B.no"))
+    assert message_id(event_id, a) != message_id(event_id, c)
+    assert message_id(event_id, a) != message_id(uuid4(), a)
+    assert message_id(event_id, a).endswith("@charger-access>")
+
+
+def test_a_message_id_cannot_confirm_a_guessed_address_without_the_secret() -> None:
     event_id = uuid4()
-    assert message_id(event_id, "a@b.no") == message_id(event_id, "a@b.no")
-    assert message_id(event_id, "a@b.no") != message_id(event_id, "c@b.no")
-    assert message_id(event_id, "a@b.no") != message_id(uuid4(), "a@b.no")
-    assert message_id(event_id, "a@b.no").endswith("@charger-access>")
+    ours = message_id(event_id, RecipientKeys(b"secret")("a@b.no"))
+    assert ours != message_id(event_id, RecipientKeys(b"guess")("a@b.no"))
+    assert ours != message_id(event_id, "a@b.no")  # nor from the address itself
 
 
 @pytest.mark.parametrize(
