@@ -43,6 +43,8 @@ class FakeSentLog:
     rows: dict[tuple[UUID, str], Row] = field(default_factory=dict)
     links: set[tuple[UUID, str]] = field(default_factory=set)
     tombstones: dict[UUID, Forgetting] = field(default_factory=dict)
+    marks_broken: bool = False
+    """Hand-over marks fail to be stored (the database went away)."""
 
     async def claim(
         self,
@@ -164,7 +166,6 @@ class FakeMarks:
     """Hand-over marks, stored at once (or failing, when `broken`)."""
 
     log: FakeSentLog
-    broken: bool = False
     closed: bool = False
 
     async def ready(self) -> None:
@@ -173,7 +174,7 @@ class FakeMarks:
     def mark(self, event_id: UUID, recipient: str) -> asyncio.Future[None]:
         stored = asyncio.get_running_loop().create_future()
         row = self.log.rows[(event_id, recipient)]
-        if self.broken:
+        if self.log.marks_broken:
             stored.set_exception(ConnectionError("database away"))
         elif row.status == "pending":
             row.handed_over = True

@@ -64,8 +64,7 @@ async def test_a_4xx_after_the_hand_over_clears_the_mark_and_retries() -> None:
 async def test_a_send_whose_mark_was_not_stored_is_recorded_before_the_next_send() -> None:
     mailer = FakeMailer()
     deliverer, log, _, _ = make(mailer)
-    for marks in list(deliverer._senders._queue):  # type: ignore[attr-defined]
-        marks.broken = True
+    log.marks_broken = True
     await deliverer.handle_batch([raw(invited(email=f"p{i}@example.no")) for i in range(5)])
     await deliverer.drain()
     assert log.statuses() == ["sent"] * 5
