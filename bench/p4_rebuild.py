@@ -11,20 +11,22 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from bench.core import Bench
 from bench.stats import Row, Target
-from services.access.eventlog import EventLog, LoggedEvent
+from services.access.projection.changes import Foldable
 from services.access.projection.rebuild import rebuild
+from services.access.projection.records import ProjectionLog
 
 
 async def timed_rebuild(b: Bench) -> tuple[int, float, float]:
     """(events replayed, seconds in all, seconds until the last batch was replayed)."""
-    event_log = EventLog()
+    event_log = ProjectionLog()
     pool = b.pool
 
-    async def read_log(after: int, limit: int) -> list[LoggedEvent]:
+    async def read_log(after: int, limit: int) -> Sequence[Foldable]:
         async with pool.acquire() as conn:
             return await event_log.read(conn, after, limit)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,13 +18,15 @@ import asyncpg
 import uvicorn
 from faststream.kafka import KafkaBroker
 
-from services.access.eventlog import EventLog, LoggedEvent
+from services.access.eventlog import EventLog
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
 from services.access.log_watch import LogWatch
 from services.access.messaging.commands import CommandConsumer
 from services.access.messaging.relay import Relay
 from services.access.metrics import service_metrics
+from services.access.projection.changes import Foldable
+from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
 from services.access.store.application import AccessStore, open_store
@@ -69,9 +72,11 @@ class AccessService:
                            self._watch.subscribe())
         pool = self.pool
 
-        async def read_log(after: int, limit: int) -> list[LoggedEvent]:
+        projection_log = ProjectionLog(event_log)
+
+        async def read_log(after: int, limit: int) -> Sequence[Foldable]:
             async with pool.acquire() as conn:
-                return await event_log.read(conn, after, limit)
+                return await projection_log.read(conn, after, limit)
 
         self.projection = ProjectionRunner(self.pool, read_log)
         self._watch_projection(self._watch.subscribe())

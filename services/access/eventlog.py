@@ -35,15 +35,14 @@ from services.access.domain.ids import published_event_id
 from services.access.domain.invitation import Invitation
 from services.access.domain.user import User
 from services.access.store.application import EVENTS_TABLE, AccessStore
-from services.access.store.personal_data import PREFIX, subjects_in, unseal_json
+from services.access.unsealing import unsealed
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
     Connection = asyncpg.Connection | PoolConnectionProxy[Any]
 
-SEALED_MARK = PREFIX.encode()
-"""Bytes every sealed value starts with (`unseal_json` changes nothing in a state without)."""
+__all__ = ["EventLog", "LoggedEvent", "unsealed"]
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                 "actor", "command_id"}
@@ -105,6 +104,11 @@ class LoggedEvent:
         return self._envelope
 
     @property
+    def data(self) -> dict[str, Any]:
+        """The published event's `data` (from the envelope, built if need be)."""
+        return self.envelope.data
+
+    @property
     def head(self) -> EventHead | EventEnvelope:
         """The envelope's attributes but `data` (the envelope itself when already built)."""
         if self._envelope is not None:
@@ -158,8 +162,17 @@ class EventLog:
         )
 
     async def read(self, conn: Connection, after: int, limit: int) -> list[LoggedEvent]:
-        rows = await conn.fetch(self._select, after, limit, PUBLISHED_TOPICS)
+        rows = await self.fetch_rows(conn, after, limit)
         return [self.decode(row) for row in await unsealed(conn, rows)]
+
+    async def fetch_rows(self, conn: Connection, after: int, limit: int) -> list[Any]:
+        """Up to `limit` stored rows of published events after `after`, as stored (sealed)."""
+        return list(await conn.fetch(self._select, after, limit, PUBLISHED_TOPICS))
+
+    @property
+    def fast(self) -> bool:
+        """Whether rows may be parsed without the mapper (no cipher, no compression)."""
+        return self._mapper.cipher is None and self._mapper.compressor is None
 
     async def head(self, conn: Connection) -> int:
         """The highest position in the store (published or not)."""
@@ -177,7 +190,7 @@ class EventLog:
 
     def decode(self, row: Any) -> LoggedEvent:
         """One stored row as its published envelope (fast path, else the library's mapper)."""
-        if self._mapper.cipher is None and self._mapper.compressor is None:
+        if self.fast:
             fast = _fast_decode(row)
             if fast is not None:
                 return fast
@@ -192,29 +205,6 @@ class EventLog:
         position = row["notification_id"]
         model = _published_model(event)
         return LoggedEvent(position, _envelope(position, event, model), model)
-
-
-async def unsealed(conn: Connection, rows: list[Any]) -> list[Any]:
-    """Rows with personal data unsealed (pseudonyms where the person was forgotten).
-
-    Keys are looked up once per batch and never cached, so a forgotten person stops being
-    readable by every follower of the log at once.
-    """
-    subjects = subjects_in(bytes(row["state"]) for row in rows)
-    if not subjects:
-        return rows
-    found = await conn.fetch("SELECT subject, key FROM person_keys WHERE subject = ANY($1::uuid[])",
-                             list(subjects))
-    keys = {row["subject"]: bytes(row["key"]) for row in found}
-    return [_unsealed_row(row, keys) for row in rows]
-
-
-def _unsealed_row(row: Any, keys: dict[UUID, bytes]) -> Any:
-    """The row as it is when nothing in it is sealed (most events); else an unsealed copy."""
-    state = bytes(row["state"])
-    if SEALED_MARK not in state:
-        return row
-    return {**dict(row), "state": unseal_json(state, keys)}
 
 
 def to_envelope(position: int, event: DomainEventProtocol[Any]) -> EventEnvelope:
@@ -309,7 +299,21 @@ def _kind(topic: str) -> _Kind | None:
     return _Kind(name, model, int(getattr(cls, "class_version", 1)), name.startswith("Group"))
 
 
-def _fast_decode(row: Any) -> LoggedEvent | None:
+class StoredState(NamedTuple):
+    """A stored event parsed without the library: its head and its `data`, not validated.
+
+    `data` is what the published event's JSON dump would hold (ids as dashed strings,
+    times as pydantic writes them), except that fields left at their defaults may be
+    missing and personal values are as stored: sealed unless the row was unsealed first.
+    """
+
+    model: type[AccessEvent]
+    head: EventHead
+    data: dict[str, Any]
+
+
+def parse_stored(row: Any) -> StoredState | None:
+    """The fast path's parse of one stored row; None when only the mapper can decode it."""
     kind = _kind(row["topic"])
     if kind is None:
         return None
@@ -336,14 +340,21 @@ def _fast_decode(row: Any) -> LoggedEvent | None:
     command_id = state.pop("command_id", None)
     for key in ("originator_topic", "originator_id", "originator_version"):
         state.pop(key, None)
-    model = kind.model.__pydantic_validator__.validate_python(state)  # = model_validate
     originator_id: UUID = row["originator_id"]
     subject = state.get("group_id") if kind.group_subject else originator_id
     position: int = row["notification_id"]
     head = EventHead(_event_id(originator_id, row["originator_version"]), kind.name,
                      str(subject), position, datetime.fromisoformat(stamp["_data_"]), actor,
                      command_id)
-    return LoggedEvent(position, event=model, head=head)
+    return StoredState(kind.model, head, state)
+
+
+def _fast_decode(row: Any) -> LoggedEvent | None:
+    parsed = parse_stored(row)
+    if parsed is None:
+        return None
+    model = parsed.model.__pydantic_validator__.validate_python(parsed.data)  # = model_validate
+    return LoggedEvent(parsed.head.sequence, event=model, head=parsed.head)
 
 
 _EVENT_ID_PREFIX = EVENT_ID_NAMESPACE.bytes + b"event:"

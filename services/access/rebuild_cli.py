@@ -17,7 +17,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -28,8 +28,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.access.audit.rebuild_check import CheckReport, check_rebuild
-from services.access.eventlog import EventLog, LoggedEvent
+from services.access.eventlog import EventLog
 from services.access.projection import rebuild
+from services.access.projection.changes import Foldable
+from services.access.projection.records import ProjectionLog
 from services.access.projection.sql import DEFAULT_SCHEMA, checked_schema
 from services.common.config import DEFAULT_DATABASE_URL
 
@@ -63,7 +65,7 @@ async def run_rebuild(
 ) -> Rebuilt:
     """Replay the log into fresh tables and swap them in as `schema`."""
     checked_schema(schema)
-    log = EventLog()
+    log = ProjectionLog()
     counted = 0
 
     def seen(position: int, count: int) -> None:
@@ -75,7 +77,7 @@ async def run_rebuild(
     # Two connections: one writes batch N while the other reads and decodes batch N+1.
     async with asyncpg.create_pool(database_url, min_size=2, max_size=2) as pool:
 
-        async def read_log(after: int, limit: int) -> list[LoggedEvent]:
+        async def read_log(after: int, limit: int) -> Sequence[Foldable]:
             async with pool.acquire() as conn:
                 return await log.read(conn, after, limit)
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import asyncpg
 
-from services.access.eventlog import EventLog, LoggedEvent
 from services.access.projection import apply, rebuild
+from services.access.projection.changes import Foldable
 from services.access.projection.rebuild import Progress
+from services.access.projection.records import ProjectionLog
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_schema, render
 
@@ -76,11 +77,11 @@ async def check_rebuild(
     """Rebuild into `scratch` up to the live position and compare every table with `live`."""
     scratch = scratch or f"{live}_audit_check"
     checked_schema(live)
-    log = EventLog()
+    log = ProjectionLog()
     async with pool.acquire() as conn:
         start = await _live_position(conn, live, lock=False)
 
-    async def read_log(after: int, limit: int) -> Sequence[LoggedEvent]:
+    async def read_log(after: int, limit: int) -> Sequence[Foldable]:
         async with pool.acquire() as conn:
             return [e for e in await log.read(conn, after, limit) if e.position <= start]
 
@@ -106,7 +107,9 @@ async def _live_position(conn: Connection, live: str, *, lock: bool) -> int:
     return int(value)
 
 
-async def _catch_up(conn: Connection, log: EventLog, scratch: str, after: int, upto: int) -> None:
+async def _catch_up(
+    conn: Connection, log: ProjectionLog, scratch: str, after: int, upto: int
+) -> None:
     while after < upto:
         events = [e for e in await log.read(conn, after, 1000) if e.position <= upto]
         if not events:

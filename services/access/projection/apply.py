@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from services.access.eventlog import LoggedEvent
-from services.access.projection.changes import fold_logged
+from services.access.projection.changes import Foldable, fold_logged
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
 from services.access.projection.writer import write_changes
@@ -31,7 +30,7 @@ async def read_position(conn: Connection, schema: str = DEFAULT_SCHEMA) -> int:
 
 async def apply(
     conn: Connection,
-    events: Sequence[LoggedEvent],
+    events: Sequence[Foldable],
     schema: str = DEFAULT_SCHEMA,
     *,
     defer_access: bool = False,

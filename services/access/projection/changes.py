@@ -5,108 +5,52 @@ Writing event by event costs a round trip each, which caps a rebuild far below t
 it touches — later events override earlier ones, key by key — and written with a few
 set-based statements. Order is preserved where it matters: per row, the last write wins,
 exactly as if the events had been applied one at a time.
+
+The folders read each event's `data` as the published JSON has it (ids and times as
+strings, every field present), whether it comes from an envelope or straight from the
+store (`records.LogRecord`): no event model is built, which is most of what a rebuild
+would otherwise spend per event. Each folder converts only the values it keeps.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from events import access_events as ev
 from events.envelope import EventEnvelope
-from services.access.eventlog import EventHead, LoggedEvent
+from services.access.eventlog import LoggedEvent
+from services.access.projection.rows import (
+    LEVEL_RANK,
+    BatchChanges,
+    ChargerPatch,
+    GroupRow,
+    Head,
+    HistoryRow,
+    InvitationPatch,
+    ShareRow,
+    UserRow,
+)
 
-LEVEL_RANK = {"charge": 1, "manage": 2}
+__all__ = ["LEVEL_RANK", "BatchChanges", "Foldable", "ShareRow", "fold", "fold_logged",
+           "share_reason"]
 
-
-@dataclass
-class UserRow:
-    user_id: UUID
-    email: str
-    phone: str | None
-    name: str | None
-    locale: str
-
-
-@dataclass
-class GroupRow:
-    group_id: UUID
-    name: str
-    owner_id: UUID
-    personal: bool
+Data = dict[str, Any]
 
 
-@dataclass
-class ChargerPatch:
-    """A charger's new fields; `None` means "unchanged". `created` carries the full row."""
+class Foldable(Protocol):
+    """What the fold reads of a logged event: `LoggedEvent` and `records.LogRecord` are."""
 
-    charger_id: UUID
-    created: bool = False
-    serial_number: str | None = None
-    name: str | None = None
-    group_id: UUID | None = None
-    owner_id: UUID | None = None
-    connected: bool | None = None
+    @property
+    def position(self) -> int: ...
 
+    @property
+    def head(self) -> Head: ...
 
-@dataclass
-class ShareRow:
-    level: str
-    why: dict[str, Any]
-
-
-@dataclass
-class InvitationPatch:
-    """An invitation's new fields; `None` means "unchanged". `created` carries the full row."""
-
-    invitation_id: UUID
-    created: bool = False
-    email: str | None = None
-    level: str | None = None
-    locale: str | None = None
-    chargers: list[dict[str, Any]] | None = None
-    inviter_id: UUID | None = None
-    status: str | None = None
-    expires_at: datetime | None = None
-    invited_at: datetime | None = None
-    updated_at: datetime | None = None
-    responded_by: UUID | None = None
-    revoke_reason: str | None = None
-
-
-@dataclass
-class HistoryRow:
-    """One line of a charger's audit timeline; `charger_id` None = the invitation's chargers."""
-
-    charger_id: UUID | None
-    invitation_id: UUID | None
-    position: int
-    envelope: Head
-    details: dict[str, Any]
-
-
-@dataclass
-class BatchChanges:
-    users: dict[UUID, UserRow] = field(default_factory=dict)
-    groups: dict[UUID, GroupRow] = field(default_factory=dict)
-    members: dict[tuple[UUID, UUID], str | None] = field(default_factory=dict)
-    chargers: dict[UUID, ChargerPatch] = field(default_factory=dict)
-    shares: dict[tuple[UUID, UUID], ShareRow | None] = field(default_factory=dict)
-    invitations: dict[UUID, InvitationPatch] = field(default_factory=dict)
-    history: list[HistoryRow] = field(default_factory=list)
-    touched_chargers: set[UUID] = field(default_factory=set)
-    """Chargers whose owner or group changed: every access row on them is recomputed."""
-    touched_pairs: set[tuple[UUID, UUID]] = field(default_factory=set)
-    """(charger, user) pairs whose share changed: only that row is recomputed."""
-    touched_memberships: set[tuple[UUID, UUID]] = field(default_factory=set)
-    """(group, user) pairs whose role changed: that user's rows on the group's chargers."""
-    skipped_types: set[str] = field(default_factory=set)
-    forgotten: list[ev.UserForgotten] = field(default_factory=list)
-    """Users whose personal data every table must drop (after this batch's writes)."""
+    @property
+    def data(self) -> Data: ...
 
 
 def share_reason(source: dict[str, Any]) -> dict[str, Any]:
@@ -118,10 +62,7 @@ def share_reason(source: dict[str, Any]) -> dict[str, Any]:
     return {"source": "share"}
 
 
-Head = EventHead | EventEnvelope
-"""What a folder reads besides the event: id, type, time, actor, command id."""
-
-Folder = Callable[[BatchChanges, int, Head, Any], None]
+Folder = Callable[[BatchChanges, int, Head, Data], None]
 
 
 def fold(events: Iterable[tuple[int, EventEnvelope]]) -> BatchChanges:
@@ -129,26 +70,29 @@ def fold(events: Iterable[tuple[int, EventEnvelope]]) -> BatchChanges:
     return fold_logged(LoggedEvent(position, envelope) for position, envelope in events)
 
 
-def fold_logged(events: Iterable[LoggedEvent]) -> BatchChanges:
-    """`fold` over logged events, taking the typed event where the reader validated it.
-
-    A typed event of the envelope type's model is folded as it is, and only the head
-    (id, type, time, ...) is read, so an envelope that was never built stays unbuilt;
-    otherwise the envelope's `data` is validated, as `fold` does.
-    """
+def fold_logged(events: Iterable[Foldable]) -> BatchChanges:
+    """`fold` over logged events or log records; unknown types are counted, not folded."""
     changes = BatchChanges()
     for logged in events:
         head = logged.head
-        model = ev.EVENT_TYPES.get(head.type)
-        folder = _FOLDERS.get(model) if model is not None else None
-        if model is None or folder is None:
+        folder = _FOLDERS.get(head.type)
+        if folder is None:
             changes.skipped_types.add(head.type)
             continue
-        typed = logged.event
-        if typed.__class__ is not model:
-            typed = model.model_validate(logged.envelope.data)
-        folder(changes, logged.position, head, typed)
+        folder(changes, logged.position, head, logged.data)
     return changes
+
+
+def _id(value: str | UUID) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+def _optional_id(value: str | UUID | None) -> UUID | None:
+    return None if value is None else _id(value)
+
+
+def _time(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def _charger(changes: BatchChanges, charger_id: UUID) -> ChargerPatch:
@@ -172,183 +116,160 @@ def _history(
     changes.history.append(HistoryRow(charger_id, invitation_id, position, env, details))
 
 
-def _user_registered(c: BatchChanges, _p: int, _e: Head, e: ev.UserRegistered) -> None:
-    c.users[e.user_id] = UserRow(e.user_id, e.email, e.phone, e.name, e.locale)
+def _user_registered(c: BatchChanges, _p: int, _e: Head, d: Data) -> None:
+    user_id = _id(d["user_id"])
+    c.users[user_id] = UserRow(user_id, d["email"], d["phone"], d["name"], d["locale"])
 
 
-def _user_forgotten(c: BatchChanges, _p: int, _e: Head, e: ev.UserForgotten) -> None:
-    c.forgotten.append(e)
+def _user_forgotten(c: BatchChanges, _p: int, _e: Head, d: Data) -> None:
+    c.forgotten.append(ev.UserForgotten.model_validate(d))
 
 
-def _group_created(c: BatchChanges, _p: int, _e: Head, e: ev.GroupCreated) -> None:
-    c.groups[e.group_id] = GroupRow(e.group_id, e.name, e.owner_id, e.personal)
-    c.members[(e.group_id, e.owner_id)] = "owner"
-    c.touched_memberships.add((e.group_id, e.owner_id))
+def _group_created(c: BatchChanges, _p: int, _e: Head, d: Data) -> None:
+    group_id, owner_id = _id(d["group_id"]), _id(d["owner_id"])
+    c.groups[group_id] = GroupRow(group_id, d["name"], owner_id, d["personal"])
+    c.members[(group_id, owner_id)] = "owner"
+    c.touched_memberships.add((group_id, owner_id))
 
 
-def _member_added(c: BatchChanges, _p: int, _e: Head, e: ev.GroupMemberAdded) -> None:
-    c.members[(e.group_id, e.user_id)] = e.role
-    c.touched_memberships.add((e.group_id, e.user_id))
+def _member_added(c: BatchChanges, _p: int, _e: Head, d: Data) -> None:
+    key = (_id(d["group_id"]), _id(d["user_id"]))
+    c.members[key] = d["role"]
+    c.touched_memberships.add(key)
 
 
-def _member_removed(c: BatchChanges, _p: int, _e: Head, e: ev.GroupMemberRemoved) -> None:
-    c.members[(e.group_id, e.user_id)] = None
-    c.touched_memberships.add((e.group_id, e.user_id))
+def _member_removed(c: BatchChanges, _p: int, _e: Head, d: Data) -> None:
+    key = (_id(d["group_id"]), _id(d["user_id"]))
+    c.members[key] = None
+    c.touched_memberships.add(key)
 
 
-def _charger_registered(
-    c: BatchChanges, p: int, env: Head, e: ev.ChargerRegistered
-) -> None:
-    patch = _charger(c, e.charger_id)
+def _charger_registered(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    patch = _charger(c, _id(d["charger_id"]))
     patch.created = True
-    patch.serial_number, patch.name = e.serial_number, e.name
-    patch.group_id, patch.owner_id, patch.connected = e.group_id, e.owner_id, e.connected
-    _history(
-        c,
-        p,
-        env,
-        e.charger_id,
-        {
-            "group_id": str(e.group_id),
-            "owner_id": str(e.owner_id),
-            "connected": e.connected,
-        },
-    )
+    patch.serial_number, patch.name = d["serial_number"], d["name"]
+    patch.group_id, patch.owner_id = _id(d["group_id"]), _id(d["owner_id"])
+    patch.connected = d["connected"]
+    details = {"group_id": str(patch.group_id), "owner_id": str(patch.owner_id),
+               "connected": d["connected"]}
+    _history(c, p, env, patch.charger_id, details)
 
 
-def _charger_moved(c: BatchChanges, p: int, env: Head, e: ev.ChargerMovedToGroup) -> None:
-    _charger(c, e.charger_id).group_id = e.to_group_id
-    _history(
-        c,
-        p,
-        env,
-        e.charger_id,
-        {
-            "from_group_id": str(e.from_group_id),
-            "to_group_id": str(e.to_group_id),
-        },
-    )
+def _charger_moved(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    patch = _charger(c, _id(d["charger_id"]))
+    patch.group_id = _id(d["to_group_id"])
+    details = {"from_group_id": str(d["from_group_id"]), "to_group_id": str(d["to_group_id"])}
+    _history(c, p, env, patch.charger_id, details)
 
 
-def _ownership_transferred(
-    c: BatchChanges, p: int, env: Head, e: ev.ChargerOwnershipTransferred
-) -> None:
-    new_owner = e.to_owner.user_id
+def _ownership_transferred(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    charger_id = _id(d["charger_id"])
+    new_owner = _optional_id(d["to_owner"].get("user_id"))
     if new_owner is not None:
-        _charger(c, e.charger_id).owner_id = new_owner
-    _history(
-        c,
-        p,
-        env,
-        e.charger_id,
-        {
-            "from_owner_id": str(e.from_owner_id),
-            "to_owner_id": str(new_owner),
-        },
-    )
+        _charger(c, charger_id).owner_id = new_owner
+    details = {"from_owner_id": str(d["from_owner_id"]), "to_owner_id": str(new_owner)}
+    _history(c, p, env, charger_id, details)
 
 
-def _transferred_to_user(
-    c: BatchChanges, p: int, env: Head, e: ev.ChargerTransferredToUser
-) -> None:
-    patch = _charger(c, e.charger_id)
-    if e.to_user.user_id is not None:
-        patch.owner_id = e.to_user.user_id
-    patch.group_id, patch.connected = e.to_group_id, e.connected
-    _history(
-        c,
-        p,
-        env,
-        e.charger_id,
-        {
-            "from_owner_id": str(e.from_owner.user_id),
-            "to_owner_id": str(e.to_user.user_id),
-            "from_group_id": str(e.from_group_id),
-            "to_group_id": str(e.to_group_id),
-            "connected": e.connected,
-        },
-    )
+def _transferred_to_user(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    patch = _charger(c, _id(d["charger_id"]))
+    new_owner = _optional_id(d["to_user"].get("user_id"))
+    if new_owner is not None:
+        patch.owner_id = new_owner
+    patch.group_id, patch.connected = _id(d["to_group_id"]), d["connected"]
+    details = {
+        "from_owner_id": str(_optional_id(d["from_owner"].get("user_id"))),
+        "to_owner_id": str(new_owner),
+        "from_group_id": str(d["from_group_id"]),
+        "to_group_id": str(d["to_group_id"]),
+        "connected": d["connected"],
+    }
+    _history(c, p, env, patch.charger_id, details)
 
 
-def _access_granted(c: BatchChanges, p: int, env: Head, e: ev.AccessGranted) -> None:
-    why = share_reason(e.source)
-    c.shares[(e.charger_id, e.user_id)] = ShareRow(e.level, why)
-    c.touched_pairs.add((e.charger_id, e.user_id))
-    _history(c, p, env, e.charger_id, {"user_id": str(e.user_id), "level": e.level, **why})
+def _access_granted(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    key = (_id(d["charger_id"]), _id(d["user_id"]))
+    why = share_reason(d["source"])
+    c.shares[key] = ShareRow(d["level"], why)
+    c.touched_pairs.add(key)
+    _history(c, p, env, key[0], {"user_id": str(key[1]), "level": d["level"], **why})
 
 
-def _access_revoked(c: BatchChanges, p: int, env: Head, e: ev.AccessRevoked) -> None:
-    c.shares[(e.charger_id, e.user_id)] = None
-    c.touched_pairs.add((e.charger_id, e.user_id))
-    _history(c, p, env, e.charger_id, {"user_id": str(e.user_id), "reason": e.reason})
+def _access_revoked(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    key = (_id(d["charger_id"]), _id(d["user_id"]))
+    c.shares[key] = None
+    c.touched_pairs.add(key)
+    _history(c, p, env, key[0], {"user_id": str(key[1]), "reason": d["reason"]})
 
 
-def _user_invited(c: BatchChanges, p: int, env: Head, e: ev.UserInvited) -> None:
-    patch = _invitation(c, e.invitation_id)
+def _charger_ref(ref: Data) -> Data:
+    """A ChargerRef as its JSON dump has it (every field, ids as strings)."""
+    return {"charger_id": str(ref["charger_id"]), "name": ref.get("name"),
+            "serial_number": ref["serial_number"]}
+
+
+def _user_invited(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    invitation_id = _id(d["invitation_id"])
+    patch = _invitation(c, invitation_id)
     if env.type == "UserInvited":
         patch.created, patch.invited_at = True, env.time
-        patch.email, patch.inviter_id = e.email, e.inviter.user_id
-    patch.level, patch.locale, patch.expires_at = e.level, e.locale, e.expires_at
-    patch.chargers = [json.loads(ref.model_dump_json()) for ref in e.chargers]
+        patch.email, patch.inviter_id = d["email"], _optional_id(d["inviter"].get("user_id"))
+    expires_at = _time(d["expires_at"])
+    patch.level, patch.locale, patch.expires_at = d["level"], d["locale"], expires_at
+    patch.chargers = [_charger_ref(ref) for ref in d["chargers"]]
     patch.status, patch.updated_at = "pending", env.time
-    details = {
-        "invitation_id": str(e.invitation_id),
-        "level": e.level,
-        "expires_at": e.expires_at.isoformat(),
-    }
-    for ref in e.chargers:
-        _history(c, p, env, ref.charger_id, details)
+    details = {"invitation_id": str(invitation_id), "level": d["level"],
+               "expires_at": expires_at.isoformat()}
+    for ref in patch.chargers:
+        _history(c, p, env, _id(ref["charger_id"]), details)
 
 
-def _invitation_accepted(
-    c: BatchChanges, p: int, env: Head, e: ev.InvitationAccepted
-) -> None:
-    patch = _invitation(c, e.invitation_id)
-    patch.status, patch.responded_by, patch.updated_at = "accepted", e.user_id, env.time
-    details = {"invitation_id": str(e.invitation_id), "user_id": str(e.user_id)}
-    for charger_id in e.charger_ids:
-        _history(c, p, env, charger_id, details)
+def _invitation_accepted(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    invitation_id, user_id = _id(d["invitation_id"]), _id(d["user_id"])
+    patch = _invitation(c, invitation_id)
+    patch.status, patch.responded_by, patch.updated_at = "accepted", user_id, env.time
+    details = {"invitation_id": str(invitation_id), "user_id": str(user_id)}
+    for charger_id in d["charger_ids"]:
+        _history(c, p, env, _id(charger_id), details)
 
 
-def _invitation_declined(
-    c: BatchChanges, p: int, env: Head, e: ev.InvitationDeclined
-) -> None:
-    patch = _invitation(c, e.invitation_id)
-    patch.status, patch.responded_by, patch.updated_at = "declined", e.user_id, env.time
-    details = {"invitation_id": str(e.invitation_id), "user_id": str(e.user_id)}
-    _history(c, p, env, None, details, invitation_id=e.invitation_id)
+def _invitation_declined(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    invitation_id, user_id = _id(d["invitation_id"]), _id(d["user_id"])
+    patch = _invitation(c, invitation_id)
+    patch.status, patch.responded_by, patch.updated_at = "declined", user_id, env.time
+    details = {"invitation_id": str(invitation_id), "user_id": str(user_id)}
+    _history(c, p, env, None, details, invitation_id=invitation_id)
 
 
-def _invitation_revoked(
-    c: BatchChanges, p: int, env: Head, e: ev.InvitationRevoked
-) -> None:
-    patch = _invitation(c, e.invitation_id)
-    patch.status, patch.revoke_reason, patch.updated_at = "revoked", e.reason, env.time
-    details = {"invitation_id": str(e.invitation_id), "reason": e.reason}
-    _history(c, p, env, None, details, invitation_id=e.invitation_id)
+def _invitation_revoked(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    invitation_id = _id(d["invitation_id"])
+    patch = _invitation(c, invitation_id)
+    patch.status, patch.revoke_reason, patch.updated_at = "revoked", d["reason"], env.time
+    details = {"invitation_id": str(invitation_id), "reason": d["reason"]}
+    _history(c, p, env, None, details, invitation_id=invitation_id)
 
 
-def _ignored(_c: BatchChanges, _p: int, _e: Head, _m: Any) -> None:
+def _ignored(_c: BatchChanges, _p: int, _e: Head, _d: Data) -> None:
     """Summary events (for e-mails) whose effects arrive as AccessGranted/Revoked too."""
 
 
-_FOLDERS: dict[type[ev.AccessEvent], Folder] = {
-    ev.UserRegistered: _user_registered,
-    ev.GroupCreated: _group_created,
-    ev.GroupMemberAdded: _member_added,
-    ev.GroupMemberRemoved: _member_removed,
-    ev.ChargerRegistered: _charger_registered,
-    ev.ChargerMovedToGroup: _charger_moved,
-    ev.ChargerOwnershipTransferred: _ownership_transferred,
-    ev.ChargerTransferredToUser: _transferred_to_user,
-    ev.AccessGranted: _access_granted,
-    ev.AccessRevoked: _access_revoked,
-    ev.UserInvited: _user_invited,
-    ev.InvitationResent: _user_invited,
-    ev.InvitationAccepted: _invitation_accepted,
-    ev.InvitationDeclined: _invitation_declined,
-    ev.InvitationRevoked: _invitation_revoked,
-    ev.UserAccessChanged: _ignored,
-    ev.UserAccessRemoved: _ignored,
-    ev.UserForgotten: _user_forgotten,
+_FOLDERS: dict[str, Folder] = {
+    "UserRegistered": _user_registered,
+    "GroupCreated": _group_created,
+    "GroupMemberAdded": _member_added,
+    "GroupMemberRemoved": _member_removed,
+    "ChargerRegistered": _charger_registered,
+    "ChargerMovedToGroup": _charger_moved,
+    "ChargerOwnershipTransferred": _ownership_transferred,
+    "ChargerTransferredToUser": _transferred_to_user,
+    "AccessGranted": _access_granted,
+    "AccessRevoked": _access_revoked,
+    "UserInvited": _user_invited,
+    "InvitationResent": _user_invited,
+    "InvitationAccepted": _invitation_accepted,
+    "InvitationDeclined": _invitation_declined,
+    "InvitationRevoked": _invitation_revoked,
+    "UserAccessChanged": _ignored,
+    "UserAccessRemoved": _ignored,
+    "UserForgotten": _user_forgotten,
 }

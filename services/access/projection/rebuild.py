@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import asyncpg
 
-from services.access.eventlog import LoggedEvent
 from services.access.projection.apply import apply
+from services.access.projection.changes import Foldable
 from services.access.projection.runner import LogReader
 from services.access.projection.schema import PROJECTION_NAME, create_schema
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_schema, render
@@ -110,7 +110,7 @@ async def _replay(
     process decodes batch N+1: the two halves of the work overlap instead of adding up.
     """
     position, count = 0, 0
-    pending: asyncio.Future[Sequence[LoggedEvent]] = asyncio.ensure_future(
+    pending: asyncio.Future[Sequence[Foldable]] = asyncio.ensure_future(
         read_log(0, batch_size)
     )
     try:

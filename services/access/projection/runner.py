@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
-from services.access.eventlog import LoggedEvent
 from services.access.projection.apply import apply, read_position
+from services.access.projection.changes import Foldable
 from services.access.projection.sql import DEFAULT_SCHEMA
 
 log = logging.getLogger(__name__)
 
-LogReader = Callable[[int, int], Awaitable[Sequence[LoggedEvent]]]
+LogReader = Callable[[int, int], Awaitable[Sequence[Foldable]]]
 """`read_log(after, limit)`: up to `limit` events with position > `after`, in store order."""
 
 

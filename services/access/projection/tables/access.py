@@ -7,7 +7,7 @@ whole table once at the end. Both give the same levels and the same order of `wh
 
 from __future__ import annotations
 
-from services.access.projection.changes import BatchChanges
+from services.access.projection.rows import BatchChanges
 from services.access.projection.sql import Connection, render
 
 _RECOMPUTE_ACCESS = """

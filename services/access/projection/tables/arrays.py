@@ -23,6 +23,15 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(width)]
 
 
+async def copy_rows(
+    conn: Connection, s: str, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """COPY `rows` into `s.table` (binary, no per-row statement): only for rows that are new."""
+    if rows:
+        await conn.copy_records_to_table(table, schema_name=s, columns=list(columns),
+                                         records=rows)
+
+
 async def execute_rows(
     conn: Connection, s: str, template: str, rows: Sequence[Sequence[Any]]
 ) -> None:

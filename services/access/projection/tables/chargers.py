@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from services.access.projection.changes import BatchChanges
+from typing import Any
+
+from services.access.projection.rows import BatchChanges
 from services.access.projection.sql import Connection
-from services.access.projection.tables.arrays import execute_rows
+from services.access.projection.tables.arrays import copy_rows, execute_rows
 
 _UPSERT_NEW = """
     INSERT INTO {s}.chargers (charger_id, serial_number, name, group_id, owner_id, connected)
@@ -21,13 +23,28 @@ _PATCH_CHANGED = """
     WHERE c.charger_id = x.id"""
 
 
-async def write_chargers(conn: Connection, s: str, c: BatchChanges) -> None:
-    new = [
+_COLUMNS = ("charger_id", "serial_number", "name", "group_id", "owner_id", "connected")
+
+
+def _new_rows(c: BatchChanges) -> list[tuple[Any, ...]]:
+    return [
         (p.charger_id, p.serial_number, p.name, p.group_id, p.owner_id, p.connected)
         for p in c.chargers.values()
         if p.created
     ]
-    await execute_rows(conn, s, _UPSERT_NEW, new)
+
+
+async def write_chargers(conn: Connection, s: str, c: BatchChanges) -> None:
+    await execute_rows(conn, s, _UPSERT_NEW, _new_rows(c))
+    await patch_chargers(conn, s, c)
+
+
+async def copy_new_chargers(conn: Connection, s: str, c: BatchChanges) -> None:
+    """The rebuild's way for the batch's registered chargers (new to the table)."""
+    await copy_rows(conn, s, "chargers", _COLUMNS, _new_rows(c))
+
+
+async def patch_chargers(conn: Connection, s: str, c: BatchChanges) -> None:
     changed = [
         (p.charger_id, p.group_id, p.owner_id, p.connected)
         for p in c.chargers.values()

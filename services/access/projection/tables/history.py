@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from services.access.projection.changes import BatchChanges, HistoryRow
+from services.access.projection.rows import BatchChanges, HistoryRow
 from services.access.projection.sql import Connection
 from services.access.projection.tables.arrays import execute_rows, json_text
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.access.projection.changes import BatchChanges, InvitationPatch
+from services.access.projection.rows import BatchChanges, InvitationPatch
 from services.access.projection.sql import Connection
-from services.access.projection.tables.arrays import execute_rows, json_text
+from services.access.projection.tables.arrays import copy_rows, execute_rows, json_text
 
 _INSERT_NEW = """
     INSERT INTO {s}.invitations (invitation_id, email, level, locale, chargers, inviter_id,
@@ -30,10 +30,25 @@ _PATCH_CHANGED = """
     WHERE t.invitation_id = x.i"""
 
 
+_COLUMNS = ("invitation_id", "email", "level", "locale", "chargers", "inviter_id", "status",
+            "expires_at", "invited_at", "updated_at", "responded_by", "revoke_reason")
+
+
 async def write_invitations(conn: Connection, s: str, c: BatchChanges) -> None:
     patches = c.invitations.values()
     await execute_rows(conn, s, _INSERT_NEW, [_new_row(p) for p in patches if p.created])
-    await execute_rows(conn, s, _PATCH_CHANGED, [_patch_row(p) for p in patches if not p.created])
+    await patch_invitations(conn, s, c)
+
+
+async def copy_new_invitations(conn: Connection, s: str, c: BatchChanges) -> None:
+    """The rebuild's way for the batch's new invitations (new to the table)."""
+    rows = [_new_row(p) for p in c.invitations.values() if p.created]
+    await copy_rows(conn, s, "invitations", _COLUMNS, rows)
+
+
+async def patch_invitations(conn: Connection, s: str, c: BatchChanges) -> None:
+    rows = [_patch_row(p) for p in c.invitations.values() if not p.created]
+    await execute_rows(conn, s, _PATCH_CHANGED, rows)
 
 
 def _new_row(p: InvitationPatch) -> tuple[Any, ...]:

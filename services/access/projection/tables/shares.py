@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.access.projection.changes import BatchChanges
+from services.access.projection.rows import BatchChanges
 from services.access.projection.sql import Connection
 from services.access.projection.tables.arrays import execute_rows, json_text
 

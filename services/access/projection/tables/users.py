@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from services.access.projection.changes import BatchChanges
+from typing import Any
+
+from services.access.projection.rows import BatchChanges
 from services.access.projection.sql import Connection
-from services.access.projection.tables.arrays import execute_rows
+from services.access.projection.tables.arrays import copy_rows, execute_rows
 
 _UPSERT_USERS = """
     INSERT INTO {s}.users (user_id, email, phone, name, locale)
@@ -13,6 +15,17 @@ _UPSERT_USERS = """
         name = EXCLUDED.name, locale = EXCLUDED.locale"""
 
 
+_COLUMNS = ("user_id", "email", "phone", "name", "locale")
+
+
+def _rows(c: BatchChanges) -> list[tuple[Any, ...]]:
+    return [(u.user_id, u.email, u.phone, u.name, u.locale) for u in c.users.values()]
+
+
 async def write_users(conn: Connection, s: str, c: BatchChanges) -> None:
-    rows = [(u.user_id, u.email, u.phone, u.name, u.locale) for u in c.users.values()]
-    await execute_rows(conn, s, _UPSERT_USERS, rows)
+    await execute_rows(conn, s, _UPSERT_USERS, _rows(c))
+
+
+async def copy_users(conn: Connection, s: str, c: BatchChanges) -> None:
+    """The rebuild's way: every user row of the batch is new to the table."""
+    await copy_rows(conn, s, "users", _COLUMNS, _rows(c))

@@ -1,0 +1,107 @@
+"""The net row changes of a batch: the last state of every read-model row it touches.
+
+A fold fills a `BatchChanges` in memory (later events override earlier ones, key by
+key); the table writers then send each table's rows in a few set-based statements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from events import access_events as ev
+from events.envelope import EventEnvelope
+from services.access.eventlog import EventHead
+
+Head = EventHead | EventEnvelope
+"""What a folder reads besides the event: id, type, time, actor, command id."""
+
+LEVEL_RANK = {"charge": 1, "manage": 2}
+
+
+@dataclass
+class UserRow:
+    user_id: UUID
+    email: str
+    phone: str | None
+    name: str | None
+    locale: str
+
+
+@dataclass
+class GroupRow:
+    group_id: UUID
+    name: str
+    owner_id: UUID
+    personal: bool
+
+
+@dataclass
+class ChargerPatch:
+    """A charger's new fields; `None` means "unchanged". `created` carries the full row."""
+
+    charger_id: UUID
+    created: bool = False
+    serial_number: str | None = None
+    name: str | None = None
+    group_id: UUID | None = None
+    owner_id: UUID | None = None
+    connected: bool | None = None
+
+
+@dataclass
+class ShareRow:
+    level: str
+    why: dict[str, Any]
+
+
+@dataclass
+class InvitationPatch:
+    """An invitation's new fields; `None` means "unchanged". `created` carries the full row."""
+
+    invitation_id: UUID
+    created: bool = False
+    email: str | None = None
+    level: str | None = None
+    locale: str | None = None
+    chargers: list[dict[str, Any]] | None = None
+    inviter_id: UUID | None = None
+    status: str | None = None
+    expires_at: datetime | None = None
+    invited_at: datetime | None = None
+    updated_at: datetime | None = None
+    responded_by: UUID | None = None
+    revoke_reason: str | None = None
+
+
+@dataclass
+class HistoryRow:
+    """One line of a charger's audit timeline; `charger_id` None = the invitation's chargers."""
+
+    charger_id: UUID | None
+    invitation_id: UUID | None
+    position: int
+    envelope: Head
+    details: dict[str, Any]
+
+
+@dataclass
+class BatchChanges:
+    users: dict[UUID, UserRow] = field(default_factory=dict)
+    groups: dict[UUID, GroupRow] = field(default_factory=dict)
+    members: dict[tuple[UUID, UUID], str | None] = field(default_factory=dict)
+    chargers: dict[UUID, ChargerPatch] = field(default_factory=dict)
+    shares: dict[tuple[UUID, UUID], ShareRow | None] = field(default_factory=dict)
+    invitations: dict[UUID, InvitationPatch] = field(default_factory=dict)
+    history: list[HistoryRow] = field(default_factory=list)
+    touched_chargers: set[UUID] = field(default_factory=set)
+    """Chargers whose owner or group changed: every access row on them is recomputed."""
+    touched_pairs: set[tuple[UUID, UUID]] = field(default_factory=set)
+    """(charger, user) pairs whose share changed: only that row is recomputed."""
+    touched_memberships: set[tuple[UUID, UUID]] = field(default_factory=set)
+    """(group, user) pairs whose role changed: that user's rows on the group's chargers."""
+    skipped_types: set[str] = field(default_factory=set)
+    forgotten: list[ev.UserForgotten] = field(default_factory=list)
+    """Users whose personal data every table must drop (after this batch's writes)."""
