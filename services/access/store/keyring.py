@@ -25,7 +25,7 @@ SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS forgotten_subjects ("
     " subject uuid PRIMARY KEY, forgotten_at timestamptz DEFAULT now())",
 )
-INSERT_SQL = "INSERT INTO person_keys (subject, key) SELECT * FROM unnest(%s::uuid[], %s::bytea[])"
+INSERT_SQL = "INSERT INTO person_keys (subject, key) SELECT * FROM unnest(%b::uuid[], %b::bytea[])"
 LOOKUP_SQL = (
     "SELECT subject, key FROM person_keys WHERE subject = ANY(%s::uuid[]) "
     "UNION ALL SELECT subject, NULL FROM forgotten_subjects WHERE subject = ANY(%s::uuid[])"

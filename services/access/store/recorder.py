@@ -69,7 +69,7 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         )
         self._insert_results = SQL(
             "INSERT INTO {} (command_id, outcome) "
-            "SELECT * FROM unnest(%s::text[], %s::jsonb[])"
+            "SELECT * FROM unnest(%b::text[], %b::text[]::jsonb[])"
         ).format(table)
         self._select_results = SQL(
             "SELECT command_id, outcome FROM {} WHERE command_id = ANY(%s::text[])"
@@ -90,8 +90,15 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             "SELECT hash FROM {} ORDER BY notification_id DESC LIMIT 1"
         ).format(chain)
         self._insert_links = SQL(
-            "INSERT INTO {} (notification_id, hash) SELECT * FROM unnest(%s::bigint[], %s::bytea[])"
+            "INSERT INTO {} (notification_id, hash) SELECT * FROM unnest(%b::bigint[], %b::bytea[])"
         ).format(chain)
+        # Binary parallel arrays: psycopg dumps a composite array as text, in Python, with a
+        # regex per bytea value (~10x slower); unnest keeps the given order, like the base's.
+        self._insert_events_sql = SQL(
+            "INSERT INTO {} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -114,9 +121,11 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
                         if stored_events:
                             self._lock_table(curs)
                             self._notify_channel(curs)
-                            super(PostgresApplicationRecorder, self)._insert_stored_events(
-                                ins, stored_events
-                            )
+                            ins.execute(self._insert_events_sql, (
+                                [e.originator_id for e in stored_events],
+                                [e.originator_version for e in stored_events],
+                                [e.topic for e in stored_events],
+                                [e.state for e in stored_events]))
                             last.execute(self._last_link)
                             # The first round trip; a version conflict raises here.
                             pipeline.sync()
