@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from services.access.api.auth import require_token
 from services.access.api.context import Metrics, ReadContext, Readiness, ReadPosition
 from services.access.api.errors import install_error_handlers
+from services.access.api.fast_check import AccessCheckFastPath
 from services.access.api.models import ErrorBody
 from services.access.api.routes import access, audit, catalog, health, metrics
 from services.access.metrics import AccessMetrics
@@ -65,13 +66,16 @@ def create_app(
     schema: str = DEFAULT_SCHEMA,
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     metrics: Metrics | None = None,
+    fast_check: bool = True,
 ) -> FastAPI:
     """The query API over the read models in `schema`, answering at `projection`'s position.
 
     `wait_timeout` bounds how long a `min_position` request waits before 503 `stale`.
     `metrics` renders `GET /metrics` (the service passes `services.access.metrics`'
     `service_metrics`); without it, only the projection's position is reported.
-    The pool is the caller's: the app neither opens nor closes it.
+    The pool is the caller's: the app neither opens nor closes it. `fast_check` answers
+    the everyday `GET /v1/access/check` without FastAPI's machinery (`fast_check.py`);
+    off, every request takes the app's own path (the reference the tests compare with).
     """
     checked_schema(schema)
     app = build_app()
@@ -84,4 +88,6 @@ def create_app(
         wait_timeout=wait_timeout,
         metrics=metrics or AccessMetrics(projection).render,
     )
+    if fast_check:
+        app.add_middleware(AccessCheckFastPath)
     return app

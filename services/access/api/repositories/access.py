@@ -64,6 +64,15 @@ class AccessRepository:
         entries = [_entry(r, "user_id") for r in rows]
         return page_of(entries, limit, lambda e: str(e["user_id"]))
 
+    async def effective_json(
+        self, user_id: UUID | str, charger_id: UUID | str
+    ) -> tuple[str | None, str]:
+        """The effective level and its `why` as stored JSON text (None and "[]" without)."""
+        row = await self._pool.fetchrow(self._check, user_id, charger_id)
+        if row is None:
+            return None, "[]"
+        return row["level"], row["why"]
+
     async def effective(self, user_id: UUID, charger_id: UUID) -> Effective:
         """The user's effective level on the charger: one primary-key lookup."""
         row = await self._pool.fetchrow(self._check, user_id, charger_id)
