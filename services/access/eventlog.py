@@ -253,11 +253,8 @@ def _unwrapped(wrapper: dict[str, Any]) -> Any:
     kind, value = wrapper.get("_type_"), wrapper.get("_data_")
     if len(wrapper) != 2 or not isinstance(value, str):
         return _unwrap_all(wrapper)
-    if kind == "uuid_hex":  # as str(UUID(value)): lower case, dashed
-        if len(value) != 32:
-            raise _UnknownWrapperError(value)
-        v = value.lower()
-        return f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
+    if kind == "uuid_hex":  # as the mapper gives it: a UUID
+        return _uuid_of_hex(value)
     if kind == "datetime_iso":  # as pydantic writes a datetime in JSON
         return value[:-6] + "Z" if value.endswith("+00:00") else value
     raise _UnknownWrapperError(kind)
@@ -302,9 +299,10 @@ def _kind(topic: str) -> _Kind | None:
 class StoredState(NamedTuple):
     """A stored event parsed without the library: its head and its `data`, not validated.
 
-    `data` is what the published event's JSON dump would hold (ids as dashed strings,
-    times as pydantic writes them), except that fields left at their defaults may be
-    missing and personal values are as stored: sealed unless the row was unsealed first.
+    `data` holds what the published event's JSON dump would, but ids as UUIDs (as the
+    mapper gives them); times are as pydantic writes them, fields left at their defaults
+    may be missing, and personal values are as stored: sealed unless the row was
+    unsealed first.
     """
 
     model: type[AccessEvent]
@@ -327,9 +325,8 @@ def parse_stored(row: Any) -> StoredState | None:
         for key, value in state.items():  # the top level inline: most wrappers are there
             if value.__class__ is dict:
                 hex_ = value.get("_data_") if value.get("_type_") == "uuid_hex" else None
-                if hex_.__class__ is str and len(hex_) == 32 and len(value) == 2:
-                    h = hex_.lower()  # as str(UUID(hex_))
-                    state[key] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+                if hex_.__class__ is str and len(value) == 2:
+                    state[key] = _uuid_of_hex(hex_)
                 else:
                     state[key] = _unwrapped(value) if "_type_" in value else _unwrap_all(value)
             elif value.__class__ is list:
@@ -369,6 +366,17 @@ def _event_id(originator_id: UUID, originator_version: int) -> UUID:
     value = int.from_bytes(digest[:16], "big")
     value = (value & ~_VERSION_5[0]) | _VERSION_5[1]
     return _uuid((value & ~_VARIANT[0]) | _VARIANT[1])
+
+
+def _uuid_of_hex(value: str) -> UUID:
+    """`UUID(hex=value)` for the transcoder's 32 hex digits (else not a wrapper we know)."""
+    try:
+        number = int(value, 16)
+    except ValueError:
+        raise _UnknownWrapperError(value) from None
+    if len(value) != 32 or number < 0:
+        raise _UnknownWrapperError(value)
+    return _uuid(number)
 
 
 def _uuid(value: int) -> UUID:

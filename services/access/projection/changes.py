@@ -6,10 +6,11 @@ it touches — later events override earlier ones, key by key — and written wi
 set-based statements. Order is preserved where it matters: per row, the last write wins,
 exactly as if the events had been applied one at a time.
 
-The folders read each event's `data` as the published JSON has it (ids and times as
-strings, every field present), whether it comes from an envelope or straight from the
-store (`records.LogRecord`): no event model is built, which is most of what a rebuild
-would otherwise spend per event. Each folder converts only the values it keeps.
+The folders read each event's `data` as the published JSON has it (every field present,
+times as strings, ids as strings or, straight from the store, as UUIDs), whether it comes
+from an envelope or from the store (`records.LogRecord`): no event model is built, which
+is most of what a rebuild would otherwise spend per event. Each folder converts only the
+values it keeps.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ KEPT_PERSONAL: dict[str, tuple[str, ...]] = {
 
 
 class LogRecord(NamedTuple):
-    """One published event for the fold: position, head and `data` (JSON-mode values)."""
+    """One published event for the fold: position, head and `data` (ids may be UUIDs)."""
 
     position: int
     head: EventHead
