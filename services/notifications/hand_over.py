@@ -40,13 +40,22 @@ class HandOverMarks:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._connection: PoolConnectionProxy[Any] | None = None
+        self._failed = False
 
     async def ready(self) -> None:
         """Have an open connection before the e-mail goes (reconnects after an outage)."""
-        if self._connection is not None and not self._connection.is_closed():
+        if self._usable():
             return
         await self.close()
         self._connection = await self._pool.acquire()
+
+    def _usable(self) -> bool:
+        if self._connection is None or self._failed:
+            return False  # after a failed mark, don't trust the connection's state
+        try:
+            return not self._connection.is_closed()
+        except asyncpg.InterfaceError:
+            return False  # it broke and the pool took it back: the proxy is detached
 
     def mark(self, event_id: UUID, recipient: str) -> asyncio.Future[str]:
         """Write the mark now; the future says whether it was stored."""
@@ -55,10 +64,16 @@ class HandOverMarks:
         if self._connection is None:
             raise RuntimeError("call ready() first")
         statement = MARK.format(event_id=event_id, recipient=recipient)
-        return start_now(self._connection.execute(statement))
+        marked = start_now(self._connection.execute(statement))
+        marked.add_done_callback(self._note)
+        return marked
+
+    def _note(self, marked: asyncio.Future[str]) -> None:
+        if marked.cancelled() or marked.exception() is not None:
+            self._failed = True
 
     async def close(self) -> None:
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._failed = self._connection, None, False
         if connection is not None:
             with contextlib.suppress(Exception):
                 await self._pool.release(connection)

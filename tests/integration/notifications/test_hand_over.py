@@ -83,3 +83,53 @@ async def test_a_sender_killed_right_after_handing_over_neither_loses_nor_double
     assert await sent_log.lease_due(10, 60.0) == []  # nothing to send again
     for i, event_id in enumerate(killed):
         assert await sent_log.status(event_id, f"person{i}@example.no") == "sent"
+
+
+async def test_marks_reconnect_after_their_connection_is_killed(
+    sent_log: SentLog, database_url: str
+) -> None:
+    marks = sent_log.hand_over_marks()
+    admin = await asyncpg.connect(database_url)
+
+    async def kill_the_others() -> None:  # the database restarts under the sender
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+    async def claimed() -> tuple[uuid.UUID, str]:
+        event_id, key = uuid.uuid4(), KEYS(f"{uuid.uuid4().hex}@example.no")
+        claim = Claim(event_id, key, "invitation", "UserInvited", f"<{event_id}@test>", "{}")
+        await sent_log.claim([claim], lease_seconds=60.0)
+        return event_id, key
+
+    async def marked(event_id: uuid.UUID) -> bool:
+        return bool(
+            await admin.fetchval(
+                "SELECT handed_over_at IS NOT NULL FROM notifications.sent_log"
+                " WHERE event_id = $1",
+                event_id,
+            )
+        )
+
+    try:
+        first, second = await claimed(), await claimed()
+        await marks.ready()
+        # Lost while idle (the pool takes the broken connection back): the next send
+        # must get a new one.
+        await kill_the_others()
+        await asyncio.sleep(0.5)
+        await marks.ready()
+        await marks.mark(*first)
+        assert await marked(first[0])
+        # Lost just before a mark: that mark fails, the next send gets a new connection.
+        await kill_the_others()
+        gone = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+        with pytest.raises((*gone, OSError)):
+            await marks.mark(*second)
+        await marks.ready()
+        await marks.mark(*second)
+        assert await marked(second[0])
+    finally:
+        await marks.close()
+        await admin.close()
