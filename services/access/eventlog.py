@@ -48,19 +48,44 @@ _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_
                 "actor", "command_id"}
 
 
-class EventHead(NamedTuple):
+class EventHead:
     """An envelope's attributes but `data`: what the projection needs besides the event.
 
-    A named tuple: made once per event read, and a tuple is the cheapest thing to make.
+    Made once per event read, so it is a slotted object, and the two attributes only the
+    relay and the history rows read — the event's id (a SHA-1 based uuid5) and the
+    subject as text — are computed on first use.
     """
 
-    id: UUID
-    type: str
-    subject: str
-    sequence: int
-    time: datetime
-    actor: str | None
-    commandid: str | None
+    __slots__ = ("_id", "_originator_id", "_originator_version", "_subject", "actor",
+                 "commandid", "sequence", "time", "type")
+
+    def __init__(self, originator_id: UUID, originator_version: int, type_: str,
+                 subject: object, sequence: int, time: datetime, actor: str | None,
+                 commandid: str | None) -> None:
+        self._id: UUID | None = None
+        self._originator_id = originator_id
+        self._originator_version = originator_version
+        self._subject = subject
+        self.type = type_
+        self.sequence = sequence
+        self.time = time
+        self.actor = actor
+        self.commandid = commandid
+
+    @property
+    def id(self) -> UUID:
+        if self._id is None:
+            self._id = _event_id(self._originator_id, self._originator_version)
+        return self._id
+
+    @property
+    def subject(self) -> str:
+        return str(self._subject)
+
+    def __repr__(self) -> str:
+        return (f"EventHead(id={self.id!r}, type={self.type!r}, subject={self.subject!r}, "
+                f"sequence={self.sequence!r}, time={self.time!r}, actor={self.actor!r}, "
+                f"commandid={self.commandid!r})")
 
 
 class LoggedEvent:
@@ -340,9 +365,8 @@ def parse_stored(row: Any) -> StoredState | None:
     originator_id: UUID = row["originator_id"]
     subject = state.get("group_id") if kind.group_subject else originator_id
     position: int = row["notification_id"]
-    head = EventHead(_event_id(originator_id, row["originator_version"]), kind.name,
-                     str(subject), position, datetime.fromisoformat(stamp["_data_"]), actor,
-                     command_id)
+    head = EventHead(originator_id, row["originator_version"], kind.name, subject, position,
+                     datetime.fromisoformat(stamp["_data_"]), actor, command_id)
     return StoredState(kind.model, head, state)
 
 
