@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -33,7 +34,7 @@ class UnitOfWork:
         base = self._batch[aggregate_id]
         if base is None:
             return None
-        working = copy.deepcopy(base)
+        working = copy_aggregate(base)
         self._staged[aggregate_id] = working
         return working
 
@@ -66,3 +67,32 @@ class UnitOfWork:
 
     def discard(self) -> None:
         self._staged.clear()
+
+
+_IMMUTABLE: frozenset[type] = frozenset(
+    {str, int, float, bool, bytes, type(None), UUID, datetime, date, timedelta})
+
+
+def copy_aggregate(aggregate: A) -> A:
+    """A deep copy of an aggregate, as `copy.deepcopy` makes it, several times faster.
+
+    Aggregates here are plain objects whose state is dicts, lists and sets of immutable
+    values (strings, UUIDs, datetimes...): those values are shared, the containers copied.
+    Anything else in them is copied with `copy.deepcopy`.
+    """
+    copied = object.__new__(type(aggregate))
+    copied.__dict__.update(_clone(vars(aggregate)))
+    return copied
+
+
+def _clone(value: Any) -> Any:
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {key: _clone(item) for key, item in value.items()}
+    if kind is list:
+        return [_clone(item) for item in value]
+    if kind is set:
+        return {_clone(item) for item in value}
+    return copy.deepcopy(value)
