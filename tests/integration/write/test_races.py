@@ -108,3 +108,34 @@ def test_concurrent_accepts_of_one_invitation_grant_once(store: AccessStore) -> 
     granted = [n for n in store.recorder.select_notifications(1, 100000)
                if n.topic.endswith("AccessGranted") and n.originator_id == charger]
     assert len(granted) == 1
+
+
+def test_a_command_stored_by_another_instance_meanwhile_gets_that_result_and_applies_nothing(
+    store: AccessStore, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The result's primary key fails only at commit (the save is pipelined): the batch
+    rolls back, is rerun, and answers with the stored result."""
+    first_user, second_user = uuid.uuid4(), uuid.uuid4()
+    command_id = str(uuid.uuid4())
+
+    def register_as(user: uuid.UUID) -> CommandResult:
+        command = COMMAND_TYPES["RegisterUser"].model_validate(
+            {"user_id": str(user), "email": f"{user}@example.no"})
+        return Executor(store, RULES).execute([Valid(command_id, user, "RegisterUser", command)])[0]
+
+    first = register_as(first_user)
+    load_batch = store.load_batch
+    blinded: list[bool] = []
+
+    def not_seen_yet(command_ids: list[str], aggregate_ids: set[uuid.UUID]) -> object:
+        seen, found = load_batch(command_ids, aggregate_ids)
+        if not blinded:  # as if the other instance committed just after this read
+            blinded.append(True)
+            return {}, found
+        return seen, found
+
+    monkeypatch.setattr(store, "load_batch", not_seen_yet)
+    again = register_as(second_user)
+    assert blinded
+    assert again == first
+    assert store.load(second_user) is None
