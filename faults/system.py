@@ -284,6 +284,7 @@ class System:
     smtp: SmtpSink | None = None
     access: ServiceProcess | None = None
     notifier: ServiceProcess | None = None
+    more_notifiers: list[ServiceProcess] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     topics: Topics = field(default_factory=Topics)
     _admin_url: str = ADMIN_URL
@@ -330,6 +331,19 @@ class System:
                                            f"{self.notifications_api}/healthz")
             self.notifier.start()
 
+    def add_notifier(self) -> ServiceProcess:
+        """Another notification-service instance in the same consumer group, sharing the
+        sent-log (its own metrics port), started and ready."""
+        n = len(self.more_notifiers) + 2
+        port = free_port()
+        env = {**self.env, "NOTIFICATIONS_PORT": str(port)}
+        notifier = ServiceProcess("notifications-service", env,
+                                  self.var / f"notifications-{n}.log",
+                                  f"http://127.0.0.1:{port}/healthz")
+        self.more_notifiers.append(notifier)
+        notifier.start()
+        return notifier
+
     def _start_database(self) -> None:
         if self.own_cluster:
             # Parents of the data dir must be traversable by `postgres` when we are root.
@@ -360,7 +374,7 @@ class System:
 
     def close(self) -> None:
         """Stop everything we started and drop the database. Never raises."""
-        for service in (self.notifier, self.access):
+        for service in (*self.more_notifiers, self.notifier, self.access):
             if service is not None and service.alive:
                 with contextlib.suppress(Exception):
                     service.terminate(20)

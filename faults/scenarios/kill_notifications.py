@@ -1,10 +1,13 @@
 """(2) kill -9 of the notification service at random moments under load: each e-mail
 still arrives exactly once (by Message-ID and recipient).
 
-A kill between the SMTP server's 250 and the sent-log's `sent` leaves a leased row that
-is sent again when its lease runs out (120 s): the same Message-ID twice, which this
-check counts as an effective duplicate. A kill before the send leaves the row to the
-retry loop of the next instance, after the lease: the e-mail is late, not lost.
+A kill after an e-mail was handed to the SMTP server leaves its row marked: the next
+instance counts it sent when the lease runs out (120 s), never sends it again. A kill
+before the hand-over leaves the row to the retry loop of the next instance, after the
+lease: the e-mail is late, not lost.
+
+`kill-one-of-two-notifiers`: two instances in one consumer group (3 partitions), one of
+them killed at a time: the survivor takes the partitions over, both share the sent-log.
 """
 
 from __future__ import annotations
@@ -76,12 +79,60 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     figures.recovery_s = max(known) if known else None
 
 
+async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
+    assert system.notifier is not None
+    instances = [system.notifier, await asyncio.to_thread(system.add_notifier)]
+    rng = random.Random()
+    load = Load(traffic, RATE)
+    stop = asyncio.Event()
+    loader = asyncio.create_task(load.run(seconds=240, stop=stop))
+    kills = 0
+    moments: list[float] = []
+    try:
+        await wait_for_email_after(system, time.time() - 1, 45.0)
+        for n in range(KILLS):
+            await asyncio.sleep(rng.uniform(0.5, 4.0))
+            victim = instances[n % 2]
+            await asyncio.to_thread(victim.kill)
+            kills += 1
+            moment = time.time()
+            await asyncio.sleep(rng.uniform(0.0, 3.0))  # the survivor alone for a while
+            await asyncio.to_thread(victim.start)
+            # Kill next while both send, not while the group is still rebalancing.
+            await wait_for_email_after(system, time.time(), 45.0)
+            flowing = first_email_after(system, moment)
+            moments.append(moment)
+            say(figures.scenario, f"kill {n + 1}/{KILLS} (instance {n % 2 + 1}): first e-mail "
+                                  f"after {flowing if flowing is None else round(flowing, 1)} s "
+                                  f"({system.smtp.count() if system.smtp else 0} so far)")
+        await asyncio.sleep(8.0)
+    finally:
+        stop.set()
+        await loader
+    figures.faults = kills
+    times = [first_email_after(system, m) for m in moments]
+    figures.details["first_email_after_each_kill_s"] = [
+        None if t is None else round(t, 2) for t in times
+    ]
+    known = [t for t in times if t is not None]
+    figures.recovery_s = max(known) if known else None
+
+
 def run(var: Path) -> Figures:
     figures = Figures("kill-notifications", "kill -9 the notification service under load (x5)")
     # Rows a killed instance had leased wait out their 120 s lease: give them time.
     return with_system(figures, var, body, converge_within=200.0)
 
 
+def run_two(var: Path) -> Figures:
+    figures = Figures("kill-one-of-two-notifiers",
+                      "two notification services in one group, one killed at a time (x5)")
+    return with_system(figures, var, two_body, converge_within=200.0)
+
+
 SCENARIOS = [Scenario("kill-notifications",
                       "kill -9 the notification service under load, 5 times; e-mails once",
-                      run, 150)]
+                      run, 150),
+             Scenario("kill-one-of-two-notifiers",
+                      "two notification services in one group, one killed at a time, 5 times",
+                      run_two, 200)]
