@@ -107,9 +107,12 @@ class SmtpConnection:
             await self.command(b"MAIL FROM:<" + sender.encode("ascii") + b">", (250,))
             await self.command(b"RCPT TO:<" + recipient.encode("ascii") + b">", (250, 251))
             await self.command(b"DATA", (354,))
-        except ReplyError:
-            with contextlib.suppress(ReplyError, ConnectionLostError):
-                await self.command(b"RSET", (250,))
+        except ReplyError as refused:
+            if refused.reply.code == 421:  # the server is closing the connection
+                self.close()
+            else:
+                with contextlib.suppress(ReplyError, ConnectionLostError):
+                    await self.command(b"RSET", (250,))
             raise
         self._write(_dot_stuffed(data) + b".\r\n")
         if self._writer.transport.get_write_buffer_size():

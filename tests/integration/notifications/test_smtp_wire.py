@@ -1,0 +1,174 @@
+"""Our SMTP client (`smtp_wire`) over real sockets: against aiosmtpd, and against scripted
+servers for what aiosmtpd won't do (garbage, silence, refusals, a slow final answer)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from services.notifications.message import OutgoingEmail
+from services.notifications.smtp import PermanentSmtpError, SmtpPool, TransientSmtpError
+from services.notifications.smtp_wire import ConnectionLostError, ReplyError, SmtpConnection
+from tests.conftest import SmtpServer
+
+pytestmark = pytest.mark.integration
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[Callable[[Script], Awaitable[int]]]:
+    """Start a server that runs `script` for each connection; returns its port."""
+    servers: list[asyncio.Server] = []
+
+    async def start(script: Script) -> int:
+        server = await asyncio.start_server(script, "127.0.0.1", 0)
+        servers.append(server)
+        port: int = server.sockets[0].getsockname()[1]
+        return port
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def lines_until(reader: asyncio.StreamReader, end: bytes) -> list[bytes]:
+    seen = []
+    while (line := await reader.readline()) and line != end:
+        seen.append(line)
+    return seen
+
+
+async def test_lines_starting_with_a_dot_and_bare_newlines_arrive_intact(
+    smtp_server: SmtpServer,
+) -> None:
+    port = int(smtp_server.url.rsplit(":", 1)[1])
+    body = b"Subject: dots\r\n\r\n.leading dot\n..two\r\n.\r\nlast line without newline"
+    connection = await SmtpConnection.open("127.0.0.1", port, 5.0)
+    try:
+        reply = await connection.send("a@example.no", "b@example.no", body)
+    finally:
+        await connection.quit()
+    assert reply.code == 250
+    [message] = await smtp_server.mailbox.wait_for(1)
+    received = message.get_payload()
+    assert isinstance(received, str)
+    assert received.splitlines() == [".leading dot", "..two", ".", "last line without newline"]
+
+
+async def test_the_hand_over_comes_after_the_last_byte_and_before_the_answer(
+    scripted: Callable[[Script], Awaitable[int]],
+) -> None:
+    got_the_dot = asyncio.Event()
+    answer = asyncio.Event()
+
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 hi\r\n")
+        for expected in (b"EHLO", b"MAIL", b"RCPT"):
+            assert (await reader.readline()).startswith(expected)
+            writer.write(b"250-fine\r\n250 ok\r\n" if expected == b"EHLO" else b"250 ok\r\n")
+        assert await reader.readline() == b"DATA\r\n"
+        writer.write(b"354 go\r\n")
+        await lines_until(reader, b".\r\n")
+        got_the_dot.set()
+        await answer.wait()
+        writer.write(b"250 queued\r\n")
+        await writer.drain()
+
+    port = await scripted(server)
+    connection = await SmtpConnection.open("127.0.0.1", port, 5.0)
+    handed: list[bool] = []
+
+    def handed_over() -> None:
+        handed.append(answer.is_set())
+
+    sending = asyncio.create_task(connection.send("a@x.no", "b@x.no", b"hello\r\n", handed_over))
+    await asyncio.wait_for(got_the_dot.wait(), 5)
+    assert handed == [False]  # called already, and the server has not answered yet
+    answer.set()
+    assert (await sending).code == 250
+    assert handed == [False]
+    connection.close()
+
+
+def answering(greeting: bytes, replies: list[bytes], received: list[bytes] | None = None) -> Script:
+    """A server that greets, then gives one reply per command (after DATA's 354, the
+    next reply answers the message), recording the messages it received."""
+
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(greeting)
+        in_data = False
+        for reply in replies:
+            if in_data:
+                data = await lines_until(reader, b".\r\n")
+                if received is not None:
+                    received.append(b"".join(data))
+                in_data = False
+            elif not await reader.readline():
+                return
+            writer.write(reply)
+            in_data = reply.startswith(b"354")
+        await reader.read()
+
+    return server
+
+
+OK = b"250 ok\r\n"
+BYE = b"221 bye\r\n"
+
+
+@pytest.mark.parametrize(
+    ("greeting", "replies", "kind", "server_down"),
+    [
+        (b"554 go away\r\n", [], TransientSmtpError, True),
+        (b"220 hi\r\n", [b"this is not smtp\r\n"], TransientSmtpError, True),
+        (b"220 hi\r\n", [OK, OK, b"550 no such user\r\n", OK, BYE], PermanentSmtpError, None),
+        (b"220 hi\r\n", [OK, OK, OK, b"354 go\r\n", b"451 later\r\n", BYE], TransientSmtpError, False),
+        (b"220 hi\r\n", [OK, OK, OK, b"354 go\r\n", b"554 spam\r\n", BYE], PermanentSmtpError, None),
+        (b"220 hi\r\n", [OK, b"421 closing\r\n"], TransientSmtpError, True),
+    ],
+)
+async def test_refusals_and_nonsense_are_sorted_transient_or_permanent(
+    scripted: Callable[[Script], Awaitable[int]],
+    greeting: bytes,
+    replies: list[bytes],
+    kind: type[Exception],
+    server_down: bool | None,
+) -> None:
+    port = await scripted(answering(greeting, replies))
+    pool = SmtpPool("127.0.0.1", port, size=1, timeout=5.0)
+    message = OutgoingEmail("a@x.no", "b@x.no", "<id@x>", b"Subject: s\r\n\r\nbody\r\n")
+    with pytest.raises(kind) as raised:
+        await pool.send(message)
+    if isinstance(raised.value, TransientSmtpError):
+        assert raised.value.server_down is server_down
+    await pool.close()
+
+
+async def test_a_silent_server_times_out(scripted: Callable[[Script], Awaitable[int]]) -> None:
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never greets
+
+    port = await scripted(server)
+    with pytest.raises(ConnectionLostError):
+        await SmtpConnection.open("127.0.0.1", port, 0.3)
+
+
+async def test_a_connection_is_reused_after_a_refused_recipient(
+    scripted: Callable[[Script], Awaitable[int]],
+) -> None:
+    received: list[bytes] = []
+    replies = [OK, OK, b"550 no such user\r\n", OK, OK, OK, b"354 go\r\n", OK]
+    port = await scripted(answering(b"220 hi\r\n", replies, received))
+    connection = await SmtpConnection.open("127.0.0.1", port, 5.0)
+    try:
+        with pytest.raises(ReplyError) as refused:
+            await connection.send("a@x.no", "gone@x.no", b"Subject: s\r\n\r\nx\r\n")
+        assert refused.value.reply.code == 550  # and the envelope was reset (RSET)
+        assert (await connection.send("a@x.no", "c@x.no", b"Subject: t\r\n\r\ny\r\n")).code == 250
+    finally:
+        connection.close()
+    assert received == [b"Subject: t\r\n\r\ny\r\n"]
