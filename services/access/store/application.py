@@ -84,10 +84,6 @@ class AccessStore(Application[UUID]):
         seen, stored = self.results_recorder.select_batch(command_ids, wanted)
         return seen, self._decode(wanted, stored)
 
-    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, AccessAggregate | None]:
-        """Several aggregates in one round trip (absent ones as None)."""
-        return self.load_batch([], aggregate_ids)[1]
-
     def _decode(
         self, wanted: list[UUID], stored: dict[UUID, list[StoredEvent]]
     ) -> dict[UUID, AccessAggregate | None]:

@@ -195,11 +195,3 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             if subjects and self.keyring:
                 self.keyring.absorb(subjects, keys.fetchall())
         return seen, found
-
-    def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
-        """The stored events of several aggregates in one query, each in version order."""
-        return self.select_batch([], aggregate_ids)[1]
-
-    def select_results(self, command_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Stored outcomes of those of `command_ids` that were seen before."""
-        return self.select_batch(command_ids, [])[0]
