@@ -320,6 +320,7 @@ class System:
             "CONSUMER_GROUP_PREFIX": f"faults-{uuid.uuid4().hex[:6]}",
             "PUBLIC_BASE_URL": "https://charge.example",
             "NOTIFICATIONS_PORT": str(free_port()),
+            "NOTIFICATIONS_INSTANCE": "notifier-1",  # the same across its restarts
             "PYTHONUNBUFFERED": "1",
         }
         self.access = ServiceProcess("access-service", self.env, self.var / "access.log",
@@ -336,7 +337,8 @@ class System:
         sent-log (its own metrics port), started and ready."""
         n = len(self.more_notifiers) + 2
         port = free_port()
-        env = {**self.env, "NOTIFICATIONS_PORT": str(port)}
+        env = {**self.env, "NOTIFICATIONS_PORT": str(port),
+               "NOTIFICATIONS_INSTANCE": f"notifier-{n}"}
         notifier = ServiceProcess("notifications-service", env,
                                   self.var / f"notifications-{n}.log",
                                   f"http://127.0.0.1:{port}/healthz")

@@ -7,6 +7,7 @@ the tests and compose configure it the same way.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 
 from services.common.config import Settings
@@ -35,6 +36,10 @@ class NotificationSettings:
     """Consumed batches whose e-mails may be sending while the next one is claimed."""
     http_port: int = 8001
     """`/metrics` and `/healthz` (env `NOTIFICATIONS_PORT`; 0: no HTTP server)."""
+    instance: str = ""
+    """This instance's name (env `NOTIFICATIONS_INSTANCE`, default the host name), the
+    same across its restarts and unique among running instances: a restarted instance
+    takes over at once the e-mails its predecessor had leased (`incarnation`)."""
 
     @classmethod
     def from_env(cls) -> NotificationSettings:
@@ -44,6 +49,7 @@ class NotificationSettings:
             mail_from=env.get("MAIL_FROM", cls.mail_from),
             smtp_connections=int(env.get("SMTP_CONNECTIONS", str(cls.smtp_connections))),
             http_port=int(env.get("NOTIFICATIONS_PORT", str(cls.http_port))),
+            instance=env.get("NOTIFICATIONS_INSTANCE") or socket.gethostname(),
         )
 
     @property

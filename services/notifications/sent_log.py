@@ -116,9 +116,11 @@ class Forgotten:
 class SentLog:
     """The PostgreSQL sent-log (schema `notifications`), over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys, owner: str | None = None) -> None:
         self._pool = pool
         self._keys = keys
+        self.owner = owner
+        """This instance's name (`incarnation`), recorded with each lease it takes."""
 
     def hand_over_marks(self) -> HandOverMarks:
         """A sender's own connection for marking its e-mails handed over."""
@@ -152,9 +154,10 @@ class SentLog:
             )
             INSERT INTO notifications.sent_log
                 (event_id, recipient, kind, event_type, message_id, envelope, sequence,
-                 user_id, next_attempt_at)
+                 user_id, next_attempt_at, leased_by)
             SELECT w.event_id, w.recipient, w.kind, w.event_type, w.message_id,
-                   w.envelope, w.sequence, w.user_id, now() + make_interval(secs => $8)
+                   w.envelope, w.sequence, w.user_id, now() + make_interval(secs => $8),
+                   CASE WHEN $8 > 0 THEN $12::text END
               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                           $7::bigint[], $9::uuid[])
                    AS w(event_id, recipient, kind, event_type, message_id, envelope, sequence,
@@ -177,6 +180,7 @@ class SentLog:
             [c.user_id for c in claims],
             [user_id for user_id, _ in links],
             [key for _, key in links],
+            self.owner,
         )
         return {(row["event_id"], row["recipient"]) for row in rows}
 
@@ -185,7 +189,7 @@ class SentLog:
         rows = await self._pool.fetch(
             """
             UPDATE notifications.sent_log s
-               SET next_attempt_at = now() + make_interval(secs => $2)
+               SET next_attempt_at = now() + make_interval(secs => $2), leased_by = $3
               FROM (SELECT event_id, recipient FROM notifications.sent_log
                      WHERE status = 'pending' AND next_attempt_at <= now()
                        AND handed_over_at IS NULL
@@ -198,6 +202,7 @@ class SentLog:
             """,
             limit,
             float(lease_seconds),
+            self.owner,
         )
         return [
             DueRow(r["event_id"], r["recipient"], r["envelope"], r["attempts"], r["claimed_at"])
@@ -248,6 +253,20 @@ class SentLog:
             [r.retry_in_seconds for r in results],
             [r.attempted for r in results],
         )
+
+    async def take_over(self, owner: str) -> int:
+        """Make the rows a previous incarnation of `owner` still leased due at once; returns
+        how many. Call it holding `owner`'s name (`incarnation`), before leasing anything:
+        the predecessor is gone, so waiting its leases out would only delay its e-mails
+        (those it handed over are then settled as sent, the rest sent)."""
+        status = await self._pool.execute(
+            """
+            UPDATE notifications.sent_log SET next_attempt_at = now()
+             WHERE status = 'pending' AND leased_by = $1 AND next_attempt_at > now()
+            """,
+            owner,
+        )
+        return int(status.rsplit(" ", 1)[-1])
 
     async def settle_handed_over(self) -> int:
         """Record as sent the e-mails a stopped process handed to the SMTP server without

@@ -38,7 +38,11 @@ ALTER TABLE notifications.sent_log
     ADD COLUMN IF NOT EXISTS sequence bigint NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now(),
     ADD COLUMN IF NOT EXISTS user_id uuid,
-    ADD COLUMN IF NOT EXISTS handed_over_at timestamptz;
+    ADD COLUMN IF NOT EXISTS handed_over_at timestamptz,
+    ADD COLUMN IF NOT EXISTS leased_by text;
+COMMENT ON COLUMN notifications.sent_log.leased_by IS
+    'the instance (NOTIFICATIONS_INSTANCE) holding the lease: its next incarnation takes '
+    'the row over at once instead of waiting the lease out';
 COMMENT ON COLUMN notifications.sent_log.handed_over_at IS
     'set the instant the e-mail''s last byte went to the SMTP server: a pending row with it '
     'was sent by a process that stopped before the answer, and is never sent again';

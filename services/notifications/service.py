@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 
 import asyncpg
 from faststream.kafka import KafkaBroker
@@ -18,6 +19,7 @@ from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, subscribe
 from services.notifications.delivery import Deliverer
 from services.notifications.http import MetricsServer
+from services.notifications.incarnation import Incarnation
 from services.notifications.privacy import RecipientKeys
 from services.notifications.render import LinkSettings, Renderer
 from services.notifications.sent_log import SentLog
@@ -39,6 +41,7 @@ class NotificationService:
         self.metrics: MetricsServer | None = None
         self._stopping = asyncio.Event()
         self._retries: asyncio.Task[None] | None = None
+        self._incarnation: Incarnation | None = None
 
     async def start(self) -> None:
         common = self.settings.common
@@ -52,6 +55,14 @@ class NotificationService:
         )
         sent_log = self.sent_log = SentLog(self._pool, RecipientKeys(common.token_secret))
         await sent_log.create_schema()
+        self._incarnation = Incarnation(
+            common.database_url, self.settings.instance or f"anonymous-{uuid.uuid4().hex[:8]}"
+        )
+        if await self._incarnation.begin():
+            taken = await sent_log.take_over(self._incarnation.name)
+            if taken:
+                log.info("took over %d e-mails a previous incarnation had leased", taken)
+        sent_log.owner = self._incarnation.name
         host, port = common.smtp_host_port
         self._smtp = SmtpPool(
             host, port, self.settings.smtp_connections, self.settings.smtp_timeout_seconds
@@ -112,3 +123,6 @@ class NotificationService:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        if self._incarnation is not None:
+            await self._incarnation.end()
+            self._incarnation = None

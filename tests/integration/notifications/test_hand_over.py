@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,6 +20,13 @@ from services.notifications.sent_log import Claim, SentLog
 from tests.conftest import SmtpServer
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def database_url(new_database: Any) -> str:
+    """A database of this module's own: a test here kills every other connection to it."""
+    url: str = new_database()
+    return url
 
 SENDER = """
 import asyncio, os, signal, sys, uuid

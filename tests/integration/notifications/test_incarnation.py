@@ -1,0 +1,94 @@
+"""A restarted notification service takes over at once what its predecessor had leased,
+and only then: the predecessor must be gone (its advisory lock freed)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.notifications.incarnation import Incarnation
+from services.notifications.privacy import RecipientKeys
+from services.notifications.sent_log import Claim, SentLog
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def database_url(new_database: Any) -> str:
+    """A database of this module's own: a test here leaves leased rows behind."""
+    url: str = new_database()
+    return url
+
+KEYS = RecipientKeys(b"incarnation-test")
+
+HOLDER = """
+import asyncio, sys
+from services.notifications.incarnation import Incarnation
+
+async def main(url: str, name: str) -> None:
+    incarnation = Incarnation(url, name)
+    assert await incarnation.begin()
+    print("holding", flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
+    await SentLog(pool, KEYS).create_schema()
+    yield pool
+    await pool.close()
+
+
+def claim() -> Claim:
+    event_id, key = uuid.uuid4(), KEYS(f"{uuid.uuid4().hex}@example.no")
+    return Claim(event_id, key, "invitation", "UserInvited", f"<{event_id}@test>", "{}")
+
+
+async def test_a_restarted_instance_takes_over_its_predecessors_leases_at_once(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    name = f"notifier-{uuid.uuid4().hex[:6]}"
+    before = SentLog(pool, KEYS, owner=name)
+    handed, unsent, others = claim(), claim(), claim()
+    await before.claim([handed, unsent], lease_seconds=120.0)
+    await SentLog(pool, KEYS, owner="someone-else").claim([others], lease_seconds=120.0)
+    marks = before.hand_over_marks()
+    await marks.ready()
+    await marks.mark(handed.event_id, handed.recipient)
+    await marks.close()
+
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLDER, database_url, name, stdout=asyncio.subprocess.PIPE
+    )
+    assert holder.stdout is not None
+    assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"holding\n"
+    # While the predecessor runs, the name is not ours: nothing is taken over.
+    impostor = Incarnation(database_url, name, wait_seconds=0.5)
+    assert not await impostor.begin()
+    assert impostor.name != name
+    await impostor.end()
+
+    holder.send_signal(signal.SIGKILL)
+    await holder.wait()
+    after = Incarnation(database_url, name, wait_seconds=10.0)
+    try:
+        assert await after.begin()
+        assert after.name == name
+        successor = SentLog(pool, KEYS, owner=name)
+        assert await successor.take_over(name) == 2
+        assert await successor.settle_handed_over() == 1
+        due = await successor.lease_due(10, 120.0)
+        assert [(r.event_id, r.recipient) for r in due] == [(unsent.event_id, unsent.recipient)]
+    finally:
+        await after.end()
