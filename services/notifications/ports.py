@@ -10,7 +10,8 @@ from uuid import UUID
 
 from services.notifications.message import OutgoingEmail
 from services.notifications.privacy import Forgetting
-from services.notifications.sent_log import Claim, DueRow, Finished, Forgotten, QueueDepth
+from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
+from services.notifications.sent_log_forgetting import Forgotten
 
 
 class Mailer(Protocol):

@@ -19,7 +19,8 @@ from services.notifications.delivery import Deliverer
 from services.notifications.message import OutgoingEmail
 from services.notifications.privacy import Forgetting, pseudonymise
 from services.notifications.render import LinkSettings, Renderer
-from services.notifications.sent_log import Claim, DueRow, Finished, Forgotten, QueueDepth
+from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
+from services.notifications.sent_log_forgetting import Forgotten
 from services.notifications.smtp import TransientSmtpError
 
 from .factories import envelope
