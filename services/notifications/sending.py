@@ -199,17 +199,32 @@ class Sender:
         marking: list[Awaitable[object]] = []
 
         def handed_over() -> None:
-            marking.append(marks.mark(attempt.event_id, attempt.recipient))
+            try:
+                marking.append(marks.mark(attempt.event_id, attempt.recipient))
+            except Exception:  # not marked: the outcome is then stored before the next send
+                log.exception("could not write a hand-over mark")
 
         try:
             await self.mailer.send(message, handed_over)
-        except TransientSmtpError as error:
-            await self._stored(marking)  # before the retry outcome overwrites the mark
-            return await self._transient(attempt, error), False
-        except PermanentSmtpError as error:
-            await self._stored(marking)
-            self.health.ok()
-            return await self._fail(attempt, str(error), error.code), False
+        except (TransientSmtpError, PermanentSmtpError) as error:
+            # The server did not take it. Wait for the mark, if any, so the outcome below
+            # overwrites it, never the other way round.
+            marked = await self._stored(marking)
+            if isinstance(error, TransientSmtpError):
+                outcome = await self._transient(attempt, error)
+            else:
+                self.health.ok()
+                outcome = await self._fail(attempt, str(error), error.code)
+            if outcome is None and marked:
+                # Not dead-lettered yet, and a mark left alone would count it sent.
+                outcome = Finished(
+                    attempt.event_id,
+                    attempt.recipient,
+                    "retry",
+                    f"not recorded failed yet: {error}"[:500],
+                    self.settings.retry_initial_seconds,
+                )
+            return outcome, False
         self.health.ok()
         self.stats.sent += 1
         return Finished(attempt.event_id, attempt.recipient, "sent"), await self._stored(marking)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from services.notifications.smtp import TransientSmtpError
+from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
 
 from .factories import invited
 from .fakes import SETTINGS, FakeMailer, handle, make, raw
@@ -69,3 +69,18 @@ async def test_a_send_whose_mark_was_not_stored_is_recorded_before_the_next_send
     await deliverer.drain()
     assert log.statuses() == ["sent"] * 5
     assert not any(row.handed_over for row in log.rows.values())
+
+
+async def test_a_refusal_after_the_hand_over_is_never_counted_sent() -> None:
+    # 554 at the end of DATA while the dead-letter topic is away: the failure cannot be
+    # recorded yet, and the mark must not turn it into "sent" when the lease runs out.
+    mailer = FakeMailer(after_hand_over=[PermanentSmtpError("554 rejected", 554)] * 2)
+    deliverer, log, _, dlq = make(mailer, SHORT_LEASE)
+    dlq.broken = True
+    await handle(deliverer, [raw(invited())])
+    [row] = log.rows.values()
+    assert (row.status, row.handed_over) == ("pending", False)
+    dlq.broken = False
+    row.next_at = 0.0
+    await deliverer.retry_once()
+    assert (row.status, len(dlq.records), len(mailer.sent)) == ("failed", 1, 0)
