@@ -85,7 +85,8 @@ class SmtpConnection:
 
     @property
     def is_open(self) -> bool:
-        return not self._writer.transport.is_closing()
+        """False once either side closed it (a server restart closes idle connections)."""
+        return not self._writer.transport.is_closing() and not self._reader.at_eof()
 
     async def command(self, line: bytes, expect: Collection[int]) -> Reply:
         if b"\r" in line or b"\n" in line:

@@ -172,3 +172,28 @@ async def test_a_connection_is_reused_after_a_refused_recipient(
     finally:
         connection.close()
     assert received == [b"Subject: t\r\n\r\ny\r\n"]
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(
+    scripted: Callable[[Script], Awaitable[int]],
+) -> None:
+    received: list[bytes] = []
+
+    async def then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 hi\r\n")
+        for reply in (OK, OK, OK, b"354 go\r\n"):  # EHLO, MAIL, RCPT, DATA
+            assert await reader.readline()
+            writer.write(reply)
+        received.append(b"".join(await lines_until(reader, b".\r\n")))
+        writer.write(OK)
+        await writer.drain()
+        writer.close()  # the server restarts: its idle connections go
+
+    port = await scripted(then_close)
+    pool = SmtpPool("127.0.0.1", port, size=1, timeout=5.0)
+    message = OutgoingEmail("a@x.no", "b@x.no", "<id@x>", b"Subject: s\r\n\r\nbody\r\n")
+    await pool.send(message)
+    await asyncio.sleep(0.2)
+    await pool.send(message)  # not "server down" on the stale connection: a new one
+    assert len(received) == 2
+    await pool.close()
