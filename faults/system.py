@@ -321,6 +321,7 @@ class System:
             "PUBLIC_BASE_URL": "https://charge.example",
             "NOTIFICATIONS_PORT": str(free_port()),
             "NOTIFICATIONS_INSTANCE": "notifier-1",  # the same across its restarts
+            "ACCESS_INSTANCE": "access-1",
             "PYTHONUNBUFFERED": "1",
         }
         self.access = ServiceProcess("access-service", self.env, self.var / "access.log",

@@ -31,6 +31,7 @@ from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
 from services.access.store.application import AccessStore, open_store
 from services.common.config import Settings
+from services.common.incarnation import Incarnation
 from services.common.kafka import ensure_topics, keep_topics
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class AccessService:
         self._subscriber: Any = None
         self._watch: LogWatch | None = None
         self._server: uvicorn.Server | None = None
+        self._incarnation: Incarnation | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -73,7 +75,11 @@ class AccessService:
         rules = Rules(s.token_secret, timedelta(seconds=s.invitation_ttl_seconds),
                       operators=s.operator_ids)
         self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
-        self._subscriber = self.consumer.register(f"{s.consumer_group_prefix}-access")
+        self._incarnation = Incarnation(s.database_url, "access", s.access_instance)
+        await self._incarnation.begin()
+        self._subscriber = self.consumer.register(
+            f"{s.consumer_group_prefix}-access", self._incarnation.name
+        )
         event_log = EventLog()
         self._watch = LogWatch(s.database_url)
         self.relay = Relay(self.pool, event_log, self._send, s.topics.events,
@@ -191,4 +197,6 @@ class AccessService:
             await self.pool.close()
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
+        if self._incarnation is not None:
+            await self._incarnation.end()
         log.info("access service stopped")

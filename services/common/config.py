@@ -7,6 +7,7 @@ mail catcher, token secret) before starting the services.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -34,6 +35,10 @@ class Settings:
     token_secret: bytes = DEV_TOKEN_SECRET.encode()
     invitation_ttl_seconds: int = 7 * 24 * 3600
     consumer_group_prefix: str = "charger-access"
+    access_instance: str = ""
+    """The access service instance's name (`ACCESS_INSTANCE`, default the host name): the
+    same across its restarts, unique among running instances (`incarnation`); empty: a
+    unique one."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,6 +58,7 @@ class Settings:
             token_secret=env.get("TOKEN_SECRET", DEV_TOKEN_SECRET).encode(),
             invitation_ttl_seconds=int(env.get("INVITATION_TTL_SECONDS", str(7 * 24 * 3600))),
             consumer_group_prefix=env.get("CONSUMER_GROUP_PREFIX", "charger-access"),
+            access_instance=env.get("ACCESS_INSTANCE") or socket.gethostname(),
         )
 
     @property

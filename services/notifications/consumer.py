@@ -35,13 +35,22 @@ async def raw_values(message: KafkaMessage) -> list[bytes]:
     return [record.value or b"" for record in records]
 
 
-def subscribe(broker: KafkaBroker, settings: NotificationSettings, deliverer: Deliverer) -> None:
-    """Register the `access.events` batch subscriber on `broker`."""
+def subscribe(
+    broker: KafkaBroker,
+    settings: NotificationSettings,
+    deliverer: Deliverer,
+    instance: str | None = None,
+) -> None:
+    """Register the `access.events` batch subscriber on `broker`. `instance`: this
+    instance's name, unique among running ones (`incarnation`), as the consumer's static
+    group membership: a restarted instance gets its partitions back at once instead of
+    waiting for its dead predecessor's session to time out (~18 s → ~8 s on Tansu)."""
 
     @broker.subscriber(
         settings.common.topics.events,
         batch=True,
         group_id=settings.group_id,
+        group_instance_id=instance,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_records=MAX_BATCH,

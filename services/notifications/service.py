@@ -9,17 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 
 import asyncpg
 from faststream.kafka import KafkaBroker
 
+from services.common.incarnation import Incarnation
 from services.common.kafka import ensure_topics
 from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, subscribe
 from services.notifications.delivery import Deliverer
 from services.notifications.http import MetricsServer
-from services.notifications.incarnation import Incarnation
 from services.notifications.privacy import RecipientKeys
 from services.notifications.render import LinkSettings, Renderer
 from services.notifications.sent_log import SentLog
@@ -56,7 +55,7 @@ class NotificationService:
         sent_log = self.sent_log = SentLog(self._pool, RecipientKeys(common.token_secret))
         await sent_log.create_schema()
         self._incarnation = Incarnation(
-            common.database_url, self.settings.instance or f"anonymous-{uuid.uuid4().hex[:8]}"
+            common.database_url, "notifications", self.settings.instance
         )
         if await self._incarnation.begin():
             taken = await sent_log.take_over(self._incarnation.name)
@@ -81,7 +80,7 @@ class NotificationService:
             mailer=self._smtp,
             dead_letters=KafkaDeadLetters(self._broker, common.topics.notifications_dlq),
         )
-        subscribe(self._broker, self.settings, self.deliverer)
+        subscribe(self._broker, self.settings, self.deliverer, self._incarnation.name)
         if self.settings.http_port:
             self.metrics = MetricsServer(self.deliverer, sent_log.depth, self.settings.http_port)
             try:

@@ -40,10 +40,13 @@ class CommandConsumer:
         self.dead_letters = 0
         self.batches = 0
 
-    def register(self, group_id: str) -> Any:
-        """Subscribe on the broker; returns FastStream's subscriber (for readiness)."""
+    def register(self, group_id: str, instance: str | None = None) -> Any:
+        """Subscribe on the broker; returns FastStream's subscriber (for readiness).
+        `instance`: this instance's unique name (`incarnation`), as static group
+        membership, so a restarted instance gets its partitions back at once."""
         subscriber = self._broker.subscriber(
-            self._topics.commands, group_id=group_id, batch=True, max_records=MAX_BATCH,
+            self._topics.commands, group_id=group_id, group_instance_id=instance,
+            batch=True, max_records=MAX_BATCH,
             batch_timeout_ms=5, auto_offset_reset="earliest",
             # Tansu holds a fetch for its whole max wait even when records arrive; a command
             # waiting up to 500 ms (aiokafka's default) dominated end-to-end latency.

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.notifications.incarnation import Incarnation
+from services.common.incarnation import Incarnation
 from services.notifications.privacy import RecipientKeys
 from services.notifications.sent_log import Claim, SentLog
 
@@ -30,10 +30,10 @@ KEYS = RecipientKeys(b"incarnation-test")
 
 HOLDER = """
 import asyncio, sys
-from services.notifications.incarnation import Incarnation
+from services.common.incarnation import Incarnation
 
 async def main(url: str, name: str) -> None:
-    incarnation = Incarnation(url, name)
+    incarnation = Incarnation(url, "notifications", name)
     assert await incarnation.begin()
     print("holding", flush=True)
     await asyncio.sleep(3600)
@@ -74,14 +74,14 @@ async def test_a_restarted_instance_takes_over_its_predecessors_leases_at_once(
     assert holder.stdout is not None
     assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"holding\n"
     # While the predecessor runs, the name is not ours: nothing is taken over.
-    impostor = Incarnation(database_url, name, wait_seconds=0.5)
+    impostor = Incarnation(database_url, "notifications", name, wait_seconds=0.5)
     assert not await impostor.begin()
     assert impostor.name != name
     await impostor.end()
 
     holder.send_signal(signal.SIGKILL)
     await holder.wait()
-    after = Incarnation(database_url, name, wait_seconds=10.0)
+    after = Incarnation(database_url, "notifications", name, wait_seconds=10.0)
     try:
         assert await after.begin()
         assert after.name == name
