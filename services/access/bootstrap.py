@@ -78,7 +78,7 @@ class AccessService:
         self._incarnation = Incarnation(s.database_url, "access", s.access_instance)
         await self._incarnation.begin()
         self._subscriber = self.consumer.register(
-            f"{s.consumer_group_prefix}-access", self._incarnation.name
+            f"{s.consumer_group_prefix}-access", self._incarnation.group_instance_id
         )
         event_log = EventLog()
         self._watch = LogWatch(s.database_url)

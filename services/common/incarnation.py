@@ -7,10 +7,12 @@ the name's advisory lock, which PostgreSQL frees the moment the predecessor's se
 ends (a killed process's socket closes with it). Uses of the name:
 - the notification service records it with its leases and, at start, makes its
   predecessor's leased rows due (`SentLog.take_over`) instead of waiting the lease out;
-- both services use it as their Kafka consumer's static group membership
+- both services use a configured name as their Kafka consumer's static group membership
   (`group_instance_id`): a restarted consumer gets its partitions back without waiting
   for the dead member's session to time out (~18 s → ~8 s on Tansu). The lock is what
-  makes that safe: two live consumers never share an instance id.
+  makes that safe: two live consumers never share an instance id. Names made up on the
+  spot stay dynamic members: on Tansu, a static member that never comes back under its
+  id blocks its group (real Kafka expires it after the session timeout).
 
 If the lock stays taken (another instance with this name is running), this one runs
 under a name of its own. The lock's connection is watched and the lock taken again after
@@ -40,6 +42,9 @@ class Incarnation:
         self._url = database_url
         self._service = service
         self.name = name or f"anonymous-{uuid.uuid4().hex[:8]}"
+        self.stable = False
+        """Whether `name` is the configured one, held: the same across restarts."""
+        self._configured = bool(name)
         self._wait = wait_seconds
         self._connection: asyncpg.Connection | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -65,7 +70,15 @@ class Incarnation:
                 return False
             await asyncio.sleep(0.2)
         self._watch = asyncio.create_task(self._keep())
+        self.stable = self._configured
         return True
+
+    @property
+    def group_instance_id(self) -> str | None:
+        """The static group membership to use: the name when it is stable, else none.
+        A member that comes back under another id would wait for its old one to expire
+        (Tansu never expires it: the group stays stuck), so one-off names stay dynamic."""
+        return self.name if self.stable else None
 
     @property
     def _key(self) -> str:

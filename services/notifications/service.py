@@ -80,7 +80,9 @@ class NotificationService:
             mailer=self._smtp,
             dead_letters=KafkaDeadLetters(self._broker, common.topics.notifications_dlq),
         )
-        subscribe(self._broker, self.settings, self.deliverer, self._incarnation.name)
+        subscribe(
+            self._broker, self.settings, self.deliverer, self._incarnation.group_instance_id
+        )
         if self.settings.http_port:
             self.metrics = MetricsServer(self.deliverer, sent_log.depth, self.settings.http_port)
             try:

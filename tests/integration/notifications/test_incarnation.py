@@ -77,6 +77,7 @@ async def test_a_restarted_instance_takes_over_its_predecessors_leases_at_once(
     impostor = Incarnation(database_url, "notifications", name, wait_seconds=0.5)
     assert not await impostor.begin()
     assert impostor.name != name
+    assert impostor.group_instance_id is None  # a one-off name: a dynamic group member
     await impostor.end()
 
     holder.send_signal(signal.SIGKILL)
@@ -85,6 +86,7 @@ async def test_a_restarted_instance_takes_over_its_predecessors_leases_at_once(
     try:
         assert await after.begin()
         assert after.name == name
+        assert after.group_instance_id == name  # static membership under a stable name
         successor = SentLog(pool, KEYS, owner=name)
         assert await successor.take_over(name) == 2
         assert await successor.settle_handed_over() == 1
@@ -92,3 +94,13 @@ async def test_a_restarted_instance_takes_over_its_predecessors_leases_at_once(
         assert [(r.event_id, r.recipient) for r in due] == [(unsent.event_id, unsent.recipient)]
     finally:
         await after.end()
+
+
+async def test_an_instance_without_a_name_is_a_dynamic_group_member(database_url: str) -> None:
+    anonymous = Incarnation(database_url, "access", "")
+    try:
+        assert await anonymous.begin()
+        assert anonymous.name.startswith("anonymous-")
+        assert anonymous.group_instance_id is None
+    finally:
+        await anonymous.end()
