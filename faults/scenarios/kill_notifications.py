@@ -73,10 +73,7 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     figures.faults = len(moments)
     figures.redeliveries += deduped
     times = [first_email_after(system, m + 0.5) for m in moments]
-    times = [None if t is None else round(t + 0.5, 2) for t in times]
-    figures.details["first_email_after_each_kill_s"] = times
-    known = [t for t in times if t is not None]
-    figures.recovery_s = max(known) if known else None
+    note_recovery(figures, [None if t is None else t + 0.5 for t in times])
 
 
 async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
@@ -110,7 +107,11 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
         stop.set()
         await loader
     figures.faults = kills
-    times = [first_email_after(system, m) for m in moments]
+    note_recovery(figures, [first_email_after(system, m) for m in moments])
+
+
+def note_recovery(figures: Figures, times: list[float | None]) -> None:
+    """Per kill, seconds until the first e-mail after it; the worst is the recovery."""
     figures.details["first_email_after_each_kill_s"] = [
         None if t is None else round(t, 2) for t in times
     ]

@@ -10,13 +10,10 @@ Failures are sorted into the two cases the caller treats differently: `Transient
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 
 from services.notifications.message import OutgoingEmail
 from services.notifications.smtp_wire import ConnectionLostError, ReplyError, SmtpConnection
-
-log = logging.getLogger(__name__)
 
 
 class SmtpError(Exception):
