@@ -17,7 +17,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -28,9 +28,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.access.audit.rebuild_check import CheckReport, check_rebuild
-from services.access.eventlog import EventLog
-from services.access.projection import rebuild
-from services.access.projection.changes import Foldable
+from services.access.eventlog.reader import EventLog, pooled
+from services.access.projection.rebuild import rebuild
 from services.access.projection.records import ProjectionLog
 from services.access.projection.sql import DEFAULT_SCHEMA, checked_schema
 from services.common.config import DEFAULT_DATABASE_URL
@@ -65,7 +64,6 @@ async def run_rebuild(
 ) -> Rebuilt:
     """Replay the log into fresh tables and swap them in as `schema`."""
     checked_schema(schema)
-    log = ProjectionLog()
     counted = 0
 
     def seen(position: int, count: int) -> None:
@@ -76,14 +74,9 @@ async def run_rebuild(
 
     # Two connections: one writes batch N while the other reads and decodes batch N+1.
     async with asyncpg.create_pool(database_url, min_size=2, max_size=2) as pool:
-
-        async def read_log(after: int, limit: int) -> Sequence[Foldable]:
-            async with pool.acquire() as conn:
-                return await log.read(conn, after, limit)
-
         started = time.perf_counter()
-        position = await rebuild(pool, read_log, schema=schema, batch_size=batch_size,
-                                 progress=seen)
+        position = await rebuild(pool, pooled(pool, ProjectionLog()), schema=schema,
+                                 batch_size=batch_size, progress=seen)
         return Rebuilt(position, counted, time.perf_counter() - started)
 
 

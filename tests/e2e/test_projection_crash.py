@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from events.topics import Topics
-from services.access.eventlog import EventLog
-from services.access.projection import read_position
+from services.access.eventlog.reader import EventLog
+from services.access.projection.apply import read_position
 from tests.e2e.conftest import BIN, TOKEN
 from tests.e2e.processes import AccessProcess, access_env
 from tests.kafka_helpers import CommandClient

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -26,8 +26,8 @@ from services.access.audit import service
 from services.access.audit.rebuild_check import CheckReport, check_rebuild
 from services.access.audit.store import head
 from services.access.audit.timeline import Kind, Subject
-from services.access.projection import rebuild as rebuild_read_models
-from services.access.projection.changes import Foldable
+from services.access.eventlog.reader import pooled
+from services.access.projection.rebuild import rebuild as rebuild_read_models
 from services.access.projection.records import ProjectionLog
 from services.access.projection.sql import DEFAULT_SCHEMA
 from services.common.config import DEFAULT_DATABASE_URL
@@ -233,14 +233,8 @@ def rebuild_command(
 
                 if check:
                     return await check_rebuild(pool, live=schema, progress=replayed)
-                log = ProjectionLog()
-
-                async def read_log(after: int, limit: int) -> Sequence[Foldable]:
-                    async with pool.acquire() as conn:
-                        return await log.read(conn, after, limit)
-
-                return await rebuild_read_models(pool, read_log, schema=schema,
-                                                 progress=replayed)
+                return await rebuild_read_models(pool, pooled(pool, ProjectionLog()),
+                                                 schema=schema, progress=replayed)
 
     result = _run(work())
     if isinstance(result, int):

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from services.access.api import create_app
-from services.access.projection import ProjectionRunner
+from services.access.projection.runner import ProjectionRunner
 from services.common.config import Settings
 from tests.integration.read.test_read_api import AUTH, TOKEN, Api, InMemoryLog, world
 
