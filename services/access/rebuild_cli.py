@@ -1,14 +1,16 @@
-"""`access-rebuild` (`make rebuild`): replay the whole log into fresh read-model tables.
+"""The rebuild command: replay the whole log into fresh read-model tables.
 
     access-rebuild                  # rebuild and swap in; prints events/s
     access-rebuild --check          # rebuild into scratch tables, compare, change nothing
     access-rebuild --check --json   # the comparison for machines; exit 1 when it differs
 
-Uses DATABASE_URL. Progress goes to stderr: a bar on a terminal, a plain line every few
-seconds otherwise (CI logs). The comparison is the auditors' (`access-audit rebuild
---check`): per table, row count and an md5 digest of the rows in canonical order and,
-where they differ, the first rows only one side has. The service may keep running: the
-swap and the comparison hold the live tracking row, so they see one consistent position.
+One command with two names: `access-rebuild` (`make rebuild`) for operators, and the
+auditors' `access-audit rebuild` (the same function, registered in their tool). Uses
+DATABASE_URL. Progress goes to stderr: a bar on a terminal, a plain line every few
+seconds otherwise (CI logs). The comparison (`audit.rebuild_check`): per table, row count
+and an md5 digest of the rows in canonical order and, where they differ, the first rows
+only one side has. The service may keep running: the swap and the comparison hold the
+live tracking row, so they see one consistent position.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 @app.command()
-def main(
+def rebuild_command(
     check: Annotated[bool, typer.Option(
         "--check", help="Rebuild into scratch tables and compare with the live ones; "
         "swap nothing. Exit code 1 when they differ.")] = False,
@@ -134,7 +136,7 @@ def main(
                                               help="The event store.")] = DEFAULT_DATABASE_URL,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Replay the whole event log into fresh read-model tables and swap them in."""
+    """Replay the log into fresh read models and swap them in (--check: compare only)."""
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False)
     total = asyncio.run(store_head(database_url))
