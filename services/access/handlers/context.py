@@ -10,6 +10,7 @@ from uuid import UUID
 
 from services.access.domain.base import Cause
 from services.access.handlers.unit_of_work import UnitOfWork
+from services.access.ports import Forgetting
 
 C = TypeVar("C")
 
@@ -29,9 +30,8 @@ class Context:
     uow: UnitOfWork
     cause: Cause
     rules: Rules
-    forget_keys: list[UUID] = field(default_factory=list)
-    """Personal-data keys to delete in the same commit as this command's events."""
-    forgotten_users: list[UUID] = field(default_factory=list)
+    forgetting: Forgetting = field(default_factory=Forgetting)
+    """Personal data to forget in the same commit as this command's events."""
 
     @property
     def actor(self) -> UUID:

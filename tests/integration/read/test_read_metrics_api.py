@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from services.access.api import create_app
+from services.access.config import AccessSettings
 from services.access.eventlog import EventLog
 from services.access.metrics import service_metrics
 from services.access.projection import ProjectionRunner, create_schema
-from services.common.config import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ async def test_metrics_need_a_token_and_report_lags_from_the_store(every_event_s
 
         runner = ProjectionRunner(pool, read_log, schema="read_metrics")
         relay = Relay(position=published)
-        app = create_app(pool, Settings(api_tokens=frozenset({TOKEN})), runner, _ready,
+        app = create_app(pool, AccessSettings(api_tokens=frozenset({TOKEN})), runner, _ready,
                          schema="read_metrics", metrics=service_metrics(pool, log, runner, Commands(), relay))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
             missing = await client.get("/metrics")
