@@ -60,4 +60,4 @@ HANDLERS: dict[type[Command], Handler] = {
 }
 """The handler of each command class; the wire type is the class name (`COMMAND_TYPES`)."""
 
-__all__ = ["HANDLERS", "Command"]
+__all__ = ["HANDLERS"]
