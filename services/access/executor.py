@@ -118,7 +118,7 @@ class Executor:
         cause = Cause(actor=str(item.actor), command_id=item.command_id, at=self._clock())
         ctx = Context(uow=uow, cause=cause, rules=self._rules)
         try:
-            detail = HANDLERS[item.type](ctx, item.command)
+            detail = HANDLERS[type(item.command)](ctx, item.command)
         except Rejected as rejection:
             uow.discard()
             return {"command_id": item.command_id, "status": "rejected",

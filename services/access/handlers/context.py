@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from services.access.domain.base import Cause
 from services.access.handlers.unit_of_work import UnitOfWork
 from services.access.ports import Forgetting
-
-C = TypeVar("C")
 
 
 @dataclass(frozen=True)

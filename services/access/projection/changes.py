@@ -24,7 +24,6 @@ from events import access_events as ev
 from events.envelope import EventEnvelope
 from services.access.eventlog import LoggedEvent
 from services.access.projection.rows import (
-    LEVEL_RANK,
     BatchChanges,
     ChargerPatch,
     GroupRow,
@@ -35,7 +34,7 @@ from services.access.projection.rows import (
     UserRow,
 )
 
-__all__ = ["LEVEL_RANK", "BatchChanges", "Foldable", "ShareRow", "fold", "fold_logged",
+__all__ = ["BatchChanges", "Foldable", "ShareRow", "fold", "fold_logged",
            "share_reason"]
 
 Data = dict[str, Any]
