@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.text import Level, Locale, Role
+from events.wire_names import by_wire_name
 
 
 class AccessEvent(BaseModel):
@@ -184,26 +185,5 @@ class UserForgotten(AccessEvent):
     pseudonym_name: str
 
 
-EVENT_TYPES: dict[str, type[AccessEvent]] = {
-    cls.__name__: cls
-    for cls in (
-        UserRegistered,
-        GroupCreated,
-        GroupMemberAdded,
-        GroupMemberRemoved,
-        ChargerRegistered,
-        UserInvited,
-        InvitationResent,
-        InvitationAccepted,
-        InvitationDeclined,
-        InvitationRevoked,
-        AccessGranted,
-        AccessRevoked,
-        UserAccessChanged,
-        UserAccessRemoved,
-        ChargerMovedToGroup,
-        ChargerOwnershipTransferred,
-        ChargerTransferredToUser,
-        UserForgotten,
-    )
-}
+EVENT_TYPES: dict[str, type[AccessEvent]] = by_wire_name(AccessEvent)
+"""Every event class above by its wire `type`: defining the class is what adds it."""

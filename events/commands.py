@@ -5,12 +5,13 @@ Unknown fields are rejected; every text that can reach an e-mail header is heade
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from events.text import Email, HeaderSafeText, Level, Locale, Phone
+from events.wire_names import by_wire_name
 
 ChargerIds = Annotated[list[UUID], Field(min_length=1, max_length=100)]
 
@@ -136,33 +137,5 @@ class ForgetUser(Command):
     user_id: UUID
 
 
-COMMAND_TYPES: dict[str, type[Command]] = {
-    cls.__name__: cls
-    for cls in (
-        RegisterUser,
-        CreateGroup,
-        AddGroupMember,
-        RemoveGroupMember,
-        RegisterCharger,
-        InviteUser,
-        AcceptInvitation,
-        DeclineInvitation,
-        RevokeInvitation,
-        ResendInvitation,
-        UpdateUserAccess,
-        RemoveUser,
-        MoveChargerToGroup,
-        TransferChargerOwnership,
-        TransferChargerToUser,
-        ForgetUser,
-    )
-}
-
-
-def aggregate_key(command: Command) -> str | None:
-    """The Kafka key publishers should use: the id the command is about."""
-    fields: dict[str, Any] = command.model_dump()
-    for name in ("charger_id", "invitation_id", "group_id", "user_id"):
-        if fields.get(name) is not None:
-            return str(fields[name])
-    return None
+COMMAND_TYPES: dict[str, type[Command]] = by_wire_name(Command)
+"""Every command class above by its wire `type`: defining the class is what adds it."""

@@ -17,6 +17,7 @@ import asyncpg
 import uvicorn
 from faststream.kafka import KafkaBroker
 
+from services.access.config import AccessSettings
 from services.access.eventlog.reader import EventLog, pooled
 from services.access.eventlog.watch import LogWatch
 from services.access.executor import Executor
@@ -28,7 +29,6 @@ from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
 from services.access.store.application import AccessStore, open_store
-from services.common.config import Settings
 from services.common.incarnation import Incarnation
 from services.common.kafka import ensure_topics, keep_topics
 
@@ -43,7 +43,7 @@ async def keep_session(_conn: asyncpg.Connection) -> None:
 
 
 class AccessService:
-    def __init__(self, settings: Settings, *, serve_api: bool = True) -> None:
+    def __init__(self, settings: AccessSettings, *, serve_api: bool = True) -> None:
         self.settings = settings
         self._serve_api = serve_api
         self._tasks: list[asyncio.Task[Any]] = []

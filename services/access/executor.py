@@ -26,8 +26,7 @@ from services.access.handlers import HANDLERS
 from services.access.handlers.context import Context, Rules
 from services.access.handlers.prefetch import likely_aggregates
 from services.access.handlers.unit_of_work import UnitOfWork
-from services.access.store.application import AccessStore
-from services.access.store.recorder import Forgetting, PendingResult
+from services.access.ports import EventStore, Forgetting, PendingResult
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ def utc_now() -> datetime:
 
 
 class Executor:
-    def __init__(self, store: AccessStore, rules: Rules, clock: Clock = utc_now) -> None:
+    def __init__(self, store: EventStore, rules: Rules, clock: Clock = utc_now) -> None:
         self._store = store
         self._rules = rules
         self._clock = clock
@@ -87,7 +86,6 @@ class Executor:
         raise ContentionError(f"command {item.command_id} kept conflicting; try the batch later")
 
     def _run(self, items: Sequence[Item]) -> list[CommandResult]:
-        self._store.keyring.begin()
         seen, found = self._store.load_batch(
             [i.command_id for i in items],
             likely_aggregates([i for i in items if isinstance(i, Valid)]))
@@ -95,7 +93,7 @@ class Executor:
         uow.preload(found)
         events: list[Any] = []
         pending: list[PendingResult] = []
-        forgetting = Forgetting([], [])
+        forgetting = Forgetting()
         handled: set[str] = set(seen)
         for item in items:
             if item.command_id in handled:
@@ -110,11 +108,7 @@ class Executor:
             index = len(events) + published[-1] if published else None
             events.extend(new_events)
             pending.append(PendingResult(item.command_id, outcome, index))
-        recordings = (self._store.save(*events, command_results=pending,
-                                       forgetting=forgetting if forgetting.subjects else None)
-                      if pending else [])
-        self._store.keyring.forgotten(forgetting.subjects)
-        positions = [r.notification.id for r in recordings]
+        positions = self._store.commit(events, pending, forgetting) if pending else []
         by_id = {p.command_id: p for p in pending}
         return [self._result(item, seen, by_id, positions) for item in items]
 
@@ -124,7 +118,7 @@ class Executor:
         cause = Cause(actor=str(item.actor), command_id=item.command_id, at=self._clock())
         ctx = Context(uow=uow, cause=cause, rules=self._rules)
         try:
-            detail = HANDLERS[item.type](ctx, item.command)
+            detail = HANDLERS[type(item.command)](ctx, item.command)
         except Rejected as rejection:
             uow.discard()
             return {"command_id": item.command_id, "status": "rejected",
@@ -136,8 +130,7 @@ class Executor:
             return {"command_id": item.command_id, "status": "rejected", "reason": "invalid",
                     "detail": "the command could not be handled; it was not applied"}, []
         new_events = uow.accept()
-        forgetting.subjects.extend(ctx.forget_keys)
-        forgetting.users.extend(ctx.forgotten_users)
+        forgetting.include(ctx.forgetting)
         return {"command_id": item.command_id, "status": "accepted", "detail": detail}, new_events
 
     @staticmethod

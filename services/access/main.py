@@ -7,7 +7,7 @@ import logging
 import signal
 
 from services.access.bootstrap import AccessService
-from services.common.config import Settings
+from services.access.config import AccessSettings
 
 
 async def _serve() -> None:
@@ -15,7 +15,7 @@ async def _serve() -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    service = AccessService(Settings.from_env())
+    service = AccessService(AccessSettings.from_env())
     await service.start()
     try:
         await stop.wait()

@@ -18,9 +18,9 @@ from services.access.api.errors import install_error_handlers
 from services.access.api.fast_check import AccessCheckFastPath
 from services.access.api.models import ErrorBody
 from services.access.api.routes import access, audit, catalog, health, metrics
+from services.access.config import AccessSettings
 from services.access.metrics import AccessMetrics
 from services.access.projection.sql import DEFAULT_SCHEMA, checked_schema
-from services.common.config import Settings
 
 DEFAULT_WAIT_TIMEOUT = 5.0
 
@@ -59,7 +59,7 @@ def build_app() -> FastAPI:
 
 def create_app(
     pool: asyncpg.Pool,
-    settings: Settings,
+    settings: AccessSettings,
     projection: ReadPosition,
     readiness: Readiness,
     *,

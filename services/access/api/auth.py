@@ -1,4 +1,8 @@
-"""Bearer-token authentication for every endpoint but the health checks."""
+"""Bearer-token authentication for every endpoint but the health checks.
+
+Query tokens (`API_TOKENS`) open the query API; only auditor tokens (`AUDIT_TOKENS`) open
+`/v1/audit/...`, where a query token is known but not enough (403, not 401).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.access.api.context import read_context
-from services.access.api.errors import UnauthorizedError
+from services.access.api.errors import ForbiddenError, UnauthorizedError
 
 _bearer = HTTPBearer(auto_error=False, description="One of the tokens in `API_TOKENS`.")
+_auditor_bearer = HTTPBearer(auto_error=False, description="One of the tokens in `AUDIT_TOKENS`.")
 
 
 def token_is_known(token: str, known: frozenset[str]) -> bool:
@@ -30,3 +35,17 @@ async def require_token(
         raise UnauthorizedError("missing bearer token")
     if not token_is_known(credentials.credentials, read_context(request).settings.api_tokens):
         raise UnauthorizedError("unknown bearer token")
+
+
+async def require_auditor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_auditor_bearer)],
+) -> None:
+    if credentials is None:
+        raise UnauthorizedError("missing bearer token")
+    settings = read_context(request).settings
+    if token_is_known(credentials.credentials, settings.audit_tokens):
+        return
+    if token_is_known(credentials.credentials, settings.api_tokens):
+        raise ForbiddenError("the audit endpoints need an auditor token (AUDIT_TOKENS)")
+    raise UnauthorizedError("unknown bearer token")

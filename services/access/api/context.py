@@ -20,7 +20,7 @@ from services.access.api.repositories import (
     GroupRepository,
     InvitationRepository,
 )
-from services.common.config import Settings
+from services.access.config import AccessSettings
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 Metrics = Callable[[], Awaitable[str]]
@@ -41,7 +41,7 @@ class ReadPosition(Protocol):
 @dataclass(frozen=True)
 class ReadContext:
     pool: asyncpg.Pool
-    settings: Settings
+    settings: AccessSettings
     projection: ReadPosition
     readiness: Readiness
     metrics: Metrics
@@ -55,7 +55,7 @@ class ReadContext:
     def build(
         cls,
         pool: asyncpg.Pool,
-        settings: Settings,
+        settings: AccessSettings,
         projection: ReadPosition,
         readiness: Readiness,
         *,

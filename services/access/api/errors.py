@@ -36,6 +36,13 @@ class UnauthorizedError(ApiError):
     code = "unauthorized"
 
 
+class ForbiddenError(ApiError):
+    """A known token, but not one that opens this endpoint (a query token on the audit ones)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFoundError(ApiError):
     status = 404
     code = "not_found"

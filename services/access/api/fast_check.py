@@ -20,13 +20,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.access.api.auth import token_is_known
 from services.access.api.context import ReadContext
-from services.access.projection.rows import LEVEL_RANK
+from services.access.domain.access import LEVELS
 
 PATH = "/v1/access/check"
 
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _DIGITS = re.compile(rb"[0-9]{1,15}\Z")
-_LEVELS = {b"charge": "charge", b"manage": "manage"}
+_LEVELS = {level.encode(): level for level in LEVELS}
 _BEARER = b"Bearer "
 _TOKEN = re.compile(rb"[!-~]+\Z")  # printable ASCII, no spaces: compared as the app would
 
@@ -83,7 +83,7 @@ async def _answer(context: ReadContext, query: tuple[str, str, str], send: Send)
     user, charger, asked = query
     position = context.projection.position  # before the lookup, as the app takes it
     level, why = await context.access.effective_json(user, charger)
-    allowed = level is not None and LEVEL_RANK[level] >= LEVEL_RANK[asked]
+    allowed = level is not None and LEVELS[level] >= LEVELS[asked]
     body: dict[str, Any] = {"allowed": allowed, "level": level, "why": from_json(why),
                             "position": position}
     content = to_json(body)

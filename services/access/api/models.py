@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from events.text import Level, Role
 
 POSITION = Field(description="Event position the answer reflects (at least).", examples=[42])
+LOG_POSITION = Field(description="The log position the answer reflects (at least).")
 NEXT_CURSOR = Field(description="Pass as `cursor` for the next page; null on the last page.")
 WHY = Field(
     description="Every reason for the access, highest first. `source` is `owner`, "
@@ -143,3 +144,44 @@ class Readiness(BaseModel):
     ready: bool
     checks: dict[str, bool] = Field(description="Each check by name; all must be true.")
     position: int = POSITION
+
+
+# The audit endpoints (`/v1/audit/...`): answers replayed from the stored log.
+
+class AuditEvent(BaseModel):
+    position: int = Field(description="The event's global position in the store.")
+    time: datetime
+    type: str = Field(examples=["UserInvited"])
+    event_id: UUID
+    subject: str = Field(description="Id of the aggregate the event is about.")
+    actor: str | None
+    actor_name: str | None = Field(description="The actor's name (or e-mail) at the time.")
+    command_id: str | None
+    sentence: str = Field(examples=["Kari invited ola@example.no to Garasje (charge)"])
+    data: dict[str, Any] = Field(description="The event's data, as on `access.events`.")
+
+
+class AuditTimeline(BaseModel):
+    events: list[AuditEvent]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    position: int = LOG_POSITION
+
+
+class AccessAtAnswer(BaseModel):
+    charger_id: UUID | None = None
+    user_id: UUID | None = None
+    at: datetime
+    users: list[dict[str, Any]] | None = Field(
+        default=None, description="For a charger: `{user_id, level, why}` per user.")
+    chargers: list[dict[str, Any]] | None = Field(
+        default=None, description="For a user: `{charger_id, level, why}` per charger.")
+    position: int = Field(description="The last log position at or before `at`.")
+
+
+class VerifyAnswer(BaseModel):
+    ok: bool
+    count: int = Field(description="Events whose chain links matched.")
+    last_position: int
+    last_hash: str = Field(description="Hex SHA-256 of the last matching link.")
+    broken_at: int | None = Field(description="The first position that does not match.")
+    problem: str | None

@@ -15,7 +15,8 @@ from typing import Any
 
 from events import access_events as ev
 from events.envelope import EventEnvelope
-from services.access.projection.changes import LEVEL_RANK, share_reason
+from services.access.domain.access import LEVELS
+from services.access.projection.changes import share_reason
 
 
 @dataclass
@@ -72,21 +73,20 @@ class AccessState:
         charger = self.chargers[charger_id]
         reasons: list[tuple[int, dict[str, Any]]] = []
         if charger.owner_id == user_id:
-            reasons.append((2, {"source": "owner", "level": "manage"}))
+            reasons.append((LEVELS["manage"], {"source": "owner", "level": "manage"}))
         role = self.members.get(charger.group_id, {}).get(user_id)
         if role is not None:
             level = "charge" if role == "member" else "manage"
-            reasons.append((LEVEL_RANK[level], {"source": f"group:{role}",
-                                                "group_id": charger.group_id, "level": level}))
+            reasons.append((LEVELS[level], {"source": f"group:{role}",
+                                            "group_id": charger.group_id, "level": level}))
         share = self.shares.get(charger_id, {}).get(user_id)
         if share is not None:
-            reasons.append((LEVEL_RANK[share[0]], {**share[1], "level": share[0]}))
+            reasons.append((LEVELS[share[0]], {**share[1], "level": share[0]}))
         if not reasons:
             return {}
         # Highest level first; within a level (a stable sort) owner, group role, share.
         ordered = sorted(reasons, key=lambda reason: -reason[0])
-        return {"level": "manage" if ordered[0][0] == 2 else "charge",
-                "why": [why for _, why in ordered]}
+        return {"level": ordered[0][1]["level"], "why": [why for _, why in ordered]}
 
 
 def _apply(state: AccessState, e: ev.AccessEvent) -> None:  # noqa: PLR0912 - one branch a type

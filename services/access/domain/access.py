@@ -8,6 +8,7 @@ from services.access.domain.charger import Charger
 from services.access.domain.group import Group
 
 LEVELS = {"charge": 1, "manage": 2}
+"""The rank of each access level: a higher level allows all a lower one does."""
 
 
 def effective_level(user_id: UUID | str, charger: Charger, group: Group | None) -> str | None:

@@ -3,7 +3,25 @@ raising `Rejected`. They touch aggregates only through the unit of work."""
 
 from __future__ import annotations
 
-from events.commands import Command
+from events.commands import (
+    AcceptInvitation,
+    AddGroupMember,
+    Command,
+    CreateGroup,
+    DeclineInvitation,
+    ForgetUser,
+    InviteUser,
+    MoveChargerToGroup,
+    RegisterCharger,
+    RegisterUser,
+    RemoveGroupMember,
+    RemoveUser,
+    ResendInvitation,
+    RevokeInvitation,
+    TransferChargerOwnership,
+    TransferChargerToUser,
+    UpdateUserAccess,
+)
 from services.access.handlers.chargers import register_charger
 from services.access.handlers.context import Handler
 from services.access.handlers.groups import add_group_member, create_group, remove_group_member
@@ -22,23 +40,24 @@ from services.access.handlers.transfers import (
 )
 from services.access.handlers.users import forget_user, register_user
 
-HANDLERS: dict[str, Handler] = {
-    "RegisterUser": register_user,
-    "CreateGroup": create_group,
-    "AddGroupMember": add_group_member,
-    "RemoveGroupMember": remove_group_member,
-    "RegisterCharger": register_charger,
-    "InviteUser": invite_user,
-    "AcceptInvitation": accept_invitation,
-    "DeclineInvitation": decline_invitation,
-    "RevokeInvitation": revoke_invitation,
-    "ResendInvitation": resend_invitation,
-    "UpdateUserAccess": update_user_access,
-    "RemoveUser": remove_user,
-    "MoveChargerToGroup": move_charger_to_group,
-    "TransferChargerOwnership": transfer_charger_ownership,
-    "TransferChargerToUser": transfer_charger_to_user,
-    "ForgetUser": forget_user,
+HANDLERS: dict[type[Command], Handler] = {
+    RegisterUser: register_user,
+    CreateGroup: create_group,
+    AddGroupMember: add_group_member,
+    RemoveGroupMember: remove_group_member,
+    RegisterCharger: register_charger,
+    InviteUser: invite_user,
+    AcceptInvitation: accept_invitation,
+    DeclineInvitation: decline_invitation,
+    RevokeInvitation: revoke_invitation,
+    ResendInvitation: resend_invitation,
+    UpdateUserAccess: update_user_access,
+    RemoveUser: remove_user,
+    MoveChargerToGroup: move_charger_to_group,
+    TransferChargerOwnership: transfer_charger_ownership,
+    TransferChargerToUser: transfer_charger_to_user,
+    ForgetUser: forget_user,
 }
+"""The handler of each command class; the wire type is the class name (`COMMAND_TYPES`)."""
 
-__all__ = ["HANDLERS", "Command"]
+__all__ = ["HANDLERS"]

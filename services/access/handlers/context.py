@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from services.access.domain.base import Cause
 from services.access.handlers.unit_of_work import UnitOfWork
-
-C = TypeVar("C")
+from services.access.ports import Forgetting
 
 
 @dataclass(frozen=True)
@@ -29,9 +28,8 @@ class Context:
     uow: UnitOfWork
     cause: Cause
     rules: Rules
-    forget_keys: list[UUID] = field(default_factory=list)
-    """Personal-data keys to delete in the same commit as this command's events."""
-    forgotten_users: list[UUID] = field(default_factory=list)
+    forgetting: Forgetting = field(default_factory=Forgetting)
+    """Personal data to forget in the same commit as this command's events."""
 
     @property
     def actor(self) -> UUID:

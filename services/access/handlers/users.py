@@ -59,6 +59,5 @@ def forget_user(ctx: Context, cmd: ForgetUser) -> str:
         if claim is not None:
             claim.release(ctx.cause)
     user.forget(ctx.cause)
-    ctx.forget_keys.extend(keys)
-    ctx.forgotten_users.append(cmd.user_id)
+    ctx.forgetting.forget(cmd.user_id, keys)
     return f"personal data of user {cmd.user_id} forgotten"

@@ -22,7 +22,6 @@ from uuid import UUID
 
 from events import access_events as ev
 from services.access.projection.rows import (
-    LEVEL_RANK,
     BatchChanges,
     ChargerPatch,
     GroupRow,
@@ -33,7 +32,7 @@ from services.access.projection.rows import (
     UserRow,
 )
 
-__all__ = ["LEVEL_RANK", "BatchChanges", "Foldable", "ShareRow", "fold_logged", "share_reason"]
+__all__ = ["BatchChanges", "Foldable", "ShareRow", "fold_logged", "share_reason"]
 
 Data = dict[str, Any]
 

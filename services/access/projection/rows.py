@@ -18,8 +18,6 @@ from services.access.eventlog.values import EventHead
 Head = EventHead | EventEnvelope
 """What a folder reads besides the event: id, type, time, actor, command id."""
 
-LEVEL_RANK = {"charge": 1, "manage": 2}
-
 
 @dataclass
 class UserRow:

@@ -12,10 +12,11 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
 from eventsourcing.postgres import PostgresFactory
 
 from services.access.domain.base import AccessAggregate
-from services.access.store.keyring import MemoryKeyRing, PostgresKeyRing
-from services.access.store.mapper import PersonalDataMapper
+from services.access.ports import Forgetting, PendingResult
 from services.access.store.memory import MemoryResultRecorder
-from services.access.store.personal_data import subjects_in
+from services.access.store.personal.keyring import MemoryKeyRing, PostgresKeyRing
+from services.access.store.personal.mapper import PersonalDataMapper
+from services.access.store.personal.sealing import subjects_in
 from services.access.store.recorder import ResultRecordingRecorder
 
 APPLICATION_NAME = "ChargerAccess"
@@ -45,7 +46,10 @@ def store_env(database_url: str, *, pool_size: int = 4) -> dict[str, str]:
 
 
 class AccessStore(Application[UUID]):
-    """Loads and saves aggregates; also the place stored command results are read from."""
+    """Loads and saves aggregates; also the place stored command results are read from.
+
+    The command path's `EventStore` (services/access/ports.py).
+    """
 
     name = APPLICATION_NAME
     keyring: PostgresKeyRing | MemoryKeyRing
@@ -76,8 +80,9 @@ class AccessStore(Application[UUID]):
     def load_batch(
         self, command_ids: Sequence[str], aggregate_ids: Iterable[UUID]
     ) -> tuple[dict[str, dict[str, Any]], dict[UUID, AccessAggregate | None]]:
-        """A batch's prefetch in one round trip: the stored results of those of
-        `command_ids` seen before, and several aggregates (absent ones as None)."""
+        """A batch's start and prefetch in one round trip: the stored results of those
+        of `command_ids` seen before, and several aggregates (absent ones as None)."""
+        self.keyring.begin()
         wanted = list(set(aggregate_ids))
         # Aggregate ids double as the subjects of personal data (users, e-mail claims):
         # their keys come in the same round trip.
@@ -97,6 +102,16 @@ class AccessStore(Application[UUID]):
                 aggregate = event.mutate(aggregate)
             found[aggregate_id] = aggregate if isinstance(aggregate, AccessAggregate) else None
         return found
+
+    def commit(
+        self, events: Sequence[Any], results: Sequence[PendingResult], forgetting: Forgetting
+    ) -> list[int]:
+        """A batch's events, its commands' results and its forgetting in one transaction;
+        the events' notification ids."""
+        recordings = self.save(*events, command_results=list(results),
+                               forgetting=forgetting or None)
+        self.keyring.forgotten(forgetting.subjects)
+        return [r.notification.id for r in recordings]
 
     def load(self, aggregate_id: UUID) -> AccessAggregate | None:
         try:

@@ -9,8 +9,8 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 
-from services.access.store.keyring import MemoryKeyRing
-from services.access.store.recorder import Forgetting, PendingResult
+from services.access.ports import Forgetting, PendingResult
+from services.access.store.personal.keyring import MemoryKeyRing
 
 
 class MemoryResultRecorder(POPOApplicationRecorder):
@@ -30,7 +30,7 @@ class MemoryResultRecorder(POPOApplicationRecorder):
         for result in results:
             self.results[result.command_id] = {**result.outcome, "position": result.position(ids)}
         if forgetting:
-            self.keyring.forget(forgetting.subjects, forgetting.users)
+            self.keyring.forget(forgetting)
         return ids
 
     def select_batch(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -22,34 +21,11 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from services.access.ports import Forgetting, PendingResult
 from services.access.store.chain import CHAIN_TABLE, GENESIS, link
-from services.access.store.keyring import FORGET_SQL, INSERT_SQL, LOOKUP_SQL, PostgresKeyRing
+from services.access.store.personal.keyring import PostgresKeyRing
 
 RESULTS_TABLE = "command_results"
-
-
-@dataclass(frozen=True)
-class PendingResult:
-    """A command's outcome waiting to be stored with the batch's events.
-
-    `position_index` is the index, in the batch's event list, of the command's last
-    published event: its notification id is the position a client waits for.
-    """
-
-    command_id: str
-    outcome: dict[str, Any]
-    position_index: int | None = None
-
-    def position(self, notification_ids: Sequence[int]) -> int | None:
-        return None if self.position_index is None else notification_ids[self.position_index]
-
-
-@dataclass(frozen=True)
-class Forgetting:
-    """Keys to delete with this commit (`subjects`), and users never to key again."""
-
-    subjects: list[UUID]
-    users: list[UUID]
 
 
 class ResultRecordingRecorder(PostgresApplicationRecorder):
@@ -109,15 +85,14 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         results: list[PendingResult] = kwargs.get("command_results") or []
         forgetting: Forgetting | None = kwargs.get("forgetting")
         notification_ids: list[int] = []
-        new_keys = self.keyring.take_pending() if self.keyring else {}
         error: Exception | None = None
         with self.datastore.get_connection() as conn:  # (which maps psycopg's errors)
             with conn.pipeline() as pipeline:
                 try:
                     with conn.transaction(), conn.cursor() as curs, conn.cursor() as ins, \
                             conn.cursor() as last:
-                        if new_keys:
-                            curs.execute(INSERT_SQL, (list(new_keys), list(new_keys.values())))
+                        if self.keyring:
+                            self.keyring.store_new(curs)
                         if stored_events:
                             self._lock_table(curs)
                             self._notify_channel(curs)
@@ -133,9 +108,8 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
                             self._chain(curs, last.fetchone(), stored_events, notification_ids)
                         if results:
                             self._store_results(curs, results, notification_ids)
-                        if forgetting:
-                            curs.execute(FORGET_SQL[0], (forgetting.subjects,))
-                            curs.execute(FORGET_SQL[1], (forgetting.users,))
+                        if forgetting and self.keyring:
+                            self.keyring.forget_in(curs, forgetting)
                     # The second round trip is the commit; a duplicate result raises there.
                 except Exception as exc:  # raised outside the pipeline, as psycopg prefers
                     error = exc
@@ -173,7 +147,6 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         """A batch's reads in one round trip (psycopg pipeline mode): the stored outcomes
         of those of `command_ids` seen before, the events of `aggregate_ids` (each in
         version order), and, into the keyring, the keys of those ids as subjects."""
-        subjects = self.keyring.unknown(aggregate_ids) if self.keyring else []
         seen: dict[str, dict[str, Any]] = {}
         found: dict[UUID, list[StoredEvent]] = {}
         with self.datastore.get_connection() as conn, conn.pipeline(), \
@@ -182,8 +155,7 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
                 results.execute(self._select_results, (list(command_ids),))
             if aggregate_ids:
                 events.execute(self._select_events_of, (list(aggregate_ids),))
-            if subjects:
-                keys.execute(LOOKUP_SQL, (subjects, subjects))
+            asked = self.keyring.ask(keys, aggregate_ids) if self.keyring else []
             if command_ids:
                 seen = {row["command_id"]: row["outcome"] for row in results.fetchall()}
             if aggregate_ids:
@@ -192,6 +164,6 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
                         originator_id=row["originator_id"],
                         originator_version=row["originator_version"],
                         topic=row["topic"], state=bytes(row["state"])))
-            if subjects and self.keyring:
-                self.keyring.absorb(subjects, keys.fetchall())
+            if asked and self.keyring:
+                self.keyring.absorb(asked, keys.fetchall())
         return seen, found

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.access.api import create_app
-from services.common.config import Settings
+from services.access.config import AccessSettings
 from tests.integration.audit.history import History
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ async def client(history: History) -> AsyncIterator[httpx.AsyncClient]:
     async def readiness() -> dict[str, bool]:
         return {}
 
-    settings = Settings(api_tokens=frozenset({"api-token"}),
+    settings = AccessSettings(api_tokens=frozenset({"api-token"}),
                         audit_tokens=frozenset({"auditor-token"}))
     async with asyncpg.create_pool(history.url, min_size=1, max_size=2) as pool:
         app = create_app(pool, settings, Caught(), readiness)

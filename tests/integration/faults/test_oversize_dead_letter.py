@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaProducer
 from events.envelope import MAX_MESSAGE_BYTES
 from events.topics import Topics
 from services.access.bootstrap import AccessService
+from services.access.config import AccessSettings
 from services.access.messaging.commands import DLQ_VALUE_LIMIT
-from services.common.config import Settings
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 async def test_an_oversize_message_is_dead_lettered_and_the_partition_goes_on(
         database_url: str, kafka_bootstrap: str) -> None:
     settings = dataclasses.replace(
-        Settings(), database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
+        AccessSettings(), database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
         topics=Topics(f"oversize{uuid.uuid4().hex[:6]}."),
         consumer_group_prefix=f"oversize-{uuid.uuid4().hex[:6]}")
     service = AccessService(settings, serve_api=False)

@@ -15,9 +15,9 @@ import pytest
 
 from events import access_events as ev
 from services.access.api import create_app
+from services.access.config import AccessSettings
 from services.access.eventlog.values import LoggedEvent
 from services.access.projection.runner import ProjectionRunner
-from services.common.config import Settings
 from tests.unit.read.event_builders import ScriptedLog
 
 pytestmark = pytest.mark.integration
@@ -65,7 +65,7 @@ async def api(pool: asyncpg.Pool, schema: str) -> AsyncIterator[Api]:
     async def readiness() -> dict[str, bool]:
         return dict(ready)
 
-    settings = Settings(api_tokens=frozenset({TOKEN, "another-token"}))
+    settings = AccessSettings(api_tokens=frozenset({TOKEN, "another-token"}))
     app = create_app(pool, settings, runner, readiness, schema=schema, wait_timeout=0.3)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from services.access.api import create_app
+from services.access.config import AccessSettings
 from services.access.projection.runner import ProjectionRunner
-from services.common.config import Settings
 from tests.integration.read.test_read_api import AUTH, TOKEN, Api, InMemoryLog, world
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ async def both(pool: asyncpg.Pool, schema: str) -> AsyncIterator[tuple[Both, Api
     async def readiness() -> dict[str, bool]:
         return {}
 
-    settings = Settings(api_tokens=frozenset({TOKEN, "another-token"}))
+    settings = AccessSettings(api_tokens=frozenset({TOKEN, "another-token"}))
     apps = [create_app(pool, settings, runner, readiness, schema=schema, wait_timeout=0.2,
                        fast_check=fast) for fast in (True, False)]
     async with (

@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from services.access.api import create_app
+from services.access.config import AccessSettings
 from services.access.eventlog.reader import EventLog, pooled
 from services.access.metrics import service_metrics
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
-from services.common.config import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ async def test_metrics_need_a_token_and_report_lags_from_the_store(every_event_s
             head, published = await log.head(conn), await log.last_published(conn)
         runner = ProjectionRunner(pool, pooled(pool, log), schema="read_metrics")
         relay = Relay(position=published)
-        app = create_app(pool, Settings(api_tokens=frozenset({TOKEN})), runner, _ready,
+        app = create_app(pool, AccessSettings(api_tokens=frozenset({TOKEN})), runner, _ready,
                          schema="read_metrics", metrics=service_metrics(pool, log, runner, Commands(), relay))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
             missing = await client.get("/metrics")

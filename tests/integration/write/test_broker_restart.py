@@ -12,7 +12,7 @@ import pytest
 
 from events.topics import Topics
 from services.access.bootstrap import AccessService
-from services.common.config import Settings
+from services.access.config import AccessSettings
 from services.local.tansu import free_port, start_tansu
 from tests.kafka_helpers import CommandClient
 
@@ -23,7 +23,7 @@ async def test_commands_flow_again_after_the_broker_restarts_empty(new_database:
     port = free_port()
     broker = start_tansu(port)
     settings = dataclasses.replace(
-        Settings(), database_url=new_database(), kafka_bootstrap_servers=f"127.0.0.1:{port}",
+        AccessSettings(), database_url=new_database(), kafka_bootstrap_servers=f"127.0.0.1:{port}",
         topics=Topics("restart."), consumer_group_prefix="broker-restart",
         broker_check_seconds=0.5,
     )

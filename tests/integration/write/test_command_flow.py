@@ -11,23 +11,23 @@ import pytest
 
 from events.topics import Topics
 from services.access.bootstrap import AccessService
-from services.common.config import Settings
+from services.access.config import AccessSettings
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def settings(database_url: str, kafka_bootstrap: str) -> Settings:
+async def settings(database_url: str, kafka_bootstrap: str) -> AccessSettings:
     return dataclasses.replace(
-        Settings(), database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
+        AccessSettings(), database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
         topics=Topics(f"t{uuid.uuid4().hex[:8]}."), token_secret=b"test-secret",
         consumer_group_prefix=f"g{uuid.uuid4().hex[:8]}",
     )
 
 
 @pytest.fixture(scope="module")
-async def service(settings: Settings) -> AsyncIterator[AccessService]:
+async def service(settings: AccessSettings) -> AsyncIterator[AccessService]:
     service = AccessService(settings, serve_api=False)
     await service.start()
     yield service
@@ -35,7 +35,7 @@ async def service(settings: Settings) -> AsyncIterator[AccessService]:
 
 
 @pytest.fixture(scope="module")
-async def client(settings: Settings, service: AccessService) -> AsyncIterator[CommandClient]:
+async def client(settings: AccessSettings, service: AccessService) -> AsyncIterator[CommandClient]:
     client = CommandClient(settings.kafka_bootstrap_servers, settings.topics)
     await client.start()
     yield client

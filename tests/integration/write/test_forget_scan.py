@@ -13,7 +13,7 @@ import pytest
 
 from events.topics import Topics
 from services.access.bootstrap import AccessService
-from services.common.config import Settings
+from services.access.config import AccessSettings
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,7 @@ async def scan(url: str, needles: list[str]) -> list[tuple[str, str, str, str]]:
 async def test_forgetting_leaves_no_personal_data_anywhere_in_the_database(new_database: Any, kafka_bootstrap: str) -> None:
     url = new_database()
     settings = dataclasses.replace(
-        Settings(), database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
+        AccessSettings(), database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
         topics=Topics(f"fg{uuid.uuid4().hex[:6]}."), consumer_group_prefix=f"fg{uuid.uuid4().hex[:6]}",
         token_secret=b"forget-secret",
     )

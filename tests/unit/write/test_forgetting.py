@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from services.access.handlers.context import Rules
-from services.access.store.personal_data import unseal_json
+from services.access.store.personal.sealing import Ciphers
 from tests.unit.write.scenario import SECRET, Scenario
 
 
@@ -87,6 +87,6 @@ def test_unsealing_raw_json_gives_the_same_values_as_the_mapper() -> None:
     [stored] = [n for n in s.store.recorder.select_notifications(1, 100)
                 if n.topic.endswith("UserRegistered") and n.originator_id == kari]
     keys = s.store.keyring.lookup({kari})
-    assert b'"email":"kari@example.no"' in unseal_json(stored.state, keys)
-    assert b'"name":"Kari"' in unseal_json(stored.state, keys)
-    assert b"forgotten-" in unseal_json(stored.state, {})
+    assert b'"email":"kari@example.no"' in Ciphers.of(keys).unseal_state(stored.state)
+    assert b'"name":"Kari"' in Ciphers.of(keys).unseal_state(stored.state)
+    assert b"forgotten-" in Ciphers.of({}).unseal_state(stored.state)

@@ -12,7 +12,7 @@ from services.access.api.consistency import Position
 from services.access.api.context import Context
 from services.access.api.models import AccessCheck, ChargerUsers, UserChargers
 from services.access.api.pagination import DEFAULT_LIMIT, Cursor, Limit, list_answer, uuid_after
-from services.access.projection.changes import LEVEL_RANK
+from services.access.domain.access import LEVELS
 
 router = APIRouter(tags=["access"])
 
@@ -53,7 +53,7 @@ async def check_access(
 ) -> AccessCheck:
     """Whether the user may use the charger at `level`; unknown ids are simply not allowed."""
     effective = await context.access.effective(user_id, charger_id)
-    allowed = effective.level is not None and LEVEL_RANK[effective.level] >= LEVEL_RANK[level]
+    allowed = effective.level is not None and LEVELS[effective.level] >= LEVELS[level]
     return AccessCheck.model_validate(
         {"allowed": allowed, "level": effective.level, "why": effective.why, "position": position}
     )

@@ -7,41 +7,18 @@ enough (403 `forbidden`); no token or an unknown one is 401.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Literal, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
 
-from services.access.api.auth import token_is_known
+from services.access.api.auth import require_auditor
 from services.access.api.context import read_context
-from services.access.api.errors import ApiError, NotFoundError, UnauthorizedError, invalid_param
-from services.access.api.models import ErrorBody
+from services.access.api.errors import NotFoundError, invalid_param
+from services.access.api.models import AccessAtAnswer, AuditTimeline, ErrorBody, VerifyAnswer
 from services.access.api.pagination import DEFAULT_LIMIT, Cursor, Limit, int_after
 from services.access.api.repositories.audit import AuditRepository
 from services.access.audit.timeline import Kind, Subject
-
-_bearer = HTTPBearer(auto_error=False, description="One of the tokens in `AUDIT_TOKENS`.")
-
-
-class ForbiddenError(ApiError):
-    status = 403
-    code = "forbidden"
-
-
-async def require_auditor(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    if credentials is None:
-        raise UnauthorizedError("missing bearer token")
-    settings = read_context(request).settings
-    if token_is_known(credentials.credentials, settings.audit_tokens):
-        return
-    if token_is_known(credentials.credentials, settings.api_tokens):
-        raise ForbiddenError("the audit endpoints need an auditor token (AUDIT_TOKENS)")
-    raise UnauthorizedError("unknown bearer token")
 
 
 def audit_repository(request: Request) -> AuditRepository:
@@ -61,48 +38,6 @@ router = APIRouter(
         422: {"model": ErrorBody, "description": "Malformed parameters (`error`: `invalid`)."},
     },
 )
-
-LOG_POSITION = Field(description="The log position the answer reflects (at least).")
-
-
-class AuditEvent(BaseModel):
-    position: int = Field(description="The event's global position in the store.")
-    time: datetime
-    type: str = Field(examples=["UserInvited"])
-    event_id: UUID
-    subject: str = Field(description="Id of the aggregate the event is about.")
-    actor: str | None
-    actor_name: str | None = Field(description="The actor's name (or e-mail) at the time.")
-    command_id: str | None
-    sentence: str = Field(examples=["Kari invited ola@example.no to Garasje (charge)"])
-    data: dict[str, Any] = Field(description="The event's data, as on `access.events`.")
-
-
-class AuditTimeline(BaseModel):
-    events: list[AuditEvent]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
-    position: int = LOG_POSITION
-
-
-class AccessAtAnswer(BaseModel):
-    charger_id: UUID | None = None
-    user_id: UUID | None = None
-    at: datetime
-    users: list[dict[str, Any]] | None = Field(
-        default=None, description="For a charger: `{user_id, level, why}` per user.")
-    chargers: list[dict[str, Any]] | None = Field(
-        default=None, description="For a user: `{charger_id, level, why}` per charger.")
-    position: int = Field(description="The last log position at or before `at`.")
-
-
-class VerifyAnswer(BaseModel):
-    ok: bool
-    count: int = Field(description="Events whose chain links matched.")
-    last_position: int
-    last_hash: str = Field(description="Hex SHA-256 of the last matching link.")
-    broken_at: int | None = Field(description="The first position that does not match.")
-    problem: str | None
-
 
 IdParam = Annotated[UUID | None, Query()]
 

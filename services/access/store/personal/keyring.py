@@ -2,8 +2,9 @@
 
 New keys are written in the same transaction as the first events sealed with them, so a
 key never exists without its data or the other way round. Forgetting deletes a subject's
-key in the transaction that stores `UserForgotten` (see the recorder) and records the
-user in `forgotten_subjects`, so no key is ever made for them again.
+key in the transaction that stores `UserForgotten` and records the user in
+`forgotten_subjects`, so no key is ever made for them again. The recorder runs these
+statements on its own cursor, in its transaction; the SQL stays here.
 
 Keys are cached for one batch of commands only: a forgotten person stops being readable
 by every instance from its next batch on.
@@ -16,8 +17,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
+from psycopg import Cursor
 
-from services.access.store.personal_data import new_key
+from services.access.ports import Forgetting
+from services.access.store.personal.sealing import new_key
 
 SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS person_keys ("
@@ -55,11 +58,6 @@ class PostgresKeyRing:
         self._absent.clear()
         self._pending.clear()
 
-    def take_pending(self) -> dict[UUID, bytes]:
-        """Keys made during this batch, to insert with its events."""
-        pending, self._pending = self._pending, {}
-        return pending
-
     def key_for(self, subject: UUID) -> bytes | None:
         if subject not in self._known and subject not in self._absent:
             self._load([subject])
@@ -74,16 +72,20 @@ class PostgresKeyRing:
         self._load([s for s in wanted if s not in self._known and s not in self._absent])
         return {s: k for s in wanted if (k := self._known.get(s))}
 
-    def unknown(self, subjects: Iterable[UUID]) -> list[UUID]:
-        """Those of `subjects` this batch has not looked up yet."""
-        return [s for s in set(subjects) if s not in self._known and s not in self._absent]
+    def ask(self, curs: Cursor[Any], subjects: Iterable[UUID]) -> list[UUID]:
+        """Look up, on the caller's cursor (e.g. in the same round trip as the batch's
+        other reads), those of `subjects` this batch has not looked up yet; give
+        `absorb` what this returns and the cursor's rows."""
+        asked = [s for s in set(subjects) if s not in self._known and s not in self._absent]
+        if asked:
+            curs.execute(LOOKUP_SQL, (asked, asked))
+        return asked
 
-    def absorb(self, subjects: list[UUID], rows: Iterable[Any]) -> None:
-        """Cache what a `LOOKUP_SQL` query over `subjects` answered (run by the caller,
-        e.g. in the same round trip as the batch's other reads)."""
+    def absorb(self, asked: list[UUID], rows: Iterable[Any]) -> None:
+        """Cache what a lookup of `asked` answered."""
         for row in rows:
             self._known[row["subject"]] = _FORGOTTEN if row["key"] is None else bytes(row["key"])
-        self._absent.update(s for s in subjects if s not in self._known)
+        self._absent.update(s for s in asked if s not in self._known)
 
     def _load(self, subjects: list[UUID]) -> None:
         if not subjects:
@@ -94,7 +96,19 @@ class PostgresKeyRing:
             rows: list[Any] = curs.fetchall()
         self.absorb(subjects, rows)
 
+    def store_new(self, curs: Cursor[Any]) -> None:
+        """Insert the keys made during this batch, in the transaction of its events."""
+        pending, self._pending = self._pending, {}
+        if pending:
+            curs.execute(INSERT_SQL, (list(pending), list(pending.values())))
+
+    def forget_in(self, curs: Cursor[Any], forgetting: Forgetting) -> None:
+        """Delete the forgotten keys, in the transaction that stores `UserForgotten`."""
+        curs.execute(FORGET_SQL[0], (forgetting.subjects,))
+        curs.execute(FORGET_SQL[1], (forgetting.users,))
+
     def forgotten(self, subjects: Iterable[UUID]) -> None:
+        """After the commit: no cached key of `subjects` outlives it."""
         for subject in subjects:
             self._known.pop(subject, None)
 
@@ -107,9 +121,6 @@ class MemoryKeyRing:
     def begin(self) -> None:
         """Nothing is cached beyond the keys themselves."""
 
-    def take_pending(self) -> dict[UUID, bytes]:
-        return {}
-
     def key_for(self, subject: UUID) -> bytes | None:
         if subject in self.forgotten_subjects:
             return None
@@ -118,10 +129,10 @@ class MemoryKeyRing:
     def lookup(self, subjects: Iterable[UUID]) -> dict[UUID, bytes]:
         return {s: self.keys[s] for s in subjects if s in self.keys}
 
-    def forget(self, subjects: Iterable[UUID], users: Iterable[UUID]) -> None:
-        for subject in subjects:
+    def forget(self, forgetting: Forgetting) -> None:
+        for subject in forgetting.subjects:
             self.keys.pop(subject, None)
-        self.forgotten_subjects.update(users)
+        self.forgotten_subjects.update(forgetting.users)
 
     def forgotten(self, subjects: Iterable[UUID]) -> None:
         """Nothing cached here beyond the keys themselves."""

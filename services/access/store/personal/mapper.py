@@ -1,20 +1,22 @@
-"""The store's mapper: seals personal data on the way in, unseals it on the way out."""
+"""The store's mapper: seals personal data on the way in, opens it on the way out."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
-from services.access.store.personal_data import protect, reveal, subjects_in
+from services.access.store.personal.fields import protect, reveal
+from services.access.store.personal.sealing import subjects_in
 
 
 class KeyRing(Protocol):
     def key_for(self, subject: UUID) -> bytes | None: ...
 
-    def lookup(self, subjects: set[UUID]) -> dict[UUID, bytes]: ...
+    def lookup(self, subjects: Iterable[UUID]) -> dict[UUID, bytes]: ...
 
 
 class PersonalDataMapper(Mapper[UUID]):
@@ -32,11 +34,6 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         keys = self.keyring.lookup(subjects_in([stored_event.state]))
-        return self.decode_with(stored_event, keys)
-
-    def decode_with(self, stored_event: StoredEvent,
-                    keys: dict[UUID, bytes]) -> DomainEventProtocol[UUID]:
-        """Decode with keys already looked up (a batch reader fetches them at once)."""
         event: Any = super().to_domain_event(stored_event)
-        reveal(type(event).__qualname__, vars(event), keys)
+        reveal(vars(event), keys)
         return event  # type: ignore[no-any-return]
