@@ -15,9 +15,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.local.smtp_sink import SmtpSink
 from services.notifications.privacy import RecipientKeys
 from services.notifications.sent_log import Claim, SentLog
-from tests.conftest import SmtpServer
 
 pytestmark = pytest.mark.integration
 
@@ -66,9 +66,9 @@ KEYS = RecipientKeys(b"hand-over-test")
 
 
 async def test_a_sender_killed_right_after_handing_over_neither_loses_nor_doubles(
-    database_url: str, smtp_server: SmtpServer, sent_log: SentLog
+    database_url: str, smtp_server: SmtpSink, sent_log: SentLog
 ) -> None:
-    port = smtp_server.url.rsplit(":", 1)[1]
+    port = str(smtp_server.port)
     killed = []
     for i in range(3):
         event_id, address = uuid.uuid4(), f"person{i}@example.no"
@@ -83,8 +83,8 @@ async def test_a_sender_killed_right_after_handing_over_neither_loses_nor_double
         assert process.returncode == -signal.SIGKILL, stderr.decode()
         killed.append(event_id)
 
-    await smtp_server.mailbox.wait_for(3)
-    arrived = [m["Message-ID"] for m in smtp_server.mailbox.messages]
+    await smtp_server.wait_for(3)
+    arrived = [m["Message-ID"] for m in smtp_server.messages]
     assert sorted(arrived) == sorted(f"<{e}@test>" for e in killed)
     await asyncio.sleep(0.6)  # the dead senders' leases run out
     assert await sent_log.settle_handed_over() == 3
