@@ -24,7 +24,7 @@ from events.access_events import (
 )
 from events.envelope import EventEnvelope
 from events.text import Locale
-from services.notifications.recipients import Kind, notifications_for
+from services.notifications.recipients import notifications_for
 from services.notifications.render import LinkSettings, Renderer
 
 LOCALES: tuple[Locale, ...] = ("nb", "fr", "en")
@@ -93,10 +93,6 @@ def examples() -> dict[str, str]:
                 files[f"{stem}.txt"] = f"Subject: {rendered.subject}\n\n{rendered.text}"
                 files[f"{stem}.html"] = rendered.html
     return files
-
-
-def kinds_covered() -> set[Kind]:
-    return {name.split("/")[1].split(".")[0] for name in examples()}  # type: ignore[misc]
 
 
 def write(directory: Path) -> None:
