@@ -43,10 +43,10 @@ from events.topics import Topics
 from services.common.config import Settings
 from services.local.tansu import free_port, wait_for_port
 from services.notifications.config import NotificationSettings
-from services.notifications.message import address, build_message, message_id, sender_address
+from services.notifications.mail.message import address, build_message, message_id, sender_address
+from services.notifications.mail.recipients import notifications_for
+from services.notifications.mail.render import LinkSettings, Renderer
 from services.notifications.privacy import RecipientKeys
-from services.notifications.recipients import notifications_for
-from services.notifications.render import LinkSettings, Renderer
 from services.notifications.service import NotificationService
 
 LOCALES: tuple[Locale, ...] = ("nb", "fr", "en")

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
-from services.notifications.message import OutgoingEmail
+from services.notifications.mail.message import OutgoingEmail
 from services.notifications.privacy import Forgetting
-from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
-from services.notifications.sent_log_forgetting import Forgotten
+from services.notifications.sent_log.forgetting import Forgotten
+from services.notifications.sent_log.queue import Claim, DueRow, Finished, QueueDepth
 
 
 class Mailer(Protocol):

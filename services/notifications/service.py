@@ -17,12 +17,12 @@ from services.common.incarnation import Incarnation
 from services.common.kafka import ensure_topics
 from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, subscribe
-from services.notifications.delivery import Deliverer
+from services.notifications.delivery.deliverer import Deliverer
 from services.notifications.http import MetricsServer
+from services.notifications.mail.render import LinkSettings, Renderer
 from services.notifications.privacy import RecipientKeys
-from services.notifications.render import LinkSettings, Renderer
-from services.notifications.sent_log import SentLog
-from services.notifications.smtp import SmtpPool
+from services.notifications.sent_log.queue import SentLog
+from services.notifications.smtp.pool import SmtpPool
 
 log = logging.getLogger(__name__)
 

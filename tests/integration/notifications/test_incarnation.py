@@ -15,7 +15,7 @@ import pytest
 
 from services.common.incarnation import Incarnation
 from services.notifications.privacy import RecipientKeys
-from services.notifications.sent_log import Claim, SentLog
+from services.notifications.sent_log.queue import Claim, SentLog
 
 pytestmark = pytest.mark.integration
 

@@ -32,7 +32,7 @@ from events.topics import Topics
 from services.common.config import Settings
 from services.local.tansu import free_port
 from services.notifications.config import NotificationSettings
-from services.notifications.message import message_id
+from services.notifications.mail.message import message_id
 from services.notifications.privacy import RecipientKeys
 from services.notifications.service import NotificationService
 from tests.conftest import MailBox

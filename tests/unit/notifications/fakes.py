@@ -15,13 +15,13 @@ from typing import Any
 from uuid import UUID
 
 from services.notifications.config import NotificationSettings
-from services.notifications.delivery import Deliverer
-from services.notifications.message import OutgoingEmail
+from services.notifications.delivery.deliverer import Deliverer
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.mail.render import LinkSettings, Renderer
 from services.notifications.privacy import Forgetting, pseudonymise
-from services.notifications.render import LinkSettings, Renderer
-from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
-from services.notifications.sent_log_forgetting import Forgotten
-from services.notifications.smtp import TransientSmtpError
+from services.notifications.sent_log.forgetting import Forgotten
+from services.notifications.sent_log.queue import Claim, DueRow, Finished, QueueDepth
+from services.notifications.smtp.pool import TransientSmtpError
 
 from .factories import envelope
 

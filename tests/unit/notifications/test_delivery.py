@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from events.access_events import InvitationRevoked
-from services.notifications.message import OutgoingEmail
-from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
 
 from .factories import envelope, invited, person
 from .fakes import SETTINGS, FakeMailer, handle, make, raw, retry_until_idle

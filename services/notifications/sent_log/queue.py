@@ -17,7 +17,7 @@ retry loop leases rows whose time has come (`FOR UPDATE SKIP LOCKED`, so several
 instances never take the same row). A row ends `sent` or `failed`; a transient failure
 puts it back `pending` with a later `next_attempt_at` (exponential backoff). A process
 that dies holding a lease leaves the row to be sent again when the lease runs out, with
-the same Message-ID, unless the row says it was **handed over** (`hand_over`): the
+the same Message-ID, unless the row says it was **handed over** (`sent_log.hand_over`): the
 e-mail's last byte reached the SMTP server before the process stopped, so it counts as
 sent (`settle_handed_over`) and never goes out twice.
 """
@@ -32,10 +32,10 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notifications.hand_over import HandOverMarks
 from services.notifications.privacy import RecipientKeys
-from services.notifications.sent_log_forgetting import SentLogForgetting
-from services.notifications.sent_log_schema import create_schema
+from services.notifications.sent_log.forgetting import SentLogForgetting
+from services.notifications.sent_log.hand_over import HandOverMarks
+from services.notifications.sent_log.schema import create_schema
 
 Status = Literal["pending", "sent", "failed", "forgotten"]
 

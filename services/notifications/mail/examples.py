@@ -1,6 +1,6 @@
 """Rendered examples of every e-mail in every locale, for reviewers (`docs/emails/`).
 
-`python -m services.notifications.examples docs/emails` writes them; a unit test renders
+`python -m services.notifications.mail.examples docs/emails` writes them; a unit test renders
 them again and fails when the committed files drift from the templates.
 """
 
@@ -24,8 +24,8 @@ from events.access_events import (
 )
 from events.envelope import EventEnvelope
 from events.text import Locale
-from services.notifications.recipients import notifications_for
-from services.notifications.render import LinkSettings, Renderer
+from services.notifications.mail.recipients import notifications_for
+from services.notifications.mail.render import LinkSettings, Renderer
 
 LOCALES: tuple[Locale, ...] = ("nb", "fr", "en")
 LINKS = LinkSettings("https://app.example.com", b"example-token-secret")

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from services.notifications.privacy import Forgetting, RecipientKeys, pseudonymise
-from services.notifications.sent_log_schema import parse_json
+from services.notifications.sent_log.schema import parse_json
 
 
 @dataclass(frozen=True)

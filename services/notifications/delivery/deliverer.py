@@ -38,8 +38,16 @@ from pydantic import ValidationError
 from events.access_events import EVENT_TYPES, UserForgotten
 from events.envelope import EventEnvelope
 from services.notifications.config import NotificationSettings
-from services.notifications.health import Stats
-from services.notifications.message import message_id
+from services.notifications.delivery.health import Stats
+from services.notifications.delivery.sender import Attempt, Outgoing, Sender, Turn
+from services.notifications.mail.message import message_id
+from services.notifications.mail.recipients import (
+    MAILING_TYPES,
+    Notification,
+    UnknownEventError,
+    notifications_for,
+)
+from services.notifications.mail.render import Renderer
 from services.notifications.ports import DeadLetters, Mailer, SentLogPort
 from services.notifications.privacy import (
     Forgetting,
@@ -49,15 +57,7 @@ from services.notifications.privacy import (
     pseudonymise,
     undeliverable,
 )
-from services.notifications.recipients import (
-    MAILING_TYPES,
-    Notification,
-    UnknownEventError,
-    notifications_for,
-)
-from services.notifications.render import Renderer
-from services.notifications.sending import Attempt, Outgoing, Sender, Turn
-from services.notifications.sent_log import Claim, DueRow
+from services.notifications.sent_log.queue import Claim, DueRow
 
 log = logging.getLogger(__name__)
 
