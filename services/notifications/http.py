@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from services.notifications.delivery.deliverer import Deliverer
-from services.notifications.sent_log.queue import QueueDepth
+from services.notifications.ports import QueueDepth
 
 log = logging.getLogger(__name__)
 

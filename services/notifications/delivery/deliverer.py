@@ -48,7 +48,7 @@ from services.notifications.mail.recipients import (
     notifications_for,
 )
 from services.notifications.mail.render import Renderer
-from services.notifications.ports import DeadLetters, Mailer, SentLogPort
+from services.notifications.ports import Claim, DeadLetters, DueRow, Mailer, SentLogPort
 from services.notifications.privacy import (
     Forgetting,
     RecipientKeys,
@@ -57,7 +57,6 @@ from services.notifications.privacy import (
     pseudonymise,
     undeliverable,
 )
-from services.notifications.sent_log.queue import Claim, DueRow
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,14 @@ from services.notifications.mail.message import (
 )
 from services.notifications.mail.recipients import Notification
 from services.notifications.mail.render import Renderer
-from services.notifications.ports import DeadLetters, HandOverPort, Mailer, SentLogPort
-from services.notifications.sent_log.queue import Claim, Finished
+from services.notifications.ports import (
+    Claim,
+    DeadLetters,
+    Finished,
+    HandOverPort,
+    Mailer,
+    SentLogPort,
+)
 from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
 
 log = logging.getLogger(__name__)

@@ -6,26 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from services.notifications.ports import Forgotten
 from services.notifications.privacy import Forgetting, RecipientKeys, pseudonymise
 from services.notifications.sent_log.schema import parse_json
-
-
-@dataclass(frozen=True)
-class Forgotten:
-    """What forgetting a person did to the sent-log."""
-
-    closed: int
-    """Rows addressed to them, emptied of envelope and error."""
-    dropped: int
-    """Of those, e-mails still to send: now `forgotten`, never sent."""
-    rewritten: int
-    """Envelopes of e-mails to others that named them, now with their pseudonyms."""
 
 
 class SentLogForgetting:

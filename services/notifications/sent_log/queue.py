@@ -25,72 +25,18 @@ sent (`settle_handed_over`) and never goes out twice.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 import asyncpg
 
+from services.notifications.ports import Claim, DueRow, Finished, QueueDepth
 from services.notifications.privacy import RecipientKeys
 from services.notifications.sent_log.forgetting import SentLogForgetting
 from services.notifications.sent_log.hand_over import HandOverMarks
 from services.notifications.sent_log.schema import create_schema
 
 Status = Literal["pending", "sent", "failed", "forgotten"]
-
-
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One e-mail to account for: the sent-log's key plus what identifies it."""
-
-    event_id: UUID
-    recipient: str
-    """The recipient's key (`privacy.RecipientKeys`), not the address."""
-    kind: str
-    event_type: str
-    message_id: str
-    envelope: str = "{}"
-    """The event's envelope as JSON, to derive the e-mail again on a retry."""
-    sequence: int = 0
-    """The event's global position: e-mails to one person go out in this order."""
-    user_id: UUID | None = None
-    """The recipient's account, when the event names it."""
-
-
-@dataclass(frozen=True)
-class DueRow:
-    """A leased row the retry loop is to send."""
-
-    event_id: UUID
-    recipient: str
-    envelope: str
-    attempts: int
-    claimed_at: datetime
-
-
-Outcome = Literal["sent", "failed", "retry"]
-
-
-@dataclass(frozen=True)
-class Finished:
-    """What became of one leased row: `retry` puts it back with a delay."""
-
-    event_id: UUID
-    recipient: str
-    outcome: Outcome
-    error: str | None = None
-    retry_in_seconds: float = 0.0
-    attempted: bool = True
-    """False when the row was not tried at all (SMTP known down): attempts stay."""
-
-
-@dataclass(frozen=True)
-class QueueDepth:
-    pending: int
-    due: int
 
 
 class SentLog(SentLogForgetting):

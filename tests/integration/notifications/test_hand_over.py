@@ -15,8 +15,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.notifications.ports import Claim
 from services.notifications.privacy import RecipientKeys
-from services.notifications.sent_log.queue import Claim, SentLog
+from services.notifications.sent_log.queue import SentLog
 from tests.conftest import SmtpServer
 
 pytestmark = pytest.mark.integration

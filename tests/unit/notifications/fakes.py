@@ -18,9 +18,8 @@ from services.notifications.config import NotificationSettings
 from services.notifications.delivery.deliverer import Deliverer
 from services.notifications.mail.message import OutgoingEmail
 from services.notifications.mail.render import LinkSettings, Renderer
+from services.notifications.ports import Claim, DueRow, Finished, Forgotten, QueueDepth
 from services.notifications.privacy import Forgetting, pseudonymise
-from services.notifications.sent_log.forgetting import Forgotten
-from services.notifications.sent_log.queue import Claim, DueRow, Finished, QueueDepth
 from services.notifications.smtp.pool import TransientSmtpError
 
 from .factories import envelope

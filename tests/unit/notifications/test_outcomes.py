@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from services.notifications.delivery.outcomes import OutcomeWriter
-from services.notifications.sent_log.queue import Finished
+from services.notifications.ports import Finished
 
 
 async def test_outcomes_arriving_together_share_one_write() -> None:
