@@ -1,6 +1,6 @@
 """The sent-log's part in forgetting a person (`UserForgotten`): what it stores of them is
 emptied or pseudonymised, and tombstones keep late events from bringing them back.
-`SentLog` inherits it; the queue's own operations are in `sent_log`."""
+`queue.SentLog` hands these two operations to it; the queue's own are there."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ from services.notifications.sent_log.schema import parse_json
 
 
 class SentLogForgetting:
-    _pool: asyncpg.Pool
-    _keys: RecipientKeys
+    """Forgetting people in the sent-log's tables (schema `notifications`)."""
+
+    def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys) -> None:
+        self._pool = pool
+        self._keys = keys
 
     async def forgotten_among(
         self, user_ids: Collection[UUID], recipients: Collection[str]

@@ -30,8 +30,8 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notifications.ports import Claim, DueRow, Finished, QueueDepth
-from services.notifications.privacy import RecipientKeys
+from services.notifications.ports import Claim, DueRow, Finished, Forgotten, QueueDepth
+from services.notifications.privacy import Forgetting, RecipientKeys
 from services.notifications.sent_log.forgetting import SentLogForgetting
 from services.notifications.sent_log.hand_over import HandOverMarks
 from services.notifications.sent_log.schema import create_schema
@@ -39,14 +39,24 @@ from services.notifications.sent_log.schema import create_schema
 Status = Literal["pending", "sent", "failed", "forgotten"]
 
 
-class SentLog(SentLogForgetting):
-    """The PostgreSQL sent-log (schema `notifications`), over an asyncpg pool."""
+class SentLog:
+    """The PostgreSQL sent-log (schema `notifications`), over an asyncpg pool: the queue's
+    operations here, forgetting a person handed to `SentLogForgetting`."""
 
     def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys, owner: str | None = None) -> None:
         self._pool = pool
         self._keys = keys
+        self._forgetting = SentLogForgetting(pool, keys)
         self.owner = owner
         """This instance's name (`incarnation`), recorded with each lease it takes."""
+
+    async def forgotten_among(
+        self, user_ids: Collection[UUID], recipients: Collection[str]
+    ) -> list[Forgetting]:
+        return await self._forgetting.forgotten_among(user_ids, recipients)
+
+    async def forget(self, forgetting: Forgetting) -> Forgotten:
+        return await self._forgetting.forget(forgetting)
 
     def hand_over_marks(self) -> HandOverMarks:
         """A sender's own connection for marking its e-mails handed over."""
