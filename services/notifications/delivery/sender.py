@@ -81,6 +81,9 @@ class Turn:
 
 @dataclass
 class Sender:
+    """Sends rounds of leased e-mails and records what became of each; `Deliverer` decides
+    which rows go into a round. Owns the clock, counters and breaker both read."""
+
     settings: NotificationSettings
     renderer: Renderer
     sent_log: SentLogPort
