@@ -20,9 +20,9 @@ from faults.system import BIN, System
 from faults.traffic import Traffic
 from services.access.eventlog import EventLog
 from services.access.projection import read_position
-from services.notifications.message import message_id
+from services.notifications.mail.message import message_id
+from services.notifications.mail.recipients import notifications_for
 from services.notifications.privacy import RecipientKeys
-from services.notifications.recipients import notifications_for
 
 
 @dataclass

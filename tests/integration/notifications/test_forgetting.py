@@ -36,7 +36,7 @@ from services.common.config import Settings
 from services.local.smtp_sink import SmtpSink
 from services.notifications.config import NotificationSettings
 from services.notifications.privacy import RecipientKeys, is_key
-from services.notifications.sent_log import SentLog
+from services.notifications.sent_log.queue import SentLog
 from services.notifications.service import NotificationService
 from tests.unit.notifications.factories import charger, envelope, invited, person
 

@@ -16,8 +16,9 @@ import asyncpg
 import pytest
 
 from services.local.smtp_sink import SmtpSink
+from services.notifications.ports import Claim
 from services.notifications.privacy import RecipientKeys
-from services.notifications.sent_log import Claim, SentLog
+from services.notifications.sent_log.queue import SentLog
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +32,9 @@ def database_url(new_database: Any) -> str:
 SENDER = """
 import asyncio, os, signal, sys, uuid
 import asyncpg
-from services.notifications.hand_over import HandOverMarks
-from services.notifications.message import OutgoingEmail
-from services.notifications.smtp import SmtpPool
+from services.notifications.sent_log.hand_over import HandOverMarks
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.smtp.pool import SmtpPool
 
 async def main(dsn: str, port: str, event_id: str, key: str, address: str) -> None:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)

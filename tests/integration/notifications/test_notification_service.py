@@ -31,7 +31,7 @@ from services.common.config import Settings
 from services.local.smtp_sink import Refusal, SmtpSink
 from services.local.tansu import free_port
 from services.notifications.config import NotificationSettings
-from services.notifications.message import message_id
+from services.notifications.mail.message import message_id
 from services.notifications.privacy import RecipientKeys
 from services.notifications.service import NotificationService
 from tests.unit.notifications.factories import envelope, invited, person

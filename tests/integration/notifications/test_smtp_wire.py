@@ -1,4 +1,4 @@
-"""Our SMTP client (`smtp_wire`) over real sockets: against aiosmtpd, and against scripted
+"""Our SMTP client (`smtp.wire`) over real sockets: against aiosmtpd, and against scripted
 servers for what aiosmtpd won't do (garbage, silence, refusals, a slow final answer)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from services.local.smtp_sink import SmtpSink
-from services.notifications.message import OutgoingEmail
-from services.notifications.smtp import PermanentSmtpError, SmtpPool, TransientSmtpError
-from services.notifications.smtp_wire import ConnectionLostError, ReplyError, SmtpConnection
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.smtp.pool import PermanentSmtpError, SmtpPool, TransientSmtpError
+from services.notifications.smtp.wire import ConnectionLostError, ReplyError, SmtpConnection
 
 pytestmark = pytest.mark.integration
 
