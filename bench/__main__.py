@@ -30,7 +30,7 @@ from bench.core import Bench, Plan
 from bench.kafka import Commands
 from bench.profile import summarise
 from bench.stats import render_table, report_json
-from bench.system import System
+from bench.system import System, bench_system
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -88,12 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan.quick() if args.quick else Plan()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.monotonic()
-    system = System(out / "system")
+    system = bench_system(out / "system")
     print(f"  bench | starting the system (logs in {system.log_dir})", flush=True)
     try:
         system.start()
         print(f"  bench | up in {time.monotonic() - started:.0f} s: API {system.api}, "
-              f"broker {system.kafka}, SMTP {system.sink.url if system.sink else '-'}",
+              f"broker {system.kafka}, SMTP {system.sink.url}",
               flush=True)
         b = asyncio.run(measure(system, plan, out, args.profile))
     finally:

@@ -20,9 +20,9 @@ from faults.system import BIN, System
 from faults.traffic import Traffic
 from services.access.eventlog.reader import EventLog
 from services.access.projection.apply import read_position
-from services.notifications.message import message_id
+from services.notifications.mail.message import message_id
+from services.notifications.mail.recipients import notifications_for
 from services.notifications.privacy import RecipientKeys
-from services.notifications.recipients import notifications_for
 
 
 @dataclass
@@ -84,8 +84,7 @@ class Auditor:
             except Exception:  # the database may be coming back (a restart scenario)
                 await asyncio.sleep(1)
                 continue
-            smtp = self.system.smtp
-            received = {(r.message_id, r.recipient) for r in smtp.snapshot()} if smtp else set()
+            received = {(r.message_id, r.recipient) for r in self.system.sink.deliveries()}
             done = (not self.traffic.unanswered()
                     and state.relay >= state.last_published
                     and state.projection >= state.last_published
@@ -114,9 +113,9 @@ class Auditor:
         statuses = check_results(ledger, acked, self.traffic.wire.results, stored, expected)
         check_store(ledger, statuses, ((_command_id(r["state"]), int(r["xid"])) for r in rows))
         check_events(ledger, self.published.event_ids, self.traffic.wire.events)
-        if emails and self.system.smtp is not None:
+        if emails:
             check_emails(ledger, self.published.emails,
-                         ((r.message_id, r.recipient) for r in self.system.smtp.snapshot()))
+                         ((r.message_id, r.recipient) for r in self.system.sink.deliveries()))
         figures.commands = len(acked)
         figures.lost += ledger.total("lost")
         figures.duplicates += ledger.total("duplicates")

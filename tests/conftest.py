@@ -1,22 +1,19 @@
-"""Real parts for the tests: a database of its own per run, a broker, an SMTP server."""
+"""Real parts for the tests: a database of its own per run, a broker, an SMTP sink."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import email
 import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from email.message import Message
 from typing import Any
 
 import asyncpg
 import pytest
-from aiosmtpd.controller import Controller
 
+from services.local.smtp_sink import SmtpSink
 from services.local.tansu import free_port, start_tansu
 
 ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -77,44 +74,13 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.kill()
 
 
-@dataclass
-class MailBox:
-    """Messages the test SMTP server received, parsed."""
-
-    messages: list[Message] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        message = email.message_from_bytes(envelope.content)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        self.messages.append(message)
-        return "250 OK"
-
-    async def wait_for(self, count: int, timeout: float = 20.0) -> list[Message]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.messages) < count:
-            if loop.time() > deadline:
-                raise TimeoutError(f"{len(self.messages)} of {count} e-mails arrived")
-            await asyncio.sleep(0.05)
-        return self.messages
-
-
-@dataclass
-class SmtpServer:
-    url: str
-    mailbox: MailBox
-    controller: Controller
-
-
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """A real aiosmtpd server on a port of its own."""
-    mailbox = MailBox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield SmtpServer(f"smtp://127.0.0.1:{port}", mailbox, controller)
-    controller.stop()
+def smtp_server() -> Iterator[SmtpSink]:
+    """The SMTP sink on a port of its own, recording what it is sent."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from faults.audit import Auditor
 from faults.report import Figures
-from faults.system import System
+from faults.system import System, fault_system
 from faults.traffic import Traffic
 
 log = logging.getLogger("faults")
@@ -30,7 +30,7 @@ def with_system(figures: Figures, var: Path, body: Body, *, own_cluster: bool = 
     """Start a system, run `body` under a traffic client, wait for the counts to settle,
     run the conservation check; stop everything. Exceptions land in `figures.error`."""
     started = time.monotonic()
-    system = System(figures.scenario, var, own_cluster=own_cluster, notifications=notifications)
+    system = fault_system(var, own_cluster=own_cluster, notifications=notifications)
     try:
         say(figures.scenario, "starting the system")
         system.start()
@@ -39,7 +39,7 @@ def with_system(figures: Figures, var: Path, body: Body, *, own_cluster: bool = 
         figures.error = f"{type(exc).__name__}: {exc}"
         figures.details["traceback"] = traceback.format_exc()[-4000:]
     finally:
-        system.close()
+        system.stop()
         figures.seconds = time.monotonic() - started
         figures.details["logs"] = str(var)
     return figures
@@ -47,8 +47,7 @@ def with_system(figures: Figures, var: Path, body: Body, *, own_cluster: bool = 
 
 async def _run(system: System, figures: Figures, body: Body, within: float,
                emails: bool) -> None:
-    assert system.broker is not None
-    traffic = Traffic(system.broker.bootstrap, system.topics)
+    traffic = Traffic(system.kafka, system.topics)
     await traffic.start()
     try:
         await body(system, traffic, figures)

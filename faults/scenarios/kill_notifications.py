@@ -28,8 +28,7 @@ RATE = 40.0
 
 
 def first_email_after(system: System, moment: float) -> float | None:
-    assert system.smtp is not None
-    later = [r.at for r in system.smtp.snapshot() if r.at > moment]
+    later = [r.at for r in system.sink.deliveries() if r.at > moment]
     return min(later) - moment if later else None
 
 
@@ -65,7 +64,7 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
             flowing = await wait_for_email_after(system, moments[-1], 45.0)
             say(figures.scenario, f"kill {n + 1}/{KILLS}: e-mails flow again after "
                                   f"{flowing if flowing is None else round(flowing, 1)} s "
-                                  f"({system.smtp.count() if system.smtp else 0} so far)")
+                                  f"({system.sink.count()} so far)")
         await asyncio.sleep(8.0)
     finally:
         stop.set()
@@ -101,7 +100,7 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
             moments.append(moment)
             say(figures.scenario, f"kill {n + 1}/{KILLS} (instance {n % 2 + 1}): first e-mail "
                                   f"after {flowing if flowing is None else round(flowing, 1)} s "
-                                  f"({system.smtp.count() if system.smtp else 0} so far)")
+                                  f"({system.sink.count()} so far)")
         await asyncio.sleep(8.0)
     finally:
         stop.set()

@@ -19,7 +19,7 @@ RATE = 40.0
 
 
 async def body(system: System, traffic: Traffic, figures: Figures) -> None:
-    cluster = system.cluster
+    cluster = system.database.cluster
     assert cluster is not None
     load = Load(traffic, RATE)
     stop = asyncio.Event()

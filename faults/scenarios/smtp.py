@@ -19,10 +19,9 @@ GREYLIST_S = 15.0
 
 
 async def _first_email_after(system: System, moment: float, within: float) -> float | None:
-    assert system.smtp is not None
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        later = [r.at for r in system.smtp.snapshot() if r.at > moment]
+        later = [r.at for r in system.sink.deliveries() if r.at > moment]
         if later:
             return min(later) - moment
         await asyncio.sleep(0.1)
@@ -30,8 +29,7 @@ async def _first_email_after(system: System, moment: float, within: float) -> fl
 
 
 async def down_body(system: System, traffic: Traffic, figures: Figures) -> None:
-    smtp = system.smtp
-    assert smtp is not None
+    smtp = system.sink
     load = Load(traffic, RATE)
     stop = asyncio.Event()
     loader = asyncio.create_task(load.run(seconds=90, stop=stop))
@@ -55,14 +53,13 @@ async def down_body(system: System, traffic: Traffic, figures: Figures) -> None:
 
 
 async def greylist_body(system: System, traffic: Traffic, figures: Figures) -> None:
-    smtp = system.smtp
-    assert smtp is not None
+    smtp = system.sink
     load = Load(traffic, RATE)
     stop = asyncio.Event()
     loader = asyncio.create_task(load.run(seconds=60, stop=stop))
     try:
         await asyncio.sleep(8.0)
-        smtp.refuse_until = time.time() + GREYLIST_S
+        smtp.refuse("451 4.7.1 Greylisted, please try again later", seconds=GREYLIST_S)
         say(figures.scenario, f"SMTP answers 451 for {GREYLIST_S:.0f} s")
         await asyncio.sleep(GREYLIST_S)
         back = time.time()
@@ -70,7 +67,7 @@ async def greylist_body(system: System, traffic: Traffic, figures: Figures) -> N
         say(figures.scenario, f"SMTP answers 250 again; {smtp.refused} attempts refused")
         await asyncio.sleep(5.0)
     finally:
-        smtp.refuse_until = 0.0
+        smtp.allow()
         stop.set()
         await loader
     figures.faults = 1

@@ -19,7 +19,7 @@ from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 
 from services.notifications.config import NotificationSettings
-from services.notifications.delivery import Deliverer
+from services.notifications.delivery.deliverer import Deliverer
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from services.notifications.delivery import Deliverer
-from services.notifications.sent_log import QueueDepth
+from services.notifications.delivery.deliverer import Deliverer
+from services.notifications.ports import QueueDepth
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,81 @@
-"""What the service layer needs from the outside world, as ports: unit tests plug in
-fakes (`tests/unit/notifications/fakes.py`), `service` the real SMTP pool, Kafka and
-PostgreSQL."""
+"""What the service layer needs from the outside world, as ports, and the values that
+cross them: unit tests plug in fakes (`tests/unit/notifications/fakes.py`), `service` the
+real SMTP pool, Kafka and PostgreSQL. The values live here, not in an adapter, so the
+service layer and the fakes depend on the contract alone."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
-from services.notifications.message import OutgoingEmail
+from services.notifications.mail.message import OutgoingEmail
 from services.notifications.privacy import Forgetting
-from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
-from services.notifications.sent_log_forgetting import Forgotten
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One e-mail to account for: the sent-log's key plus what identifies it."""
+
+    event_id: UUID
+    recipient: str
+    """The recipient's key (`privacy.RecipientKeys`), not the address."""
+    kind: str
+    event_type: str
+    message_id: str
+    envelope: str = "{}"
+    """The event's envelope as JSON, to derive the e-mail again on a retry."""
+    sequence: int = 0
+    """The event's global position: e-mails to one person go out in this order."""
+    user_id: UUID | None = None
+    """The recipient's account, when the event names it."""
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """A leased row the retry loop is to send."""
+
+    event_id: UUID
+    recipient: str
+    envelope: str
+    attempts: int
+    claimed_at: datetime
+
+
+Outcome = Literal["sent", "failed", "retry"]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What became of one leased row: `retry` puts it back with a delay."""
+
+    event_id: UUID
+    recipient: str
+    outcome: Outcome
+    error: str | None = None
+    retry_in_seconds: float = 0.0
+    attempted: bool = True
+    """False when the row was not tried at all (SMTP known down): attempts stay."""
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    pending: int
+    due: int
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What forgetting a person did to the sent-log."""
+
+    closed: int
+    """Rows addressed to them, emptied of envelope and error."""
+    dropped: int
+    """Of those, e-mails still to send: now `forgotten`, never sent."""
+    rewritten: int
+    """Envelopes of e-mails to others that named them, now with their pseudonyms."""
 
 
 class Mailer(Protocol):

@@ -17,12 +17,13 @@ from services.common.incarnation import Incarnation
 from services.common.kafka import ensure_topics
 from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, subscribe
-from services.notifications.delivery import Deliverer
+from services.notifications.delivery.deliverer import Deliverer
+from services.notifications.delivery.sender import Sender
 from services.notifications.http import MetricsServer
+from services.notifications.mail.render import LinkSettings, Renderer
 from services.notifications.privacy import RecipientKeys
-from services.notifications.render import LinkSettings, Renderer
-from services.notifications.sent_log import SentLog
-from services.notifications.smtp import SmtpPool
+from services.notifications.sent_log.queue import SentLog
+from services.notifications.smtp.pool import SmtpPool
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,14 @@ class NotificationService:
             graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
             allow_auto_create_topics=False,
         )
-        self.deliverer = Deliverer(
+        sender = Sender(
             settings=self.settings,
             renderer=Renderer(LinkSettings(common.public_base_url, common.token_secret)),
             sent_log=sent_log,
             mailer=self._smtp,
             dead_letters=KafkaDeadLetters(self._broker, common.topics.notifications_dlq),
         )
+        self.deliverer = Deliverer(self.settings, sent_log, sender)
         subscribe(
             self._broker, self.settings, self.deliverer, self._incarnation.group_instance_id
         )

@@ -119,7 +119,7 @@ def part(message: Message, subtype: str) -> str:
 
 
 def mails_to(system: System, address: str) -> list[Message]:
-    return [m for m in system.mailbox.messages if parseaddr(m["To"])[1] == address]
+    return [m for m in system.sink.messages if parseaddr(m["To"])[1] == address]
 
 
 async def accepted(commands: CommandClient, type_: str, actor: uuid.UUID, **data: Any) -> None:
@@ -265,6 +265,6 @@ def test_a_resent_invitation_carries_a_new_link(system: System, scenarios: list[
 
 def test_every_message_id_is_unique(system: System, scenarios: list[Expected]) -> None:
     ours = {a for e in scenarios for a in e.mails}
-    ids = Counter(m["Message-ID"] for m in system.mailbox.messages if parseaddr(m["To"])[1] in ours)
+    ids = Counter(m["Message-ID"] for m in system.sink.messages if parseaddr(m["To"])[1] in ours)
     assert sum(ids.values()) == sum(len(k) for e in scenarios for k in e.mails.values())
     assert set(ids.values()) == {1}

@@ -46,7 +46,7 @@ async def test_invite_accept_and_see_the_share(system: System, commands: Command
     invited = await commands.run("InviteUser", {"invitation_id": str(invitation), "email": guest_email,
                                                 "charger_ids": [str(charger)]}, owner)
     assert invited["status"] == "accepted"
-    [mail] = await system.mailbox.wait_for(1, timeout=30)
+    [mail] = await system.sink.wait_for(1, timeout=30)
     assert mail["To"] == guest_email
     text = body_text(mail)
     assert "Garasje" in text
@@ -87,4 +87,4 @@ async def test_invite_accept_and_see_the_share(system: System, commands: Command
     assert again["status"] == "rejected"
     assert again["reason"] == "not_pending"
     # Exactly one e-mail for the whole flow so far.
-    assert len(system.mailbox.messages) == 1
+    assert len(system.sink.messages) == 1

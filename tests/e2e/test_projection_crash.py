@@ -17,11 +17,10 @@ import asyncpg
 import httpx
 import pytest
 
-from events.topics import Topics
+from harness.processes import BIN
 from services.access.eventlog.reader import EventLog
 from services.access.projection.apply import read_position
-from tests.e2e.conftest import BIN, TOKEN
-from tests.e2e.processes import AccessProcess, access_env
+from tests.e2e.conftest import System, access_alone
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.e2e
@@ -33,12 +32,13 @@ BURST = 24  # commands per burst; each changes dozens of shares, so hundreds of 
 
 
 @pytest.fixture(scope="module")
-def access(new_database: Any, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessProcess]:
-    env = access_env(new_database(), kafka_bootstrap, "pc")
-    service = AccessProcess(env, tmp_path_factory.mktemp("projection-crash") / "access.log")
-    service.start()
-    yield service
-    service.stop()
+def system(new_database: Any, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    running = access_alone(new_database(), kafka_bootstrap, "pc", tmp_path_factory.mktemp("projection-crash"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
 
 async def positions(url: str) -> tuple[int, int]:
@@ -55,9 +55,11 @@ def metrics(text: str) -> dict[str, str]:
             for line in text.splitlines() if line and not line.startswith("#")}
 
 
-async def test_kill_9_mid_projection_leaves_a_read_model_equal_to_a_fresh_rebuild(access: AccessProcess) -> None:
-    url = access.env["DATABASE_URL"]
-    client = CommandClient(access.env["KAFKA_BOOTSTRAP_SERVERS"], Topics(access.env["TOPIC_PREFIX"]))
+async def test_kill_9_mid_projection_leaves_a_read_model_equal_to_a_fresh_rebuild(system: System) -> None:
+    access = system.access
+    assert access is not None
+    url = system.database_url
+    client = CommandClient(system.kafka, system.topics)
     await client.start()
     rng = random.Random(11)
     try:
@@ -119,7 +121,7 @@ async def test_kill_9_mid_projection_leaves_a_read_model_equal_to_a_fresh_rebuil
         # The live read model equals a rebuild of the log, table by table (row digests).
         check = await asyncio.to_thread(
             subprocess.run, [str(BIN / "access-rebuild"), "--check", "--json"],
-            env=access.env, capture_output=True, text=True, timeout=300, check=False)
+            env=system.env, capture_output=True, text=True, timeout=300, check=False)
         assert check.returncode == 0, check.stdout + check.stderr
         report = json.loads(check.stdout)
         assert report["ok"] is True
@@ -130,8 +132,8 @@ async def test_kill_9_mid_projection_leaves_a_read_model_equal_to_a_fresh_rebuil
         assert rows["invitations"] > 0
 
         # The restarted process reports the same through /metrics.
-        async with httpx.AsyncClient(base_url=access.api, timeout=10) as http:
-            response = await http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        async with httpx.AsyncClient(base_url=system.api, timeout=10) as http:
+            response = await http.get("/metrics", headers={"Authorization": f"Bearer {system.token}"})
         assert response.status_code == 200
         found_metrics = metrics(response.text)
         assert found_metrics["access_projection_position"] == str(published)

@@ -12,8 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from events.topics import Topics
-from tests.e2e.processes import AccessProcess, access_env
+from tests.e2e.conftest import System, access_alone
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.e2e
@@ -22,16 +21,19 @@ COMMANDS = 400
 
 
 @pytest.fixture(scope="module")
-def access(new_database: Any, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessProcess]:
-    env = access_env(new_database(), kafka_bootstrap, "rs")
-    service = AccessProcess(env, tmp_path_factory.mktemp("restart") / "access.log")
-    service.start()
-    yield service
-    service.stop()
+def system(new_database: Any, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    running = access_alone(new_database(), kafka_bootstrap, "rs", tmp_path_factory.mktemp("restart"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
 
-async def test_kill_9_under_load_loses_nothing_and_applies_nothing_twice(access: AccessProcess) -> None:
-    client = CommandClient(access.env["KAFKA_BOOTSTRAP_SERVERS"], Topics(access.env["TOPIC_PREFIX"]))
+async def test_kill_9_under_load_loses_nothing_and_applies_nothing_twice(system: System) -> None:
+    access = system.access
+    assert access is not None
+    client = CommandClient(system.kafka, system.topics)
     await client.start()
     users = [uuid.uuid4() for _ in range(COMMANDS)]
     sent: list[str] = []
@@ -61,7 +63,7 @@ async def test_kill_9_under_load_loses_nothing_and_applies_nothing_twice(access:
             break
         await asyncio.sleep(0.05)
 
-    conn = await asyncpg.connect(access.env["DATABASE_URL"])
+    conn = await asyncpg.connect(system.database_url)
     try:
         stored = await conn.fetchval(
             "SELECT count(*) FROM chargeraccess_events WHERE topic LIKE '%User.UserRegistered'")

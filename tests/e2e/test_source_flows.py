@@ -42,7 +42,7 @@ async def charger_of(commands: CommandClient, owner: uuid.UUID, name: str) -> uu
 
 
 def mails_to(system: System, address: str) -> list[Message]:
-    return [m for m in system.mailbox.messages if parseaddr(m["To"])[1] == address]
+    return [m for m in system.sink.messages if parseaddr(m["To"])[1] == address]
 
 
 async def wait_mails(system: System, address: str, count: int) -> list[Message]:

@@ -33,8 +33,8 @@ from services.access.eventlog.topics import PUBLISHED_TOPICS
 from services.access.handlers import HANDLERS
 from services.access.projection.changes import _FOLDERS
 from services.access.projection.schema import create_schema
-from services.notifications.recipients import KINDS, Kind
-from services.notifications.render import TEMPLATES
+from services.notifications.mail.recipients import KINDS, Kind
+from services.notifications.mail.render import TEMPLATES
 
 LOCALES: tuple[str, ...] = get_args(Locale)
 

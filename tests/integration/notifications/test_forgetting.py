@@ -22,7 +22,6 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiosmtpd.controller import Controller
 
 from events.access_events import (
     Person,
@@ -34,12 +33,11 @@ from events.access_events import (
 from events.envelope import EventEnvelope
 from events.topics import Topics
 from services.common.config import Settings
-from services.local.tansu import free_port
+from services.local.smtp_sink import SmtpSink
 from services.notifications.config import NotificationSettings
 from services.notifications.privacy import RecipientKeys, is_key
-from services.notifications.sent_log import SentLog
+from services.notifications.sent_log.queue import SentLog
 from services.notifications.service import NotificationService
-from tests.conftest import MailBox
 from tests.unit.notifications.factories import charger, envelope, invited, person
 
 pytestmark = pytest.mark.integration
@@ -49,19 +47,20 @@ KEY = "one-partition"  # one partition: records are handled in the order publish
 
 
 @dataclass
-class DeferringMailBox(MailBox):
-    """Answers 451 (try again later) for the addresses in `deferring`: their e-mails
-    stay queued, pending, for as long as the test wants."""
+class DeferringMailBox:
+    """The SMTP sink answering 451 (try again later) at RCPT for the addresses in
+    `deferring`: their e-mails stay queued, pending, for as long as the test wants."""
 
+    sink: SmtpSink
     deferring: set[str] = field(default_factory=set)
 
-    async def handle_RCPT(  # noqa: N802
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        if address.lower() in self.deferring:
-            return "451 4.3.0 try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
+    def __post_init__(self) -> None:
+        self.sink.refuse("451 4.3.0 try again later", stage="RCPT",
+                         to=lambda address: address.lower() in self.deferring)
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.sink.messages
 
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if m["X-Envelope-To"].lower() == address.lower()]
@@ -69,11 +68,10 @@ class DeferringMailBox(MailBox):
 
 @pytest.fixture(scope="module")
 def mailbox() -> Iterator[tuple[DeferringMailBox, int]]:
-    box, port = DeferringMailBox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
+    box = DeferringMailBox(SmtpSink())
+    box.sink.start()
+    yield box, box.sink.port
+    box.sink.stop()
 
 
 @pytest.fixture(scope="module")

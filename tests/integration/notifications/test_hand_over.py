@@ -15,9 +15,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.local.smtp_sink import SmtpSink
+from services.notifications.ports import Claim
 from services.notifications.privacy import RecipientKeys
-from services.notifications.sent_log import Claim, SentLog
-from tests.conftest import SmtpServer
+from services.notifications.sent_log.queue import SentLog
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +32,9 @@ def database_url(new_database: Any) -> str:
 SENDER = """
 import asyncio, os, signal, sys, uuid
 import asyncpg
-from services.notifications.hand_over import HandOverMarks
-from services.notifications.message import OutgoingEmail
-from services.notifications.smtp import SmtpPool
+from services.notifications.sent_log.hand_over import HandOverMarks
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.smtp.pool import SmtpPool
 
 async def main(dsn: str, port: str, event_id: str, key: str, address: str) -> None:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
@@ -66,9 +67,9 @@ KEYS = RecipientKeys(b"hand-over-test")
 
 
 async def test_a_sender_killed_right_after_handing_over_neither_loses_nor_doubles(
-    database_url: str, smtp_server: SmtpServer, sent_log: SentLog
+    database_url: str, smtp_server: SmtpSink, sent_log: SentLog
 ) -> None:
-    port = smtp_server.url.rsplit(":", 1)[1]
+    port = str(smtp_server.port)
     killed = []
     for i in range(3):
         event_id, address = uuid.uuid4(), f"person{i}@example.no"
@@ -83,8 +84,8 @@ async def test_a_sender_killed_right_after_handing_over_neither_loses_nor_double
         assert process.returncode == -signal.SIGKILL, stderr.decode()
         killed.append(event_id)
 
-    await smtp_server.mailbox.wait_for(3)
-    arrived = [m["Message-ID"] for m in smtp_server.mailbox.messages]
+    await smtp_server.wait_for(3)
+    arrived = [m["Message-ID"] for m in smtp_server.messages]
     assert sorted(arrived) == sorted(f"<{e}@test>" for e in killed)
     await asyncio.sleep(0.6)  # the dead senders' leases run out
     assert await sent_log.settle_handed_over() == 3

@@ -14,8 +14,9 @@ import asyncpg
 import pytest
 
 from services.common.incarnation import Incarnation
+from services.notifications.ports import Claim
 from services.notifications.privacy import RecipientKeys
-from services.notifications.sent_log import Claim, SentLog
+from services.notifications.sent_log.queue import SentLog
 
 pytestmark = pytest.mark.integration
 

@@ -8,14 +8,13 @@ on the same key (so the same partition, in order), to know the service got that 
 from __future__ import annotations
 
 import asyncio
-import email
 import inspect
 import json
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -24,18 +23,17 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiosmtpd.controller import Controller
 
 from events.envelope import EventEnvelope
 from events.tokens import invitation_token
 from events.topics import Topics
 from services.common.config import Settings
+from services.local.smtp_sink import Refusal, SmtpSink
 from services.local.tansu import free_port
 from services.notifications.config import NotificationSettings
-from services.notifications.message import message_id
+from services.notifications.mail.message import message_id
 from services.notifications.privacy import RecipientKeys
 from services.notifications.service import NotificationService
-from tests.conftest import MailBox
 from tests.unit.notifications.factories import envelope, invited, person
 
 pytestmark = pytest.mark.integration
@@ -46,47 +44,30 @@ KEY = "one-partition"  # every record on one key: one partition, so order is kep
 
 
 @dataclass
-class RejectingMailBox(MailBox):
-    """Refuses recipients at `reject.example` for good (550), like a real server would,
-    and greylists `greylist.example`: the first DATA of each message gets 451."""
-
-    greylisted: set[str] = field(default_factory=set)
-
-    async def handle_RCPT(  # noqa: N802
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        if address.endswith("@reject.example"):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        if any(r.endswith("@greylist.example") for r in envelope.rcpt_tos):
-            msg_id = email.message_from_bytes(envelope.content)["Message-ID"]
-            if msg_id not in self.greylisted:
-                self.greylisted.add(msg_id)
-                return "451 4.7.1 greylisted, try again later"
-        return await super().handle_DATA(server, session, envelope)
-
-
-@dataclass
 class Mail:
-    server: Controller
-    box: RejectingMailBox
-    port: int
+    """The SMTP sink, refusing recipients at `reject.example` for good (550), like a real
+    server would, and greylisting `greylist.example`: the first DATA of each message gets 451."""
+
+    box: SmtpSink
+    greylist: Refusal
+
+    @property
+    def port(self) -> int:
+        return self.box.port
 
     def to(self, address: str) -> list[Message]:
-        return [m for m in self.box.messages if m["X-Envelope-To"] == address]
+        return self.box.to(address)
 
 
 @pytest.fixture(scope="module")
 def mail() -> Iterator[Mail]:
-    box, port = RejectingMailBox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    mail = Mail(controller, box, port)
-    yield mail
-    mail.server.stop()
+    box = SmtpSink()
+    box.refuse("550 5.1.1 no such user", stage="RCPT", to=lambda a: a.endswith("@reject.example"))
+    greylist = box.refuse("451 4.7.1 greylisted, try again later",
+                          to=lambda a: a.endswith("@greylist.example"), once_per_message=True)
+    box.start()
+    yield Mail(box, greylist)
+    box.stop()
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +286,7 @@ async def test_smtp_down_for_30_s_under_load_every_email_arrives_exactly_once(
     await publish_fast(producer, topics, before)
     await wait_until(lambda: all(mail.to(e.data["email"]) for e in before), "the first 50")
 
-    mail.server.stop()
+    mail.box.stop()
     down_at = time.monotonic()
     during = [envelope(invited(email=f"during-{run}-{i}@example.com", locale=("nb", "fr", "en")[i % 3])) for i in range(300)]
     try:
@@ -318,9 +299,7 @@ async def test_smtp_down_for_30_s_under_load_every_email_arrives_exactly_once(
         assert not any(mail.to(e.data["email"]) for e in during)
         await asyncio.sleep(max(0.0, 30 - (time.monotonic() - down_at)))
     finally:
-        # A stopped Controller cannot start again: a new one on the same port.
-        mail.server = Controller(mail.box, hostname="127.0.0.1", port=mail.port)
-        mail.server.start()
+        mail.box.start()  # again, on the same port
 
     await wait_until(lambda: all(mail.to(e.data["email"]) for e in during), "the queued 300", 60)
     await sentinel(producer, topics, mail)
@@ -345,7 +324,7 @@ async def test_a_server_answering_451_then_250_gets_the_email_once(
     await wait_until(lambda: all(mail.to(a) for a in addresses), "the greylisted e-mails")
     await sentinel(producer, settings.common.topics, mail)
     assert [len(mail.to(a)) for a in addresses] == [1] * 5
-    assert {m["Message-ID"] for a in addresses for m in mail.to(a)} <= mail.box.greylisted
+    assert {m["Message-ID"] for a in addresses for m in mail.to(a)} <= mail.greylist.refused_ids
 
 
 async def test_many_events_redelivered_three_times_send_one_email_each(

@@ -1,4 +1,4 @@
-"""Our SMTP client (`smtp_wire`) over real sockets: against aiosmtpd, and against scripted
+"""Our SMTP client (`smtp.wire`) over real sockets: against aiosmtpd, and against scripted
 servers for what aiosmtpd won't do (garbage, silence, refusals, a slow final answer)."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from services.notifications.message import OutgoingEmail
-from services.notifications.smtp import PermanentSmtpError, SmtpPool, TransientSmtpError
-from services.notifications.smtp_wire import ConnectionLostError, ReplyError, SmtpConnection
-from tests.conftest import SmtpServer
+from services.local.smtp_sink import SmtpSink
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.smtp.pool import PermanentSmtpError, SmtpPool, TransientSmtpError
+from services.notifications.smtp.wire import ConnectionLostError, ReplyError, SmtpConnection
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +43,9 @@ async def lines_until(reader: asyncio.StreamReader, end: bytes) -> list[bytes]:
 
 
 async def test_lines_starting_with_a_dot_and_bare_newlines_arrive_intact(
-    smtp_server: SmtpServer,
+    smtp_server: SmtpSink,
 ) -> None:
-    port = int(smtp_server.url.rsplit(":", 1)[1])
+    port = smtp_server.port
     body = b"Subject: dots\r\n\r\n.leading dot\n..two\r\n.\r\nlast line without newline"
     connection = await SmtpConnection.open("127.0.0.1", port, 5.0)
     try:
@@ -53,7 +53,7 @@ async def test_lines_starting_with_a_dot_and_bare_newlines_arrive_intact(
     finally:
         await connection.quit()
     assert reply.code == 250
-    [message] = await smtp_server.mailbox.wait_for(1)
+    [message] = await smtp_server.wait_for(1)
     received = message.get_payload()
     assert isinstance(received, str)
     assert received.splitlines() == [".leading dot", "..two", ".", "last line without newline"]

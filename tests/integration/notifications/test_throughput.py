@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifications.bench import measure
+from bench.p5_email_alone import measure
 
 pytestmark = pytest.mark.integration
 

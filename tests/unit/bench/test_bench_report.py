@@ -7,7 +7,6 @@ import math
 
 import pytest
 
-from bench.smtp_sink import message_id_of
 from bench.stats import (
     Row,
     Target,
@@ -91,9 +90,3 @@ def test_number_format_is_short_and_never_scientific() -> None:
     assert [fmt_number(v) for v in (0.1234, 1.234, 12.34, 123.4, 1234.0, 12_345.0, 123_456.0)] == [
         "0.123", "1.23", "12.3", "123", "1.23k", "12.3k", "123k"]
     assert fmt_number(math.nan) == "-"
-
-
-def test_sink_reads_the_message_id_header_whatever_its_case() -> None:
-    assert message_id_of(b"From: a\r\nMessage-ID: <x@y>\r\n\r\nMessage-ID: body") == b"<x@y>"
-    assert message_id_of(b"message-id:<z>\r\n\r\n") == b"<z>"
-    assert message_id_of(b"Subject: s\r\n\r\n") == b""

@@ -15,13 +15,13 @@ from typing import Any
 from uuid import UUID
 
 from services.notifications.config import NotificationSettings
-from services.notifications.delivery import Deliverer
-from services.notifications.message import OutgoingEmail
-from services.notifications.privacy import Forgetting, pseudonymise
-from services.notifications.render import LinkSettings, Renderer
-from services.notifications.sent_log import Claim, DueRow, Finished, QueueDepth
-from services.notifications.sent_log_forgetting import Forgotten
-from services.notifications.smtp import TransientSmtpError
+from services.notifications.delivery.deliverer import Deliverer
+from services.notifications.delivery.sender import Sender
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.mail.render import LinkSettings, Renderer
+from services.notifications.ports import Claim, DueRow, Finished, Forgotten, QueueDepth
+from services.notifications.privacy import Forgetting, RecipientKeys, pseudonymise
+from services.notifications.smtp.pool import TransientSmtpError
 
 from .factories import envelope
 
@@ -87,7 +87,7 @@ class FakeSentLog:
         self.links = {link for link in self.links if link[0] != uid}
         forgetting = replace(forgetting, recipient_keys=forgetting.recipient_keys | theirs)
         self.tombstones[uid] = forgetting
-        keys = Deliverer(SETTINGS, None, self, None, None).keys  # type: ignore[arg-type]
+        keys = RecipientKeys(SETTINGS.common.token_secret)
         closed = dropped = rewritten = 0
         for row in self.rows.values():
             if row.claim.user_id == uid or row.claim.recipient in forgetting.recipient_keys:
@@ -248,7 +248,8 @@ def make(
     """A deliverer over fakes; pass `sent_log` to start a second process on the same one."""
     log, mail, dlq = sent_log or FakeSentLog(), mailer or FakeMailer(), FakeDeadLetters()
     renderer = Renderer(LinkSettings("https://app.example", b"k"))
-    return Deliverer(settings, renderer, log, mail, dlq), log, mail, dlq
+    sender = Sender(settings, renderer, log, mail, dlq)
+    return Deliverer(settings, log, sender), log, mail, dlq
 
 
 def raw(event: Any) -> bytes:

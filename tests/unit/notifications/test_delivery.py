@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from events.access_events import InvitationRevoked
-from services.notifications.message import OutgoingEmail
-from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
 
 from .factories import envelope, invited, person
 from .fakes import SETTINGS, FakeMailer, handle, make, raw, retry_until_idle
@@ -145,7 +145,7 @@ async def test_transient_failures_past_the_give_up_age_are_failed_and_dead_lette
     deliverer, log, _, dlq = make(mailer, replace(SETTINGS, retry_give_up_seconds=3600))
     await handle(deliverer, [raw(invited())])
     assert log.statuses() == ["pending"]
-    deliverer.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
+    deliverer.sender.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
     await retry_until_idle(deliverer)
     assert log.statuses() == ["failed"]
     assert [r["code"] for r in dlq.records] == [452]

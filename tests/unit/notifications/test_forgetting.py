@@ -15,6 +15,7 @@ from events.access_events import (
     UserForgotten,
     UserRegistered,
 )
+from services.notifications.mail.recipients import notifications_for
 from services.notifications.privacy import (
     Forgetting,
     RecipientKeys,
@@ -22,7 +23,6 @@ from services.notifications.privacy import (
     pseudonymise,
     undeliverable,
 )
-from services.notifications.recipients import notifications_for
 
 from .factories import charger, envelope, invited, person
 from .fakes import FakeMailer, handle, make, raw, retry_until_idle

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
+from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
 
 from .factories import invited
 from .fakes import SETTINGS, FakeMailer, handle, make, raw

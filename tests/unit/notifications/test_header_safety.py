@@ -12,16 +12,16 @@ from uuid import uuid4
 
 import pytest
 
-from services.notifications.message import (
+from services.notifications.mail.message import (
     HeaderHazardError,
     address,
     build_message,
     message_id,
     sender_address,
 )
+from services.notifications.mail.recipients import notifications_for
+from services.notifications.mail.render import LinkSettings, RenderedEmail, Renderer
 from services.notifications.privacy import RecipientKeys
-from services.notifications.recipients import notifications_for
-from services.notifications.render import LinkSettings, RenderedEmail, Renderer
 
 from .factories import envelope, invited, person
 

@@ -8,8 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from services.notifications.outcomes import OutcomeWriter
-from services.notifications.sent_log import Finished
+from services.notifications.delivery.outcomes import OutcomeWriter
+from services.notifications.ports import Finished
 
 
 async def test_outcomes_arriving_together_share_one_write() -> None:
@@ -27,7 +27,7 @@ async def test_outcomes_arriving_together_share_one_write() -> None:
 
 
 async def test_a_write_that_keeps_failing_reaches_every_waiting_sender(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("services.notifications.outcomes.RETRY_PAUSES", (0.0,))
+    monkeypatch.setattr("services.notifications.delivery.outcomes.RETRY_PAUSES", (0.0,))
 
     async def write(batch: Sequence[Finished]) -> None:
         raise ConnectionError("database away")

@@ -13,7 +13,7 @@ from events.access_events import (
     UserAccessChanged,
     UserAccessRemoved,
 )
-from services.notifications.recipients import UnknownEventError, notifications_for
+from services.notifications.mail.recipients import UnknownEventError, notifications_for
 
 from .factories import charger, envelope, invited, person
 

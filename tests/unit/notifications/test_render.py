@@ -10,9 +10,9 @@ import pytest
 from events.access_events import ChargerOwnershipTransferred, InvitationResent
 from events.text import Locale
 from events.tokens import invitation_token
-from services.notifications import examples
-from services.notifications.recipients import KINDS, Notification, notifications_for
-from services.notifications.render import LinkSettings, RenderedEmail, Renderer
+from services.notifications.mail import examples
+from services.notifications.mail.recipients import KINDS, Notification, notifications_for
+from services.notifications.mail.render import LinkSettings, RenderedEmail, Renderer
 
 from .factories import charger, envelope, invited, person
 
@@ -127,7 +127,7 @@ def test_the_token_depends_on_the_secret() -> None:
 
 def test_committed_examples_match_the_templates() -> None:
     """docs/emails/ is what reviewers read; regenerate with
-    `python -m services.notifications.examples docs/emails`."""
+    `python -m services.notifications.mail.examples docs/emails`."""
     from pathlib import Path
 
     docs = Path(__file__).resolve().parents[3] / "docs" / "emails"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifications.smtp import PermanentSmtpError, TransientSmtpError, classify
-from services.notifications.smtp_wire import ConnectionLostError, Reply, ReplyError
+from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError, classify
+from services.notifications.smtp.wire import ConnectionLostError, Reply, ReplyError
 
 
 @pytest.mark.parametrize(

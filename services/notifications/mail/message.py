@@ -31,7 +31,7 @@ from email.utils import format_datetime, parseaddr
 from uuid import UUID
 
 from events.text import reject_header_hazards
-from services.notifications.render import RenderedEmail
+from services.notifications.mail.render import RenderedEmail
 
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1c2f7e-2d51-5a3c-9a57-3c0b8f6d2a10")
 MESSAGE_ID_DOMAIN = "charger-access"

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from services.notifications.sent_log import Finished
+from services.notifications.ports import Finished
 
 log = logging.getLogger(__name__)
 

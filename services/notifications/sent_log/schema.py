@@ -1,5 +1,5 @@
 """The sent-log's tables, and the one-time migration of rows written before recipients
-were keyed by a hash of their address (see `sent_log` for what the rows mean)."""
+were keyed by a hash of their address (see `queue` for what the rows mean)."""
 
 from __future__ import annotations
 

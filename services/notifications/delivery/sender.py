@@ -4,7 +4,7 @@ transient after `retry_give_up_seconds`: also published on `notifications.dlq`) 
 in the queue with an exponential, capped, jittered delay (4xx, connection errors).
 
 A crash can cut a send between the server taking the e-mail and us hearing so; the
-sent-log is marked *handed over* in the instant the last byte leaves (`hand_over`), so such
+sent-log is marked *handed over* in the instant the last byte leaves (`sent_log.hand_over`), so such
 an e-mail counts as sent and is not sent twice, and only outcomes that change what happens
 next (retry, failed, or a send whose mark could not be stored) are waited for before the
 next send.
@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from services.notifications.config import NotificationSettings
-from services.notifications.health import SmtpHealth, Stats
-from services.notifications.message import (
+from services.notifications.delivery.health import SmtpHealth, Stats
+from services.notifications.delivery.outcomes import OutcomeWriter
+from services.notifications.mail.message import (
     HeaderHazardError,
     Mailbox,
     OutgoingEmail,
@@ -31,12 +32,17 @@ from services.notifications.message import (
     build_message,
     sender_address,
 )
-from services.notifications.outcomes import OutcomeWriter
-from services.notifications.ports import DeadLetters, HandOverPort, Mailer, SentLogPort
-from services.notifications.recipients import Notification
-from services.notifications.render import Renderer
-from services.notifications.sent_log import Claim, Finished
-from services.notifications.smtp import PermanentSmtpError, TransientSmtpError
+from services.notifications.mail.recipients import Notification
+from services.notifications.mail.render import Renderer
+from services.notifications.ports import (
+    Claim,
+    DeadLetters,
+    Finished,
+    HandOverPort,
+    Mailer,
+    SentLogPort,
+)
+from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,9 @@ class Turn:
 
 @dataclass
 class Sender:
+    """Sends rounds of leased e-mails and records what became of each; `Deliverer` decides
+    which rows go into a round. Owns the clock, counters and breaker both read."""
+
     settings: NotificationSettings
     renderer: Renderer
     sent_log: SentLogPort

@@ -3,7 +3,7 @@
 The mark must not be a round trip later than the e-mail (a crash in between would send
 it again) nor earlier (a crash in between would count an e-mail never sent). So each SMTP
 sender keeps a database connection of its own, ready before the message goes, and the
-mark is written to it right after the final `.` (`smtp_wire`), by `start_now`: both
+mark is written to it right after the final `.` (`smtp.wire`), by `start_now`: both
 writes are in the kernel's socket buffers a few microseconds apart, and the kernel sends
 them even if the process is killed next. PostgreSQL commits a statement it has received
 even when the client is gone. The statement is a simple query with its two values

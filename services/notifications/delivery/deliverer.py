@@ -11,8 +11,8 @@ Two ways in, one way out:
   that failed transiently, were claimed while SMTP was down, or were left by a crashed
   instance), derives each e-mail again from the stored envelope, and sends it.
 
-Both hand their e-mails to `sending.Sender` (rounds, outcomes, the hand-over mark that
-keeps a crash from doubling an e-mail). When the SMTP server itself is down (no
+Both hand their e-mails to `sender.Sender`, passed in (rounds, outcomes, the hand-over
+mark that keeps a crash from doubling an e-mail). When the SMTP server itself is down (no
 connection, 421), a breaker (`health`) stops trying every e-mail: new rows are queued due,
 and the retry loop probes with one e-mail at a time until the server answers again, then
 drains the queue at full speed. Later events keep being consumed all along.
@@ -28,9 +28,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -38,9 +37,16 @@ from pydantic import ValidationError
 from events.access_events import EVENT_TYPES, UserForgotten
 from events.envelope import EventEnvelope
 from services.notifications.config import NotificationSettings
-from services.notifications.health import Stats
-from services.notifications.message import message_id
-from services.notifications.ports import DeadLetters, Mailer, SentLogPort
+from services.notifications.delivery.health import SmtpHealth, Stats
+from services.notifications.delivery.sender import Attempt, Outgoing, Sender, Turn
+from services.notifications.mail.message import message_id
+from services.notifications.mail.recipients import (
+    MAILING_TYPES,
+    Notification,
+    UnknownEventError,
+    notifications_for,
+)
+from services.notifications.ports import Claim, DueRow, SentLogPort
 from services.notifications.privacy import (
     Forgetting,
     RecipientKeys,
@@ -49,46 +55,31 @@ from services.notifications.privacy import (
     pseudonymise,
     undeliverable,
 )
-from services.notifications.recipients import (
-    MAILING_TYPES,
-    Notification,
-    UnknownEventError,
-    notifications_for,
-)
-from services.notifications.render import Renderer
-from services.notifications.sending import Attempt, Outgoing, Sender, Turn
-from services.notifications.sent_log import Claim, DueRow
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Deliverer:
+    """Decides what to send and when; `sender` sends it (and owns the clock, the counters
+    and the breaker both share)."""
+
     settings: NotificationSettings
-    renderer: Renderer
     sent_log: SentLogPort
-    mailer: Mailer
-    dead_letters: DeadLetters
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    stats: Stats = field(default_factory=Stats)
+    sender: Sender
 
     def __post_init__(self) -> None:
-        self.sender = Sender(
-            self.settings,
-            self.renderer,
-            self.sent_log,
-            self.mailer,
-            self.dead_letters,
-            clock=self._now,  # reads `self.clock` at each call: tests move it
-            stats=self.stats,
-        )
-        self.health = self.sender.health
         self._inflight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_inflight_batches))
         self.keys = RecipientKeys(self.settings.common.token_secret)
 
-    def _now(self) -> datetime:
-        return self.clock()
+    @property
+    def stats(self) -> Stats:
+        return self.sender.stats
+
+    @property
+    def health(self) -> SmtpHealth:
+        return self.sender.health
 
     # -- the consumer's side -------------------------------------------------------
 
@@ -138,7 +129,7 @@ class Deliverer:
             self._slots.release()  # queued due: the retry loop sends them
             return
         send_by = self.sender.send_by()
-        now = self.clock()
+        now = self.sender.clock()
         attempts = [
             Attempt(key[0], key[1], unique[key], 0, now, send_by)
             for key in unique

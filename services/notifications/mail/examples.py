@@ -1,6 +1,6 @@
 """Rendered examples of every e-mail in every locale, for reviewers (`docs/emails/`).
 
-`python -m services.notifications.examples docs/emails` writes them; a unit test renders
+`python -m services.notifications.mail.examples docs/emails` writes them; a unit test renders
 them again and fails when the committed files drift from the templates.
 """
 
@@ -24,8 +24,8 @@ from events.access_events import (
 )
 from events.envelope import EventEnvelope
 from events.text import Locale
-from services.notifications.recipients import Kind, notifications_for
-from services.notifications.render import LinkSettings, Renderer
+from services.notifications.mail.recipients import notifications_for
+from services.notifications.mail.render import LinkSettings, Renderer
 
 LOCALES: tuple[Locale, ...] = ("nb", "fr", "en")
 LINKS = LinkSettings("https://app.example.com", b"example-token-secret")
@@ -93,10 +93,6 @@ def examples() -> dict[str, str]:
                 files[f"{stem}.txt"] = f"Subject: {rendered.subject}\n\n{rendered.text}"
                 files[f"{stem}.html"] = rendered.html
     return files
-
-
-def kinds_covered() -> set[Kind]:
-    return {name.split("/")[1].split(".")[0] for name in examples()}  # type: ignore[misc]
 
 
 def write(directory: Path) -> None:

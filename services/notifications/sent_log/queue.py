@@ -17,7 +17,7 @@ retry loop leases rows whose time has come (`FOR UPDATE SKIP LOCKED`, so several
 instances never take the same row). A row ends `sent` or `failed`; a transient failure
 puts it back `pending` with a later `next_attempt_at` (exponential backoff). A process
 that dies holding a lease leaves the row to be sent again when the lease runs out, with
-the same Message-ID, unless the row says it was **handed over** (`hand_over`): the
+the same Message-ID, unless the row says it was **handed over** (`sent_log.hand_over`): the
 e-mail's last byte reached the SMTP server before the process stopped, so it counts as
 sent (`settle_handed_over`) and never goes out twice.
 """
@@ -25,82 +25,38 @@ sent (`settle_handed_over`) and never goes out twice.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 import asyncpg
 
-from services.notifications.hand_over import HandOverMarks
-from services.notifications.privacy import RecipientKeys
-from services.notifications.sent_log_forgetting import SentLogForgetting
-from services.notifications.sent_log_schema import create_schema
+from services.notifications.ports import Claim, DueRow, Finished, Forgotten, QueueDepth
+from services.notifications.privacy import Forgetting, RecipientKeys
+from services.notifications.sent_log.forgetting import SentLogForgetting
+from services.notifications.sent_log.hand_over import HandOverMarks
+from services.notifications.sent_log.schema import create_schema
 
 Status = Literal["pending", "sent", "failed", "forgotten"]
 
 
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One e-mail to account for: the sent-log's key plus what identifies it."""
-
-    event_id: UUID
-    recipient: str
-    """The recipient's key (`privacy.RecipientKeys`), not the address."""
-    kind: str
-    event_type: str
-    message_id: str
-    envelope: str = "{}"
-    """The event's envelope as JSON, to derive the e-mail again on a retry."""
-    sequence: int = 0
-    """The event's global position: e-mails to one person go out in this order."""
-    user_id: UUID | None = None
-    """The recipient's account, when the event names it."""
-
-
-@dataclass(frozen=True)
-class DueRow:
-    """A leased row the retry loop is to send."""
-
-    event_id: UUID
-    recipient: str
-    envelope: str
-    attempts: int
-    claimed_at: datetime
-
-
-Outcome = Literal["sent", "failed", "retry"]
-
-
-@dataclass(frozen=True)
-class Finished:
-    """What became of one leased row: `retry` puts it back with a delay."""
-
-    event_id: UUID
-    recipient: str
-    outcome: Outcome
-    error: str | None = None
-    retry_in_seconds: float = 0.0
-    attempted: bool = True
-    """False when the row was not tried at all (SMTP known down): attempts stay."""
-
-
-@dataclass(frozen=True)
-class QueueDepth:
-    pending: int
-    due: int
-
-
-class SentLog(SentLogForgetting):
-    """The PostgreSQL sent-log (schema `notifications`), over an asyncpg pool."""
+class SentLog:
+    """The PostgreSQL sent-log (schema `notifications`), over an asyncpg pool: the queue's
+    operations here, forgetting a person handed to `SentLogForgetting`."""
 
     def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys, owner: str | None = None) -> None:
         self._pool = pool
         self._keys = keys
+        self._forgetting = SentLogForgetting(pool, keys)
         self.owner = owner
         """This instance's name (`incarnation`), recorded with each lease it takes."""
+
+    async def forgotten_among(
+        self, user_ids: Collection[UUID], recipients: Collection[str]
+    ) -> list[Forgetting]:
+        return await self._forgetting.forgotten_among(user_ids, recipients)
+
+    async def forget(self, forgetting: Forgetting) -> Forgotten:
+        return await self._forgetting.forget(forgetting)
 
     def hand_over_marks(self) -> HandOverMarks:
         """A sender's own connection for marking its e-mails handed over."""

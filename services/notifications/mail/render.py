@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, sel
 from events.access_events import ChargerRef, InvitationResent, Person, UserInvited
 from events.text import Locale
 from events.tokens import invitation_token
-from services.notifications.recipients import Notification
+from services.notifications.mail.recipients import Notification
 
 TEMPLATES = Path(__file__).parent / "templates"
 

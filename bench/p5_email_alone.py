@@ -1,4 +1,5 @@
-"""P5: e-mails per second through the notification service, against a raw baseline.
+"""P5 on its own: e-mails per second through the notification service alone, against a
+raw baseline (`make bench`'s P5, `p5_email`, measures it inside the whole system).
 
 Both figures are taken in the same run, to the same local aiosmtpd server (its own
 process, so it does not share our GIL):
@@ -10,9 +11,9 @@ process, so it does not share our GIL):
   sent-log and sending them; measured from the first publish to the last e-mail received.
 
 The server writes one line per received e-mail (Message-ID and recipient), so the same
-run also counts duplicates. `python -m services.notifications.bench` runs it against
+run also counts duplicates. `python -m bench.p5_email_alone` runs it against
 `DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS` and prints JSON; `measure` is what the
-integration test and `make bench` call.
+integration test (`tests/integration/notifications/test_throughput.py`) calls.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ from events.topics import Topics
 from services.common.config import Settings
 from services.local.tansu import free_port, wait_for_port
 from services.notifications.config import NotificationSettings
-from services.notifications.message import address, build_message, message_id, sender_address
+from services.notifications.mail.message import address, build_message, message_id, sender_address
+from services.notifications.mail.recipients import notifications_for
+from services.notifications.mail.render import LinkSettings, Renderer
 from services.notifications.privacy import RecipientKeys
-from services.notifications.recipients import notifications_for
-from services.notifications.render import LinkSettings, Renderer
 from services.notifications.service import NotificationService
 
 LOCALES: tuple[Locale, ...] = ("nb", "fr", "en")
@@ -116,11 +117,12 @@ class Sink:
             [
                 sys.executable,
                 "-m",
-                "services.notifications.bench",
+                "bench.p5_email_alone",
                 "--sink",
                 str(self.port),
                 str(self.out),
-            ]
+            ],
+            cwd=Path(__file__).resolve().parents[1],  # `bench` is importable from the root
         )
         wait_for_port("127.0.0.1", self.port)
 

@@ -1,36 +1,28 @@
 """The sent-log's part in forgetting a person (`UserForgotten`): what it stores of them is
 emptied or pseudonymised, and tombstones keep late events from bringing them back.
-`SentLog` inherits it; the queue's own operations are in `sent_log`."""
+`queue.SentLog` hands these two operations to it; the queue's own are there."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from services.notifications.ports import Forgotten
 from services.notifications.privacy import Forgetting, RecipientKeys, pseudonymise
-from services.notifications.sent_log_schema import parse_json
-
-
-@dataclass(frozen=True)
-class Forgotten:
-    """What forgetting a person did to the sent-log."""
-
-    closed: int
-    """Rows addressed to them, emptied of envelope and error."""
-    dropped: int
-    """Of those, e-mails still to send: now `forgotten`, never sent."""
-    rewritten: int
-    """Envelopes of e-mails to others that named them, now with their pseudonyms."""
+from services.notifications.sent_log.schema import parse_json
 
 
 class SentLogForgetting:
-    _pool: asyncpg.Pool
-    _keys: RecipientKeys
+    """Forgetting people in the sent-log's tables (schema `notifications`)."""
+
+    def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys) -> None:
+        self._pool = pool
+        self._keys = keys
 
     async def forgotten_among(
         self, user_ids: Collection[UUID], recipients: Collection[str]

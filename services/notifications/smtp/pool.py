@@ -1,4 +1,4 @@
-"""SMTP delivery over a small pool of reused connections (`smtp_wire`).
+"""SMTP delivery over a small pool of reused connections (`smtp.wire`).
 
 Connecting per e-mail caps throughput at a few dozen a second; a pool of open
 connections, each sending one message at a time, lets several e-mails go out at once.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from services.notifications.message import OutgoingEmail
-from services.notifications.smtp_wire import ConnectionLostError, ReplyError, SmtpConnection
+from services.notifications.mail.message import OutgoingEmail
+from services.notifications.smtp.wire import ConnectionLostError, ReplyError, SmtpConnection
 
 
 class SmtpError(Exception):
@@ -59,7 +59,7 @@ class SmtpPool:
         self, message: OutgoingEmail, handed_over: Callable[[], None] = lambda: None
     ) -> None:
         """Send one message; raises TransientSmtpError or PermanentSmtpError. See
-        `smtp_wire` for `handed_over`."""
+        `smtp.wire` for `handed_over`."""
         connection = await self._idle.get()
         try:
             if connection is None or not connection.is_open:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 from uuid import UUID
 
 from events.access_events import (
@@ -36,15 +36,7 @@ Kind = Literal[
     "charger_transferred_from_you",
     "ownership_transferred",
 ]
-KINDS: tuple[Kind, ...] = (
-    "invitation",
-    "invitation_revoked",
-    "access_changed",
-    "access_removed",
-    "charger_transferred_to_you",
-    "charger_transferred_from_you",
-    "ownership_transferred",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 class UnknownEventError(ValueError):
