@@ -11,25 +11,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from bench.core import Bench
 from bench.stats import Row, Target
-from services.access.projection.changes import Foldable
+from services.access.eventlog.reader import pooled
 from services.access.projection.rebuild import rebuild
 from services.access.projection.records import ProjectionLog
 
 
 async def timed_rebuild(b: Bench) -> tuple[int, float, float]:
     """(events replayed, seconds in all, seconds until the last batch was replayed)."""
-    event_log = ProjectionLog()
-    pool = b.pool
-
-    async def read_log(after: int, limit: int) -> Sequence[Foldable]:
-        async with pool.acquire() as conn:
-            return await event_log.read(conn, after, limit)
-
     replayed = [0]
     started = time.monotonic()
     replayed_at = [started]
@@ -38,7 +30,7 @@ async def timed_rebuild(b: Bench) -> tuple[int, float, float]:
         replayed[0] = count
         replayed_at[0] = time.monotonic()
 
-    await rebuild(pool, read_log, progress=progress)
+    await rebuild(b.pool, pooled(b.pool, ProjectionLog()), progress=progress)
     return replayed[0], time.monotonic() - started, replayed_at[0] - started
 
 

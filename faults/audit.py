@@ -18,8 +18,8 @@ from faults.conservation import Ledger, check_emails, check_events, check_result
 from faults.report import Figures
 from faults.system import BIN, System
 from faults.traffic import Traffic
-from services.access.eventlog import EventLog
-from services.access.projection import read_position
+from services.access.eventlog.reader import EventLog
+from services.access.projection.apply import read_position
 from services.notifications.mail.message import message_id
 from services.notifications.mail.recipients import notifications_for
 from services.notifications.privacy import RecipientKeys

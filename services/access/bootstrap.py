@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -19,14 +18,13 @@ import uvicorn
 from faststream.kafka import KafkaBroker
 
 from services.access.config import AccessSettings
-from services.access.eventlog import EventLog
+from services.access.eventlog.reader import EventLog, pooled
+from services.access.eventlog.watch import LogWatch
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
-from services.access.log_watch import LogWatch
 from services.access.messaging.commands import CommandConsumer
 from services.access.messaging.relay import Relay
 from services.access.metrics import service_metrics
-from services.access.projection.changes import Foldable
 from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
@@ -81,19 +79,11 @@ class AccessService:
             f"{s.consumer_group_prefix}-access", self._incarnation.group_instance_id
         )
         event_log = EventLog()
+        self.relay = Relay(self.pool, pooled(self.pool, event_log), self.broker, s.topics.events)
+        self.projection = ProjectionRunner(self.pool, pooled(self.pool, ProjectionLog(event_log)))
         self._watch = LogWatch(s.database_url)
-        self.relay = Relay(self.pool, event_log, self._send, s.topics.events,
-                           self._watch.subscribe())
-        pool = self.pool
-
-        projection_log = ProjectionLog(event_log)
-
-        async def read_log(after: int, limit: int) -> Sequence[Foldable]:
-            async with pool.acquire() as conn:
-                return await projection_log.read(conn, after, limit)
-
-        self.projection = ProjectionRunner(self.pool, read_log)
-        self._watch_projection(self._watch.subscribe())
+        self._watch.wake(self.relay.notify)
+        self._watch.wake(self.projection.notify)
         await self._watch.start()
         await self.broker.start()
         await self.relay.setup()
@@ -103,59 +93,20 @@ class AccessService:
         self._tasks.append(asyncio.create_task(keep_topics(
             s.kafka_bootstrap_servers, s.topics.all(), on_created=self._topics_created),
             name="topics"))
-        self._tasks.append(asyncio.create_task(self._watch_broker_state(), name="broker-state"))
+        self._tasks.append(asyncio.create_task(self.relay.watch_broker_state(
+            self._commands_consumer, s.broker_check_seconds), name="broker-state"))
         self.projection.start()
         if self._serve_api:
             await self._start_api()
         log.info("access service started")
 
-    def _watch_projection(self, wake: asyncio.Event) -> None:
-        projection = self.projection
-        assert projection is not None
-
-        async def forward() -> None:
-            while True:
-                await wake.wait()
-                wake.clear()
-                projection.notify()
-
-        self._tasks.append(asyncio.create_task(forward(), name="projection-wake"))
-
     async def _topics_created(self, created: list[str]) -> None:
         if self.relay is not None and self.settings.topics.events in created:
             await self.relay.rewind()
 
-    async def _watch_broker_state(self) -> None:
-        """Republish the log if the broker lost its state (memory storage restarted).
-
-        The sign is our own consumer group's committed offsets going back or vanishing,
-        which a durable Kafka never does; whoever recreated the topics (even a producer's
-        metadata request), what the dead broker held is then published again from the
-        store, and consumers dedupe on the event id."""
-        assert self.relay is not None
-        seen: dict[int, int] = {}
-        while True:
-            await asyncio.sleep(self.settings.broker_check_seconds)
-            consumer = getattr(self._subscriber, "consumer", None)
-            if consumer is None:
-                continue
-            try:
-                now = {tp.partition: await consumer.committed(tp) for tp in consumer.assignment()}
-            except Exception as exc:
-                log.debug("could not read committed offsets (%s)", exc)
-                continue
-            if any(p in seen and (o is None or o < seen[p]) for p, o in now.items()):
-                seen.clear()
-                await self.relay.rewind()
-                continue
-            for partition, offset in now.items():
-                if offset is not None:
-                    seen[partition] = max(seen.get(partition, 0), offset)
-
-    async def _send(self, topic: str, key: bytes, value: bytes) -> Any:
-        assert self.broker is not None
-        return await self.broker.publish(value, topic, key=key, no_confirm=True,
-                                         headers={"content-type": "application/json"})
+    def _commands_consumer(self) -> Any:
+        """The command consumer's Kafka consumer, once FastStream has started it."""
+        return getattr(self._subscriber, "consumer", None)
 
     async def _start_api(self) -> None:
         from services.access.api import create_app  # noqa: PLC0415 - the API is optional
@@ -172,7 +123,7 @@ class AccessService:
         self._tasks.append(asyncio.create_task(self._server.serve(), name="api"))
 
     async def readiness(self) -> dict[str, bool]:
-        consumer = getattr(self._subscriber, "consumer", None)
+        consumer = self._commands_consumer()
         assigned = bool(consumer is not None and consumer.assignment())
         relay_alive = any(t.get_name() == "relay" and not t.done() for t in self._tasks)
         projection_ok = self.projection is not None and not self.projection.stalled()

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import asyncpg
 
-from services.access.eventlog import EventLog
+from services.access.eventlog.reader import EventLog
 
 log = logging.getLogger(__name__)
 

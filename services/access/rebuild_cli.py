@@ -1,14 +1,16 @@
-"""`access-rebuild` (`make rebuild`): replay the whole log into fresh read-model tables.
+"""The rebuild command: replay the whole log into fresh read-model tables.
 
     access-rebuild                  # rebuild and swap in; prints events/s
     access-rebuild --check          # rebuild into scratch tables, compare, change nothing
     access-rebuild --check --json   # the comparison for machines; exit 1 when it differs
 
-Uses DATABASE_URL. Progress goes to stderr: a bar on a terminal, a plain line every few
-seconds otherwise (CI logs). The comparison is the auditors' (`access-audit rebuild
---check`): per table, row count and an md5 digest of the rows in canonical order and,
-where they differ, the first rows only one side has. The service may keep running: the
-swap and the comparison hold the live tracking row, so they see one consistent position.
+One command with two names: `access-rebuild` (`make rebuild`) for operators, and the
+auditors' `access-audit rebuild` (the same function, registered in their tool). Uses
+DATABASE_URL. Progress goes to stderr: a bar on a terminal, a plain line every few
+seconds otherwise (CI logs). The comparison (`audit.rebuild_check`): per table, row count
+and an md5 digest of the rows in canonical order and, where they differ, the first rows
+only one side has. The service may keep running: the swap and the comparison hold the
+live tracking row, so they see one consistent position.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -28,9 +30,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.access.audit.rebuild_check import CheckReport, check_rebuild
-from services.access.eventlog import EventLog
-from services.access.projection import rebuild
-from services.access.projection.changes import Foldable
+from services.access.eventlog.reader import EventLog, pooled
+from services.access.projection.rebuild import rebuild
 from services.access.projection.records import ProjectionLog
 from services.access.projection.sql import DEFAULT_SCHEMA, checked_schema
 from services.common.config import DEFAULT_DATABASE_URL
@@ -65,7 +66,6 @@ async def run_rebuild(
 ) -> Rebuilt:
     """Replay the log into fresh tables and swap them in as `schema`."""
     checked_schema(schema)
-    log = ProjectionLog()
     counted = 0
 
     def seen(position: int, count: int) -> None:
@@ -76,14 +76,9 @@ async def run_rebuild(
 
     # Two connections: one writes batch N while the other reads and decodes batch N+1.
     async with asyncpg.create_pool(database_url, min_size=2, max_size=2) as pool:
-
-        async def read_log(after: int, limit: int) -> Sequence[Foldable]:
-            async with pool.acquire() as conn:
-                return await log.read(conn, after, limit)
-
         started = time.perf_counter()
-        position = await rebuild(pool, read_log, schema=schema, batch_size=batch_size,
-                                 progress=seen)
+        position = await rebuild(pool, pooled(pool, ProjectionLog()), schema=schema,
+                                 batch_size=batch_size, progress=seen)
         return Rebuilt(position, counted, time.perf_counter() - started)
 
 
@@ -131,7 +126,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 @app.command()
-def main(
+def rebuild_command(
     check: Annotated[bool, typer.Option(
         "--check", help="Rebuild into scratch tables and compare with the live ones; "
         "swap nothing. Exit code 1 when they differ.")] = False,
@@ -141,7 +136,7 @@ def main(
                                               help="The event store.")] = DEFAULT_DATABASE_URL,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Replay the whole event log into fresh read-model tables and swap them in."""
+    """Replay the log into fresh read models and swap them in (--check: compare only)."""
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False)
     total = asyncio.run(store_head(database_url))

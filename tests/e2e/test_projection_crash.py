@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from harness.processes import BIN
-from services.access.eventlog import EventLog
-from services.access.projection import read_position
+from services.access.eventlog.reader import EventLog
+from services.access.projection.apply import read_position
 from tests.e2e.conftest import System, access_alone
 from tests.kafka_helpers import CommandClient
 

@@ -29,7 +29,7 @@ from services.access.audit.rebuild_check import TABLES
 from services.access.audit.sentences import _SENTENCES
 from services.access.domain.access import LEVELS
 from services.access.domain.base import AccessAggregate
-from services.access.eventlog import PUBLISHED_TOPICS
+from services.access.eventlog.topics import PUBLISHED_TOPICS
 from services.access.handlers import HANDLERS
 from services.access.projection.changes import _FOLDERS
 from services.access.projection.schema import create_schema

@@ -2,7 +2,8 @@
 
 Tables for people, `--json` for machines; progress bars (on stderr, only on a terminal)
 on the commands that walk the whole log. Exit code 1 means the audit found a problem:
-a broken chain, or rebuilt read models that differ from the live ones.
+a broken chain, or rebuilt read models that differ from the live ones. `rebuild` is the
+operators' `access-rebuild` command itself (`services.access.rebuild_cli`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,13 +24,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from services.access.audit import service
-from services.access.audit.rebuild_check import CheckReport, check_rebuild
 from services.access.audit.store import head
 from services.access.audit.timeline import Kind, Subject
-from services.access.projection import rebuild as rebuild_read_models
-from services.access.projection.changes import Foldable
-from services.access.projection.records import ProjectionLog
-from services.access.projection.sql import DEFAULT_SCHEMA
+from services.access.rebuild_cli import rebuild_command
 from services.common.config import DEFAULT_DATABASE_URL
 
 app = typer.Typer(help="Audit the charger-access event store.", no_args_is_help=True,
@@ -212,65 +209,8 @@ def verify_command(database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
         raise typer.Exit(1)
 
 
-@app.command("rebuild")
-def rebuild_command(
-    check: Annotated[bool, typer.Option("--check", help="Rebuild into scratch tables and "
-                                        "compare with the live ones; change nothing.")] = False,
-    schema: Annotated[str, typer.Option("--schema", help="The live read models.")] =
-        DEFAULT_SCHEMA,
-    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
-    as_json: AsJson = False,
-) -> None:
-    """Replay the log into the read models (with --check: into scratch tables, and compare)."""
-
-    async def work() -> CheckReport | int:
-        async with asyncpg.create_pool(database_url, min_size=1, max_size=2) as pool:
-            async with pool.acquire() as conn:
-                total = await head(conn)
-            with _progress("replaying", total) as progress:
-                def replayed(position: int, _count: int) -> None:
-                    progress(position)
-
-                if check:
-                    return await check_rebuild(pool, live=schema, progress=replayed)
-                log = ProjectionLog()
-
-                async def read_log(after: int, limit: int) -> Sequence[Foldable]:
-                    async with pool.acquire() as conn:
-                        return await log.read(conn, after, limit)
-
-                return await rebuild_read_models(pool, read_log, schema=schema,
-                                                 progress=replayed)
-
-    result = _run(work())
-    if isinstance(result, int):
-        out.print(f"Read models in schema {schema} rebuilt up to position {result}.")
-        return
-    if as_json:
-        _print_json(result.as_json())
-    else:
-        _print_check(result)
-    if not result.ok:
-        raise typer.Exit(1)
-
-
-def _print_check(report: CheckReport) -> None:
-    table = Table(title=f"Rebuilt vs live read models at position {report.position}")
-    for column in ("table", "live rows", "rebuilt rows", "digest", "equal"):
-        table.add_column(column)
-    for t in report.tables:
-        digest = (t.live_digest[:12] if t.equal
-                  else f"{t.live_digest[:12]} ≠ {t.rebuilt_digest[:12]}")
-        table.add_row(t.table, str(t.live_rows), str(t.rebuilt_rows), digest,
-                      "yes" if t.equal else "[bold red]NO[/]")
-    out.print(table)
-    for t in report.tables:
-        for row in t.only_live:
-            out.print(f"  {t.table}: only live:    {row}")
-        for row in t.only_rebuilt:
-            out.print(f"  {t.table}: only rebuilt: {row}")
-    out.print("OK: the rebuilt read models equal the live ones." if report.ok
-              else "DIFFERENT: the live read models do not follow from the log.")
+# `rebuild [--check] [--json]`: the operators' `access-rebuild` itself, under this tool.
+app.command("rebuild")(rebuild_command)
 
 
 def main() -> None:

@@ -10,15 +10,14 @@ differ, by the rows only one side has.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from services.access.projection import apply, rebuild
-from services.access.projection.changes import Foldable
-from services.access.projection.rebuild import Progress
+from services.access.eventlog.reader import pooled
+from services.access.projection.apply import apply
+from services.access.projection.rebuild import Progress, rebuild
 from services.access.projection.records import ProjectionLog
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_schema, render
@@ -80,13 +79,9 @@ async def check_rebuild(
     log = ProjectionLog()
     async with pool.acquire() as conn:
         start = await _live_position(conn, live, lock=False)
-
-    async def read_log(after: int, limit: int) -> Sequence[Foldable]:
-        async with pool.acquire() as conn:
-            return [e for e in await log.read(conn, after, limit) if e.position <= start]
-
     try:
-        built = await rebuild(pool, read_log, schema=scratch, progress=progress)
+        built = await rebuild(pool, pooled(pool, log, upto=start), schema=scratch,
+                              progress=progress)
         async with pool.acquire() as conn, conn.transaction():
             position = await _live_position(conn, live, lock=True)
             if position > built:

@@ -14,7 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from events.envelope import EventEnvelope
-from services.access.eventlog import PUBLISHED_TOPICS, EventLog
+from services.access.eventlog.reader import EventLog
+from services.access.eventlog.topics import PUBLISHED_TOPICS
 from services.access.projection.sql import Connection
 from services.access.store.application import EVENTS_TABLE
 from services.access.store.chain import CHAIN_TABLE

@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
+from faststream.kafka import KafkaBroker
 
-from services.access.eventlog import EventLog, LoggedEvent
-from services.access.log_watch import wait_for
+from services.access.eventlog.reader import LogReader
+from services.access.eventlog.values import LoggedEvent
+from services.access.eventlog.watch import nap
 
 log = logging.getLogger(__name__)
-
-Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
 
 TRACKING_SQL = """
 CREATE TABLE IF NOT EXISTS relay_tracking (
@@ -30,23 +30,35 @@ CREATE TABLE IF NOT EXISTS relay_tracking (
 """
 
 
+class GroupOffsets(Protocol):
+    """What the broker-state watch reads of a Kafka consumer (aiokafka's has it)."""
+
+    def assignment(self) -> set[Any]: ...
+
+    async def committed(self, partition: Any) -> int | None: ...
+
+
 class Relay:
     def __init__(
-        self, pool: asyncpg.Pool, event_log: EventLog, send: Send, topic: str,
-        wake: asyncio.Event, *, name: str = "access.events", batch_size: int = 1000,
+        self, pool: asyncpg.Pool, read_log: LogReader[LoggedEvent], broker: KafkaBroker,
+        topic: str, *, name: str = "access.events", batch_size: int = 1000,
         poll_interval: float = 0.5,
     ) -> None:
+        self.wake = asyncio.Event()
         self._pool = pool
-        self._log = event_log
-        self._send = send
+        self._read_log = read_log
+        self._broker = broker
         self._topic = topic
-        self._wake = wake
         self._name = name
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self.position = 0
         self.published = 0
         self._lock = asyncio.Lock()
+
+    def notify(self) -> None:
+        """New events may be in the store: publish now instead of at the next poll."""
+        self.wake.set()
 
     async def setup(self) -> None:
         async with self._pool.acquire() as conn:
@@ -58,6 +70,7 @@ class Relay:
     async def run(self) -> None:
         await self.setup()
         while True:
+            self.wake.clear()
             try:
                 published = await self.publish_next()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -69,16 +82,15 @@ class Relay:
                 await asyncio.sleep(1)
                 continue
             if not published:
-                await wait_for(self._wake, self._poll_interval)
+                await nap(self.wake, self._poll_interval)
 
     async def publish_next(self) -> int:
         """Publish the next batch; return how many events it held."""
         async with self._lock:
-            async with self._pool.acquire() as conn:
-                events = await self._log.read(conn, self.position, self._batch_size)
+            events = await self._read_log(self.position, self._batch_size)
             if not events:
                 return 0
-            acks = [await self._send(self._topic, _key(e), _value(e)) for e in events]
+            acks = [await self._send(e) for e in events]
             await asyncio.gather(*acks)
             await self._track(events[-1].position)
             self.published += len(events)
@@ -95,7 +107,43 @@ class Relay:
             log.warning("%s was created empty: publishing the log again from the start",
                         self._topic)
             await self._track(0)
-        self._wake.set()
+        self.notify()
+
+    async def watch_broker_state(
+        self, consumer: Callable[[], GroupOffsets | None], every: float
+    ) -> None:
+        """Republish the log if the broker lost its state (memory storage restarted).
+
+        The sign is a consumer group's committed offsets (`consumer()`, the service's
+        own command consumer) going back or vanishing, which a durable Kafka never does;
+        whoever recreated the topics (even a producer's metadata request), what the dead
+        broker held is then published again from the store, and consumers dedupe on the
+        event id."""
+        seen: dict[int, int] = {}
+        while True:
+            await asyncio.sleep(every)
+            group = consumer()
+            if group is None:
+                continue
+            try:
+                now = {tp.partition: await group.committed(tp) for tp in group.assignment()}
+            except Exception as exc:
+                log.debug("could not read committed offsets (%s)", exc)
+                continue
+            if any(p in seen and (o is None or o < seen[p]) for p, o in now.items()):
+                seen.clear()
+                await self.rewind()
+                continue
+            for partition, offset in now.items():
+                if offset is not None:
+                    seen[partition] = max(seen.get(partition, 0), offset)
+
+    async def _send(self, event: LoggedEvent) -> Awaitable[Any]:
+        """Hand one event to the producer; the returned future resolves on the broker's ack."""
+        envelope = event.envelope
+        return await self._broker.publish(
+            envelope.model_dump_json().encode(), self._topic, key=envelope.subject.encode(),
+            no_confirm=True, headers={"content-type": "application/json"})
 
     async def _track(self, position: int) -> None:
         async with self._pool.acquire() as conn:
@@ -104,11 +152,3 @@ class Relay:
                 "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                 self._name, position)
         self.position = position
-
-
-def _key(event: LoggedEvent) -> bytes:
-    return event.envelope.subject.encode()
-
-
-def _value(event: LoggedEvent) -> bytes:
-    return event.envelope.model_dump_json().encode()

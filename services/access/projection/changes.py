@@ -21,8 +21,6 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from events import access_events as ev
-from events.envelope import EventEnvelope
-from services.access.eventlog import LoggedEvent
 from services.access.projection.rows import (
     BatchChanges,
     ChargerPatch,
@@ -34,8 +32,7 @@ from services.access.projection.rows import (
     UserRow,
 )
 
-__all__ = ["BatchChanges", "Foldable", "ShareRow", "fold", "fold_logged",
-           "share_reason"]
+__all__ = ["BatchChanges", "Foldable", "ShareRow", "fold_logged", "share_reason"]
 
 Data = dict[str, Any]
 
@@ -65,13 +62,9 @@ def share_reason(source: dict[str, Any]) -> dict[str, Any]:
 Folder = Callable[[BatchChanges, int, Head, Data], None]
 
 
-def fold(events: Iterable[tuple[int, EventEnvelope]]) -> BatchChanges:
-    """Reduce (position, envelope) pairs, in store order, to their net row changes."""
-    return fold_logged(LoggedEvent(position, envelope) for position, envelope in events)
-
-
 def fold_logged(events: Iterable[Foldable]) -> BatchChanges:
-    """`fold` over logged events or log records; unknown types are counted, not folded."""
+    """Reduce logged events or log records, in store order, to their net row changes;
+    unknown types are counted, not folded."""
     changes = BatchChanges()
     for logged in events:
         head = logged.head

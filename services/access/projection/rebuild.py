@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 import asyncpg
 
+from services.access.eventlog.reader import LogReader
 from services.access.projection.apply import apply
 from services.access.projection.changes import Foldable
-from services.access.projection.runner import LogReader
 from services.access.projection.schema import PROJECTION_NAME, create_schema
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_schema, render
 from services.access.projection.tables.access import recompute_all_access
@@ -33,7 +33,7 @@ Progress = Callable[[int, int], None]
 
 async def rebuild(
     pool: asyncpg.Pool,
-    read_log: LogReader,
+    read_log: LogReader[Foldable],
     *,
     schema: str = DEFAULT_SCHEMA,
     batch_size: int = 2000,
@@ -54,7 +54,7 @@ async def rebuild(
 
 async def build(
     conn: Connection,
-    read_log: LogReader,
+    read_log: LogReader[Foldable],
     target: str,
     *,
     batch_size: int = 2000,
@@ -98,7 +98,7 @@ def _staging_and_retired(schema: str) -> tuple[str, str]:
 
 async def _replay(
     conn: Connection,
-    read_log: LogReader,
+    read_log: LogReader[Foldable],
     staging: str,
     batch_size: int,
     progress: Progress | None,
@@ -133,7 +133,7 @@ async def _replay(
 
 
 async def _swap(
-    conn: Connection, read_log: LogReader, schema: str, batch_size: int, position: int
+    conn: Connection, read_log: LogReader[Foldable], schema: str, batch_size: int, position: int
 ) -> int:
     staging, retired = _staging_and_retired(schema)
     async with conn.transaction():

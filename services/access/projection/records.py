@@ -16,9 +16,11 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from events.access_events import AccessEvent
-from services.access.eventlog import EventHead, EventLog, LoggedEvent, StoredState, parse_stored
+from services.access.eventlog.fast import StoredState, parse_stored
+from services.access.eventlog.reader import EventLog, decode
+from services.access.eventlog.unsealing import BatchKeys, sealed_subject_hex, unsealed
+from services.access.eventlog.values import EventHead, LoggedEvent
 from services.access.projection.sql import Connection
-from services.access.unsealing import BatchKeys, sealed_subject_hex, unsealed
 
 KEPT_PERSONAL: dict[str, tuple[str, ...]] = {
     "UserRegistered": ("email", "phone", "name"),
@@ -44,7 +46,7 @@ class ProjectionLog:
 
     async def read(self, conn: Connection, after: int, limit: int) -> list[LogRecord | LoggedEvent]:
         rows = await self._log.fetch_rows(conn, after, limit)
-        parsed = [parse_stored(row) for row in rows] if self._log.fast else [None] * len(rows)
+        parsed = [parse_stored(row) for row in rows]
         keys = await BatchKeys.fetch(conn, (
             subject
             for p in parsed if p is not None
@@ -52,7 +54,7 @@ class ProjectionLog:
             if (subject := sealed_subject_hex(p.data.get(field))) is not None
         ))
         slow = [row for row, p in zip(rows, parsed, strict=True) if p is None]
-        decoded = iter([self._log.decode(row) for row in await unsealed(conn, slow)])
+        decoded = iter([decode(row) for row in await unsealed(conn, slow)])
         return [
             next(decoded) if p is None else LogRecord(p.head.sequence, p.head, _data(p, keys))
             for p in parsed

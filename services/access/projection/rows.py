@@ -13,7 +13,7 @@ from uuid import UUID
 
 from events import access_events as ev
 from events.envelope import EventEnvelope
-from services.access.eventlog import EventHead
+from services.access.eventlog.values import EventHead
 
 Head = EventHead | EventEnvelope
 """What a folder reads besides the event: id, type, time, actor, command id."""

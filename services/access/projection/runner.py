@@ -1,9 +1,9 @@
 """Following the event log into the read models, and telling readers how far it got.
 
 The runner reads a batch after its position, applies it, and otherwise sleeps until
-woken (`wake.set()`, e.g. from a PostgreSQL LISTEN callback or a command handler that
-just committed) or a short poll interval passes. Readers that hold a command result
-wait on `wait_for(position)` for read-your-writes. A failing database or log reader is
+woken (`notify()`: the log watch calls it after each commit, as it does the relay's) or
+a short poll interval passes. Readers that hold a command result wait on
+`wait_for(position)` for read-your-writes. A failing database or log reader is
 logged and retried with backoff; the loop itself never dies of it.
 """
 
@@ -13,18 +13,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
+from services.access.eventlog.reader import LogReader
+from services.access.eventlog.watch import nap
 from services.access.projection.apply import apply, read_position
 from services.access.projection.changes import Foldable
 from services.access.projection.sql import DEFAULT_SCHEMA
 
 log = logging.getLogger(__name__)
-
-LogReader = Callable[[int, int], Awaitable[Sequence[Foldable]]]
-"""`read_log(after, limit)`: up to `limit` events with position > `after`, in store order."""
 
 
 class ProjectionRunner:
@@ -33,7 +31,7 @@ class ProjectionRunner:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        read_log: LogReader,
+        read_log: LogReader[Foldable],
         *,
         schema: str = DEFAULT_SCHEMA,
         batch_size: int = 1000,
@@ -92,8 +90,7 @@ class ProjectionRunner:
                 continue
             backoff = 0.1
             if count < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self._poll_interval)
+                await nap(self.wake, self._poll_interval)
 
     async def step(self) -> int:
         """Read and apply one batch; return how many events were read."""

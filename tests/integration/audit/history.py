@@ -11,10 +11,11 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.access.api.repositories import AccessRepository
-from services.access.eventlog import EventLog
+from services.access.eventlog.reader import EventLog
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
-from services.access.projection import apply, create_schema
+from services.access.projection.apply import apply
+from services.access.projection.schema import create_schema
 from services.access.store.application import open_store
 from tests.unit.write.scenario import SECRET, Scenario
 

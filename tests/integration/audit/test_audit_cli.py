@@ -211,3 +211,12 @@ def test_rebuild_check_finds_the_live_read_models_equal(history):
     report = json.loads(out)
     assert report["ok"] is True
     assert {t["table"] for t in report["tables"]} >= {"access", "shares", "chargers"}
+
+
+def test_rebuild_check_prints_what_access_rebuild_prints(history):
+    """One command under two names: the auditors' `rebuild` is `access-rebuild`."""
+    code, out = audit(history, "rebuild", "--check")
+    assert code == 0, out
+    assert out.startswith("Rebuilt vs live read models at position ")
+    assert "  access " in out
+    assert out.rstrip().endswith("OK: the rebuilt read models equal the live ones.")

@@ -12,7 +12,7 @@ import pytest
 
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
-from services.access.projection import create_schema
+from services.access.projection.schema import create_schema
 from services.access.store.application import open_store
 from tests.unit.write.scenario import SECRET, Scenario
 

@@ -16,8 +16,8 @@ import pytest
 from events import access_events as ev
 from services.access.api import create_app
 from services.access.config import AccessSettings
-from services.access.eventlog import LoggedEvent
-from services.access.projection import ProjectionRunner
+from services.access.eventlog.values import LoggedEvent
+from services.access.projection.runner import ProjectionRunner
 from tests.unit.read.event_builders import ScriptedLog
 
 pytestmark = pytest.mark.integration

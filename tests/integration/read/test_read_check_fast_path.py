@@ -12,7 +12,7 @@ import pytest
 
 from services.access.api import create_app
 from services.access.config import AccessSettings
-from services.access.projection import ProjectionRunner
+from services.access.projection.runner import ProjectionRunner
 from tests.integration.read.test_read_api import AUTH, TOKEN, Api, InMemoryLog, world
 
 pytestmark = pytest.mark.integration

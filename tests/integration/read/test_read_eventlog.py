@@ -8,14 +8,11 @@ import pytest
 
 from services.access.domain.ids import published_event_id
 from services.access.domain.pseudonyms import pseudonymous_email
-from services.access.eventlog import (
-    PUBLISHED_TOPICS,
-    EventLog,
-    LoggedEvent,
-    _event_id,
-    _fast_decode,
-    unsealed,
-)
+from services.access.eventlog.fast import decode_fast
+from services.access.eventlog.reader import EventLog, decode
+from services.access.eventlog.translation import decode_with_mapper
+from services.access.eventlog.unsealing import unsealed
+from services.access.eventlog.values import LoggedEvent, event_id
 
 pytestmark = pytest.mark.integration
 
@@ -23,15 +20,13 @@ pytestmark = pytest.mark.integration
 async def test_fast_decode_equals_the_mapper_for_every_stored_event(every_event_store: str) -> None:
     conn = await asyncpg.connect(every_event_store)
     try:
-        log = EventLog()
-        rows = await conn.fetch(log._select, 0, 100_000, PUBLISHED_TOPICS)
-        rows = await unsealed(conn, rows)
+        rows = await unsealed(conn, await EventLog().fetch_rows(conn, 0, 100_000))
     finally:
         await conn.close()
     types = set()
     for row in rows:
-        assert _fast_decode(row) is not None, row["topic"]  # the fast path took it
-        fast, reference = log.decode(row), log.decode_with_mapper(row)
+        assert decode_fast(row) is not None, row["topic"]  # the fast path took it
+        fast, reference = decode(row), decode_with_mapper(row)
         assert fast == reference
         assert fast.envelope.model_dump_json() == reference.envelope.model_dump_json()
         assert fast.event == reference.event
@@ -59,8 +54,8 @@ async def test_an_old_class_version_goes_the_mappers_way_and_is_upcast(every_eve
     v1["state"] = bytes(row["state"]).replace(b',"class_version":2', b"").replace(b',"connected":true', b"").replace(b',"connected":false', b"")
     assert b"class_version" not in v1["state"]
     assert b'"connected"' not in v1["state"]
-    assert _fast_decode(v1) is None
-    decoded = EventLog().decode(v1)
+    assert decode_fast(v1) is None
+    decoded = decode(v1)
     assert decoded.envelope.data["connected"] is True  # v1 chargers were all connected
 
 
@@ -69,7 +64,7 @@ def test_event_ids_equal_the_published_uuid5() -> None:
 
     for version in range(1, 200):
         originator = uuid.uuid4()
-        assert _event_id(originator, version) == published_event_id(originator, version)
+        assert event_id(originator, version) == published_event_id(originator, version)
 
 
 async def test_a_lazily_built_envelope_equals_an_eager_one(every_event_store: str) -> None:
@@ -97,13 +92,12 @@ async def test_forgotten_people_read_as_pseudonyms_on_both_paths(every_event_sto
         forgotten = await conn.fetchval(
             "DELETE FROM person_keys WHERE subject = (SELECT originator_id FROM chargeraccess_events "
             "WHERE topic LIKE '%User.UserRegistered' ORDER BY notification_id LIMIT 1) RETURNING subject")
-        log = EventLog()
-        rows = await unsealed(conn, await conn.fetch(log._select, 0, 100_000, PUBLISHED_TOPICS))
+        rows = await unsealed(conn, await EventLog().fetch_rows(conn, 0, 100_000))
     finally:
         await conn.close()
     assert forgotten is not None
-    decoded = [log.decode(row) for row in rows]
-    assert decoded == [log.decode_with_mapper(row) for row in rows]
+    decoded = [decode(row) for row in rows]
+    assert decoded == [decode_with_mapper(row) for row in rows]
     text = "".join(e.envelope.model_dump_json() for e in decoded)
     assert "pii:v1:" not in text
     assert pseudonymous_email(forgotten) in text

@@ -12,9 +12,10 @@ import pytest
 
 from services.access.api import create_app
 from services.access.config import AccessSettings
-from services.access.eventlog import EventLog
+from services.access.eventlog.reader import EventLog, pooled
 from services.access.metrics import service_metrics
-from services.access.projection import ProjectionRunner, create_schema
+from services.access.projection.runner import ProjectionRunner
+from services.access.projection.schema import create_schema
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +46,7 @@ async def test_metrics_need_a_token_and_report_lags_from_the_store(every_event_s
         async with pool.acquire() as conn:
             await create_schema(conn, "read_metrics")
             head, published = await log.head(conn), await log.last_published(conn)
-
-        async def read_log(after: int, limit: int):
-            async with pool.acquire() as conn:
-                return await log.read(conn, after, limit)
-
-        runner = ProjectionRunner(pool, read_log, schema="read_metrics")
+        runner = ProjectionRunner(pool, pooled(pool, log), schema="read_metrics")
         relay = Relay(position=published)
         app = create_app(pool, AccessSettings(api_tokens=frozenset({TOKEN})), runner, _ready,
                          schema="read_metrics", metrics=service_metrics(pool, log, runner, Commands(), relay))

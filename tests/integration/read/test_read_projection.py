@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 
 from events import access_events as ev
-from services.access.projection import apply, create_schema, read_position
+from services.access.projection.apply import apply, read_position
+from services.access.projection.schema import create_schema
 from tests.unit.read.event_builders import ScriptedLog, person, ref
 
 pytestmark = pytest.mark.integration

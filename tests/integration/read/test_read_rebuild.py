@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from events import access_events as ev
-from services.access.projection import ProjectionRunner, apply, rebuild
+from services.access.projection.apply import apply
+from services.access.projection.rebuild import rebuild
+from services.access.projection.runner import ProjectionRunner
 from tests.integration.read.test_read_runner import busy_log, reader, snapshot
 from tests.unit.read.event_builders import ScriptedLog
 

@@ -13,8 +13,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.access.eventlog import EventLog
-from services.access.projection import ProjectionRunner, create_schema, read_position
+from services.access.eventlog.reader import EventLog, pooled
+from services.access.projection.apply import read_position
+from services.access.projection.runner import ProjectionRunner
+from services.access.projection.schema import create_schema
 from services.access.rebuild_cli import run_check, run_rebuild
 
 pytestmark = pytest.mark.integration
@@ -24,16 +26,11 @@ BIN = Path(sys.executable).parent
 
 async def live_projection(url: str, schema: str) -> int:
     """Project the store the way the service does: many small batches, access incremental."""
-    log = EventLog()
     async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
-
-        async def read_log(after: int, limit: int):
-            async with pool.acquire() as conn:
-                return await log.read(conn, after, limit)
-
         async with pool.acquire() as conn:
             await create_schema(conn, schema)
-        return await ProjectionRunner(pool, read_log, schema=schema, batch_size=3).catch_up()
+        return await ProjectionRunner(pool, pooled(pool, EventLog()), schema=schema,
+                                      batch_size=3).catch_up()
 
 
 async def published(url: str) -> list[int]:

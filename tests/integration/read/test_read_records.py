@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 
 from services.access.domain.pseudonyms import pseudonymous_email
-from services.access.eventlog import EventLog, LoggedEvent
+from services.access.eventlog.reader import EventLog
+from services.access.eventlog.values import LoggedEvent
 from services.access.projection.changes import fold_logged
 from services.access.projection.records import LogRecord, ProjectionLog
 from services.access.projection.rows import BatchChanges

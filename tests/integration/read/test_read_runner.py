@@ -10,8 +10,10 @@ from collections.abc import Sequence
 import asyncpg
 import pytest
 
-from services.access.eventlog import LoggedEvent
-from services.access.projection import ProjectionRunner, apply, create_schema, read_position
+from services.access.eventlog.values import LoggedEvent
+from services.access.projection.apply import apply, read_position
+from services.access.projection.runner import ProjectionRunner
+from services.access.projection.schema import create_schema
 from tests.unit.read.event_builders import ScriptedLog
 
 pytestmark = pytest.mark.integration

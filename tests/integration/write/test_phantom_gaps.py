@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from events.commands import RegisterUser
-from services.access.eventlog import EventLog
+from services.access.eventlog.reader import EventLog
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
 from services.access.store.application import AccessStore, open_store

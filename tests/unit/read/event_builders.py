@@ -10,7 +10,7 @@ from uuid import UUID
 from events import access_events as ev
 from events.envelope import EventEnvelope
 from events.text import Level, Role
-from services.access.eventlog import LoggedEvent
+from services.access.eventlog.values import LoggedEvent
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

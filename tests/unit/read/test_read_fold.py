@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from events import access_events as ev
-from services.access.projection.changes import ShareRow, fold, share_reason
+from services.access.eventlog.values import LoggedEvent
+from services.access.projection.changes import ShareRow, fold_logged, share_reason
 from tests.unit.read.event_builders import ScriptedLog, person, ref
 
 
 def folded(log: ScriptedLog):
-    return fold((e.position, e.envelope) for e in log.take())
+    return fold_logged(log.take())
 
 
 def test_grant_then_revoke_nets_to_a_delete():
@@ -75,7 +80,7 @@ def test_unknown_event_types_are_skipped_not_fatal():
     log = ScriptedLog()
     logged = log.add(ev.UserRegistered(user_id=log.user(), email="x@example.com"), log.user())
     renamed = logged.envelope.model_copy(update={"type": "SomethingNew"})
-    changes = fold([(logged.position, renamed)])
+    changes = fold_logged([LoggedEvent(logged.position, renamed)])
     assert changes.skipped_types == {"SomethingNew"}
     assert not changes.users
 
@@ -87,3 +92,17 @@ def test_invitation_never_keeps_the_token_salt():
     invitation = log.invite(owner, [charger])
     patch = folded(log).invitations[invitation]
     assert "salt" not in repr(patch)
+
+
+def test_the_fold_imports_nothing_that_does_io():
+    """A fresh interpreter that imports the fold has no database driver, event store
+    library or broker client loaded: the fold is pure, and stays so."""
+    io_packages = {"asyncpg", "psycopg", "psycopg_pool", "eventsourcing", "faststream",
+                   "aiokafka", "uvicorn", "aiosmtpd"}
+    code = ("import sys, services.access.projection.changes, services.access.projection.rows; "
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True, cwd=Path(__file__).parents[3])
+    loaded = set(done.stdout.split())
+    assert "services" in loaded  # the import did run
+    assert loaded & io_packages == set()

@@ -19,7 +19,7 @@ from services.access.domain.group import Group
 from services.access.domain.ids import group_aggregate_id
 from services.access.domain.invitation import Invitation
 from services.access.domain.user import User
-from services.access.eventlog import to_envelope
+from services.access.eventlog.translation import published
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
 from services.access.store.application import memory_store
@@ -85,7 +85,7 @@ class Scenario:
         for notification in self.store.recorder.select_notifications(position + 1, 1_000_000):
             event = self.store.mapper.to_domain_event(notification)
             if getattr(type(event), "PUBLISHED", False):
-                envelopes.append(to_envelope(notification.id, event))
+                envelopes.append(published(notification.id, event).envelope)
         return envelopes
 
     def types(self) -> list[str]:

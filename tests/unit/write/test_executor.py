@@ -118,7 +118,7 @@ def test_published_events_carry_actor_command_id_and_time(s: Scenario) -> None:
 def test_only_published_event_types_reach_the_events_topic(s: Scenario) -> None:
     from eventsourcing.utils import get_topic
 
-    from services.access.eventlog import PUBLISHED_TOPICS
+    from services.access.eventlog.topics import PUBLISHED_TOPICS
 
     owner, guest = s.user(phone="+4790022222"), s.user()
     charger = s.charger(owner)

@@ -13,7 +13,7 @@ from eventsourcing.persistence import StoredEvent
 
 from services.access.domain.base import Cause
 from services.access.domain.charger import Charger
-from services.access.eventlog import to_envelope
+from services.access.eventlog.translation import published
 from services.access.store.application import memory_store
 
 FIXTURE = Path(__file__).parent / "fixtures" / "charger_registered_v1.json"
@@ -41,7 +41,7 @@ def test_v1_event_rebuilds_the_aggregate_and_publishes_current_shape() -> None:
     charger = store.load(UUID("6b1f0c2e-57a4-4f8a-9d0e-3c2b1a0f9e11"))
     assert isinstance(charger, Charger)
     assert charger.connected is True
-    envelope = to_envelope(1, store.mapper.to_domain_event(stored_v1()))
+    envelope = published(1, store.mapper.to_domain_event(stored_v1())).envelope
     assert envelope.type == "ChargerRegistered"
     assert envelope.data["connected"] is True
     assert envelope.actor == "0d6c1e0a-8f5b-4c61-9d3c-6f0a2b7e4c21"
@@ -68,6 +68,6 @@ def test_v1_ownership_transfer_reads_without_a_previous_owner() -> None:
     stored = StoredEvent(originator_id=UUID("6b1f0c2e-57a4-4f8a-9d0e-3c2b1a0f9e11"), originator_version=2,
                          topic="services.access.domain.charger:Charger.ChargerOwnershipTransferred",
                          state=json.dumps(state).encode())
-    envelope = to_envelope(7, store.mapper.to_domain_event(stored))
+    envelope = published(7, store.mapper.to_domain_event(stored)).envelope
     assert envelope.data["from_owner"] is None
     assert envelope.data["to_owner"]["email"] == "new@example.no"

@@ -7,7 +7,7 @@ person deletes their keys in the commit that stores `UserForgotten`, after which
 sealed value reads as a pseudonym; the rest of the history stays intact and auditable.
 
 - `sealing`: the cipher: sealing one value, opening sealed values (also for the log's
-  readers, `services/access/unsealing.py`).
+  readers, `services/access/eventlog/unsealing.py`).
 - `fields`: which values of which events are personal, and whose.
 - `keyring`: where the keys live, and their lifetime within a batch.
 - `mapper`: the store's mapper, sealing on the way in and opening on the way out.

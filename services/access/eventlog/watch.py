@@ -1,7 +1,8 @@
 """Wake-ups when the event store commits: PostgreSQL LISTEN on the store's channel.
 
 The store NOTIFYs inside each inserting transaction, so the notification arrives only
-after the commit. Followers of the log also poll on a short timer, because a
+after the commit. Every follower of the log (the relay, the projection) is woken the
+same way, through its `notify()`; followers also poll on a short timer, because a
 notification can be missed while the listening connection reconnects.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -18,22 +20,24 @@ from services.access.store.application import EVENTS_TABLE
 
 log = logging.getLogger(__name__)
 
+Notify = Callable[[], None]
+"""A follower's `notify()`: new events may be in the store, read now."""
+
 
 class LogWatch:
     def __init__(self, database_url: str, channel: str = EVENTS_TABLE) -> None:
         self._database_url = database_url
         self._channel = channel
-        self._events: list[asyncio.Event] = []
+        self._followers: list[Notify] = []
         self._task: asyncio.Task[None] | None = None
 
-    def subscribe(self) -> asyncio.Event:
-        event = asyncio.Event()
-        self._events.append(event)
-        return event
+    def wake(self, notify: Notify) -> None:
+        """Call `notify` after every commit to the store (and once on each (re)connect)."""
+        self._followers.append(notify)
 
     def _notify(self, *_: Any) -> None:
-        for event in self._events:
-            event.set()
+        for notify in self._followers:
+            notify()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="log-watch")
@@ -62,8 +66,7 @@ class LogWatch:
                 await asyncio.sleep(1)
 
 
-async def wait_for(event: asyncio.Event, seconds: float) -> None:
-    """Wait for a wake-up or `seconds`, whichever comes first, and re-arm."""
+async def nap(wake: asyncio.Event, seconds: float) -> None:
+    """Sleep until `wake` is set or `seconds` pass, whichever comes first."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
-    event.clear()
+        await asyncio.wait_for(wake.wait(), seconds)
