@@ -158,6 +158,11 @@ class Window:
             "schedule": self.schedule.to_data() if self.schedule else None,
         }
 
+    def event_fields(self) -> dict[str, Any]:
+        """The three fields as stored events carry them (datetimes, schedule data)."""
+        return {"valid_from": self.valid_from, "valid_until": self.valid_until,
+                "schedule": self.schedule.to_data() if self.schedule else None}
+
     @property
     def permanent(self) -> bool:
         return self.valid_from is None and self.valid_until is None and self.schedule is None
