@@ -90,8 +90,10 @@ class Schedule:
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Schedule:
-        return cls(str(data["time_zone"]),
-                   tuple(WeeklyWindow.from_data(w) for w in data["windows"]))
+        """Parsed once per distinct schedule: shares often repeat one, and the parsed object
+        keeps its derived tables."""
+        return _parsed(str(data["time_zone"]), tuple(
+            (tuple(w["days"]), str(w["from"]), str(w["until"])) for w in data["windows"]))
 
     def to_data(self) -> dict[str, Any]:
         return {"time_zone": self.time_zone, "windows": [w.to_data() for w in self.windows]}
@@ -127,6 +129,11 @@ class Schedule:
         local = t.astimezone(self.zone)
         minute = local.hour * 60 + local.minute
         return any(s <= minute < e for s, e in self.by_weekday[local.weekday()])
+
+
+@lru_cache(maxsize=4096)
+def _parsed(time_zone: str, windows: tuple[tuple[tuple[str, ...], str, str], ...]) -> Schedule:
+    return Schedule(time_zone, tuple(WeeklyWindow(*w) for w in windows))
 
 
 @dataclass(frozen=True)
