@@ -18,8 +18,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.text import Level, Locale, Role
-from events.wire_names import by_wire_name
 from events.windows import ShareSchedule, ValidFrom, ValidUntil
+from events.wire_names import by_wire_name
 
 
 class AccessEvent(BaseModel):

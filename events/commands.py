@@ -11,8 +11,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from events.text import Email, HeaderSafeText, Level, Locale, Phone
-from events.wire_names import by_wire_name
 from events.windows import ShareSchedule, ValidFrom, ValidUntil, until_after_from
+from events.wire_names import by_wire_name
 
 ChargerIds = Annotated[list[UUID], Field(min_length=1, max_length=100)]
 
