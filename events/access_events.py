@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.text import Level, Locale, Role
+from events.windows import ShareSchedule, ValidFrom, ValidUntil
 from events.wire_names import by_wire_name
 
 
@@ -93,6 +94,9 @@ class UserInvited(AccessEvent):
     token_salt: str = Field(
         description="Input to the invitation token's keyed HMAC; useless without the key."
     )
+    valid_from: ValidFrom = None
+    valid_until: ValidUntil = None
+    schedule: ShareSchedule = None
 
 
 class InvitationResent(UserInvited):
@@ -104,6 +108,9 @@ class InvitationAccepted(AccessEvent):
     user_id: UUID
     charger_ids: list[UUID]
     level: Level
+    valid_from: ValidFrom = None
+    valid_until: ValidUntil = None
+    schedule: ShareSchedule = None
 
 
 class InvitationDeclined(AccessEvent):
@@ -126,6 +133,9 @@ class AccessGranted(AccessEvent):
         description="What granted it: {'kind': 'invitation', 'invitation_id': ...} "
         "or {'kind': 'update', 'command_id': ...}."
     )
+    valid_from: ValidFrom = None
+    valid_until: ValidUntil = None
+    schedule: ShareSchedule = None
 
 
 class AccessRevoked(AccessEvent):
@@ -141,6 +151,48 @@ class UserAccessChanged(AccessEvent):
     changed_by: Person
     chargers: list[ChargerRef]
     level: Level
+    valid_from: ValidFrom = None
+    valid_until: ValidUntil = None
+    schedule: ShareSchedule = None
+
+
+class ShareCameIntoEffect(AccessEvent):
+    """A time-bound share came into effect (its `valid_from`, or a schedule window opening).
+
+    Appended by the access service's scheduler; `at` is the nominal instant, also when it
+    is appended late after downtime."""
+
+    charger_id: UUID
+    user_id: UUID
+    level: Level
+    at: datetime = Field(description="When it came into effect (nominal, not when appended).")
+
+
+class ShareWentOutOfEffect(AccessEvent):
+    """A time-bound share went out of effect (a schedule window closing, or `valid_until`)."""
+
+    charger_id: UUID
+    user_id: UUID
+    level: Level
+    at: datetime = Field(description="When it went out of effect (nominal, not when appended).")
+    ended: bool = Field(description="True when it will never be in effect again "
+                        "(`valid_until` reached); the share itself stays until revoked.")
+
+
+class ShareEnding(AccessEvent):
+    """A share's `valid_until` is near: its holder gets one `share_ending` e-mail.
+
+    Once per share and `valid_until`; none when the share changed or ended first, or was
+    granted already this close to its end (its e-mail stated the end)."""
+
+    charger_id: UUID
+    user_id: UUID
+    level: Level
+    valid_until: datetime
+    at: datetime = Field(description="When the notice was due: `valid_until` less the "
+                         "notice period (nominal, not when appended).")
+    user: Person = Field(description="The holder, as known then.")
+    charger: ChargerRef
 
 
 class UserAccessRemoved(AccessEvent):

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from events.text import Email, HeaderSafeText, Level, Locale, Phone
+from events.windows import ShareSchedule, ValidFrom, ValidUntil, until_after_from
 from events.wire_names import by_wire_name
 
 ChargerIds = Annotated[list[UUID], Field(min_length=1, max_length=100)]
@@ -62,7 +63,8 @@ class RegisterCharger(Command):
 
 
 class InviteUser(Command):
-    """Invites an e-mail address to use chargers the actor manages."""
+    """Invites an e-mail address to use chargers the actor manages; accepting grants shares
+    at `level` in the window given (none of the three window fields: permanent)."""
 
     invitation_id: UUID
     email: Email
@@ -71,6 +73,11 @@ class InviteUser(Command):
     locale: Locale | None = Field(
         default=None, description="Language for an invitee without an account (default `en`)."
     )
+    valid_from: ValidFrom = None
+    valid_until: ValidUntil = None
+    schedule: ShareSchedule = None
+
+    _until_after_from = field_validator("valid_until")(until_after_from)
 
     @model_validator(mode="after")
     def _distinct_chargers(self) -> InviteUser:
@@ -97,11 +104,17 @@ class ResendInvitation(Command):
 
 
 class UpdateUserAccess(Command):
-    """Sets exactly which of the actor's managed chargers the user has a share on."""
+    """Sets exactly which of the actor's managed chargers the user has a share on, at which
+    level and in which window (none of the three window fields: permanent)."""
 
     user_id: UUID
     charger_ids: Annotated[list[UUID], Field(max_length=1000)]
     level: Level = "charge"
+    valid_from: ValidFrom = None
+    valid_until: ValidUntil = None
+    schedule: ShareSchedule = None
+
+    _until_after_from = field_validator("valid_until")(until_after_from)
 
 
 class RemoveUser(Command):

@@ -167,6 +167,20 @@ def _given(d: Directory, a: str, e: ev.ChargerTransferredToUser) -> str:
     return f"{a} gave {d.charger(e.charger_id)} to {d.person(e.to_user)} ({connection})"
 
 
+def _came_into_effect(d: Directory, _a: str, e: ev.ShareCameIntoEffect) -> str:
+    return f"{d.user(e.user_id)}'s {e.level} share on {d.charger(e.charger_id)} came into effect"
+
+
+def _went_out_of_effect(d: Directory, _a: str, e: ev.ShareWentOutOfEffect) -> str:
+    what = "ended" if e.ended else "went out of effect"
+    return f"{d.user(e.user_id)}'s {e.level} share on {d.charger(e.charger_id)} {what}"
+
+
+def _ending(d: Directory, _a: str, e: ev.ShareEnding) -> str:
+    return (f"{d.user(e.user_id)} was told their share on {d.charger(e.charger_id)} ends "
+            f"at {e.valid_until.isoformat()}")
+
+
 def _forgotten(d: Directory, _a: str, e: ev.UserForgotten) -> str:
     return f"{e.pseudonym_name} was forgotten: their e-mail, phone and name are shredded"
 
@@ -190,4 +204,7 @@ _SENTENCES: dict[str, Sentence] = {
     "ChargerMovedToGroup": _moved,
     "ChargerOwnershipTransferred": _ownership,
     "ChargerTransferredToUser": _given,
+    "ShareCameIntoEffect": _came_into_effect,
+    "ShareWentOutOfEffect": _went_out_of_effect,
+    "ShareEnding": _ending,
 }

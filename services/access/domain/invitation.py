@@ -15,10 +15,19 @@ from eventsourcing.domain import Aggregate
 from events.tokens import new_salt, token_matches
 from services.access.domain.base import AccessAggregate, Cause
 from services.access.domain.errors import Rejected
+from services.access.domain.windows import Window
+
+
+def _permanent(state: dict[str, Any]) -> None:
+    """Upcast to v2: events before time-bound shares meant permanent ones."""
+    state.update(valid_from=None, valid_until=None, schedule=None)
 
 
 class Invitation(AccessAggregate):
     class UserInvited(AccessAggregate.Event, Aggregate.Created):
+        """v2 carries the window of the shares it grants (None: permanent)."""
+
+        class_version = 2
         invitation_id: UUID
         email: str
         chargers: list[dict[str, Any]]
@@ -27,8 +36,16 @@ class Invitation(AccessAggregate):
         inviter: dict[str, Any]
         expires_at: datetime
         token_salt: str
+        valid_from: datetime | None
+        valid_until: datetime | None
+        schedule: dict[str, Any] | None
+
+        upcast_v1_v2 = staticmethod(_permanent)
 
     class InvitationResent(AccessAggregate.Event):
+        """v2 carries the window, as UserInvited."""
+
+        class_version = 2
         invitation_id: UUID
         email: str
         chargers: list[dict[str, Any]]
@@ -37,16 +54,29 @@ class Invitation(AccessAggregate):
         inviter: dict[str, Any]
         expires_at: datetime
         token_salt: str
+        valid_from: datetime | None
+        valid_until: datetime | None
+        schedule: dict[str, Any] | None
+
+        upcast_v1_v2 = staticmethod(_permanent)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.expires_at = self.expires_at
             aggregate.token_salt = self.token_salt
 
     class InvitationAccepted(AccessAggregate.Event):
+        """v2 carries the window the shares were granted with."""
+
+        class_version = 2
         invitation_id: UUID
         user_id: UUID
         charger_ids: list[UUID]
         level: str
+        valid_from: datetime | None
+        valid_until: datetime | None
+        schedule: dict[str, Any] | None
+
+        upcast_v1_v2 = staticmethod(_permanent)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "accepted"
@@ -69,8 +99,9 @@ class Invitation(AccessAggregate):
 
     def __init__(
         self, *, invitation_id: UUID, email: str, chargers: list[dict[str, Any]], level: str,
-        locale: str, inviter: dict[str, Any], expires_at: datetime, token_salt: str, actor: str,
-        command_id: str,
+        locale: str, inviter: dict[str, Any], expires_at: datetime, token_salt: str,
+        valid_from: datetime | None, valid_until: datetime | None,
+        schedule: dict[str, Any] | None, actor: str, command_id: str,
     ) -> None:
         self.invitation_id = invitation_id
         self.email = email
@@ -81,17 +112,20 @@ class Invitation(AccessAggregate):
         self.inviter_id = str(inviter["user_id"])
         self.expires_at = expires_at
         self.token_salt = token_salt
+        self.window = Window.from_data(
+            {"valid_from": valid_from, "valid_until": valid_until, "schedule": schedule})
         self.status = "pending"
 
     @classmethod
     def invite(
         cls, invitation_id: UUID, email: str, chargers: list[dict[str, Any]], level: str,
-        locale: str, inviter: dict[str, Any], ttl: timedelta, cause: Cause,
+        window: Window, locale: str, inviter: dict[str, Any], ttl: timedelta, cause: Cause,
     ) -> Invitation:
         return cls._create(
             cls.UserInvited, id=invitation_id, invitation_id=invitation_id, email=email,
             chargers=chargers, level=level, locale=locale, inviter=inviter,
-            expires_at=cause.at + ttl, token_salt=new_salt(), **cause.stamp(),
+            expires_at=cause.at + ttl, token_salt=new_salt(), **window.event_fields(),
+            **cause.stamp(),
         )
 
     @property
@@ -112,7 +146,7 @@ class Invitation(AccessAggregate):
     def accept(self, user_id: UUID, cause: Cause) -> None:
         self.trigger_event(self.InvitationAccepted, invitation_id=self.invitation_id,
                            user_id=user_id, charger_ids=self.charger_ids, level=self.level,
-                           **cause.stamp())
+                           **self.window.event_fields(), **cause.stamp())
 
     def decline(self, user_id: UUID, cause: Cause) -> None:
         self.trigger_event(self.InvitationDeclined, invitation_id=self.invitation_id,
@@ -130,5 +164,6 @@ class Invitation(AccessAggregate):
         self.trigger_event(
             self.InvitationResent, invitation_id=self.invitation_id, email=self.email,
             chargers=self.chargers, level=self.level, locale=self.locale, inviter=self.inviter,
-            expires_at=cause.at + ttl, token_salt=new_salt(), **cause.stamp(),
+            expires_at=cause.at + ttl, token_salt=new_salt(), **self.window.event_fields(),
+            **cause.stamp(),
         )

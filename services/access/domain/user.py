@@ -6,6 +6,7 @@ write model alone, without trusting a possibly stale read model.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -36,10 +37,20 @@ class User(AccessAggregate):
             aggregate.shares.update(self.granted)
 
     class UserAccessChanged(AccessAggregate.Event):
+        """v2 carries the window the shares were set with (None: permanent)."""
+
+        class_version = 2
         user: dict[str, Any]
         changed_by: dict[str, Any]
         chargers: list[dict[str, Any]]
         level: str
+        valid_from: datetime | None
+        valid_until: datetime | None
+        schedule: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(valid_from=None, valid_until=None, schedule=None)
 
     class UserForgotten(AccessAggregate.Event):
         user_id: UUID

@@ -12,19 +12,29 @@ from services.access.domain.ids import email_index_id
 from services.access.domain.invitation import Invitation
 from services.access.domain.uniqueness import Claim
 from services.access.domain.user import User
+from services.access.domain.windows import Window
 from services.access.handlers.context import Context
 
 
 def grant_share(
-    ctx: Context, charger: Charger, user: User, level: str, source: dict[str, Any],
-    *, keep_higher: bool = False,
+    ctx: Context, charger: Charger, user: User, level: str, window: Window,
+    source: dict[str, Any], *, keep_higher: bool = False,
 ) -> bool:
+    """Set the user's share on the charger to `level` in `window`.
+
+    `keep_higher` (accepting an invitation, which never lowers a share): an existing share
+    is left alone when its level is higher, or equal and permanent; otherwise it becomes
+    `level` in `window`."""
     current = charger.shares.get(str(user.user_id))
-    if keep_higher and current is not None and LEVELS[current] > LEVELS[level]:
+    if keep_higher and current is not None and (
+        LEVELS[current] > LEVELS[level]
+        or (current == level and charger.window_of(user.user_id).permanent)
+    ):
         return False
-    if not charger.grant(user.user_id, level, source, ctx.cause):
+    if not charger.grant(user.user_id, level, window, source, ctx.cause):
         return False
-    user.record_shares({str(charger.charger_id): level}, [], ctx.cause)
+    if current != level:  # the user's mirror keeps levels only
+        user.record_shares({str(charger.charger_id): level}, [], ctx.cause)
     return True
 
 

@@ -20,6 +20,7 @@ from services.access.handlers.context import Context
 
 
 def invite_user(ctx: Context, cmd: InviteUser) -> str:
+    window = lookup.window(ctx, cmd)
     inviter = lookup.actor(ctx)
     lookup.require_new(ctx, cmd.invitation_id, "invitation")
     chargers = [lookup.charger(ctx, charger_id) for charger_id in cmd.charger_ids]
@@ -27,7 +28,7 @@ def invite_user(ctx: Context, cmd: InviteUser) -> str:
         if not lookup.actor_manages(ctx, charger):
             raise Rejected("forbidden", f"you don't manage charger {charger.charger_id}")
     invitation = Invitation.invite(
-        cmd.invitation_id, cmd.email, [c.ref() for c in chargers], cmd.level,
+        cmd.invitation_id, cmd.email, [c.ref() for c in chargers], cmd.level, window,
         _invitee_locale(ctx, cmd), inviter.person(), ctx.rules.invitation_ttl, ctx.cause,
     )
     ctx.uow.add(invitation)
@@ -59,7 +60,8 @@ def accept_invitation(ctx: Context, cmd: AcceptInvitation) -> str:
     source = {"kind": "invitation", "invitation_id": str(invitation.invitation_id)}
     for charger_id in invitation.charger_ids:
         charger = lookup.charger(ctx, charger_id)
-        grant_share(ctx, charger, invitee, invitation.level, source, keep_higher=True)
+        grant_share(ctx, charger, invitee, invitation.level, invitation.window, source,
+                    keep_higher=True)
     end_pending(ctx, invitation)
     return f"invitation {cmd.invitation_id} accepted"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Protocol
 from uuid import UUID
 
 from services.access.domain.access import can_manage
@@ -11,6 +13,7 @@ from services.access.domain.group import Group
 from services.access.domain.ids import group_aggregate_id
 from services.access.domain.invitation import Invitation
 from services.access.domain.user import User
+from services.access.domain.windows import Window
 from services.access.handlers.context import Context
 
 
@@ -54,7 +57,34 @@ def group_of(ctx: Context, charger: Charger) -> Group | None:
 
 
 def actor_manages(ctx: Context, charger: Charger) -> bool:
-    return can_manage(ctx.actor, charger, group_of(ctx, charger))
+    """Manage rights now (the command's time): a time-bound `manage` share while in effect."""
+    return can_manage(ctx.actor, charger, group_of(ctx, charger), ctx.cause.at)
+
+
+class Windowed(Protocol):
+    """A command that gives a share's window (InviteUser, UpdateUserAccess)."""
+
+    @property
+    def valid_from(self) -> datetime | None: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+    @property
+    def schedule(self) -> Any: ...
+
+
+def window(ctx: Context, cmd: Windowed) -> Window:
+    """The window a command gives; `invalid` when it ends before it starts or already has.
+
+    The static rules are the contract's; this one needs the command's time."""
+    until = cmd.valid_until
+    if until is not None and cmd.valid_from is not None and until <= cmd.valid_from:
+        raise Rejected("invalid", "valid_until: must be after valid_from")
+    if until is not None and until <= ctx.cause.at:
+        raise Rejected("invalid", "valid_until: must be after the command's time "
+                       f"({ctx.cause.at.isoformat()})")
+    schedule = cmd.schedule.model_dump() if cmd.schedule is not None else None
+    return Window.from_data(
+        {"valid_from": cmd.valid_from, "valid_until": until, "schedule": schedule})
 
 
 def managed_charger(ctx: Context, charger_id: UUID) -> Charger:

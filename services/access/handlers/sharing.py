@@ -17,6 +17,7 @@ from services.access.handlers.context import Context
 
 
 def update_user_access(ctx: Context, cmd: UpdateUserAccess) -> str:
+    window = lookup.window(ctx, cmd)
     manager = lookup.actor(ctx)
     user = lookup.user(ctx, cmd.user_id)
     listed = [lookup.charger(ctx, charger_id) for charger_id in dict.fromkeys(cmd.charger_ids)]
@@ -24,7 +25,7 @@ def update_user_access(ctx: Context, cmd: UpdateUserAccess) -> str:
         if not lookup.actor_manages(ctx, charger):
             raise Rejected("forbidden", f"you don't manage charger {charger.charger_id}")
     source = {"kind": "update", "command_id": ctx.cause.command_id}
-    changed = [grant_share(ctx, c, user, cmd.level, source) for c in listed]
+    changed = [grant_share(ctx, c, user, cmd.level, window, source) for c in listed]
     listed_ids = {str(c.charger_id) for c in listed}
     for charger in _shared_managed(ctx, list(user.shares)):
         if str(charger.charger_id) not in listed_ids:
@@ -32,7 +33,7 @@ def update_user_access(ctx: Context, cmd: UpdateUserAccess) -> str:
     if any(changed):
         user.trigger_event(user.UserAccessChanged, user=user.person(),
                            changed_by=manager.person(), chargers=[c.ref() for c in listed],
-                           level=cmd.level, **ctx.cause.stamp())
+                           level=cmd.level, **window.event_fields(), **ctx.cause.stamp())
     return f"user {cmd.user_id} now has a share on {len(listed)} of your chargers"
 
 

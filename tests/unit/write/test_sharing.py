@@ -39,7 +39,8 @@ def test_update_user_access_revokes_unlisted_chargers_the_actor_manages(s: Scena
     s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[keep, add])
     assert s.of_type("AccessGranted") == [
         {"charger_id": str(add), "user_id": str(guest), "level": "charge",
-         "source": s.of_type("AccessGranted")[0]["source"]}]
+         "source": s.of_type("AccessGranted")[0]["source"],
+         "valid_from": None, "valid_until": None, "schedule": None}]
     assert s.of_type("AccessRevoked") == [
         {"charger_id": str(drop), "user_id": str(guest), "reason": "updated"}]
     assert len(s.of_type("UserAccessChanged")) == 1
