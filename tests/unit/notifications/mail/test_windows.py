@@ -64,7 +64,8 @@ def test_dates_times_and_days_are_babels_for_the_locale(locale: Locale) -> None:
         assert format_date(local, "full", locale=locale) in text
         assert format_time(local, "short", locale=locale) in text
     days = get_day_names("wide", locale=locale)
-    assert days[5] in text and days[6] in text  # Saturday, Sunday (Monday = 0)
+    assert days[5] in text
+    assert days[6] in text
     assert days[0] not in text
 
 
@@ -79,7 +80,8 @@ def test_daylight_saving_shows_the_local_wall_clock(locale: Locale, summer: str,
     text = describe_window(july, december, WEEKEND, locale)
     assert text is not None
     summer, winter = cldr(summer), cldr(winter)
-    assert summer in text and winter in text
+    assert summer in text
+    assert winter in text
     assert text.index(summer) < text.index(winter)
     assert "(UTC" not in text  # the schedule's zone is named, not an offset
 
