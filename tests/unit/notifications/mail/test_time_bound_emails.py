@@ -4,6 +4,7 @@ the reader's language, in both parts; a permanent share's e-mails say nothing of
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -59,13 +60,15 @@ def render(event: AccessEvent) -> RenderedEmail:
     return Renderer(LinkSettings("https://app.example.com", b"secret")).render(notification)
 
 
-def invitation(locale: Locale, cls: type[UserInvited] = UserInvited, **window: object) -> UserInvited:
+def invitation(
+    locale: Locale, *, cls: type[UserInvited] = UserInvited, **window: Any
+) -> UserInvited:
     return cls(invitation_id=uuid4(), email="invitee@example.com", chargers=[GARAGE],
                level="charge", locale=locale, inviter=KARI,
                expires_at=datetime(2026, 12, 1, tzinfo=UTC), token_salt="0" * 32, **window)
 
 
-def changed(locale: Locale, **window: object) -> UserAccessChanged:
+def changed(locale: Locale, **window: Any) -> UserAccessChanged:
     ola = Person(user_id=uuid4(), email="ola@example.no", name="Ola", locale=locale)
     return UserAccessChanged(user=ola, changed_by=KARI, chargers=[GARAGE], level="charge",
                              **window)
@@ -74,7 +77,7 @@ def changed(locale: Locale, **window: object) -> UserAccessChanged:
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("cls", [UserInvited, InvitationResent])
 def test_invitation_and_reminder_state_the_window(locale: Locale, cls: type[UserInvited]) -> None:
-    mail = render(invitation(locale, cls, **WINDOW))
+    mail = render(invitation(locale, cls=cls, **WINDOW))
     assert f"\n\n{SENTENCE[locale]}\n\n" in mail.text  # a paragraph of its own
     assert f"<p>{SENTENCE[locale]}</p>" in mail.html
 
