@@ -31,7 +31,7 @@ WEEKEND = Schedule.model_validate({
     "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}],
 })
 # 17:00 and 19:00 UTC in December: 18:00 and 20:00 on an Oslo wall clock
-WINDOW = {
+WINDOW: dict[str, Any] = {
     "valid_from": datetime(2026, 12, 6, 17, 0, tzinfo=UTC),
     "valid_until": datetime(2026, 12, 8, 19, 0, tzinfo=UTC),
     "schedule": WEEKEND,
