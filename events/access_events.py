@@ -193,6 +193,10 @@ class ShareEnding(AccessEvent):
                          "notice period (nominal, not when appended).")
     user: Person = Field(description="The holder, as known then.")
     charger: ChargerRef
+    time_zone: str | None = Field(
+        default=None, max_length=64,
+        description="The share's schedule's IANA time zone, which the e-mail states "
+        "`valid_until` in; none: in the offset `valid_until` carries.")
 
 
 class UserAccessRemoved(AccessEvent):

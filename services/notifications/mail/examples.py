@@ -7,7 +7,7 @@ them again and fails when the committed files drift from the templates.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
 
@@ -18,12 +18,14 @@ from events.access_events import (
     ChargerTransferredToUser,
     InvitationRevoked,
     Person,
+    ShareEnding,
     UserAccessChanged,
     UserAccessRemoved,
     UserInvited,
 )
 from events.envelope import EventEnvelope
 from events.text import Locale
+from events.windows import Schedule
 from services.notifications.mail.recipients import notifications_for
 from services.notifications.mail.render import LinkSettings, Renderer
 
@@ -36,6 +38,12 @@ CABIN = ChargerRef(charger_id=UUID(int=2), name="Hytta på Geilo", serial_number
 NAMELESS = ChargerRef(charger_id=UUID(int=3), serial_number="WB-200-0003")
 KARI = Person(user_id=UUID(int=10), email="kari.nordmann@example.no", name="Kari Nordmann")
 OLA = Person(user_id=UUID(int=11), email="ola.hansen@example.no", name="Ola Hansen")
+OSLO_WINTER = timezone(timedelta(hours=1))
+WEEKDAYS = Schedule.model_validate({
+    "time_zone": "Europe/Oslo",
+    "windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "07:00", "until": "17:00"}],
+})
+WEEKEND_ENDS = datetime(2026, 12, 6, 20, 0, tzinfo=OSLO_WINTER)
 
 
 def _events(locale: Locale) -> list[AccessEvent]:
@@ -70,15 +78,55 @@ def _events(locale: Locale) -> list[AccessEvent]:
             to_owner=ola,
             from_owner=KARI,
         ),
+        ShareEnding(
+            charger_id=GARAGE.charger_id,
+            user_id=ola.user_id,
+            level="charge",
+            valid_until=WEEKEND_ENDS,
+            at=WEEKEND_ENDS - timedelta(hours=24),
+            user=ola,
+            charger=GARAGE,
+        ),
+    ]
+
+
+def _time_bound(locale: Locale) -> list[AccessEvent]:
+    """The e-mails that state a window; a permanent share's read as the ones above."""
+    ola = OLA.model_copy(update={"locale": locale})
+    return [
+        UserInvited(  # a tradesman, on weekdays for one week
+            invitation_id=UUID(int=21),
+            email="invitee@example.com",
+            chargers=[GARAGE],
+            level="charge",
+            locale=locale,
+            inviter=KARI,
+            expires_at=WHEN,
+            token_salt="1" * 32,
+            valid_from=datetime(2026, 3, 16, 7, 0, tzinfo=OSLO_WINTER),
+            valid_until=datetime(2026, 3, 20, 17, 0, tzinfo=OSLO_WINTER),
+            schedule=WEEKDAYS,
+        ),
+        UserAccessChanged(  # a neighbour, for a weekend
+            user=ola,
+            changed_by=KARI,
+            chargers=[GARAGE],
+            level="charge",
+            valid_from=datetime(2026, 12, 4, 18, 0, tzinfo=OSLO_WINTER),
+            valid_until=WEEKEND_ENDS,
+        ),
     ]
 
 
 def examples() -> dict[str, str]:
-    """File name (relative to docs/emails) → content, for every kind and locale."""
+    """File name (relative to docs/emails) → content, for every kind and locale, and
+    `<kind>_time_bound` for the kinds that state a share's window."""
     renderer = Renderer(LINKS)
     files: dict[str, str] = {}
     for locale in LOCALES:
-        for number, event in enumerate(_events(locale)):
+        events = [("", e) for e in _events(locale)]
+        events += [("_time_bound", e) for e in _time_bound(locale)]
+        for number, (variant, event) in enumerate(events):
             envelope = EventEnvelope(
                 id=UUID(int=100 + number),
                 type=type(event).__name__,
@@ -89,7 +137,7 @@ def examples() -> dict[str, str]:
             )
             for notification in notifications_for(envelope):
                 rendered = renderer.render(notification)
-                stem = f"{locale}/{notification.kind}"
+                stem = f"{locale}/{notification.kind}{variant}"
                 files[f"{stem}.txt"] = f"Subject: {rendered.subject}\n\n{rendered.text}"
                 files[f"{stem}.html"] = rendered.html
     return files

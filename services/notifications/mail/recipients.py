@@ -19,6 +19,7 @@ from events.access_events import (
     InvitationResent,
     InvitationRevoked,
     Person,
+    ShareEnding,
     UserAccessChanged,
     UserAccessRemoved,
     UserInvited,
@@ -35,6 +36,7 @@ Kind = Literal[
     "charger_transferred_to_you",
     "charger_transferred_from_you",
     "ownership_transferred",
+    "share_ending",
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
@@ -108,6 +110,11 @@ def _access_removed(event: AccessEvent) -> Targets:
     return [("access_removed", event.user)]
 
 
+def _share_ending(event: AccessEvent) -> Targets:
+    assert isinstance(event, ShareEnding)
+    return [("share_ending", event.user)]
+
+
 def _transferred_to_user(event: AccessEvent) -> Targets:
     assert isinstance(event, ChargerTransferredToUser)
     return [
@@ -129,6 +136,7 @@ _MAPPERS: dict[type[AccessEvent], Callable[[AccessEvent], Targets]] = {
     UserAccessRemoved: _access_removed,
     ChargerTransferredToUser: _transferred_to_user,
     ChargerOwnershipTransferred: _ownership,
+    ShareEnding: _share_ending,
 }
 MAILING_TYPES = frozenset(cls.__name__ for cls in _MAPPERS)
 """The envelope types that may cause an e-mail."""

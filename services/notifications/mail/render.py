@@ -24,10 +24,18 @@ from babel.dates import format_date, format_time
 from babel.lists import format_list
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
-from events.access_events import ChargerRef, InvitationResent, Person, UserInvited
+from events.access_events import (
+    ChargerRef,
+    InvitationResent,
+    Person,
+    ShareEnding,
+    UserAccessChanged,
+    UserInvited,
+)
 from events.text import Locale
 from events.tokens import invitation_token
 from services.notifications.mail.recipients import Notification
+from services.notifications.mail.windows import describe_moment, describe_window
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -110,6 +118,13 @@ class Renderer:
         }
         if isinstance(event, UserInvited):
             context["accept_url"] = self.accept_url(event)
+        if isinstance(event, UserInvited | UserAccessChanged):
+            # None for a permanent share: its e-mails read exactly as before windows existed
+            context["window"] = describe_window(
+                event.valid_from, event.valid_until, event.schedule, locale
+            )
+        if isinstance(event, ShareEnding):
+            context["ends"] = describe_moment(event.valid_until, event.time_zone, locale)
         return context
 
     def accept_url(self, event: UserInvited) -> str:

@@ -132,7 +132,8 @@ def test_committed_examples_match_the_templates() -> None:
 
     docs = Path(__file__).resolve().parents[3] / "docs" / "emails"
     expected = examples.examples()
-    assert len(expected) == len(KINDS) * len(LOCALES) * 2
+    every_kind = {f"{lo}/{k}.{x}" for lo in LOCALES for k in KINDS for x in ("txt", "html")}
+    assert every_kind <= set(expected)  # and `<kind>_time_bound` for the windows
     committed = {
         str(p.relative_to(docs)): p.read_text("utf-8")
         for p in docs.rglob("*.*")
