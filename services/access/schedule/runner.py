@@ -113,10 +113,11 @@ class BoundaryScheduler:
         got something appended."""
         await self.catch_up()
         appended = 0
-        due = self.timetable.pop_due(self._clock())
+        now = self._clock()
+        due = self.timetable.pop_due(now)
         for done, (key, at) in enumerate(due):
             try:
-                appended += await self._append(key, at)
+                appended += await self._append(key, at, now)
             except BaseException:
                 for left, _at in due[done:]:  # due again next turn
                     self.timetable.retry(left)
@@ -133,7 +134,7 @@ class BoundaryScheduler:
             if len(events) < self._batch_size:
                 return self.timetable.position
 
-    async def _append(self, key: ShareKey, due: datetime) -> int:
+    async def _append(self, key: ShareKey, due: datetime, now: datetime) -> int:
         charger_id, user_id = key
         appended = await asyncio.to_thread(
             append_due, self._store, charger_id, user_id, self.timetable.notice, self._clock)
@@ -143,6 +144,8 @@ class BoundaryScheduler:
             # Another instance appended it (the log will show it), or the notice of a
             # share that ended first: not due at `due` again.
             self.timetable.settle(key, due)
+        if not appended.notices:
+            self.timetable.settle_notice(key, now)
         return int(bool(appended))
 
     def _nap(self) -> float:

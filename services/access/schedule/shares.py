@@ -44,8 +44,10 @@ class Share:
     noticed: bool = False
     """Its ending notice was given (for this grant's `valid_until`)."""
     settled: set[datetime] = field(default_factory=set)
-    """Due times the aggregate had nothing to append for (the notice of a share that
-    ended first): not due again until the share changes."""
+    """Due times the aggregate had nothing to append for (another instance appended it,
+    or the notice of a share that ended first): not due again. A grant's boundaries only
+    move forward and its notice time is fixed, so these never come back for this grant;
+    a new grant is a new `Share`."""
 
     def next_boundary(self) -> datetime | None:
         return next_change(self.window, self.since)
@@ -65,7 +67,8 @@ class Share:
 
     def finished(self, notice: timedelta) -> bool:
         """Nothing will ever be due again (until a new grant replaces it)."""
-        return self.next_boundary() is None and self.notice_at(notice) is None
+        notice_at = self.notice_at(notice)
+        return self.next_boundary() is None and (notice_at is None or notice_at in self.settled)
 
 
 class Timetable:
@@ -115,7 +118,6 @@ class Timetable:
         else:
             share.in_effect = isinstance(event, ev.ShareCameIntoEffect)
             share.since = event.at
-        share.settled.clear()
         self._put(key, share)
 
     # -- what is due ---------------------------------------------------------------------
@@ -143,6 +145,14 @@ class Timetable:
         if share is not None:
             share.settled.add(at)
             self._put(key, share)
+
+    def settle_notice(self, key: ShareKey, now: datetime) -> None:
+        """The aggregate appended no notice for `key` at `now`: if it was due by then, it
+        never will be (the share ended first, or another instance gave it)."""
+        share = self.shares.get(key)
+        notice_at = None if share is None else share.notice_at(self.notice)
+        if notice_at is not None and notice_at <= now:
+            self.settle(key, notice_at)
 
     def retry(self, key: ShareKey) -> None:
         """Appending for `key` failed: due again as it was."""
