@@ -1,5 +1,5 @@
 """Composition root of the access service: one process runs the command consumer, the
-relay, the projection and the query API, all on one event loop.
+relay, the projection, the boundary scheduler and the query API, all on one event loop.
 
 Tests build the same object with their own settings, so what they exercise is what
 `make run` starts.
@@ -28,6 +28,8 @@ from services.access.metrics import service_metrics
 from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
+from services.access.schedule.log import ShareLog
+from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
 from services.common.incarnation import Incarnation
 from services.common.kafka import ensure_topics, keep_topics
@@ -53,6 +55,8 @@ class AccessService:
         self.consumer: CommandConsumer | None = None
         self.relay: Relay | None = None
         self.projection: ProjectionRunner | None = None
+        self.scheduler: BoundaryScheduler | None = None
+        self._scheduler_store: AccessStore | None = None
         self._subscriber: Any = None
         self._watch: LogWatch | None = None
         self._server: uvicorn.Server | None = None
@@ -81,9 +85,15 @@ class AccessService:
         event_log = EventLog()
         self.relay = Relay(self.pool, pooled(self.pool, event_log), self.broker, s.topics.events)
         self.projection = ProjectionRunner(self.pool, pooled(self.pool, ProjectionLog(event_log)))
+        # A store of its own: the store's key ring is per batch, not shared across threads.
+        self._scheduler_store = await asyncio.to_thread(open_store, s.database_url,
+                                                        pool_size=1)
+        self.scheduler = BoundaryScheduler(self._scheduler_store, pooled(self.pool, ShareLog()),
+                                           s.share_ending_notice)
         self._watch = LogWatch(s.database_url)
         self._watch.wake(self.relay.notify)
         self._watch.wake(self.projection.notify)
+        self._watch.wake(self.scheduler.notify)
         await self._watch.start()
         await self.broker.start()
         await self.relay.setup()
@@ -96,6 +106,7 @@ class AccessService:
         self._tasks.append(asyncio.create_task(self.relay.watch_broker_state(
             self._commands_consumer, s.broker_check_seconds), name="broker-state"))
         self.projection.start()
+        self.scheduler.start()
         if self._serve_api:
             await self._start_api()
         log.info("access service started")
@@ -114,7 +125,7 @@ class AccessService:
         assert self.pool is not None
         assert self.projection is not None
         metrics = service_metrics(self.pool, EventLog(), self.projection, self.consumer,
-                                  self.relay)
+                                  self.relay, self.scheduler)
         app = create_app(self.pool, self.settings, self.projection, self.readiness,
                          metrics=metrics)
         config = uvicorn.Config(app, host="0.0.0.0", port=self.settings.api_port,  # noqa: S104
@@ -142,12 +153,16 @@ class AccessService:
                 await task
         if self.projection is not None:
             await self.projection.stop()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self._watch is not None:
             await self._watch.stop()
         if self.pool is not None:
             await self.pool.close()
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
+        if self._scheduler_store is not None:
+            await asyncio.to_thread(self._scheduler_store.close)
         if self._incarnation is not None:
             await self._incarnation.end()
         log.info("access service stopped")

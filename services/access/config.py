@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 
 from services.common.config import Settings
 
@@ -27,10 +28,17 @@ class AccessSettings(Settings):
     operator_ids: frozenset[str] = field(default_factory=frozenset)
     """User ids (`OPERATOR_IDS`) that may send ForgetUser for someone else."""
     invitation_ttl_seconds: int = INVITATION_TTL_SECONDS
+    share_ending_notice_hours: float = 24.0
+    """How long before a share's `valid_until` its holder gets the `share_ending` notice
+    (`SHARE_ENDING_NOTICE_HOURS`)."""
     access_instance: str = ""
     """The access service instance's name (`ACCESS_INSTANCE`, default the host name): the
     same across its restarts, unique among running instances (`incarnation`); empty: a
     unique one."""
+
+    @property
+    def share_ending_notice(self) -> timedelta:
+        return timedelta(hours=self.share_ending_notice_hours)
 
     @classmethod
     def from_env(cls) -> AccessSettings:
@@ -45,6 +53,7 @@ class AccessSettings(Settings):
             broker_check_seconds=float(env.get("BROKER_CHECK_SECONDS", "5")),
             invitation_ttl_seconds=int(
                 env.get("INVITATION_TTL_SECONDS", str(INVITATION_TTL_SECONDS))),
+            share_ending_notice_hours=float(env.get("SHARE_ENDING_NOTICE_HOURS", "24")),
             access_instance=env.get("ACCESS_INSTANCE") or socket.gethostname(),
         )
 

@@ -43,6 +43,16 @@ class RelayStats(Protocol):
     published: int
 
 
+class ScheduleStats(Protocol):
+    """What the boundary scheduler counts."""
+
+    boundaries: int
+    notices: int
+
+    @property
+    def due_shares(self) -> int: ...
+
+
 class ProjectionStats(Protocol):
     @property
     def position(self) -> int: ...
@@ -61,8 +71,10 @@ class AccessMetrics:
         store: StoreHeads | None = None,
         commands: CommandStats | None = None,
         relay: RelayStats | None = None,
+        schedule: ScheduleStats | None = None,
     ) -> None:
         self._projection = projection
+        self._schedule = schedule
         self._store = store
         self._commands = commands
         self._relay = relay
@@ -81,6 +93,8 @@ class AccessMetrics:
             out.metric("access_relay_published_total", "counter",
                        "Events published on access.events by this process (re-sends too).",
                        relay.published)
+        if self._schedule is not None:
+            _schedule_metrics(out, self._schedule)
         if self._store is not None:
             try:
                 head, published = await self._store()
@@ -117,6 +131,17 @@ def _command_metrics(out: _Writer, commands: CommandStats) -> None:
     out.metric("access_commands_dead_lettered_total", "counter",
                "Messages sent to access.commands.dlq (unreadable envelopes).",
                commands.dead_letters)
+
+
+def _schedule_metrics(out: _Writer, schedule: ScheduleStats) -> None:
+    out.metric("access_schedule_boundaries_total", "counter",
+               "ShareCameIntoEffect / ShareWentOutOfEffect events this process appended.",
+               schedule.boundaries)
+    out.metric("access_schedule_notices_total", "counter",
+               "ShareEnding notices this process appended.", schedule.notices)
+    out.metric("access_schedule_due_shares", "gauge",
+               "Time-bound shares with a boundary or an ending notice still ahead.",
+               schedule.due_shares)
 
 
 class _Writer:
@@ -158,6 +183,7 @@ def service_metrics(
     projection: ProjectionStats,
     commands: CommandStats | None,
     relay: RelayStats | None,
+    schedule: ScheduleStats | None = None,
 ) -> MetricsRenderer:
     """The whole service's metrics, for `create_app(..., metrics=...)`."""
 
@@ -165,4 +191,5 @@ def service_metrics(
         async with pool.acquire() as conn:
             return await event_log.head(conn), await event_log.last_published(conn)
 
-    return AccessMetrics(projection, store=heads, commands=commands, relay=relay).render
+    return AccessMetrics(projection, store=heads, commands=commands, relay=relay,
+                         schedule=schedule).render

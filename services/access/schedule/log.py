@@ -1,0 +1,47 @@
+"""The part of the event log the scheduler follows: the events that start, end, move or
+mark a charger's shares, nothing else.
+
+A reader of its own rather than `EventLog`, so a scheduler starting on a long log reads
+and decodes only these few types (a log of a million events is mostly others). Shares
+are ended only by `AccessRevoked` (removing a user, transferring a charger and updating
+access all revoke through it) and changed only by `AccessGranted`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.utils import get_topic
+
+from services.access.domain.charger import Charger
+from services.access.eventlog.reader import decode
+from services.access.eventlog.values import LoggedEvent
+from services.access.store.application import EVENTS_TABLE
+
+if TYPE_CHECKING:
+    import asyncpg
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection = asyncpg.Connection | PoolConnectionProxy[Any]
+
+SHARE_EVENTS = (Charger.AccessGranted, Charger.AccessRevoked, Charger.ShareCameIntoEffect,
+                Charger.ShareWentOutOfEffect, Charger.ShareEnding)
+SHARE_TOPICS = [get_topic(cls) for cls in SHARE_EVENTS]
+
+
+class ShareLog:
+    """The share events of the store's log, in store order, as published events.
+
+    Personal data (the holder in `ShareEnding`) is left sealed: the schedule never reads it.
+    """
+
+    def __init__(self, table: str = EVENTS_TABLE) -> None:
+        self._select = (
+            f"SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
+            f"FROM {table} WHERE notification_id > $1 AND topic = ANY($3::text[]) "
+            f"ORDER BY notification_id LIMIT $2"
+        )
+
+    async def read(self, conn: Connection, after: int, limit: int) -> list[LoggedEvent]:
+        rows = await conn.fetch(self._select, after, limit, SHARE_TOPICS)
+        return [decode(row) for row in rows]

@@ -1,0 +1,155 @@
+"""The scheduler's loop: follow the log, sleep until the next share is due, append.
+
+It sleeps until the earliest due time, but never longer than `max_nap` and no longer
+than until the log watch wakes it (a commit may have granted a share due sooner). Each
+turn first folds what the log gained, then appends, through the write side, for every
+share due by now (`appending.append_due`, in a thread: the store is synchronous). It
+has a store of its own: the store's key ring keeps per-batch state that must not be
+shared with the command consumer's thread.
+
+At start it folds the whole log before appending anything, so after downtime every
+missed boundary is due at once and appended in order with its nominal time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from services.access.eventlog.reader import LogReader
+from services.access.eventlog.values import LoggedEvent
+from services.access.eventlog.watch import nap
+from services.access.ports import EventStore
+from services.access.schedule.appending import append_due
+from services.access.schedule.shares import ShareKey, Timetable
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BoundaryScheduler:
+    def __init__(
+        self,
+        store: EventStore,
+        read_log: LogReader[LoggedEvent],
+        notice: timedelta,
+        *,
+        clock: Clock = utc_now,
+        batch_size: int = 1000,
+        max_nap: float = 0.25,
+        max_backoff: float = 5.0,
+        stall_after: float = 30.0,
+    ) -> None:
+        self.wake = asyncio.Event()
+        self.timetable = Timetable(notice)
+        self.boundaries = 0
+        """Boundary events this process appended."""
+        self.notices = 0
+        """ShareEnding notices this process appended."""
+        self._store = store
+        self._read_log = read_log
+        self._clock = clock
+        self._batch_size = batch_size
+        self._max_nap = max_nap
+        self._max_backoff = max_backoff
+        self._stall_after = stall_after
+        self._last_success = time.monotonic()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def due_shares(self) -> int:
+        """Time-bound shares with a boundary or a notice still ahead."""
+        return len(self.timetable.shares)
+
+    def notify(self) -> None:
+        """The log gained events (the log watch calls this): fold them now."""
+        self.wake.set()
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="schedule")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and not self.stalled()
+
+    def stalled(self) -> bool:
+        return time.monotonic() - self._last_success > self._stall_after
+
+    async def run(self) -> None:
+        """Loop until cancelled; a failing database is logged and retried with backoff."""
+        backoff = 0.1
+        while True:
+            self.wake.clear()
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler turn failed; retrying in %.1f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            backoff = 0.1
+            await nap(self.wake, self._nap())
+
+    async def tick(self) -> int:
+        """One turn: fold the log, then append for every share due now; how many shares
+        got something appended."""
+        await self.catch_up()
+        appended = 0
+        now = self._clock()
+        due = self.timetable.pop_due(now)
+        for done, (key, at) in enumerate(due):
+            try:
+                appended += await self._append(key, at, now)
+            except BaseException:
+                for left, _at in due[done:]:  # due again next turn
+                    self.timetable.retry(left)
+                raise
+        self._last_success = time.monotonic()
+        return appended
+
+    async def catch_up(self) -> int:
+        """Fold the log up to its end; the position reached."""
+        while True:
+            events: Sequence[LoggedEvent] = await self._read_log(
+                self.timetable.position, self._batch_size)
+            self.timetable.fold(events)
+            if len(events) < self._batch_size:
+                return self.timetable.position
+
+    async def _append(self, key: ShareKey, due: datetime, now: datetime) -> int:
+        charger_id, user_id = key
+        appended = await asyncio.to_thread(
+            append_due, self._store, charger_id, user_id, self.timetable.notice, self._clock)
+        self.boundaries += appended.boundaries
+        self.notices += appended.notices
+        if not appended:
+            # Another instance appended it (the log will show it), or the notice of a
+            # share that ended first: not due at `due` again.
+            self.timetable.settle(key, due)
+        if not appended.notices:
+            self.timetable.settle_notice(key, now)
+        return int(bool(appended))
+
+    def _nap(self) -> float:
+        due = self.timetable.next_due()
+        if due is None:
+            return self._max_nap
+        return max(0.0, min(self._max_nap, (due - self._clock()).total_seconds()))

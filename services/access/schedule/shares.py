@@ -1,0 +1,194 @@
+"""What the scheduler knows of the time-bound shares, and when each next needs it.
+
+Folded from the share events of the log, the same way the Charger aggregate folds them:
+per (charger, user) share its window, whether it was in effect as of its last recorded
+boundary (or its grant), and whether its ending notice was given. From that, each share's
+next due time: its next boundary (`next_change` after the last one recorded) or the
+time of its ending notice, whichever comes first; a heap orders them.
+
+This is only a timetable. The Charger aggregate decides what is appended (its
+`mark_boundaries` and `notice_ending` are idempotent on its own state), so a timetable
+that lags the log costs a needless load, never a wrong or a duplicate event. Pure: no
+I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from events import access_events as ev
+from events.access_events import EVENT_TYPES, AccessEvent
+from services.access.domain.windows import Window, in_effect, next_change
+from services.access.eventlog.values import LoggedEvent
+
+ShareKey = tuple[UUID, UUID]
+"""(charger_id, user_id)"""
+
+_MARKS = (ev.ShareCameIntoEffect, ev.ShareWentOutOfEffect, ev.ShareEnding)
+
+
+@dataclass
+class Share:
+    """One time-bound share, as the Charger aggregate holds it for the user."""
+
+    window: Window
+    in_effect: bool
+    since: datetime
+    """The instant of its last recorded boundary, or of its grant."""
+    granted_at: datetime
+    noticed: bool = False
+    """Its ending notice was given (for this grant's `valid_until`)."""
+    settled: set[datetime] = field(default_factory=set)
+    """Due times the aggregate had nothing to append for (another instance appended it,
+    or the notice of a share that ended first): not due again. A grant's boundaries only
+    move forward and its notice time is fixed, so these never come back for this grant;
+    a new grant is a new `Share`."""
+
+    def next_boundary(self) -> datetime | None:
+        return next_change(self.window, self.since)
+
+    def notice_at(self, notice: timedelta) -> datetime | None:
+        """When the ending notice is due (as `Charger.ending_due`): `valid_until` less
+        `notice`, unless given already or the grant came that close to the end."""
+        end = self.window.valid_until
+        if end is None or self.noticed or self.granted_at >= end - notice:
+            return None
+        return end - notice
+
+    def due(self, notice: timedelta) -> datetime | None:
+        times = [t for t in (self.next_boundary(), self.notice_at(notice))
+                 if t is not None and t not in self.settled]
+        return min(times, default=None)
+
+    def finished(self, notice: timedelta) -> bool:
+        """Nothing will ever be due again (until a new grant replaces it)."""
+        notice_at = self.notice_at(notice)
+        return self.next_boundary() is None and (notice_at is None or notice_at in self.settled)
+
+
+class Timetable:
+    """The time-bound shares and their due times, folded from the log's share events."""
+
+    def __init__(self, notice: timedelta) -> None:
+        self.notice = notice
+        self.position = 0
+        self.shares: dict[ShareKey, Share] = {}
+        self._heap: list[tuple[datetime, int, ShareKey]] = []
+        self._entry: dict[ShareKey, int] = {}
+        """The heap entry (its tie-breaker) that stands for each share's current due time;
+        older entries are skipped when they surface."""
+        self._counter = itertools.count()
+
+    # -- folding the log -----------------------------------------------------------------
+
+    def fold(self, events: Iterable[LoggedEvent]) -> None:
+        for logged in events:
+            self._fold_one(logged)
+            self.position = max(self.position, logged.position)
+
+    def _fold_one(self, logged: LoggedEvent) -> None:
+        event = _event_of(logged)
+        if isinstance(event, ev.AccessGranted):
+            window = Window.from_data({
+                "valid_from": event.valid_from, "valid_until": event.valid_until,
+                "schedule": event.schedule.model_dump() if event.schedule else None})
+            key = (event.charger_id, event.user_id)
+            if window.permanent:
+                self._drop(key)
+            else:
+                at = logged.head.time
+                self._put(key, Share(window, in_effect(window, at), at, at))
+            return
+        if isinstance(event, ev.AccessRevoked):
+            self._drop((event.charger_id, event.user_id))
+            return
+        if not isinstance(event, _MARKS):
+            return
+        key = (event.charger_id, event.user_id)
+        share = self.shares.get(key)
+        if share is None:  # revoked, or finished before
+            return
+        if isinstance(event, ev.ShareEnding):
+            share.noticed = True
+        else:
+            share.in_effect = isinstance(event, ev.ShareCameIntoEffect)
+            share.since = event.at
+        self._put(key, share)
+
+    # -- what is due ---------------------------------------------------------------------
+
+    def next_due(self) -> datetime | None:
+        """The earliest due time of any share (None: nothing is ever due)."""
+        self._skip_stale()
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, now: datetime) -> list[tuple[ShareKey, datetime]]:
+        """The shares due at `now` and when each was due, earliest first. They leave the
+        heap: folding their new events (or `settle`) puts them back."""
+        due: list[tuple[ShareKey, datetime]] = []
+        while (at := self.next_due()) is not None and at <= now:
+            _at, _n, key = heapq.heappop(self._heap)
+            del self._entry[key]
+            due.append((key, at))
+        return due
+
+    def settle(self, key: ShareKey, at: datetime) -> None:
+        """The aggregate had nothing to append for `key` at its due time `at` (another
+        instance appended it, and the log will show it; or the notice of a share that
+        ended first): not due at `at` again."""
+        share = self.shares.get(key)
+        if share is not None:
+            share.settled.add(at)
+            self._put(key, share)
+
+    def settle_notice(self, key: ShareKey, now: datetime) -> None:
+        """The aggregate appended no notice for `key` at `now`: if it was due by then, it
+        never will be (the share ended first, or another instance gave it)."""
+        share = self.shares.get(key)
+        notice_at = None if share is None else share.notice_at(self.notice)
+        if notice_at is not None and notice_at <= now:
+            self.settle(key, notice_at)
+
+    def retry(self, key: ShareKey) -> None:
+        """Appending for `key` failed: due again as it was."""
+        share = self.shares.get(key)
+        if share is not None:
+            self._put(key, share)
+
+    # -- keeping the heap ----------------------------------------------------------------
+
+    def _put(self, key: ShareKey, share: Share) -> None:
+        if share.finished(self.notice):
+            self._drop(key)
+            return
+        self.shares[key] = share
+        due = share.due(self.notice)
+        if due is None:
+            self._entry.pop(key, None)
+            return
+        n = next(self._counter)
+        self._entry[key] = n
+        heapq.heappush(self._heap, (due, n, key))
+        if len(self._heap) > 2 * len(self._entry) + 1024:  # mostly superseded entries
+            self._heap = [e for e in self._heap if self._entry.get(e[2]) == e[1]]
+            heapq.heapify(self._heap)
+
+    def _drop(self, key: ShareKey) -> None:
+        self.shares.pop(key, None)
+        self._entry.pop(key, None)
+
+    def _skip_stale(self) -> None:
+        heap = self._heap
+        while heap and self._entry.get(heap[0][2]) != heap[0][1]:
+            heapq.heappop(heap)
+
+
+def _event_of(logged: LoggedEvent) -> AccessEvent:
+    if logged.event is not None:
+        return logged.event
+    return EVENT_TYPES[logged.head.type].model_validate(logged.data)

@@ -1,0 +1,158 @@
+"""The boundary scheduler against the real PostgreSQL store: two instances racing append
+each boundary exactly once; one started late appends every missed boundary once, in
+order, with its nominal time; the ending notice once (its holder sealed like any
+personal data), none after the share changed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.access.eventlog.reader import EventLog, pooled
+from services.access.executor import Executor
+from services.access.handlers.context import Rules
+from services.access.schedule.log import ShareLog
+from services.access.schedule.runner import BoundaryScheduler
+from services.access.store.application import AccessStore, open_store
+from tests.unit.write.scenario import SECRET, Scenario
+
+pytestmark = pytest.mark.integration
+
+NOTICE = timedelta(hours=24)
+MARKS = ("ShareCameIntoEffect", "ShareWentOutOfEffect", "ShareEnding")
+WEEKEND = {"time_zone": "Europe/Oslo",
+           "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}
+
+
+@pytest.fixture
+def database(new_database: Any) -> str:
+    url: str = new_database()
+    return url
+
+
+@pytest.fixture
+def s(database: str) -> Iterator[Scenario]:
+    scenario = Scenario()
+    scenario.store = open_store(database)
+    scenario.executor = Executor(scenario.store, Rules(SECRET, timedelta(days=7)),
+                                 clock=lambda: scenario.now)
+    yield scenario
+    scenario.store.close()
+
+
+@pytest.fixture
+async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(database, min_size=1, max_size=6) as pool:
+        yield pool
+
+
+@pytest.fixture
+def stores(database: str) -> Iterator[list[AccessStore]]:
+    """A store per scheduler instance, as each access service has its own."""
+    made = [open_store(database, pool_size=2) for _ in range(2)]
+    yield made
+    for store in made:
+        store.close()
+
+
+def scheduler(s: Scenario, store: AccessStore, pool: asyncpg.Pool) -> BoundaryScheduler:
+    return BoundaryScheduler(store, pooled(pool, ShareLog()), NOTICE, clock=lambda: s.now)
+
+
+async def marks(pool: asyncpg.Pool) -> list[Any]:
+    async with pool.acquire() as conn:
+        events = await EventLog().read(conn, 0, 100_000)
+    return [e.envelope for e in events if e.envelope.type in MARKS]
+
+
+def iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+async def test_two_schedulers_racing_append_each_boundary_once(
+        s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
+    owner = s.user()
+    chargers = [s.charger(owner) for _ in range(3)]
+    guests = [s.user() for _ in range(8)]
+    start = s.now + timedelta(minutes=5)
+    for guest in guests:
+        s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=chargers, valid_from=start,
+             valid_until=start + timedelta(minutes=5))
+    one, two = (scheduler(s, store, pool) for store in stores)
+    for now in (start, start + timedelta(minutes=5), start + timedelta(minutes=6)):
+        s.now = now
+        await asyncio.gather(one.tick(), two.tick())
+    await asyncio.gather(one.tick(), two.tick())
+
+    found = await marks(pool)
+    keys = [(e.subject, e.data["user_id"], e.type, e.data["at"]) for e in found]
+    assert len(keys) == len(set(keys)) == len(chargers) * len(guests) * 2
+    assert one.boundaries + two.boundaries == len(keys)
+    assert {e.type for e in found} == {"ShareCameIntoEffect", "ShareWentOutOfEffect"}
+    assert all(e.data["ended"] for e in found if e.type == "ShareWentOutOfEffect")
+    assert one.due_shares == two.due_shares == 0
+
+
+async def test_a_scheduler_started_late_appends_what_it_missed_once_in_order(
+        s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
+    owner, guest = s.user(), s.user()
+    charger = s.charger(owner)
+    s.now = datetime(2025, 6, 6, 12, tzinfo=UTC)  # a Friday
+    s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[charger], schedule=WEEKEND,
+         valid_until=datetime(2025, 6, 15, 12, tzinfo=UTC))
+    s.now = datetime(2025, 6, 9, 12, tzinfo=UTC)  # Monday: down all weekend
+    late = scheduler(s, stores[0], pool)
+    await late.tick()
+    await late.tick()
+    restarted = scheduler(s, stores[1], pool)  # another start: nothing again
+    await restarted.tick()
+
+    found = await marks(pool)
+    assert [(e.type, e.data["at"]) for e in found] == [
+        ("ShareCameIntoEffect", "2025-06-07T06:00:00Z"),
+        ("ShareWentOutOfEffect", "2025-06-07T18:00:00Z"),
+        ("ShareCameIntoEffect", "2025-06-08T06:00:00Z"),
+        ("ShareWentOutOfEffect", "2025-06-08T18:00:00Z"),
+    ]
+    assert [e.sequence for e in found] == sorted(e.sequence for e in found)
+    assert all(e.time == s.now and e.actor == "scheduler" for e in found)
+    assert found[-1].data["ended"] is False  # one more weekend before the end
+    assert restarted.timetable.next_due() == datetime(2025, 6, 14, 6, tzinfo=UTC)  # Saturday
+    assert restarted.timetable.shares[(charger, guest)].notice_at(NOTICE) == datetime(
+        2025, 6, 14, 12, tzinfo=UTC)
+
+
+async def test_the_notice_once_sealed_and_none_after_the_share_changed(
+        s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
+    owner, kept, changed = s.user(), s.user(name="Kari Nordmann"), s.user()
+    charger = s.charger(owner)
+    end = s.now + timedelta(days=3)
+    for guest in (kept, changed):
+        s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[charger], valid_until=end)
+    one, two = (scheduler(s, store, pool) for store in stores)
+    await asyncio.gather(one.tick(), two.tick())
+    s.ok("UpdateUserAccess", owner, user_id=changed, charger_ids=[charger],
+         valid_until=end + timedelta(days=30))  # changed: its own notice, later
+    s.now = end - NOTICE + timedelta(milliseconds=200)
+    await asyncio.gather(one.tick(), two.tick())
+    await asyncio.gather(one.tick(), two.tick())
+
+    [notice] = await marks(pool)
+    assert notice.type == "ShareEnding"
+    assert notice.data["user_id"] == str(kept)
+    assert (notice.data["user"]["name"], notice.data["user"]["email"]) == (
+        "Kari Nordmann", s.emails[kept])
+    assert notice.data["at"] == iso(end - NOTICE)
+    assert notice.data["valid_until"] == iso(end)
+    assert one.notices + two.notices == 1
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval(
+            "SELECT state FROM chargeraccess_events WHERE topic LIKE '%Charger.ShareEnding'")
+    assert s.emails[kept].encode() not in stored
+    assert b"Kari Nordmann" not in stored
+    assert b"pii:v1:" in stored

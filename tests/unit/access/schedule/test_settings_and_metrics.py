@@ -1,0 +1,56 @@
+"""SHARE_ENDING_NOTICE_HOURS reaches the scheduler as README documents it, and `/metrics`
+reports what the scheduler appended and how many shares it still watches."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from services.access.config import AccessSettings
+from services.access.metrics import AccessMetrics
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+class Projection:
+    position = 7
+
+
+class Schedule:
+    boundaries = 12
+    notices = 3
+    due_shares = 40
+
+
+def test_the_notice_period_defaults_to_24_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHARE_ENDING_NOTICE_HOURS", raising=False)
+    assert AccessSettings.from_env().share_ending_notice == timedelta(hours=24)
+    assert AccessSettings().share_ending_notice == timedelta(hours=24)
+
+
+def test_the_notice_period_comes_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHARE_ENDING_NOTICE_HOURS", "1.5")
+    assert AccessSettings.from_env().share_ending_notice == timedelta(minutes=90)
+
+
+def test_readme_and_compose_name_the_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "| `SHARE_ENDING_NOTICE_HOURS` |" in readme
+    assert "SHARE_ENDING_NOTICE_HOURS: ${SHARE_ENDING_NOTICE_HOURS:-24}" in (
+        ROOT / "docker-compose.yml").read_text()
+
+
+async def test_the_scheduler_counts_are_in_the_metrics() -> None:
+    text = await AccessMetrics(Projection(), schedule=Schedule()).render()
+    lines = text.splitlines()
+    assert "access_schedule_boundaries_total 12" in lines
+    assert "access_schedule_notices_total 3" in lines
+    assert "access_schedule_due_shares 40" in lines
+    assert "# TYPE access_schedule_boundaries_total counter" in lines
+    assert "# TYPE access_schedule_due_shares gauge" in lines
+
+
+async def test_without_a_scheduler_there_are_no_schedule_metrics() -> None:
+    assert "access_schedule" not in await AccessMetrics(Projection()).render()
