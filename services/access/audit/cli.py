@@ -145,11 +145,11 @@ def access_at_command(
     other = "user" if kind == "charger" else "charger"
     table = Table(title=f"Access of {kind} {subject.id} at {answer.at.isoformat()} "
                         f"(log position {answer.position})")
-    for column in (other, "level", "in effect", "why"):
+    for column in (other, "level", "why"):
         table.add_column(column, overflow="fold")
     for entry in answer.entries:
-        table.add_row(entry[f"{other}_id"], entry["level"],
-                      "yes" if entry["in_effect"] else "no",
+        level = entry["level"] if entry["in_effect"] else f"{entry['level']} (not in effect)"
+        table.add_row(entry[f"{other}_id"], level,
                       "; ".join(_reason(why) for why in entry["why"]))
     out.print(table)
 
