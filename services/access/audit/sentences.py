@@ -234,7 +234,7 @@ def _went_out_of_effect(d: Directory, _a: str, e: ev.ShareWentOutOfEffect) -> st
     sentence = f"{_share(d, e)} went out of effect at {at}"
     again: datetime | None = next_start(window, e.at) if window is not None else None
     if again is not None and again > e.at:
-        sentence += f", until {instant(again, _zone(window))}"
+        sentence += f", back in effect at {instant(again, _zone(window))}"
     return sentence
 
 
