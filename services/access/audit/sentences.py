@@ -2,13 +2,16 @@
 
 Names come from a `Directory` fed with every event before it (users, groups, chargers as
 they were then); an id nobody named yet is shown shortened, so a sentence never fails.
+A share's window is stated with it ("…, from … until … on Sat, Sun 08:00-20:00
+(Europe/Oslo)", `window_words`); a boundary names its nominal instant and, from the window
+the directory learned at the grant, when the share's state changes next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -207,8 +210,7 @@ def _given(d: Directory, a: str, e: ev.ChargerTransferredToUser) -> str:
     return f"{a} gave {d.charger(e.charger_id)} to {d.person(e.to_user)} ({connection})"
 
 
-def _share(d: Directory, e: ev.ShareCameIntoEffect | ev.ShareWentOutOfEffect
-           | ev.ShareEnding) -> str:
+def _share(d: Directory, e: ev.ShareCameIntoEffect | ev.ShareWentOutOfEffect) -> str:
     return f"{d.user(e.user_id)}'s {e.level} share on {d.charger(e.charger_id)}"
 
 
@@ -232,7 +234,7 @@ def _went_out_of_effect(d: Directory, _a: str, e: ev.ShareWentOutOfEffect) -> st
     if e.ended:
         return f"{_share(d, e)} ended at {at}, when its window closed for good"
     sentence = f"{_share(d, e)} went out of effect at {at}"
-    again: datetime | None = next_start(window, e.at) if window is not None else None
+    again = next_start(window, e.at) if window is not None else None
     if again is not None and again > e.at:
         sentence += f", back in effect at {instant(again, _zone(window))}"
     return sentence
