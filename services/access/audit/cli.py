@@ -26,6 +26,8 @@ from rich.table import Table
 from services.access.audit import service
 from services.access.audit.store import head
 from services.access.audit.timeline import Kind, Subject
+from services.access.audit.window_words import window_phrase
+from services.access.domain.windows import Window
 from services.access.rebuild_cli import rebuild_command
 from services.common.config import DEFAULT_DATABASE_URL
 
@@ -146,13 +148,20 @@ def access_at_command(
     for column in (other, "level", "why"):
         table.add_column(column, overflow="fold")
     for entry in answer.entries:
-        table.add_row(entry[f"{other}_id"], entry["level"],
+        level = entry["level"] if entry["in_effect"] else f"{entry['level']} (not in effect)"
+        table.add_row(entry[f"{other}_id"], level,
                       "; ".join(_reason(why) for why in entry["why"]))
     out.print(table)
 
 
+_WINDOW = ("valid_from", "valid_until", "schedule")
+
+
 def _reason(why: dict[str, Any]) -> str:
-    extra = [f"{k} {v}" for k, v in why.items() if k not in ("source", "level")]
+    """"share (charge, invitation_id …, from … until … on …)"."""
+    extra = [f"{k} {v}" for k, v in why.items() if k not in ("source", "level", *_WINDOW)]
+    window = window_phrase(Window.from_data({k: why.get(k) for k in _WINDOW}))
+    extra += [window] if window else []
     return f"{why['source']} ({why['level']}{', ' + ', '.join(extra) if extra else ''})"
 
 

@@ -1,21 +1,34 @@
 """Effective access at a moment, replayed from the log alone (pure: envelopes in, answers out).
 
 The same rules as the live read model (`projection/tables/access.py`), in the same shape: one
-entry per user and charger with the level and every reason, highest first — owner,
-then group role, then share — each naming what it gives. An auditor's answer for time T
-is therefore comparable, entry for entry, with what the query API said at T.
+entry per user and charger with the level, `in_effect` and every reason, highest first —
+owner, then group role, then share — each naming what it gives. An auditor's answer for
+time T is therefore comparable, entry for entry, with what the query API said at T.
+
+Time-bound shares: whether a share is in effect at T is the window's arithmetic
+(`domain.windows.in_effect`) on the window it was last granted with up to T, not the
+boundary events (`ShareCameIntoEffect` / `ShareWentOutOfEffect`) appended up to T. The
+arithmetic is exact to the instant and is the rule the write side, the scheduler and the
+check all apply; the boundary events record the same flips but are appended up to a
+second late (or, after downtime, much later, with their nominal time), so folding them by
+their envelope time would answer "not yet" for the moments in between. Tests check both
+agree away from the boundaries. A share not in effect at T gives no access: its holder
+is listed, as the query API lists them, with `in_effect: false` and the share's level only
+when they have nothing else then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from events import access_events as ev
 from events.envelope import EventEnvelope
+from services.access.audit.window_words import window_of
 from services.access.domain.access import LEVELS
+from services.access.domain.windows import Window, in_effect
 from services.access.projection.changes import share_reason
 
 
@@ -25,23 +38,48 @@ class _Charger:
     group_id: str
 
 
+@dataclass(frozen=True)
+class _Share:
+    level: str
+    window: Window
+    why: dict[str, Any]
+    """The reason, with the window's three fields (as the event carries them) when it has one."""
+
+    def reason(self) -> dict[str, Any]:
+        return {**self.why, "level": self.level}
+
+
+_WINDOW_FIELDS = {"valid_from", "valid_until", "schedule"}
+
+
 @dataclass
 class AccessState:
-    """Who may use what, folded from events in store order."""
+    """Who may use what, folded from events in store order; answers are for `at`."""
 
+    at: datetime | None = None
+    """The moment the answers are for (whether each time-bound share is in effect); None:
+    the time of the last event folded in."""
     chargers: dict[str, _Charger] = field(default_factory=dict)
     members: dict[str, dict[str, str]] = field(default_factory=dict)
     """group_id → user_id → role."""
-    shares: dict[str, dict[str, tuple[str, dict[str, Any]]]] = field(default_factory=dict)
-    """charger_id → user_id → (level, why)."""
+    shares: dict[str, dict[str, _Share]] = field(default_factory=dict)
+    """charger_id → user_id → share."""
+    users: set[str] = field(default_factory=set)
+    """Every user id registered."""
     position: int = 0
     """The last position folded in."""
+    last_time: datetime | None = None
+    """The time of the last event folded in."""
 
     def apply(self, envelope: EventEnvelope) -> None:
         model = ev.EVENT_TYPES.get(envelope.type)
         if model is not None:
             _apply(self, model.model_validate(envelope.data))
         self.position = max(self.position, envelope.sequence)
+        self.last_time = as_utc(envelope.time)
+
+    def knows_user(self, user_id: str) -> bool:
+        return user_id in self.users
 
     def knows_charger(self, charger_id: str) -> bool:
         return charger_id in self.chargers
@@ -80,17 +118,28 @@ class AccessState:
             reasons.append((LEVELS[level], {"source": f"group:{role}",
                                             "group_id": charger.group_id, "level": level}))
         share = self.shares.get(charger_id, {}).get(user_id)
-        if share is not None:
-            reasons.append((LEVELS[share[0]], {**share[1], "level": share[0]}))
+        if share is not None and self._in_effect(share.window):
+            reasons.append((LEVELS[share.level], share.reason()))
         if not reasons:
-            return {}
+            if share is None:
+                return {}
+            return {"level": share.level, "in_effect": False, "why": [share.reason()]}
         # Highest level first; within a level (a stable sort) owner, group role, share.
         ordered = sorted(reasons, key=lambda reason: -reason[0])
-        return {"level": ordered[0][1]["level"], "why": [why for _, why in ordered]}
+        return {"level": ordered[0][1]["level"], "in_effect": True,
+                "why": [why for _, why in ordered]}
+
+    def _in_effect(self, window: Window) -> bool:
+        if window.permanent:
+            return True
+        moment = self.at or self.last_time
+        return moment is not None and in_effect(window, moment)
 
 
 def _apply(state: AccessState, e: ev.AccessEvent) -> None:  # noqa: PLR0912 - one branch a type
-    if isinstance(e, ev.GroupCreated):
+    if isinstance(e, ev.UserRegistered):
+        state.users.add(str(e.user_id))
+    elif isinstance(e, ev.GroupCreated):
         state.members[str(e.group_id)] = {str(e.owner_id): "owner"}
     elif isinstance(e, ev.GroupMemberAdded):
         state.members.setdefault(str(e.group_id), {})[str(e.user_id)] = e.role
@@ -113,7 +162,11 @@ def _apply(state: AccessState, e: ev.AccessEvent) -> None:  # noqa: PLR0912 - on
             charger.group_id = str(e.to_group_id)
     elif isinstance(e, ev.AccessGranted):
         shares = state.shares.setdefault(str(e.charger_id), {})
-        shares[str(e.user_id)] = (e.level, share_reason(e.source))
+        window = window_of(e)
+        why = share_reason(e.source)
+        if not window.permanent:
+            why |= e.model_dump(mode="json", include=_WINDOW_FIELDS)
+        shares[str(e.user_id)] = _Share(e.level, window, why)
     elif isinstance(e, ev.AccessRevoked):
         state.shares.get(str(e.charger_id), {}).pop(str(e.user_id), None)
 
@@ -123,12 +176,13 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def replay_until(envelopes: Iterable[EventEnvelope], at: datetime,
-                 state: AccessState | None = None) -> AccessState:
-    """Fold every event whose time is at or before `at` (in store order) into `state`."""
-    state = state if state is not None else AccessState()
+async def replay_until(envelopes: AsyncIterable[EventEnvelope], at: datetime) -> AccessState:
+    """Access at `at`: every event whose time is at or before it folded in, in store order.
+
+    The whole log is read: store order is not strictly time order (instances' clocks)."""
     moment = as_utc(at)
-    for envelope in envelopes:
+    state = AccessState(at=moment)
+    async for envelope in envelopes:
         if as_utc(envelope.time) <= moment:
             state.apply(envelope)
     return state

@@ -2,16 +2,23 @@
 
 Names come from a `Directory` fed with every event before it (users, groups, chargers as
 they were then); an id nobody named yet is shown shortened, so a sentence never fails.
+A share's window is stated with it ("…, from … until … on Sat, Sun 08:00-20:00
+(Europe/Oslo)", `window_words`); a boundary names its nominal instant and, from the window
+the directory learned at the grant, when the share's state changes next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
+from uuid import UUID
 
 from events import access_events as ev
 from events.envelope import EventEnvelope
+from services.access.audit.window_words import instant, window_of, with_window
+from services.access.domain.windows import Window, next_start, period_end
 
 
 @dataclass
@@ -23,6 +30,8 @@ class Directory:
     chargers: dict[str, str] = field(default_factory=dict)
     invitations: dict[str, str] = field(default_factory=dict)
     """invitation_id → the invited e-mail address."""
+    windows: dict[tuple[str, str], Window] = field(default_factory=dict)
+    """(charger_id, user_id) → the window of a time-bound share, as last granted."""
 
     def learn(self, envelope: EventEnvelope) -> None:
         data = envelope.data
@@ -36,6 +45,29 @@ class Directory:
             self.invitations[data["invitation_id"]] = data["email"]
         elif envelope.type == "UserForgotten":
             self.users[data["user_id"]] = data["pseudonym_name"]
+        elif envelope.type == "AccessGranted":
+            window = Window.from_data({k: data.get(k) for k in
+                                       ("valid_from", "valid_until", "schedule")})
+            self._set_window((data["charger_id"], data["user_id"]), window)
+        elif envelope.type == "AccessRevoked":
+            self.windows.pop((data["charger_id"], data["user_id"]), None)
+
+    def _set_window(self, share: tuple[str, str], window: Window) -> None:
+        if window.permanent:
+            self.windows.pop(share, None)
+        else:
+            self.windows[share] = window
+
+    def window(self, charger_id: object, user_id: object) -> Window | None:
+        """The window of a time-bound share, None when unknown (or permanent)."""
+        return self.windows.get((str(charger_id), str(user_id)))
+
+    def actor(self, actor: str) -> str:
+        """A user by name; an actor that is not a user id (the access service's scheduler
+        appending boundaries) by what it calls itself."""
+        if actor in self.users or _is_id(actor):
+            return self.user(actor)
+        return actor
 
     def user(self, user_id: object) -> str:
         return _named(self.users, user_id, "user")
@@ -59,6 +91,14 @@ class Directory:
         return person.name or person.email
 
 
+def _is_id(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _named(names: dict[str, str], key: object, kind: str) -> str:
     if key is None:
         return f"unknown {kind}"
@@ -74,7 +114,7 @@ def describe(directory: Directory, envelope: EventEnvelope) -> str:
     sentence = _SENTENCES.get(envelope.type)
     if model is None or sentence is None:
         return f"{envelope.type} on {envelope.subject}"
-    actor = directory.user(envelope.actor) if envelope.actor else "the system"
+    actor = directory.actor(envelope.actor) if envelope.actor else "the system"
     return sentence(directory, actor, model.model_validate(envelope.data))
 
 
@@ -101,7 +141,8 @@ def _charger_registered(d: Directory, a: str, e: ev.ChargerRegistered) -> str:
 
 
 def _invited(d: Directory, a: str, e: ev.UserInvited) -> str:
-    return f"{a} invited {e.email} to {d.charger_list(e.chargers)} ({e.level})"
+    return with_window(f"{a} invited {e.email} to {d.charger_list(e.chargers)} ({e.level})",
+                       window_of(e))
 
 
 def _resent(d: Directory, a: str, e: ev.InvitationResent) -> str:
@@ -111,7 +152,8 @@ def _resent(d: Directory, a: str, e: ev.InvitationResent) -> str:
 
 def _accepted(d: Directory, _a: str, e: ev.InvitationAccepted) -> str:
     chargers = ", ".join(d.charger(c) for c in e.charger_ids)
-    return f"{d.user(e.user_id)} accepted the invitation to {chargers} ({e.level})"
+    return with_window(f"{d.user(e.user_id)} accepted the invitation to {chargers} ({e.level})",
+                       window_of(e))
 
 
 def _declined(d: Directory, _a: str, e: ev.InvitationDeclined) -> str:
@@ -129,7 +171,8 @@ def _revoked(d: Directory, a: str, e: ev.InvitationRevoked) -> str:
 def _granted(d: Directory, a: str, e: ev.AccessGranted) -> str:
     via = ("by accepting an invitation" if e.source.get("invitation_id")
            else f"from {a}")
-    return f"{d.user(e.user_id)} got {e.level} access to {d.charger(e.charger_id)} {via}"
+    return with_window(f"{d.user(e.user_id)} got {e.level} access to "
+                       f"{d.charger(e.charger_id)} {via}", window_of(e))
 
 
 _REVOKE_REASONS = {"updated": "access edited", "user_removed": "user removed",
@@ -143,8 +186,8 @@ def _access_revoked(d: Directory, a: str, e: ev.AccessRevoked) -> str:
 
 def _access_changed(d: Directory, _a: str, e: ev.UserAccessChanged) -> str:
     chargers = d.charger_list(e.chargers) or "no chargers"
-    return (f"{d.person(e.changed_by)} set {d.person(e.user)}'s access to {chargers} "
-            f"({e.level})")
+    return with_window(f"{d.person(e.changed_by)} set {d.person(e.user)}'s access to "
+                       f"{chargers} ({e.level})", window_of(e))
 
 
 def _access_removed(d: Directory, _a: str, e: ev.UserAccessRemoved) -> str:
@@ -167,18 +210,40 @@ def _given(d: Directory, a: str, e: ev.ChargerTransferredToUser) -> str:
     return f"{a} gave {d.charger(e.charger_id)} to {d.person(e.to_user)} ({connection})"
 
 
+def _share(d: Directory, e: ev.ShareCameIntoEffect | ev.ShareWentOutOfEffect) -> str:
+    return f"{d.user(e.user_id)}'s {e.level} share on {d.charger(e.charger_id)}"
+
+
+def _zone(window: Window | None) -> tzinfo | None:
+    """Where a share's instants read best: its schedule's zone, if it has one."""
+    return window.schedule.zone if window is not None and window.schedule is not None else None
+
+
 def _came_into_effect(d: Directory, _a: str, e: ev.ShareCameIntoEffect) -> str:
-    return f"{d.user(e.user_id)}'s {e.level} share on {d.charger(e.charger_id)} came into effect"
+    window = d.window(e.charger_id, e.user_id)
+    sentence = f"{_share(d, e)} came into effect at {instant(e.at, _zone(window))}"
+    end = period_end(window, e.at) if window is not None else None
+    if end is not None and end > e.at:
+        sentence += f", until {instant(end, _zone(window))}"
+    return sentence
 
 
 def _went_out_of_effect(d: Directory, _a: str, e: ev.ShareWentOutOfEffect) -> str:
-    what = "ended" if e.ended else "went out of effect"
-    return f"{d.user(e.user_id)}'s {e.level} share on {d.charger(e.charger_id)} {what}"
+    window = d.window(e.charger_id, e.user_id)
+    at = instant(e.at, _zone(window))
+    if e.ended:
+        return f"{_share(d, e)} ended at {at}, when its window closed for good"
+    sentence = f"{_share(d, e)} went out of effect at {at}"
+    again = next_start(window, e.at) if window is not None else None
+    if again is not None and again > e.at:
+        sentence += f", back in effect at {instant(again, _zone(window))}"
+    return sentence
 
 
 def _ending(d: Directory, _a: str, e: ev.ShareEnding) -> str:
-    return (f"{d.user(e.user_id)} was told their share on {d.charger(e.charger_id)} ends "
-            f"at {e.valid_until.isoformat()}")
+    window = d.window(e.charger_id, e.user_id)
+    return (f"{d.person(e.user)} was told that their {e.level} share on "
+            f"{d.charger(e.charger_id)} ends at {instant(e.valid_until, _zone(window))}")
 
 
 def _forgotten(d: Directory, _a: str, e: ev.UserForgotten) -> str:

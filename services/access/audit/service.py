@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from services.access.audit import store
 from services.access.audit.export import Exporter
-from services.access.audit.replay import AccessState, as_utc
+from services.access.audit.replay import as_utc, replay_until
 from services.access.audit.timeline import Subject, TimelineEntry, TimelineFilter
 from services.access.audit.verify import Verdict, walk
 from services.access.projection.sql import Connection
@@ -43,7 +43,8 @@ class AccessAt:
     exists: bool
     """Whether the charger (or user) existed at `at`."""
     entries: list[dict[str, Any]]
-    """`{user_id|charger_id, level, why}` per user (of a charger) or charger (of a user)."""
+    """`{user_id|charger_id, level, in_effect, why}` per user (of a charger) or charger (of
+    a user); `in_effect: false` for a holder whose only access is a share not in effect."""
     position: int
     """The last event position at or before `at`."""
 
@@ -56,17 +57,13 @@ class AccessAt:
 async def access_at(conn: Connection, kind: Literal["charger", "user"], id_: str,
                     at: datetime) -> AccessAt:
     """Effective access at `at`, with the why, replayed from every event up to then."""
-    state, users = AccessState(), set()
     moment = as_utc(at)
-    async for envelope in store.published_events(conn):
-        if as_utc(envelope.time) <= moment:
-            state.apply(envelope)
-            if envelope.type == "UserRegistered":
-                users.add(envelope.data["user_id"])
+    state = await replay_until(store.published_events(conn), moment)
     if kind == "charger":
         return AccessAt(kind, id_, moment, state.knows_charger(id_), state.users_of(id_),
                         state.position)
-    return AccessAt(kind, id_, moment, id_ in users, state.chargers_of(id_), state.position)
+    return AccessAt(kind, id_, moment, state.knows_user(id_), state.chargers_of(id_),
+                    state.position)
 
 
 async def verify(conn: Connection, progress: Callable[[int], None] | None = None) -> Verdict:

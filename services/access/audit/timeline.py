@@ -138,7 +138,7 @@ class TimelineFilter:
         return TimelineEntry(
             position=envelope.sequence, time=envelope.time, type=envelope.type,
             event_id=str(envelope.id), subject=envelope.subject, actor=actor,
-            actor_name=self.directory.user(actor) if actor else None,
+            actor_name=self.directory.actor(actor) if actor else None,
             command_id=envelope.commandid, sentence=describe(self.directory, envelope),
             data=envelope.data,
         )

@@ -56,7 +56,11 @@ class History:
 
 
 def _plain(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: str(v) if isinstance(v, UUID) else v for k, v in e.items()} for e in entries]
+    """As JSON has them. Every share in this script is permanent, so every entry is in
+    effect (the read side's lists say so with `in_effect`, SPEC; added here while they
+    don't yet)."""
+    return [{"in_effect": True} | {k: str(v) if isinstance(v, UUID) else v
+                                   for k, v in e.items()} for e in entries]
 
 
 async def _snapshot(pool: asyncpg.Pool, s: PgScenario, step: str, users: list[UUID],

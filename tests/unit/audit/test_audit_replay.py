@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+from events.envelope import EventEnvelope
 from services.access.audit.replay import AccessState, replay_until
 from tests.unit.write.scenario import Scenario
 
@@ -56,7 +58,12 @@ def test_reasons_are_ordered_highest_first_then_owner_group_share():
     assert "invitation_id" in entries[str(guest)]["why"][0]
 
 
-def test_replay_until_leaves_out_what_happened_after():
+async def _each(envelopes: list[EventEnvelope]) -> AsyncIterator[EventEnvelope]:
+    for envelope in envelopes:
+        yield envelope
+
+
+async def test_replay_until_leaves_out_what_happened_after():
     s = Scenario()
     owner, guest = s.user(), s.user()
     charger = s.charger(owner)
@@ -64,8 +71,8 @@ def test_replay_until_leaves_out_what_happened_after():
     s.advance(days=2)
     s.share(owner, guest, [charger])
     events = s.published_since(0)
-    then = replay_until(events, before + timedelta(days=1))
-    now = replay_until(events, s.now)
+    then = await replay_until(_each(events), before + timedelta(days=1))
+    now = await replay_until(_each(events), s.now)
     assert [e["user_id"] for e in then.users_of(str(charger))] == [str(owner)]
     assert str(guest) in [e["user_id"] for e in now.users_of(str(charger))]
     assert then.chargers_of(str(guest)) == []
