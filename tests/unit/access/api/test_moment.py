@@ -3,10 +3,12 @@ what a list entry says now."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.access.api.moment import at_moment, listed, window_of
+from services.access.api.moment import at_moment, effect, listed, window_of
+from services.access.domain.windows import in_effect, next_change
 
 START = datetime(2026, 6, 5, 14, tzinfo=UTC)  # a Friday
 END = START + timedelta(days=3)
@@ -61,3 +63,14 @@ def test_a_list_entry_says_whether_it_is_in_effect_now():
     assert listed(alone, END) == {**alone, "in_effect": False}
     plain = {"charger_id": "c", "level": "charge", "why": [MEMBER]}
     assert listed(plain, END) == {**plain, "in_effect": True}
+
+
+def test_the_remembered_span_answers_as_the_arithmetic_forward_and_back():
+    window = window_of(share(valid_until=(START + timedelta(days=9)).isoformat(),
+                             schedule=WEEKEND))
+    assert window is not None
+    rng = random.Random(13)
+    at = START - timedelta(days=1)
+    for _ in range(2000):
+        at += timedelta(minutes=rng.choice([1, 7, 59, 60, 61, 600]) * rng.choice([1, 1, 1, -3]))
+        assert effect(window, at) == (in_effect(window, at), next_change(window, at)), at
