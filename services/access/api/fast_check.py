@@ -4,15 +4,20 @@ The check is the hot read: a charger asks it whenever someone plugs in. Through 
 most of a check's time went to routing, solving the dependencies (token, context,
 position) and validating and dumping the response model, not to the lookup. This ASGI
 middleware answers the everyday request itself: a known bearer token, both ids as plain
-UUIDs, a known `level`, no `min_position` the read model has yet to reach. Everything
-else — a missing or unknown token, a malformed parameter, a wait, any unusual spelling —
-goes to the app unchanged, so the app stays the one reference for every error and edge
-case, and a test compares the two answers byte for byte.
+UUIDs, a known `level`, no `min_position` the read model has yet to reach, no `at`.
+Everything else — a missing or unknown token, a malformed parameter, a wait, a moment
+asked for, any unusual spelling — goes to the app unchanged, so the app stays the one
+reference for every error and edge case, and a test compares the two answers byte for byte.
+
+A row with a time-bound share is answered here too, for now: its reasons are evaluated
+with the same code as the app's (`moment.py`, schedules parsed once each); every other
+row is the stored answer as it is, as before.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import from_json, to_json
@@ -20,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.access.api.auth import token_is_known
 from services.access.api.context import ReadContext
+from services.access.api.moment import at_moment
 from services.access.domain.access import LEVELS
 
 PATH = "/v1/access/check"
@@ -49,14 +55,9 @@ class AccessCheckFastPath:
 
 def _plain_query(scope: Scope, context: ReadContext) -> tuple[str, str, str] | None:
     """(user_id, charger_id, level) of an everyday authorised check; None for the app."""
-    if not _authorised(scope, context):
+    params = _params(scope["query_string"]) if _authorised(scope, context) else None
+    if params is None or b"at" in params:  # a moment asked for: the app parses it
         return None
-    params: dict[bytes, bytes] = {}
-    for pair in scope["query_string"].split(b"&"):
-        name, _, value = pair.partition(b"=")
-        if name in params:
-            return None
-        params[name] = value
     user, charger = params.get(b"user_id", b""), params.get(b"charger_id", b"")
     level = _LEVELS.get(params.get(b"level", b"charge"))
     if not (_UUID.match(user) and _UUID.match(charger)) or level is None:
@@ -64,6 +65,19 @@ def _plain_query(scope: Scope, context: ReadContext) -> tuple[str, str, str] | N
     if b"min_position" in params and not _reached(params[b"min_position"], context):
         return None
     return user.decode(), charger.decode(), level
+
+
+def _params(query: bytes) -> dict[bytes, bytes] | None:
+    """The parameters as sent; None for escapes (the app decodes them) or a repeated name."""
+    if b"%" in query or b"+" in query:
+        return None
+    params: dict[bytes, bytes] = {}
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if name in params:
+            return None
+        params[name] = value
+    return params
 
 
 def _authorised(scope: Scope, context: ReadContext) -> bool:
@@ -82,10 +96,14 @@ def _reached(min_position: bytes, context: ReadContext) -> bool:
 async def _answer(context: ReadContext, query: tuple[str, str, str], send: Send) -> None:
     user, charger, asked = query
     position = context.projection.position  # before the lookup, as the app takes it
-    level, why = await context.access.effective_json(user, charger)
+    level, why_text, timebound = await context.access.effective_json(user, charger)
+    why, upcoming = from_json(why_text), None
+    if timebound:
+        moment = at_moment(why, datetime.now(UTC))
+        level, why, upcoming = moment.level, moment.why, moment.upcoming
     allowed = level is not None and LEVELS[level] >= LEVELS[asked]
-    body: dict[str, Any] = {"allowed": allowed, "level": level, "why": from_json(why),
-                            "position": position}
+    body: dict[str, Any] = {"allowed": allowed, "level": level, "why": why,
+                            "upcoming": upcoming, "position": position}
     content = to_json(body)
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-length", str(len(content)).encode()),

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from events.text import Level, Role
+from events.windows import ShareSchedule, ValidFrom, ValidUntil
 
 POSITION = Field(description="Event position the answer reflects (at least).", examples=[42])
 LOG_POSITION = Field(description="The log position the answer reflects (at least).")
@@ -16,9 +17,17 @@ NEXT_CURSOR = Field(description="Pass as `cursor` for the next page; null on the
 WHY = Field(
     description="Every reason for the access, highest first. `source` is `owner`, "
     "`group:<role>` (with `group_id`) or `share` (with the `invitation_id` or the "
-    "`command_id` of the access update that granted it); `level` is what it gives.",
+    "`command_id` of the access update that granted it); `level` is what it gives. A "
+    "time-bound share's entry also carries its `valid_from`, `valid_until` and `schedule` "
+    "(the share's window, as on `InviteUser`).",
     examples=[[{"source": "owner", "level": "manage"}]],
 )
+IN_EFFECT = Field(
+    description="Whether the access is in effect now. False only for a holder whose only "
+    "access is a time-bound share outside its window (then `level` is that share's level)."
+)
+LISTED_LEVEL = Field(description="The level in effect now (or, when `in_effect` is false, "
+                     "the level the share gives while in effect).")
 
 
 class ErrorBody(BaseModel):
@@ -29,14 +38,16 @@ class ErrorBody(BaseModel):
 
 class ChargerAccess(BaseModel):
     charger_id: UUID
-    level: Level
+    level: Level = LISTED_LEVEL
     why: list[dict[str, Any]] = WHY
+    in_effect: bool = IN_EFFECT
 
 
 class UserAccess(BaseModel):
     user_id: UUID
-    level: Level
+    level: Level = LISTED_LEVEL
     why: list[dict[str, Any]] = WHY
+    in_effect: bool = IN_EFFECT
 
 
 class UserChargers(BaseModel):
@@ -51,10 +62,28 @@ class ChargerUsers(BaseModel):
     position: int = POSITION
 
 
+class Upcoming(BaseModel):
+    """A share on the charger that is not in effect at the moment asked."""
+
+    level: Level = Field(description="The level the share gives while in effect.")
+    next_start: datetime | None = Field(
+        description="When it next comes into effect (RFC 3339, UTC); null when it never "
+        "will again (its `valid_until` has passed).",
+        examples=["2026-06-06T06:00:00Z"])
+
+
 class AccessCheck(BaseModel):
     allowed: bool = Field(description="The effective level is at least the one asked for.")
-    level: Level | None = Field(description="Effective level, null without any access.")
-    why: list[dict[str, Any]] = WHY
+    level: Level | None = Field(
+        description="Effective level at the moment asked (`at`, default now), null without "
+        "any access then.")
+    why: list[dict[str, Any]] = Field(
+        description="The reasons in effect at the moment asked, highest first (see the "
+        "lists' `why`); a time-bound share's entry carries its window.",
+        examples=[[{"source": "owner", "level": "manage"}]])
+    upcoming: Upcoming | None = Field(
+        description="A share on the charger not in effect at the moment asked (with when it "
+        "next starts); null when there is none.")
     position: int = POSITION
 
 
@@ -117,6 +146,12 @@ class Invitation(BaseModel):
     expires_at: datetime
     invited_at: datetime
     updated_at: datetime
+    valid_from: ValidFrom = Field(
+        default=None, description="The window of the shares it grants: from this instant.")
+    valid_until: ValidUntil = Field(
+        default=None, description="The window of the shares it grants: until this instant.")
+    schedule: ShareSchedule = Field(
+        default=None, description="The window of the shares it grants: these weekly windows.")
     position: int = POSITION
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from events import access_events as ev
+from services.access.domain.windows import Window, in_effect
 from services.access.projection.rows import (
     BatchChanges,
     ChargerPatch,
@@ -28,11 +29,12 @@ from services.access.projection.rows import (
     Head,
     HistoryRow,
     InvitationPatch,
+    ShareEffect,
     ShareRow,
     UserRow,
 )
 
-__all__ = ["BatchChanges", "Foldable", "ShareRow", "fold_logged", "share_reason"]
+__all__ = ["BatchChanges", "Foldable", "ShareRow", "fold_logged", "share_reason", "share_why"]
 
 Data = dict[str, Any]
 
@@ -57,6 +59,23 @@ def share_reason(source: dict[str, Any]) -> dict[str, Any]:
     if source.get("command_id") is not None:
         return {"source": "share", "command_id": str(source["command_id"])}
     return {"source": "share"}
+
+
+def share_why(source: dict[str, Any], window: Window) -> dict[str, Any]:
+    """The `why` of a share with its window: a time-bound share's entry also carries
+    `valid_from`, `valid_until` and `schedule` (ISO text, the schedule as on the wire), so
+    a reader can tell when it is in effect; a permanent share's entry is `share_reason`'s."""
+    why = share_reason(source)
+    if not window.permanent:
+        why.update(window.to_data())
+    return why
+
+
+def window_of(data: Data) -> Window:
+    """The window an event's `valid_from` / `valid_until` / `schedule` describe."""
+    return Window.from_data(
+        {"valid_from": data.get("valid_from"), "valid_until": data.get("valid_until"),
+         "schedule": data.get("schedule")})
 
 
 Folder = Callable[[BatchChanges, int, Head, Data], None]
@@ -182,8 +201,15 @@ def _transferred_to_user(c: BatchChanges, p: int, env: Head, d: Data) -> None:
 
 def _access_granted(c: BatchChanges, p: int, env: Head, d: Data) -> None:
     key = (_id(d["charger_id"]), _id(d["user_id"]))
-    why = share_reason(d["source"])
-    c.shares[key] = ShareRow(d["level"], why)
+    window = window_of(d)
+    why = share_why(d["source"], window)
+    row = ShareRow(d["level"], why)
+    if not window.permanent:  # as the charger has it: in effect or not as of the grant
+        row.valid_from, row.valid_until = window.valid_from, window.valid_until
+        row.schedule = why["schedule"]
+        row.in_effect, row.effect_at = in_effect(window, env.time), env.time
+    c.shares[key] = row
+    c.share_effects.pop(key, None)
     c.touched_pairs.add(key)
     _history(c, p, env, key[0], {"user_id": str(key[1]), "level": d["level"], **why})
 
@@ -191,8 +217,38 @@ def _access_granted(c: BatchChanges, p: int, env: Head, d: Data) -> None:
 def _access_revoked(c: BatchChanges, p: int, env: Head, d: Data) -> None:
     key = (_id(d["charger_id"]), _id(d["user_id"]))
     c.shares[key] = None
+    c.share_effects.pop(key, None)
     c.touched_pairs.add(key)
     _history(c, p, env, key[0], {"user_id": str(key[1]), "reason": d["reason"]})
+
+
+def _share_boundary(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    """A share came into or went out of effect: the share's `in_effect` as of `at`.
+
+    Access rows do not change: they keep the window and a check evaluates it at the moment
+    asked, so the answer never waits for the boundary event."""
+    key = (_id(d["charger_id"]), _id(d["user_id"]))
+    at, on = _time(d["at"]), env.type == "ShareCameIntoEffect"
+    if key in c.shares:
+        row = c.shares[key]
+        if row is not None:
+            row.in_effect, row.effect_at = on, at
+    else:
+        c.share_effects[key] = ShareEffect(on, at)
+    details: dict[str, Any] = {"user_id": str(key[1]), "level": d["level"],
+                               "at": at.isoformat()}
+    if not on:
+        details["ended"] = d["ended"]
+    _history(c, p, env, key[0], details)
+
+
+def _share_ending(c: BatchChanges, p: int, env: Head, d: Data) -> None:
+    """The notice before `valid_until`: a line in the charger's history (no personal data)."""
+    charger_id = _id(d["charger_id"])
+    details = {"user_id": str(_id(d["user_id"])), "level": d["level"],
+               "valid_until": _time(d["valid_until"]).isoformat(),
+               "at": _time(d["at"]).isoformat()}
+    _history(c, p, env, charger_id, details)
 
 
 def _charger_ref(ref: Data) -> Data:
@@ -211,8 +267,14 @@ def _user_invited(c: BatchChanges, p: int, env: Head, d: Data) -> None:
     patch.level, patch.locale, patch.expires_at = d["level"], d["locale"], expires_at
     patch.chargers = [_charger_ref(ref) for ref in d["chargers"]]
     patch.status, patch.updated_at = "pending", env.time
+    window = window_of(d)
+    patch.window_set = True
+    patch.valid_from, patch.valid_until = window.valid_from, window.valid_until
+    patch.schedule = window.schedule.to_data() if window.schedule else None
     details = {"invitation_id": str(invitation_id), "level": d["level"],
                "expires_at": expires_at.isoformat()}
+    if not window.permanent:
+        details.update(window.to_data())
     for ref in patch.chargers:
         _history(c, p, env, _id(ref["charger_id"]), details)
 
@@ -265,8 +327,7 @@ _FOLDERS: dict[str, Folder] = {
     "UserAccessChanged": _ignored,
     "UserAccessRemoved": _ignored,
     "UserForgotten": _user_forgotten,
-    # Issue 13: read models do not honour windows yet; the read side folds these.
-    "ShareCameIntoEffect": _ignored,
-    "ShareWentOutOfEffect": _ignored,
-    "ShareEnding": _ignored,
+    "ShareCameIntoEffect": _share_boundary,
+    "ShareWentOutOfEffect": _share_boundary,
+    "ShareEnding": _share_ending,
 }

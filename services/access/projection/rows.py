@@ -51,8 +51,25 @@ class ChargerPatch:
 
 @dataclass
 class ShareRow:
+    """A share as granted. A time-bound one has a window (`valid_from`, `valid_until`,
+    `schedule`, all None for a permanent share) and whether it was in effect as of
+    `effect_at`: its grant, or its last boundary event."""
+
     level: str
     why: dict[str, Any]
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    schedule: dict[str, Any] | None = None
+    in_effect: bool = True
+    effect_at: datetime | None = None
+
+
+@dataclass
+class ShareEffect:
+    """A boundary event's change to a share granted in an earlier batch."""
+
+    in_effect: bool
+    effect_at: datetime
 
 
 @dataclass
@@ -72,6 +89,11 @@ class InvitationPatch:
     updated_at: datetime | None = None
     responded_by: UUID | None = None
     revoke_reason: str | None = None
+    window_set: bool = False
+    """Whether the three window fields below are set (each send sets them exactly)."""
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    schedule: dict[str, Any] | None = None
 
 
 @dataclass
@@ -92,6 +114,8 @@ class BatchChanges:
     members: dict[tuple[UUID, UUID], str | None] = field(default_factory=dict)
     chargers: dict[UUID, ChargerPatch] = field(default_factory=dict)
     shares: dict[tuple[UUID, UUID], ShareRow | None] = field(default_factory=dict)
+    share_effects: dict[tuple[UUID, UUID], ShareEffect] = field(default_factory=dict)
+    """Boundaries of shares this batch did not grant or revoke (disjoint from `shares`)."""
     invitations: dict[UUID, InvitationPatch] = field(default_factory=dict)
     history: list[HistoryRow] = field(default_factory=list)
     touched_chargers: set[UUID] = field(default_factory=set)

@@ -5,7 +5,13 @@ it in, and so dropping the read side can never touch the event store.
 
 `access` is the materialised answer to "may user U use charger C": one row per pair
 with the effective level and every reason (`why`). Its primary key serves per-user
-lookups and the check; a second index serves per-charger lookups.
+lookups and the check; a second index serves per-charger lookups. A time-bound share
+makes the answer depend on the moment asked: such a row has `timebound` set (its `level`
+is then the highest any reason could give, `standing_level` what the reasons always in
+effect give), and a reader evaluates the share's window from its `why` entry.
+
+Columns added after a table's first version are added by `_ADDED` (ALTER TABLE ... IF NOT
+EXISTS), so a database created by an older version gains them at its next start.
 """
 
 from __future__ import annotations
@@ -100,6 +106,31 @@ CREATE TABLE IF NOT EXISTS {s}.charger_history (
 );
 """
 
+_ADDED = """
+ALTER TABLE {s}.shares
+    ADD COLUMN IF NOT EXISTS valid_from timestamptz,
+    ADD COLUMN IF NOT EXISTS valid_until timestamptz,
+    ADD COLUMN IF NOT EXISTS schedule jsonb,
+    ADD COLUMN IF NOT EXISTS in_effect boolean NOT NULL DEFAULT true,
+    ADD COLUMN IF NOT EXISTS effect_at timestamptz;
+
+ALTER TABLE {s}.invitations
+    ADD COLUMN IF NOT EXISTS valid_from timestamptz,
+    ADD COLUMN IF NOT EXISTS valid_until timestamptz,
+    ADD COLUMN IF NOT EXISTS schedule jsonb;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{s}.access'::regclass
+                   AND attname = 'standing_level' AND NOT attisdropped) THEN
+        -- Rows written before windows existed have only reasons always in effect.
+        ALTER TABLE {s}.access ADD COLUMN standing_level text,
+            ADD COLUMN timebound boolean NOT NULL DEFAULT false;
+        UPDATE {s}.access SET standing_level = level;
+    END IF;
+END $$;
+"""
+
 
 _START_TRACKING = """
 INSERT INTO {s}.tracking (projection, position) VALUES ($1, 0) ON CONFLICT DO NOTHING"""
@@ -114,4 +145,5 @@ async def create_schema(conn: Connection, schema: str = DEFAULT_SCHEMA) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('charger-access.read-schema'))")
         await conn.execute(render(_DDL, schema))
+        await conn.execute(render(_ADDED, schema))
         await conn.execute(render(_START_TRACKING, schema), PROJECTION_NAME)

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.access.domain.base import Cause
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
 from services.access.projection.schema import create_schema
@@ -43,6 +44,7 @@ def every_event_store(new_database: Any) -> str:
     fleet = s.group(owner, admins=[admin], members=[member])
     box, van = s.charger(owner, fleet), s.charger(owner)
     s.share(owner, guest, [box, van], "manage")
+    _time_bound_share(s, owner, box, s.user(name="Helga"))
     invitation, token = s.invite(owner, "nobody@example.com", [box], locale="fr")
     s.ok("ResendInvitation", owner, invitation_id=invitation)
     declined, token = s.invite(owner, s.emails[other], [van])
@@ -56,3 +58,22 @@ def every_event_store(new_database: Any) -> str:
     s.ok("TransferChargerToUser", owner, charger_id=van, recipient_phone="+4790000002", keep_connection=False)
     s.store.close()
     return url
+
+
+def _time_bound_share(s: Scenario, owner: uuid.UUID, charger: uuid.UUID, user: uuid.UUID) -> None:
+    """A daytime share for ten days: its boundaries and its ending notice, as the scheduler
+    appends them."""
+    invitation_id = uuid.uuid4()
+    s.ok("InviteUser", owner, invitation_id=invitation_id, email=s.emails[user],
+         charger_ids=[charger], level="charge", valid_from=s.now + timedelta(hours=1),
+         valid_until=s.now + timedelta(days=10),
+         schedule={"time_zone": "Europe/Oslo",
+                   "windows": [{"days": ["sat", "sun", "tue"], "from": "08:00",
+                                "until": "20:00"}]})
+    s.ok("AcceptInvitation", user, invitation_id=invitation_id, token=s.token(invitation_id))
+    s.advance(days=9, hours=12)
+    state = s.charger_state(charger)
+    cause = Cause("scheduler", f"boundaries-{uuid.uuid4()}", s.now)
+    assert state.mark_boundaries(user, s.now, cause) > 0
+    assert state.notice_ending(s.user_state(user).person(), s.now, timedelta(hours=24), cause)
+    s.store.save(state)

@@ -148,6 +148,7 @@ async def test_user_chargers_list_level_and_why(api):
             "charger_id": str(w.charger),
             "level": "charge",
             "why": [{"source": "share", "invitation_id": str(w.invitation), "level": "charge"}],
+            "in_effect": True,
         }
     ]
     assert body["next_cursor"] is None
@@ -182,7 +183,8 @@ async def test_check_compares_the_effective_level_with_the_one_asked(api):
     guest_manage = await check(w.guest, level="manage")
     assert (guest_manage["allowed"], guest_manage["level"]) == (False, "charge")
     stranger = await check(w.stranger)
-    assert stranger == {"allowed": False, "level": None, "why": [], "position": api.log.position}
+    assert stranger == {"allowed": False, "level": None, "why": [], "upcoming": None,
+                        "position": api.log.position}
 
 
 async def test_lists_page_through_more_than_one_page(api):

@@ -41,7 +41,9 @@ async def test_records_fold_to_the_same_changes_as_published_events(every_event_
     assert [r.position for r in records] == [e.position for e in published]
     assert all(isinstance(r, LogRecord) for r in records)  # no row needed the mapper
     assert {r.head.type for r in records} >= {"UserRegistered", "UserInvited", "AccessGranted",
-                                              "ChargerTransferredToUser", "InvitationRevoked"}
+                                              "ChargerTransferredToUser", "InvitationRevoked",
+                                              "ShareCameIntoEffect", "ShareWentOutOfEffect",
+                                              "ShareEnding"}
     assert comparable(fold_logged(records)) == comparable(fold_logged(published))
 
 

@@ -20,15 +20,19 @@ _BY_CHARGER = """
     SELECT user_id, level, why FROM {s}.access
     WHERE charger_id = $1 AND ($2::uuid IS NULL OR user_id > $2)
     ORDER BY user_id LIMIT $3"""
-_CHECK = "SELECT level, why FROM {s}.access WHERE user_id = $1 AND charger_id = $2"
+_CHECK = "SELECT level, why, timebound FROM {s}.access WHERE user_id = $1 AND charger_id = $2"
 _USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM {s}.users WHERE user_id = $1)"
 _CHARGER_EXISTS = "SELECT EXISTS (SELECT 1 FROM {s}.chargers WHERE charger_id = $1)"
 
 
 @dataclass(frozen=True)
 class Effective:
+    """The stored row: `level` and `why` of every reason; with `timebound`, some hold only
+    inside their window (`api/moment.py` evaluates them)."""
+
     level: str | None
     why: list[dict[str, Any]]
+    timebound: bool = False
 
 
 def _entry(row: asyncpg.Record, key: str) -> dict[str, Any]:
@@ -66,16 +70,17 @@ class AccessRepository:
 
     async def effective_json(
         self, user_id: UUID | str, charger_id: UUID | str
-    ) -> tuple[str | None, str]:
-        """The effective level and its `why` as stored JSON text (None and "[]" without)."""
+    ) -> tuple[str | None, str, bool]:
+        """The stored level, its `why` as stored JSON text and whether a reason is
+        time-bound (None, "[]", False without a row)."""
         row = await self._pool.fetchrow(self._check, user_id, charger_id)
         if row is None:
-            return None, "[]"
-        return row["level"], row["why"]
+            return None, "[]", False
+        return row["level"], row["why"], row["timebound"]
 
     async def effective(self, user_id: UUID, charger_id: UUID) -> Effective:
-        """The user's effective level on the charger: one primary-key lookup."""
+        """The user's stored access row on the charger: one primary-key lookup."""
         row = await self._pool.fetchrow(self._check, user_id, charger_id)
         if row is None:
             return Effective(None, [])
-        return Effective(row["level"], json.loads(row["why"]))
+        return Effective(row["level"], json.loads(row["why"]), row["timebound"])

@@ -14,7 +14,8 @@ _GET = """
     SELECT invitation_id,
            CASE WHEN status = 'pending' AND expires_at < now() THEN 'expired'
                 ELSE status END AS status,
-           email, level, locale, chargers, inviter_id, expires_at, invited_at, updated_at
+           email, level, locale, chargers, inviter_id, expires_at, invited_at, updated_at,
+           valid_from, valid_until, schedule
     FROM {s}.invitations WHERE invitation_id = $1"""
 
 
@@ -28,4 +29,6 @@ class InvitationRepository:
         row = await self._pool.fetchrow(self._get, invitation_id)
         if row is None:
             return None
-        return {**dict(row), "chargers": json.loads(row["chargers"])}
+        schedule = row["schedule"]
+        return {**dict(row), "chargers": json.loads(row["chargers"]),
+                "schedule": None if schedule is None else json.loads(schedule)}

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from events.text import Level
 from services.access.api.consistency import Position
 from services.access.api.context import Context
 from services.access.api.models import AccessCheck, ChargerUsers, UserChargers
-from services.access.api.pagination import DEFAULT_LIMIT, Cursor, Limit, list_answer, uuid_after
+from services.access.api.moment import at_moment, listed
+from services.access.api.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    Page,
+    list_answer,
+    uuid_after,
+)
 from services.access.domain.access import LEVELS
 
 router = APIRouter(tags=["access"])
@@ -25,9 +35,10 @@ async def chargers_of_user(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> UserChargers:
-    """Chargers the user may use, with the level and every reason, ordered by id."""
+    """Chargers the user may use, with the level and every reason, ordered by id; whether
+    that access is in effect now (a time-bound share may not be)."""
     page = await context.access.chargers_of_user(user_id, uuid_after(cursor), limit)
-    return list_answer(UserChargers, "chargers", page, position, "unknown user")
+    return list_answer(UserChargers, "chargers", _as_of_now(page), position, "unknown user")
 
 
 @router.get("/v1/chargers/{charger_id}/users", response_model=ChargerUsers)
@@ -38,9 +49,17 @@ async def users_of_charger(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ChargerUsers:
-    """Users who may use the charger, with the level and every reason, ordered by id."""
+    """Users who may use the charger, with the level and every reason, ordered by id; whether
+    that access is in effect now (a time-bound share may not be)."""
     page = await context.access.users_of_charger(charger_id, uuid_after(cursor), limit)
-    return list_answer(ChargerUsers, "users", page, position, "unknown charger")
+    return list_answer(ChargerUsers, "users", _as_of_now(page), position, "unknown charger")
+
+
+def _as_of_now(page: Page[dict[str, Any]] | None) -> Page[dict[str, Any]] | None:
+    if page is None:
+        return None
+    now = datetime.now(UTC)
+    return Page([listed(entry, now) for entry in page.items], page.next_cursor)
 
 
 @router.get("/v1/access/check", response_model=AccessCheck)
@@ -50,10 +69,20 @@ async def check_access(
     context: Context,
     position: Position,
     level: Annotated[Level, Query(description="The level asked for.")] = "charge",
+    at: Annotated[
+        AwareDatetime | None,
+        Query(description="The moment to answer for (RFC 3339 with an offset), on the "
+              "current state; default now. A time-bound share counts only when in effect "
+              "then."),
+    ] = None,
 ) -> AccessCheck:
-    """Whether the user may use the charger at `level`; unknown ids are simply not allowed."""
+    """Whether the user may use the charger at `level` at the moment `at` (default now);
+    unknown ids are simply not allowed. `upcoming` names a share not in effect then."""
     effective = await context.access.effective(user_id, charger_id)
-    allowed = effective.level is not None and LEVELS[effective.level] >= LEVELS[level]
-    return AccessCheck.model_validate(
-        {"allowed": allowed, "level": effective.level, "why": effective.why, "position": position}
-    )
+    answer, why, upcoming = effective.level, effective.why, None
+    if effective.timebound:
+        moment = at_moment(effective.why, at or datetime.now(UTC))
+        answer, why, upcoming = moment.level, moment.why, moment.upcoming
+    allowed = answer is not None and LEVELS[answer] >= LEVELS[level]
+    return AccessCheck.model_validate({"allowed": allowed, "level": answer, "why": why,
+                                       "upcoming": upcoming, "position": position})

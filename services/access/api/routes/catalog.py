@@ -83,7 +83,8 @@ async def chargers_of_group(
 
 @router.get("/v1/invitations/{invitation_id}", response_model=Invitation, tags=["invitations"])
 async def get_invitation(invitation_id: UUID, context: Context, position: Position) -> Invitation:
-    """Status, chargers, level and expiry. Never the token: it exists nowhere in plaintext."""
+    """Status, chargers, level, expiry and the window of the shares it grants. Never the
+    token: it exists nowhere in plaintext."""
     invitation = await context.invitations.get(invitation_id)
     if invitation is None:
         raise NotFoundError("unknown invitation", position=position)

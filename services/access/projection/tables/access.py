@@ -3,12 +3,31 @@
 Derived from the chargers, group_members and shares tables, never from events directly:
 the live projection recomputes the rows a batch's changes touch, a rebuild computes the
 whole table once at the end. Both give the same levels and the same order of `why`.
+
+A time-bound share is a reason like any other (its `why` entry carries its window), and
+the row says so: `timebound`, and `standing_level`, the level of the reasons always in
+effect (owner, group roles, permanent shares; null without any). `level` stays the
+highest level of every reason. A row without `timebound` answers every moment alike; a
+reader evaluates a time-bound row's windows at the moment asked (boundary events do not
+change access rows, so neither the check nor a rebuild depends on when they arrived).
 """
 
 from __future__ import annotations
 
 from services.access.projection.rows import BatchChanges
 from services.access.projection.sql import Connection, render
+
+_TIMEBOUND = "(sh.valid_from IS NOT NULL OR sh.valid_until IS NOT NULL OR sh.schedule IS NOT NULL)"
+"""Whether a share has a window (the shares' reasons' `tb`)."""
+
+_AGGREGATES = """
+    CASE max(rank) WHEN 2 THEN 'manage' ELSE 'charge' END AS level,
+    jsonb_agg(why ORDER BY rank DESC, ord, why) AS why,
+    CASE max(rank) FILTER (WHERE NOT tb) WHEN 2 THEN 'manage' WHEN 1 THEN 'charge' END
+        AS standing_level,
+    bool_or(tb) AS timebound"""
+"""One access row from its reasons (rank 2 = manage, 1 = charge; `tb` = time-bound):
+the same expressions for the incremental and the whole-table computation."""
 
 _RECOMPUTE_ACCESS = """
     WITH whole AS (SELECT unnest($1::uuid[]) AS charger_id),
@@ -29,25 +48,23 @@ _RECOMPUTE_ACCESS = """
     ),
     reasons AS (
         SELECT p.charger_id, p.user_id, 2 AS rank, 0 AS ord,
-               jsonb_build_object('source', 'owner', 'level', 'manage') AS why
+               jsonb_build_object('source', 'owner', 'level', 'manage') AS why, false AS tb
         FROM pairs p JOIN {s}.chargers c
             ON c.charger_id = p.charger_id AND c.owner_id = p.user_id
         UNION ALL
         SELECT p.charger_id, p.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
                jsonb_build_object('source', 'group:' || m.role, 'group_id', m.group_id,
-                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END)
+                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END), false
         FROM pairs p JOIN {s}.chargers c ON c.charger_id = p.charger_id
         JOIN {s}.group_members m ON m.group_id = c.group_id AND m.user_id = p.user_id
         UNION ALL
         SELECT p.charger_id, p.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
-               sh.why || jsonb_build_object('level', sh.level)
+               sh.why || jsonb_build_object('level', sh.level), _TIMEBOUND
         FROM pairs p JOIN {s}.shares sh
             ON sh.charger_id = p.charger_id AND sh.user_id = p.user_id
     ),
     fresh AS (
-        SELECT user_id, charger_id,
-               CASE max(rank) WHEN 2 THEN 'manage' ELSE 'charge' END AS level,
-               jsonb_agg(why ORDER BY rank DESC, ord, why) AS why
+        SELECT user_id, charger_id, _AGGREGATES
         FROM reasons GROUP BY user_id, charger_id
     ),
     stale AS (
@@ -56,10 +73,14 @@ _RECOMPUTE_ACCESS = """
           AND NOT EXISTS (SELECT 1 FROM fresh n
                           WHERE n.charger_id = a.charger_id AND n.user_id = a.user_id)
     )
-    INSERT INTO {s}.access AS a (user_id, charger_id, level, why)
-    SELECT user_id, charger_id, level, why FROM fresh
-    ON CONFLICT (user_id, charger_id) DO UPDATE SET level = EXCLUDED.level, why = EXCLUDED.why
-    WHERE (a.level, a.why) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.why)"""
+    INSERT INTO {s}.access AS a (user_id, charger_id, level, why, standing_level, timebound)
+    SELECT user_id, charger_id, level, why, standing_level, timebound FROM fresh
+    ON CONFLICT (user_id, charger_id) DO UPDATE SET level = EXCLUDED.level, why = EXCLUDED.why,
+        standing_level = EXCLUDED.standing_level, timebound = EXCLUDED.timebound
+    WHERE (a.level, a.why, a.standing_level, a.timebound) IS DISTINCT FROM
+          (EXCLUDED.level, EXCLUDED.why, EXCLUDED.standing_level, EXCLUDED.timebound)"""
+_RECOMPUTE_ACCESS = _RECOMPUTE_ACCESS.replace("_TIMEBOUND", _TIMEBOUND).replace(
+    "_AGGREGATES", _AGGREGATES)
 
 
 async def recompute_access(conn: Connection, schema: str, changes: BatchChanges) -> None:
@@ -68,8 +89,9 @@ async def recompute_access(conn: Connection, schema: str, changes: BatchChanges)
     A changed owner or group recomputes the whole charger; a changed share only its
     (charger, user) row; a changed role only that user's rows on the group's chargers.
     Effective level = the highest reason: owner → manage, group owner/admin → manage,
-    group member → charge, share → its level. Every reason is kept in `why`, highest
-    first. Unchanged rows are left alone and rows that lost every reason are deleted, in
+    group member → charge, share → its level; `standing_level` leaves time-bound shares
+    out and `timebound` says a reader must evaluate them. Every reason is kept in `why`,
+    highest first. Unchanged rows are left alone and rows that lost every reason are deleted, in
     one statement: the rows it deletes and the rows it upserts are disjoint.
     """
     whole = changes.touched_chargers
@@ -88,24 +110,25 @@ async def recompute_access(conn: Connection, schema: str, changes: BatchChanges)
 
 
 _COMPUTE_ALL_ACCESS = """
-    INSERT INTO {s}.access (user_id, charger_id, level, why)
-    SELECT user_id, charger_id, CASE max(rank) WHEN 2 THEN 'manage' ELSE 'charge' END,
-           jsonb_agg(why ORDER BY rank DESC, ord, why)
+    INSERT INTO {s}.access (user_id, charger_id, level, why, standing_level, timebound)
+    SELECT user_id, charger_id, _AGGREGATES
     FROM (
         SELECT c.charger_id, c.owner_id AS user_id, 2 AS rank, 0 AS ord,
-               jsonb_build_object('source', 'owner', 'level', 'manage') AS why
+               jsonb_build_object('source', 'owner', 'level', 'manage') AS why, false AS tb
         FROM {s}.chargers c
         UNION ALL
         SELECT c.charger_id, m.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
                jsonb_build_object('source', 'group:' || m.role, 'group_id', m.group_id,
-                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END)
+                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END), false
         FROM {s}.chargers c JOIN {s}.group_members m ON m.group_id = c.group_id
         UNION ALL
         SELECT sh.charger_id, sh.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
-               sh.why || jsonb_build_object('level', sh.level)
+               sh.why || jsonb_build_object('level', sh.level), _TIMEBOUND
         FROM {s}.shares sh
     ) reasons
     GROUP BY user_id, charger_id"""
+_COMPUTE_ALL_ACCESS = _COMPUTE_ALL_ACCESS.replace("_TIMEBOUND", _TIMEBOUND).replace(
+    "_AGGREGATES", _AGGREGATES)
 
 
 async def recompute_all_access(conn: Connection, schema: str) -> None:

@@ -1,4 +1,8 @@
-"""The invitations table: new invitations in full, later answers and resends as patches."""
+"""The invitations table: new invitations in full, later answers and resends as patches.
+
+Each send (the invitation, every resend) states the window of the shares it would grant,
+so a patch that carries a window sets all three fields, None included.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ from services.access.projection.tables.arrays import copy_rows, execute_rows, js
 
 _INSERT_NEW = """
     INSERT INTO {s}.invitations (invitation_id, email, level, locale, chargers, inviter_id,
-        status, expires_at, invited_at, updated_at, responded_by, revoke_reason)
-    SELECT i, e, l, lc, ch::jsonb, inv, st, ex, ia, ua, rb, rr
+        status, expires_at, invited_at, updated_at, responded_by, revoke_reason, valid_from,
+        valid_until, schedule)
+    SELECT i, e, l, lc, ch::jsonb, inv, st, ex, ia, ua, rb, rr, vf, vu, sc::jsonb
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[],
                 $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
-                $11::uuid[], $12::text[]) AS x(i, e, l, lc, ch, inv, st, ex, ia, ua, rb, rr)
+                $11::uuid[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::text[])
+        AS x(i, e, l, lc, ch, inv, st, ex, ia, ua, rb, rr, vf, vu, sc)
     ON CONFLICT (invitation_id) DO NOTHING"""
 
 _PATCH_CHANGED = """
@@ -23,15 +29,20 @@ _PATCH_CHANGED = """
         status = coalesce(x.st, t.status), expires_at = coalesce(x.ex, t.expires_at),
         updated_at = coalesce(x.ua, t.updated_at),
         responded_by = coalesce(x.rb, t.responded_by),
-        revoke_reason = coalesce(x.rr, t.revoke_reason)
+        revoke_reason = coalesce(x.rr, t.revoke_reason),
+        valid_from = CASE WHEN x.ws THEN x.vf ELSE t.valid_from END,
+        valid_until = CASE WHEN x.ws THEN x.vu ELSE t.valid_until END,
+        schedule = CASE WHEN x.ws THEN x.sc::jsonb ELSE t.schedule END
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                $6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::text[])
-        AS x(i, l, lc, ch, st, ex, ua, rb, rr)
+                $6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::text[], $10::boolean[],
+                $11::timestamptz[], $12::timestamptz[], $13::text[])
+        AS x(i, l, lc, ch, st, ex, ua, rb, rr, ws, vf, vu, sc)
     WHERE t.invitation_id = x.i"""
 
 
 _COLUMNS = ("invitation_id", "email", "level", "locale", "chargers", "inviter_id", "status",
-            "expires_at", "invited_at", "updated_at", "responded_by", "revoke_reason")
+            "expires_at", "invited_at", "updated_at", "responded_by", "revoke_reason",
+            "valid_from", "valid_until", "schedule")
 
 
 async def write_invitations(conn: Connection, s: str, c: BatchChanges) -> None:
@@ -53,10 +64,16 @@ async def patch_invitations(conn: Connection, s: str, c: BatchChanges) -> None:
 
 def _new_row(p: InvitationPatch) -> tuple[Any, ...]:
     return (p.invitation_id, p.email, p.level, p.locale, json_text(p.chargers), p.inviter_id,
-            p.status, p.expires_at, p.invited_at, p.updated_at, p.responded_by, p.revoke_reason)
+            p.status, p.expires_at, p.invited_at, p.updated_at, p.responded_by, p.revoke_reason,
+            p.valid_from, p.valid_until, _schedule(p))
 
 
 def _patch_row(p: InvitationPatch) -> tuple[Any, ...]:
     chargers = None if p.chargers is None else json_text(p.chargers)
     return (p.invitation_id, p.level, p.locale, chargers, p.status, p.expires_at, p.updated_at,
-            p.responded_by, p.revoke_reason)
+            p.responded_by, p.revoke_reason, p.window_set, p.valid_from, p.valid_until,
+            _schedule(p))
+
+
+def _schedule(p: InvitationPatch) -> str | None:
+    return None if p.schedule is None else json_text(p.schedule)
