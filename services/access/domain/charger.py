@@ -99,6 +99,7 @@ class Charger(AccessAggregate):
         at: datetime
         user: dict[str, Any]
         charger: dict[str, Any]
+        time_zone: str | None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.ending_noticed[str(self.user_id)] = self.valid_until.isoformat()
@@ -250,7 +251,9 @@ class Charger(AccessAggregate):
             return False  # it ended first
         self.trigger_event(self.ShareEnding, charger_id=self.charger_id, user_id=user["user_id"],
                            level=self.shares[uid], valid_until=window.valid_until, at=due,
-                           user=user, charger=self.ref(), **cause.stamp())
+                           user=user, charger=self.ref(),
+                           time_zone=window.schedule.time_zone if window.schedule else None,
+                           **cause.stamp())
         return True
 
     def ending_due(self, user_id: UUID | str, notice: timedelta) -> datetime | None:

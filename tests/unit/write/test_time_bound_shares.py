@@ -335,6 +335,7 @@ def test_the_ending_notice_goes_once_when_due(s: Scenario) -> None:
     assert (ending["user"]["user_id"], ending["user"]["name"]) == (str(guest), "Kari")
     assert ending["charger"]["charger_id"] == str(charger)
     assert ending["level"] == "charge"
+    assert ending["time_zone"] is None  # no schedule: the e-mail uses valid_until's offset
     assert not notice(s, charger, guest)  # once
     assert s.charger_state(charger).ending_due(guest, NOTICE) is None
 
@@ -351,6 +352,21 @@ def test_a_changed_end_gets_its_own_notice(s: Scenario) -> None:
     assert not notice(s, charger, guest)
     s.now = end + timedelta(days=6)
     assert notice(s, charger, guest)
+
+
+def test_the_ending_notice_names_the_schedule_zone_for_the_e_mail(s: Scenario) -> None:
+    owner, guest = s.user(), s.user()
+    charger = s.charger(owner)
+    every_day = {"time_zone": "America/Santiago", "windows": [
+        {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+         "from": "00:00", "until": "24:00"}]}
+    end = s.now + timedelta(days=3)
+    s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[charger], valid_until=end,
+         schedule=every_day)
+    s.now = end - NOTICE
+    assert notice(s, charger, guest)
+    [ending] = s.of_type("ShareEnding")
+    assert ending["time_zone"] == "America/Santiago"
 
 
 def test_no_notice_when_granted_already_that_close_to_the_end(s: Scenario) -> None:
