@@ -1,8 +1,8 @@
 """P5 on its own: e-mails per second through the notification service alone, against a
 raw baseline (`make bench`'s P5, `p5_email`, measures it inside the whole system).
 
-Both figures are taken in the same run, to the same local aiosmtpd server (its own
-process, so it does not share our GIL):
+Both figures are taken in the same run, to the same SMTP sink (`harness.sink_process`:
+the shared sink in a process of its own, so it does not share our GIL):
 
 - **raw**: aiosmtplib over `SMTP_CONNECTIONS` connections, sending one pre-built
   message again and again (no Kafka, no PostgreSQL, no rendering);
@@ -10,8 +10,8 @@ process, so it does not share our GIL):
   and access changes in nb/fr/en, each to its own recipient), claiming them in the
   sent-log and sending them; measured from the first publish to the last e-mail received.
 
-The server writes one line per received e-mail (Message-ID and recipient), so the same
-run also counts duplicates. `python -m bench.p5_email_alone` runs it against
+The sink counts messages and distinct Message-IDs (one per event and recipient), so the
+same run also counts duplicates. `python -m bench.p5_email_alone` runs it against
 `DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS` and prints JSON; `measure` is what the
 integration test (`tests/integration/notifications/test_throughput.py`) calls.
 """
@@ -21,33 +21,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import aiosmtplib
 from aiokafka import AIOKafkaProducer
-from aiosmtpd.controller import Controller
 
 from events.access_events import AccessEvent, ChargerRef, Person, UserAccessChanged, UserInvited
 from events.envelope import EventEnvelope
 from events.text import Locale
 from events.topics import Topics
+from harness.sink_process import SinkProcess
 from services.common.config import Settings
-from services.local.tansu import free_port, wait_for_port
 from services.notifications.config import NotificationSettings
-from services.notifications.mail.message import address, build_message, message_id, sender_address
+from services.notifications.mail.message import address, build_message, sender_address
 from services.notifications.mail.recipients import notifications_for
 from services.notifications.mail.render import LinkSettings, Renderer
-from services.notifications.privacy import RecipientKeys
 from services.notifications.service import NotificationService
 
 LOCALES: tuple[Locale, ...] = ("nb", "fr", "en")
@@ -66,88 +57,6 @@ class Result:
     rates on a shared machine."""
     raw_cpu_ms_per_email: float
     connections: int
-
-
-# -- the SMTP sink (its own process) -------------------------------------------------
-
-
-class _SinkHandler:
-    def __init__(self, out: Path) -> None:
-        self._out = out.open("a", buffering=1, encoding="utf-8")
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        content: bytes = envelope.content
-        start = content.find(b"\r\nMessage-ID: ")
-        end = content.find(b"\r\n", start + 2)
-        msg_id = content[start + 14 : end].decode("ascii", "replace") if start >= 0 else "?"
-        self._out.write(f"{msg_id}\t{','.join(envelope.rcpt_tos)}\n")
-        return "250 OK"
-
-
-def run_sink(port: int, out: Path) -> None:
-    controller = Controller(_SinkHandler(out), hostname="127.0.0.1", port=port)
-    controller.start()
-    stop = False
-
-    def on_term(*_: Any) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_term)
-    while not stop:
-        time.sleep(0.2)
-    controller.stop()
-
-
-class Sink:
-    """The aiosmtpd server process and what it received."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self._dir = tempfile.TemporaryDirectory(prefix="p5-sink-")
-        self.out = Path(self._dir.name) / "received.tsv"
-        self.out.touch()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._offset = 0
-        self._received: list[tuple[str, str]] = []
-        self._ids: set[str] = set()
-
-    def start(self) -> None:
-        self._process = subprocess.Popen(  # noqa: S603 - our own module, our own interpreter
-            [
-                sys.executable,
-                "-m",
-                "bench.p5_email_alone",
-                "--sink",
-                str(self.port),
-                str(self.out),
-            ],
-            cwd=Path(__file__).resolve().parents[1],  # `bench` is importable from the root
-        )
-        wait_for_port("127.0.0.1", self.port)
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(10)
-        self._dir.cleanup()
-
-    def received(self) -> list[tuple[str, str]]:
-        """Every (Message-ID, recipients) received so far; reads only what is new."""
-        with self.out.open("rb") as file:
-            file.seek(self._offset)
-            chunk = file.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self._offset += len(complete)
-        for line in complete.decode("utf-8").splitlines():
-            msg_id, _, rcpt = line.partition("\t")
-            self._received.append((msg_id, rcpt))
-            self._ids.add(msg_id)
-        return self._received
-
-    def ids(self) -> set[str]:
-        self.received()
-        return self._ids
 
 
 # -- the events and the raw baseline ---------------------------------------------------
@@ -234,15 +143,15 @@ async def raw_baseline(
     return count / elapsed, cpu * 1000 / count
 
 
-async def _wait_for(sink: Sink, wanted: set[str], seconds: float) -> float:
-    """Poll the sink until every wanted Message-ID arrived; returns when the last did."""
+async def _wait_for(sink: SinkProcess, unique: int, seconds: float) -> float:
+    """Poll the sink until it has seen `unique` distinct Message-IDs; returns when it had."""
     deadline = time.perf_counter() + seconds
     while True:
-        got = sink.ids()
-        if wanted <= got:
+        got = int(sink.stats()["unique"])
+        if got >= unique:
             return time.perf_counter()
         if time.perf_counter() > deadline:
-            raise TimeoutError(f"{len(wanted & got)} of {len(wanted)} e-mails arrived")
+            raise TimeoutError(f"{got} of {unique} distinct e-mails arrived")
         await asyncio.sleep(0.05)
 
 
@@ -253,14 +162,14 @@ async def measure(
     connections: int = 8,
     raw_count: int | None = None,
 ) -> Result:
-    sink = Sink()
+    sink = SinkProcess()
     sink.start()
     tag = uuid.uuid4().hex[:8]
     settings = NotificationSettings(
         common=Settings(
             database_url=database_url,
             kafka_bootstrap_servers=bootstrap,
-            smtp_url=f"smtp://127.0.0.1:{sink.port}",
+            smtp_url=sink.url,
             public_base_url="https://bench.example",
             topics=Topics(f"p5-{tag}."),
             consumer_group_prefix=f"p5-{tag}",
@@ -277,25 +186,27 @@ async def measure(
         raw_before = await raw_baseline(sink.port, raw_count or count, connections, sample)
         await service.start()
         await producer.start()
-        # Warm up: the consumer group has joined once one e-mail has gone through.
+        # Warm up: the consumer group has joined once one e-mail has gone through. Every
+        # e-mail the service sends has a Message-ID of its own (one recipient per event):
+        # the sink's distinct Message-IDs count them, its total counts repeats too.
         [warm] = events(1)
         await producer.send_and_wait(settings.common.topics.events, warm.model_dump_json().encode())
-        keys = RecipientKeys(settings.common.token_secret)
-        await _wait_for(sink, {_msg_id(warm, keys)}, 60)
+        await _wait_for(sink, int(sink.stats()["unique"]) + 1, 60)
+        before = sink.stats()
 
         batch = events(count)
         payloads = [(e.subject.encode(), e.model_dump_json().encode()) for e in batch]
-        wanted = {_msg_id(e, keys) for e in batch}
         started, cpu = time.perf_counter(), time.process_time()
         sends = [
             await producer.send(settings.common.topics.events, value, key=key)
             for key, value in payloads
         ]
         await asyncio.gather(*sends)
-        finished = await _wait_for(sink, wanted, 120)
+        finished = await _wait_for(sink, int(before["unique"]) + count, 120)
         cpu = time.process_time() - cpu
         await asyncio.sleep(0.5)  # anything sent twice would show up by now
-        mine = Counter(pair for pair in sink.received() if pair[0] in wanted)
+        after = sink.stats()
+        delivered = int(after["unique"]) - int(before["unique"])
         # The raw baseline before and after, averaged: the machine's load drifts.
         raw_after = await raw_baseline(sink.port, raw_count or count, connections, sample)
         raw = (raw_before[0] + raw_after[0]) / 2
@@ -303,8 +214,8 @@ async def measure(
         rate = count / (finished - started)
         return Result(
             count=count,
-            delivered=len(mine),
-            duplicates=sum(mine.values()) - len(mine),
+            delivered=delivered,
+            duplicates=int(after["total"]) - int(before["total"]) - delivered,
             emails_per_second=round(rate, 1),
             raw_per_second=round(raw, 1),
             ratio=round(rate / raw, 3),
@@ -318,21 +229,12 @@ async def measure(
         sink.stop()
 
 
-def _msg_id(envelope: EventEnvelope, keys: RecipientKeys) -> str:
-    [notification] = notifications_for(envelope)
-    return message_id(notification.event_id, keys(notification.recipient))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="P5: e-mail throughput vs raw aiosmtplib")
-    parser.add_argument("--sink", nargs=2, metavar=("PORT", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
-    if args.sink:
-        run_sink(int(args.sink[0]), Path(args.sink[1]))
-        return
     common = Settings.from_env()
     for _ in range(args.repeat):
         result = asyncio.run(

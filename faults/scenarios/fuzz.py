@@ -18,7 +18,7 @@ PER_TEST = -(-INPUTS // TESTS)
 
 def run(var: Path) -> Figures:
     figures = Figures("fuzz", f"intake fuzz, {PER_TEST * TESTS:,} inputs")
-    run_pytest(figures, var, ["tests/unit/intake/test_fuzz.py"],
+    run_pytest(figures, var, ["tests/unit/access/messaging/test_fuzz.py"],
                {"FUZZ_EXAMPLES": str(PER_TEST)})
     passed = int(figures.details.get("tests_passed", 0))
     figures.commands = passed * PER_TEST

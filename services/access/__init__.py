@@ -1,0 +1,1 @@
+"""The access service: commands in, events stored and published, access answered."""

@@ -6,7 +6,7 @@ in positions of the log: the last *published* position minus how far the project
 the relay got (unpublished bookkeeping events in between are never read by either, so a
 caught-up follower reads 0). Cumulative over the process's life, like any counter.
 
-Written by hand: a dozen lines of text do not need a client library.
+Written with `services.common.prometheus`, as the notification service's are.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from typing import Protocol
 import asyncpg
 
 from services.access.eventlog.reader import EventLog
+from services.common.prometheus import MetricsText, Sample
 
 log = logging.getLogger(__name__)
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 MetricsRenderer = Callable[[], Awaitable[str]]
 StoreHeads = Callable[[], Awaitable[tuple[int, int]]]
@@ -80,7 +79,7 @@ class AccessMetrics:
         self._relay = relay
 
     async def render(self) -> str:
-        out = _Writer()
+        out = MetricsText()
         if self._commands is not None:
             _command_metrics(out, self._commands)
         projection = self._projection.position
@@ -117,8 +116,8 @@ class AccessMetrics:
         return out.text()
 
 
-def _command_metrics(out: _Writer, commands: CommandStats) -> None:
-    samples: list[tuple[dict[str, str], float]] = []
+def _command_metrics(out: MetricsText, commands: CommandStats) -> None:
+    samples: list[Sample] = []
     for key, count in sorted(commands.outcomes.items()):
         if key in STATUSES:
             samples.append(({"status": key, "reason": ""}, count))
@@ -133,7 +132,7 @@ def _command_metrics(out: _Writer, commands: CommandStats) -> None:
                commands.dead_letters)
 
 
-def _schedule_metrics(out: _Writer, schedule: ScheduleStats) -> None:
+def _schedule_metrics(out: MetricsText, schedule: ScheduleStats) -> None:
     out.metric("access_schedule_boundaries_total", "counter",
                "ShareCameIntoEffect / ShareWentOutOfEffect events this process appended.",
                schedule.boundaries)
@@ -142,39 +141,6 @@ def _schedule_metrics(out: _Writer, schedule: ScheduleStats) -> None:
     out.metric("access_schedule_due_shares", "gauge",
                "Time-bound shares with a boundary or an ending notice still ahead.",
                schedule.due_shares)
-
-
-class _Writer:
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-
-    def metric(self, name: str, kind: str, help_: str, value: float) -> None:
-        self.family(name, kind, help_, [({}, value)])
-
-    def family(self, name: str, kind: str, help_: str,
-               samples: list[tuple[dict[str, str], float]]) -> None:
-        self._lines.append(f"# HELP {name} {help_}")
-        self._lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            self._lines.append(f"{name}{_labels(labels)} {_number(value)}")
-
-    def text(self) -> str:
-        return "\n".join(self._lines) + "\n"
-
-
-def _labels(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-    return "{" + inner + "}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def service_metrics(

@@ -1,0 +1,1 @@
+"""What both services share: settings, Kafka plumbing, process running, metrics text."""

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from services.common.prometheus import CONTENT_TYPE, MetricsText
 from services.notifications.delivery.deliverer import Deliverer
 from services.notifications.ports import QueueDepth
 
@@ -23,10 +24,8 @@ DEPTH_TIMEOUT_SECONDS = 2.0
 
 async def render_metrics(deliverer: Deliverer, depth: Callable[[], Awaitable[QueueDepth]]) -> str:
     stats = deliverer.stats
-    lines: list[str] = []
-
-    def metric(name: str, kind: str, help_text: str, value: float) -> None:
-        lines.extend((f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value:g}"))
+    out = MetricsText()
+    metric = out.metric
 
     metric(
         "notifications_emails_sent_total",
@@ -99,7 +98,7 @@ async def render_metrics(deliverer: Deliverer, depth: Callable[[], Awaitable[Que
             "Pending e-mails whose next attempt is due now.",
             queue.due,
         )
-    return "\n".join(lines) + "\n"
+    return out.text()
 
 
 class MetricsServer:
@@ -163,7 +162,7 @@ class MetricsServer:
             return "200 OK", "application/json", b'{"status":"ok"}\n'
         if target == b"/metrics":
             text = await render_metrics(self._deliverer, self._depth)
-            return "200 OK", "text/plain; version=0.0.4; charset=utf-8", text.encode()
+            return "200 OK", CONTENT_TYPE, text.encode()
         return "404 Not Found", "text/plain", b"not found\n"
 
 

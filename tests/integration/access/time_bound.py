@@ -24,7 +24,7 @@ from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import create_schema
 from services.access.store.application import open_store
-from tests.unit.write.scenario import SECRET, Scenario
+from tests.unit.access.scenario import SECRET, Scenario
 
 TOKEN = "time-bound-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

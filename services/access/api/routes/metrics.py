@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from services.access.api.context import Context
-from services.access.metrics import CONTENT_TYPE
+from services.common.prometheus import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
 

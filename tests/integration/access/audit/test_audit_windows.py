@@ -22,7 +22,7 @@ from services.access.audit.cli import app
 from services.access.config import AccessSettings
 from services.access.domain.base import Cause
 from services.access.store.chain import GENESIS, link
-from tests.integration.audit.history import PgScenario
+from tests.integration.access.audit.history import PgScenario
 from tests.unit.access.audit.shares import WEEKEND, iso, run_scheduler, share
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from services.access.handlers.context import Rules
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
-from tests.unit.write.scenario import SECRET, Scenario
+from tests.unit.access.scenario import SECRET, Scenario
 
 pytestmark = pytest.mark.integration
 

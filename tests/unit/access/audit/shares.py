@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from events.envelope import EventEnvelope
 from services.access.domain.base import Cause
-from tests.unit.write.scenario import Scenario
+from tests.unit.access.scenario import Scenario
 
 WEEKEND = {"time_zone": "Europe/Oslo",
            "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}

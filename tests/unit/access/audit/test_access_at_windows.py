@@ -12,7 +12,7 @@ from events.envelope import EventEnvelope
 from services.access.audit.replay import replay_until
 from services.access.domain.windows import Window, changes, in_effect
 from tests.unit.access.audit.shares import WEEKEND, each, iso, run_scheduler, share
-from tests.unit.write.scenario import Scenario
+from tests.unit.access.scenario import Scenario
 
 # The scenario starts Saturday 1 March 2025, 12:00 UTC (13:00 in Oslo, CET).
 MONDAY = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)

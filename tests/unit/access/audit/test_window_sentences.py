@@ -11,7 +11,7 @@ from services.access.audit.window_words import DASH, instant, schedule_phrase, w
 from services.access.domain.base import Cause
 from services.access.domain.windows import Schedule, Window
 from tests.unit.access.audit.shares import WEEKEND, run_scheduler, share
-from tests.unit.write.scenario import Scenario
+from tests.unit.access.scenario import Scenario
 
 MONDAY = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 SATURDAY_15 = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)

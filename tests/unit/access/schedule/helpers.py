@@ -10,7 +10,7 @@ from uuid import UUID
 from services.access.eventlog.translation import published
 from services.access.eventlog.values import LoggedEvent
 from services.access.schedule.log import SHARE_TOPICS
-from tests.unit.write.scenario import Scenario
+from tests.unit.access.scenario import Scenario
 
 WEEKEND = {"time_zone": "Europe/Oslo",
            "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}

@@ -14,8 +14,8 @@ from eventsourcing.persistence import IntegrityError
 from events.envelope import EventEnvelope
 from services.access.schedule.appending import ACTOR, append_due
 from services.access.schedule.runner import BoundaryScheduler
+from tests.unit.access.scenario import Scenario
 from tests.unit.access.schedule.helpers import WEEKEND, share_log, update
-from tests.unit.write.scenario import Scenario
 
 NOTICE = timedelta(hours=24)
 MARKS = ("ShareCameIntoEffect", "ShareWentOutOfEffect", "ShareEnding")

@@ -11,8 +11,8 @@ import pytest
 
 from services.access.schedule.appending import append_due
 from services.access.schedule.shares import Timetable
+from tests.unit.access.scenario import Scenario
 from tests.unit.access.schedule.helpers import WEEKEND, all_share_events, update
-from tests.unit.write.scenario import Scenario
 
 NOTICE = timedelta(hours=24)
 

@@ -1,0 +1,39 @@
+"""Running a service as its own process: one log format, and serving until SIGTERM or
+SIGINT, then stopping, so that a supervisor's stop drains the service instead of cutting it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def serve_until_signalled(make: Callable[[], Service]) -> None:
+    """Build the service inside the running loop, start it, and stop it on the first signal."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    service = make()
+    await service.start()
+    try:
+        await stopping.wait()
+    finally:
+        await service.stop()
+
+
+def run_service(make: Callable[[], Service], *, quiet: Iterable[str] = ()) -> None:
+    """The process's entry point: logging at INFO (`quiet` loggers at WARNING), then serve."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in quiet:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    asyncio.run(serve_until_signalled(make))
