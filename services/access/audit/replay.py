@@ -29,7 +29,7 @@ from events.envelope import EventEnvelope
 from services.access.audit.window_words import window_of
 from services.access.domain.access import LEVELS
 from services.access.domain.windows import Window, in_effect
-from services.access.projection.changes import share_reason
+from services.access.projection.changes import share_why
 
 
 @dataclass
@@ -49,7 +49,6 @@ class _Share:
         return {**self.why, "level": self.level}
 
 
-_WINDOW_FIELDS = {"valid_from", "valid_until", "schedule"}
 
 
 @dataclass
@@ -163,9 +162,7 @@ def _apply(state: AccessState, e: ev.AccessEvent) -> None:  # noqa: PLR0912 - on
     elif isinstance(e, ev.AccessGranted):
         shares = state.shares.setdefault(str(e.charger_id), {})
         window = window_of(e)
-        why = share_reason(e.source)
-        if not window.permanent:
-            why |= e.model_dump(mode="json", include=_WINDOW_FIELDS)
+        why = share_why(e.source, window)
         shares[str(e.user_id)] = _Share(e.level, window, why)
     elif isinstance(e, ev.AccessRevoked):
         state.shares.get(str(e.charger_id), {}).pop(str(e.user_id), None)

@@ -73,6 +73,13 @@ class WeeklyWindow:
         return {"days": list(self.days), "from": self.start, "until": self.until}
 
 
+def rfc3339(moment: datetime) -> str:
+    """As the published events spell instants (pydantic's JSON): UTC as `Z`, any other
+    offset as given; so a `why` entry reads exactly like the event that granted it."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 @dataclass(frozen=True)
 class Schedule:
     """Weekly windows in the wall-clock time of `time_zone`."""
@@ -160,8 +167,8 @@ class Window:
 
     def to_data(self) -> dict[str, Any]:
         return {
-            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
-            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "valid_from": rfc3339(self.valid_from) if self.valid_from else None,
+            "valid_until": rfc3339(self.valid_until) if self.valid_until else None,
             "schedule": self.schedule.to_data() if self.schedule else None,
         }
 

@@ -44,7 +44,7 @@ async def test_a_check_at_a_moment_before_inside_and_after_the_window(both):
     start, end = w.now + timedelta(days=1), w.now + timedelta(days=2)
     invitation = w.share_in(owner, guest, [charger], valid_from=start, valid_until=end)
     await read.sync()
-    entry = share_entry({"valid_from": start.isoformat(), "valid_until": end.isoformat()},
+    entry = share_entry({"valid_from": iso(start), "valid_until": iso(end)},
                         invitation)
 
     before = await read.check(guest, charger, at=iso(start - timedelta(seconds=1)))

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from services.access.audit.rebuild_check import check_rebuild
+from services.access.domain.windows import rfc3339
 from services.access.projection.schema import create_schema
 from tests.integration.access.time_bound import WEEKEND, ReadSide, Writes, read_side
 
@@ -61,8 +62,7 @@ async def test_boundary_events_set_the_share_in_effect_and_join_the_history(both
                                   "at": end.isoformat(), "ended": True}),
     ]
     granted = next(json.loads(r["details"]) for r in rows if r["type"] == "AccessGranted")
-    assert (granted["valid_from"], granted["valid_until"]) == (start.isoformat(),
-                                                                end.isoformat())
+    assert (granted["valid_from"], granted["valid_until"]) == (rfc3339(start), rfc3339(end))
 
 
 async def test_access_rows_keep_the_standing_level_apart_from_time_bound_reasons(both):

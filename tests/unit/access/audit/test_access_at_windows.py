@@ -11,6 +11,7 @@ from uuid import UUID
 from events.envelope import EventEnvelope
 from services.access.audit.replay import replay_until
 from services.access.domain.windows import Window, changes, in_effect
+from services.access.projection.changes import share_why, window_of
 from tests.unit.access.audit.shares import WEEKEND, each, iso, run_scheduler, share
 from tests.unit.access.scenario import Scenario
 
@@ -196,3 +197,20 @@ async def test_the_arithmetic_and_the_boundary_events_agree_away_from_the_bounda
         t += step
     assert seen[True] > 100
     assert seen[False] > 100
+
+
+async def test_the_replayed_why_reads_as_the_read_models_why() -> None:
+    """Auditors and the query API name a time-bound share alike: the replay builds its
+    `why` with the projection's own `share_why`, spelled as the published event."""
+    s = Scenario()
+    kari, ola = s.user(name="Kari"), s.user(name="Ola")
+    garasje = s.charger(kari, name="Garasje")
+    share(s, kari, ola, [garasje], valid_from=MONDAY, valid_until=SATURDAY_15, schedule=WEEKEND)
+    [granted] = [e for e in s.published_since(0) if e.type == "AccessGranted"]
+    projected = share_why(granted.data["source"], window_of(granted.data)) | {
+        "level": granted.data["level"]}
+    assert projected["valid_from"] == granted.data["valid_from"] == iso(MONDAY)
+    assert projected["schedule"] == WEEKEND
+    entry = await entry_at(s, garasje, ola, SATURDAY_15 - timedelta(days=6, hours=2))
+    assert entry is not None
+    assert entry["why"] == [projected]

@@ -48,8 +48,9 @@ def test_a_time_bound_grant_keeps_its_window_and_whether_it_was_in_effect_then()
     row = fold_logged(log.take()).shares[(charger, guest)]
     assert row == ShareRow(
         "charge",
-        {"source": "share", "command_id": "cmd-1", "valid_from": start.isoformat(),
-         "valid_until": end.isoformat(), "schedule": WEEKEND},
+        {"source": "share", "command_id": "cmd-1",
+         "valid_from": start.isoformat().replace("+00:00", "Z"),
+         "valid_until": end.isoformat().replace("+00:00", "Z"), "schedule": WEEKEND},
         start, end, WEEKEND, in_effect=False, effect_at=granted.envelope.time)
 
 
@@ -77,7 +78,7 @@ def test_the_why_is_the_same_whichever_way_the_instants_are_spelled():
                  {"valid_from": start}]
     whys = [share_why(SOURCE, window_of(data)) for data in spellings]
     assert whys[0] == whys[1] == whys[2]
-    assert whys[0]["valid_from"] == start.isoformat()
+    assert whys[0]["valid_from"] == "2026-06-05T16:00:00Z"  # as the published event spells it
     assert share_why(SOURCE, window_of({})) == share_reason(SOURCE)
 
 
