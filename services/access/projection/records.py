@@ -5,10 +5,9 @@ validates every event. The read models need less: the fold reads `data` field by
 and of the personal values it keeps only a user's contact details, a personal group's
 name, the invited address and a charge key's token and label. So this reader parses
 stored rows without validating them, fills in the fields left at their defaults, and
-unseals only those values; the others
-stay sealed and the fold never reads them (a test folds every stored event type both
-ways and compares). Rows only the library's mapper can decode (an old class version to
-upcast) are decoded that way, in full.
+unseals only those values; the others stay sealed and the fold never reads them (a test
+folds every stored event type both ways and compares). Rows only the library's mapper
+can decode (an old class version to upcast) are decoded that way, in full.
 """
 
 from __future__ import annotations
