@@ -194,7 +194,7 @@ async def test_time_bound_shares_accepted_with_expiry_not_at_this_time_and_expir
     v16, v201 = await authorize(read, charger, "CURRENT1")
     assert v16["idTagInfo"] == {"status": "Accepted", "expiryDate": iso(until)}
     assert v201["idTokenInfo"] == {"status": "Accepted", "cacheExpiryDateTime": iso(until)}
-    assert v16["why"][0]["valid_until"] == until.isoformat()
+    assert v16["why"][0]["valid_until"] == iso(until)
 
     v16, v201 = await authorize(read, charger, "LATER1")
     assert (v16["idTagInfo"], v201["idTokenInfo"]) == ({"status": "Invalid"},
