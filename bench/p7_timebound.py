@@ -42,8 +42,11 @@ from services.access.projection.tables.shares import write_shares
 
 GOAL = 1.5
 """A time-bound check may cost this many times the permanent one (PERFORMANCE.md P7)."""
-CHUNK = 10_000
-"""Grants folded and written per transaction while seeding."""
+CHUNK = 1_000
+"""Grants folded and written per transaction while seeding, as a projection batch would
+be: `recompute_access` grows with the square of the pairs one statement touches (its
+`stale` DELETE's anti-join against the `fresh` CTE is a nested loop: 2 000 pairs took
+1.1 s, 10 000 pairs ~40 s), so big chunks would make the seed take minutes."""
 KEYS = 20_000
 """Keys sampled per kind, as P3 samples its own."""
 FIRST = 2_000
