@@ -1,10 +1,11 @@
 """`make bench`: the real system on this machine against the raw limits of this machine.
 
 Starts everything `make run` starts (on a fresh database, a broker and an SMTP sink of
-its own), runs P1-P6 with a raw baseline for each in the same run, prints the table,
+its own), runs P1-P7 with a baseline for each in the same run, prints the table,
 writes var/bench/latest.json (+ latest.md), stops everything and drops the database.
 `--quick` shortens every measure (to try it out; the figures are not the benchmark's).
 `--profile` also samples the hot paths with py-spy into var/bench/profile-*.txt.
+`--only p7` (or `p1,p3`) runs only those measures, and the ones they need (see `select`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,19 @@ from typing import Any
 
 import asyncpg
 
-from bench import p1_commands, p2_freshness, p3_check, p4_rebuild, p5_email, p6_memory
+from bench import (
+    p1_commands,
+    p2_freshness,
+    p3_check,
+    p4_rebuild,
+    p5_email,
+    p6_memory,
+    p7_timebound,
+)
 from bench.core import Bench, Plan
 from bench.kafka import Commands
 from bench.profile import summarise
+from bench.selection import MEASURES, select
 from bench.stats import render_table, report_json
 from bench.system import System, bench_system
 
@@ -37,11 +47,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs, for trying it out")
     parser.add_argument("--profile", action="store_true", help="py-spy the hot paths")
+    parser.add_argument("--only", default="", metavar="P1,P7",
+                        help=f"only these measures (of {', '.join(MEASURES)}; any case)")
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        args.measures = select(args.only)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
 
 
-async def measure(system: System, plan: Plan, out: Path, profile: bool) -> Bench:
+async def measure(system: System, plan: Plan, out: Path, profile: bool,
+                  measures: tuple[str, ...] = MEASURES) -> Bench:
     commands = Commands(system.kafka, system.topics)
     await commands.start()
     pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=4)
@@ -57,13 +75,16 @@ async def measure(system: System, plan: Plan, out: Path, profile: bool) -> Bench
     async def p3() -> None:
         memory["P3"] = await p3_check.run(b)
 
+    # P7 reuses P3's table, so it runs before P4's rebuild swaps the read models.
     phases: list[tuple[str, Callable[[], Awaitable[None]]]] = [
         ("P1", p1), ("P2", lambda: p2_freshness.run(b)), ("P3", p3),
-        ("P4", lambda: p4_rebuild.run(b)), ("P5", lambda: p5_email.run(b)),
-        ("P6", lambda: p6_memory.run(b, memory)),
+        ("P7", lambda: p7_timebound.run(b)), ("P4", lambda: p4_rebuild.run(b)),
+        ("P5", lambda: p5_email.run(b)), ("P6", lambda: p6_memory.run(b, memory)),
     ]
     try:
         for name, phase in phases:
+            if name not in measures:
+                continue
             try:
                 await phase()
             except Exception as error:
@@ -95,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  bench | up in {time.monotonic() - started:.0f} s: API {system.api}, "
               f"broker {system.kafka}, SMTP {system.sink.url}",
               flush=True)
-        b = asyncio.run(measure(system, plan, out, args.profile))
+        b = asyncio.run(measure(system, plan, out, args.profile, args.measures))
     finally:
         print("  bench | stopping the system and dropping its database", flush=True)
         system.stop()
@@ -103,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     meta: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
+        "measures": list(args.measures),
         "seconds": round(time.monotonic() - started, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},

@@ -53,11 +53,13 @@ def ratio(measured: float, baseline: float) -> float:
 
 @dataclass(frozen=True)
 class Target:
-    """A goal from PERFORMANCE.md: on the figure itself, or on the ratio to the baseline."""
+    """A goal from PERFORMANCE.md: on the figure itself, or on the ratio to the baseline
+    (`of` names the baseline in the table: raw, or the figure it is compared with)."""
 
     on: Literal["value", "ratio"]
     op: Literal[">=", "<="]
     limit: float
+    of: str = "raw"
 
     def met(self, value: float, ratio_: float) -> bool | None:
         subject = value if self.on == "value" else ratio_
@@ -67,7 +69,7 @@ class Target:
 
     def text(self, unit: str) -> str:
         if self.on == "ratio":
-            return f"{self.op} {self.limit:g}x raw"
+            return f"{self.op} {self.limit:.3g}x {self.of}"
         return f"{self.op} {self.limit:g} {unit}"
 
 

@@ -1,0 +1,26 @@
+"""Which measures a run takes (`--only`): the ones asked for and the ones they need.
+
+P2 sends its commands to the owners and chargers P1 registered, at a rate P1 measured;
+P6 reports the memory sampled during P1 and P3. The others stand alone (P7 loads P3's
+table itself when P3 did not run).
+"""
+
+from __future__ import annotations
+
+MEASURES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7")
+NEEDS = {"P2": ("P1",), "P6": ("P1", "P3")}
+
+
+def select(only: str) -> tuple[str, ...]:
+    """The measures of `only` ("p7", "P1,p3", "" for all) with what they need, in
+    MEASURES' order; ValueError naming an unknown one."""
+    asked = {name.strip().upper() for name in only.split(",") if name.strip()}
+    if not asked:
+        return MEASURES
+    unknown = sorted(asked - set(MEASURES))
+    if unknown:
+        raise ValueError(f"unknown measure(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(MEASURES)}")
+    for name in list(asked):
+        asked.update(NEEDS.get(name, ()))
+    return tuple(m for m in MEASURES if m in asked)
