@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from services.access.local_lists.segments import complete_units, segments
 from services.access.projection.changes import Foldable, fold_logged
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
+from services.access.projection.tables.local_lists import reached_by, update_local_lists
 from services.access.projection.writer import write_changes
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,11 @@ async def apply(
 ) -> int:
     """Apply the events above the tracked position, in one transaction; return the position.
 
+    The batch is written in segments (`local_lists.segments`) so each command's change to a
+    local list is a version of its own, however the log was cut into batches; a last
+    command that may go on in the next batch is left for it (the position returned is
+    then below the last event's).
+
     Events at or below the tracked position are skipped, so re-applying a batch (after a
     crash, or by a second instance) changes nothing. `defer_access` is for rebuilds
     only: the access table is then left for `rebuild` to compute once, at the end.
@@ -48,10 +55,20 @@ async def apply(
         fresh = sorted((e for e in events if e.position > tracked), key=lambda e: e.position)
         if not fresh:
             return int(tracked)
-        changes = fold_logged(fresh)
-        if changes.skipped_types:
-            log.warning("projection skipped unknown event types %s", sorted(changes.skipped_types))
-        await write_changes(conn, changes, schema, defer_access=defer_access)
+        fresh = list(complete_units(fresh))
+        for segment in segments(fresh):
+            changes = fold_logged(segment.events)  # type: ignore[arg-type]
+            if changes.skipped_types:
+                log.warning("projection skipped unknown event types %s",
+                            sorted(changes.skipped_types))
+            marks = dict(segment.chargers)
+            if segment.wide is not None:
+                before = await reached_by(conn, schema, segment)
+            await write_changes(conn, changes, schema, defer_access=defer_access)
+            if segment.wide is not None:
+                after = await reached_by(conn, schema, segment)
+                marks.update({c: segment.wide for c in before | after})
+            await update_local_lists(conn, schema, marks)
         position = fresh[-1].position
         await conn.execute(render(_SET_POSITION, schema), PROJECTION_NAME, position)
         return position

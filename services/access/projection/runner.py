@@ -103,6 +103,8 @@ class ProjectionRunner:
             async with self._pool.acquire() as conn:
                 self._advance(await apply(conn, events, self._schema))
         self._last_success = time.monotonic()
+        if events and self._position < events[-1].position:
+            return self._batch_size  # a command was left for the next read: read again now
         return len(events)
 
     async def catch_up(self) -> int:
