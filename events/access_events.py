@@ -17,6 +17,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.keys import KeyType
 from events.text import Level, Locale, Role
 from events.windows import ShareSchedule, ValidFrom, ValidUntil
 from events.wire_names import by_wire_name
@@ -239,6 +240,33 @@ class UserForgotten(AccessEvent):
     user_id: UUID
     pseudonym_email: str
     pseudonym_name: str
+
+
+class ChargeKeyAdded(AccessEvent):
+    """A user got a key; `id_token` and `label` are personal data (read as pseudonyms once
+    the user is forgotten)."""
+
+    key_id: UUID
+    user_id: UUID
+    id_token: str = Field(description="Upper case, as chargers are answered.")
+    type: KeyType
+    label: str | None = None
+
+
+class ChargeKeyBlocked(AccessEvent):
+    key_id: UUID
+    user_id: UUID
+
+
+class ChargeKeyUnblocked(AccessEvent):
+    key_id: UUID
+    user_id: UUID
+
+
+class ChargeKeyRemoved(AccessEvent):
+    key_id: UUID
+    user_id: UUID
+    reason: Literal["removed", "user_forgotten"] = "removed"
 
 
 EVENT_TYPES: dict[str, type[AccessEvent]] = by_wire_name(AccessEvent)

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from events.keys import ChargeKeyLabel, IdToken, KeyType
 from events.text import Email, HeaderSafeText, Level, Locale, Phone
 from events.windows import ShareSchedule, ValidFrom, ValidUntil, until_after_from
 from events.wire_names import by_wire_name
@@ -148,6 +149,32 @@ class ForgetUser(Command):
     """Crypto-shreds a person's e-mail, phone and name (actor: the user, or an operator)."""
 
     user_id: UUID
+
+
+class AddChargeKey(Command):
+    """Gives a user a key a charger can be shown (an RFID card, a key code, a car...)."""
+
+    key_id: UUID = Field(description="New key's id, chosen by the client.")
+    user_id: UUID = Field(description="Whose key it is.")
+    id_token: IdToken
+    type: KeyType = "ISO14443"
+    label: ChargeKeyLabel | None = None
+
+
+class BlockChargeKey(Command):
+    """The key stays known and is answered `Blocked`, so no cache or list admits it."""
+
+    key_id: UUID
+
+
+class UnblockChargeKey(Command):
+    key_id: UUID
+
+
+class RemoveChargeKey(Command):
+    """The key is gone; its token can be added again."""
+
+    key_id: UUID
 
 
 COMMAND_TYPES: dict[str, type[Command]] = by_wire_name(Command)

@@ -46,6 +46,7 @@ Reason = Literal[
     "invalid_token",
     "not_group_admin",
     "recipient_not_found",
+    "key_taken",
 ]
 
 

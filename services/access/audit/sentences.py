@@ -32,6 +32,8 @@ class Directory:
     """invitation_id → the invited e-mail address."""
     windows: dict[tuple[str, str], Window] = field(default_factory=dict)
     """(charger_id, user_id) → the window of a time-bound share, as last granted."""
+    key_types: dict[str, str] = field(default_factory=dict)
+    """key_id → the charge key's type (its token is personal data, never named)."""
 
     def learn(self, envelope: EventEnvelope) -> None:
         data = envelope.data
@@ -51,6 +53,8 @@ class Directory:
             self._set_window((data["charger_id"], data["user_id"]), window)
         elif envelope.type == "AccessRevoked":
             self.windows.pop((data["charger_id"], data["user_id"]), None)
+        elif envelope.type == "ChargeKeyAdded":
+            self.key_types[data["key_id"]] = data["type"]
 
     def _set_window(self, share: tuple[str, str], window: Window) -> None:
         if window.permanent:
@@ -84,6 +88,10 @@ class Directory:
     def charger_list(self, refs: list[ev.ChargerRef]) -> str:
         return ", ".join(self.chargers.get(str(r.charger_id)) or r.name or r.serial_number
                          for r in refs)
+
+    def key(self, key_id: object) -> str:
+        """A charge key by type and id: "ISO14443 key 3f2a9c1d"."""
+        return f"{self.key_types.get(str(key_id), 'charge')} key {str(key_id)[:8]}"
 
     def person(self, person: ev.Person) -> str:
         if person.user_id is not None and str(person.user_id) in self.users:
@@ -250,6 +258,24 @@ def _forgotten(d: Directory, _a: str, e: ev.UserForgotten) -> str:
     return f"{e.pseudonym_name} was forgotten: their e-mail, phone and name are shredded"
 
 
+def _key_added(d: Directory, a: str, e: ev.ChargeKeyAdded) -> str:
+    return f"{a} added {e.type} key {str(e.key_id)[:8]} for {d.user(e.user_id)}"
+
+
+def _key_blocked(d: Directory, a: str, e: ev.ChargeKeyBlocked) -> str:
+    return f"{a} blocked {d.key(e.key_id)} of {d.user(e.user_id)}"
+
+
+def _key_unblocked(d: Directory, a: str, e: ev.ChargeKeyUnblocked) -> str:
+    return f"{a} unblocked {d.key(e.key_id)} of {d.user(e.user_id)}"
+
+
+def _key_removed(d: Directory, a: str, e: ev.ChargeKeyRemoved) -> str:
+    if e.reason == "user_forgotten":
+        return f"{d.key(e.key_id)} of {d.user(e.user_id)} was removed: its user was forgotten"
+    return f"{a} removed {d.key(e.key_id)} of {d.user(e.user_id)}"
+
+
 _SENTENCES: dict[str, Sentence] = {
     "UserForgotten": _forgotten,
     "UserRegistered": _registered,
@@ -272,4 +298,8 @@ _SENTENCES: dict[str, Sentence] = {
     "ShareCameIntoEffect": _came_into_effect,
     "ShareWentOutOfEffect": _went_out_of_effect,
     "ShareEnding": _ending,
+    "ChargeKeyAdded": _key_added,
+    "ChargeKeyBlocked": _key_blocked,
+    "ChargeKeyUnblocked": _key_unblocked,
+    "ChargeKeyRemoved": _key_removed,
 }

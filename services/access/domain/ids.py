@@ -31,6 +31,11 @@ def serial_index_id(serial_number: str) -> UUID:
     return uuid5(ID_NAMESPACE, f"serial:{serial_number.strip().upper()}")
 
 
+def charge_key_index_id(key_type: str, id_token: str) -> UUID:
+    """One claim per type and token, whatever the case the token was written in."""
+    return uuid5(ID_NAMESPACE, f"charge_key:{key_type}:{id_token.strip().upper()}")
+
+
 def published_event_id(originator_id: UUID, originator_version: int) -> UUID:
     """Stable across re-publishing, so consumers can dedupe on it."""
     return uuid5(ID_NAMESPACE, f"event:{originator_id}:{originator_version}")

@@ -14,9 +14,18 @@ def pseudonymous_name(subject: UUID) -> str:
 
 
 def pseudonym(subject: UUID, field: str) -> str | None:
-    """The stand-in for a sealed `field` whose key is gone (a phone just disappears)."""
+    """The stand-in for a sealed `field` whose key is gone (a phone or a key's label just
+    disappears)."""
     if field in {"email", "key"}:
         return pseudonymous_email(subject)
     if field == "name":
         return pseudonymous_name(subject)
+    if field == "id_token":
+        return pseudonymous_id_token(subject)
     return None
+
+
+def pseudonymous_id_token(subject: UUID) -> str:
+    """A forgotten key's token: still a valid token (20 characters), never a real card's
+    (no card reads as this), so a key's history stays well-formed."""
+    return f"FORGOTTEN-{subject.hex[:10].upper()}"

@@ -36,6 +36,32 @@ class User(AccessAggregate):
                 aggregate.shares.pop(charger_id, None)
             aggregate.shares.update(self.granted)
 
+    class MembershipsRecorded(AccessAggregate.Event):
+        """Mirror of the groups the user is a member of, and the role (internal), so the
+        key rules find "an owner/admin of a group the user is a member of" from the write
+        model. Memberships from before this mirror existed are not in it."""
+
+        PUBLISHED = False
+        joined: dict[str, str]
+        left: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            for group_id in self.left:
+                aggregate.groups.pop(group_id, None)
+            aggregate.groups.update(self.joined)
+
+    class KeysRecorded(AccessAggregate.Event):
+        """Mirror of the user's live charge keys (internal), so ForgetUser removes them."""
+
+        PUBLISHED = False
+        added: list[str]
+        removed: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            for key_id in self.removed:
+                aggregate.keys.discard(key_id)
+            aggregate.keys.update(self.added)
+
     class UserAccessChanged(AccessAggregate.Event):
         """v2 carries the window the shares were set with (None: permanent)."""
 
@@ -85,6 +111,8 @@ class User(AccessAggregate):
         self.name = name
         self.locale = locale
         self.shares: dict[str, str] = {}
+        self.groups: dict[str, str] = {}
+        self.keys: set[str] = set()
         self.forgotten = False
 
     @classmethod
@@ -112,4 +140,18 @@ class User(AccessAggregate):
     def record_shares(self, granted: dict[str, str], revoked: list[str], cause: Cause) -> None:
         if granted or revoked:
             self.trigger_event(self.SharesRecorded, granted=granted, revoked=revoked,
+                               **cause.stamp())
+
+    def record_membership(self, group_id: UUID, role: str | None, cause: Cause) -> None:
+        """`role` None: the user left the group."""
+        if role is None and str(group_id) in self.groups:
+            self.trigger_event(self.MembershipsRecorded, joined={}, left=[str(group_id)],
+                               **cause.stamp())
+        elif role is not None and self.groups.get(str(group_id)) != role:
+            self.trigger_event(self.MembershipsRecorded, joined={str(group_id): role},
+                               left=[], **cause.stamp())
+
+    def record_keys(self, added: list[str], removed: list[str], cause: Cause) -> None:
+        if added or removed:
+            self.trigger_event(self.KeysRecorded, added=added, removed=removed,
                                **cause.stamp())

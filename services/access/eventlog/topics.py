@@ -11,6 +11,7 @@ from __future__ import annotations
 from eventsourcing.utils import get_topic
 
 from events.access_events import EVENT_TYPES
+from services.access.domain.charge_key import ChargeKey
 from services.access.domain.charger import Charger
 from services.access.domain.group import Group
 from services.access.domain.invitation import Invitation
@@ -19,7 +20,7 @@ from services.access.domain.user import User
 
 def _published_topics() -> list[str]:
     topics = []
-    for aggregate in (User, Group, Charger, Invitation):
+    for aggregate in (User, Group, Charger, Invitation, ChargeKey):
         for value in vars(aggregate).values():
             if (isinstance(value, type) and issubclass(value, aggregate.Event)
                     and value.__name__ in EVENT_TYPES and value.PUBLISHED):

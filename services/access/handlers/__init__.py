@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from events.commands import (
     AcceptInvitation,
+    AddChargeKey,
     AddGroupMember,
+    BlockChargeKey,
     Command,
     CreateGroup,
     DeclineInvitation,
@@ -14,13 +16,21 @@ from events.commands import (
     MoveChargerToGroup,
     RegisterCharger,
     RegisterUser,
+    RemoveChargeKey,
     RemoveGroupMember,
     RemoveUser,
     ResendInvitation,
     RevokeInvitation,
     TransferChargerOwnership,
     TransferChargerToUser,
+    UnblockChargeKey,
     UpdateUserAccess,
+)
+from services.access.handlers.charge_keys import (
+    add_charge_key,
+    block_charge_key,
+    remove_charge_key,
+    unblock_charge_key,
 )
 from services.access.handlers.chargers import register_charger
 from services.access.handlers.context import Handler
@@ -57,6 +67,10 @@ HANDLERS: dict[type[Command], Handler] = {
     TransferChargerOwnership: transfer_charger_ownership,
     TransferChargerToUser: transfer_charger_to_user,
     ForgetUser: forget_user,
+    AddChargeKey: add_charge_key,
+    BlockChargeKey: block_charge_key,
+    UnblockChargeKey: unblock_charge_key,
+    RemoveChargeKey: remove_charge_key,
 }
 """The handler of each command class; the wire type is the class name (`COMMAND_TYPES`)."""
 

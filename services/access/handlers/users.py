@@ -6,12 +6,14 @@ from uuid import UUID
 
 from events.commands import ForgetUser, RegisterUser
 from events.envelope import Reason
+from services.access.domain.charge_key import ChargeKey
 from services.access.domain.errors import Rejected
 from services.access.domain.group import Group
 from services.access.domain.ids import email_index_id, group_aggregate_id, phone_index_id
 from services.access.domain.uniqueness import Claim
 from services.access.domain.user import User
 from services.access.handlers import lookup
+from services.access.handlers.charge_keys import remove_key
 from services.access.handlers.context import Context
 from services.access.handlers.lookup import require_new
 
@@ -25,8 +27,9 @@ def register_user(ctx: Context, cmd: RegisterUser) -> str:
     _take(ctx, email, email_index_id(cmd.email), "email", cmd.email.lower(), cmd.user_id)
     if cmd.phone is not None:
         _take(ctx, phone, phone_index_id(cmd.phone), "phone", cmd.phone, cmd.user_id)
-    ctx.uow.add(User.register(cmd.user_id, cmd.email, cmd.phone, cmd.name, cmd.locale,
-                              ctx.cause))
+    user = User.register(cmd.user_id, cmd.email, cmd.phone, cmd.name, cmd.locale, ctx.cause)
+    user.record_membership(cmd.user_id, "owner", ctx.cause)
+    ctx.uow.add(user)
     ctx.uow.add(Group.create(cmd.user_id, cmd.name or cmd.email, cmd.user_id, True, ctx.cause))
     return f"user {cmd.user_id} registered"
 
@@ -58,6 +61,16 @@ def forget_user(ctx: Context, cmd: ForgetUser) -> str:
         claim = ctx.uow.get(Claim, claim_id)
         if claim is not None:
             claim.release(ctx.cause)
+    _remove_keys(ctx, user)
     user.forget(ctx.cause)
     ctx.forgetting.forget(cmd.user_id, keys)
     return f"personal data of user {cmd.user_id} forgotten"
+
+
+def _remove_keys(ctx: Context, user: User) -> None:
+    """Keys are personal data: a forgotten user has none, and their tokens are free."""
+    for key_id in sorted(user.keys):
+        key = ctx.uow.get(ChargeKey, UUID(key_id))
+        if key is not None and not key.removed:
+            remove_key(ctx, key, "user_forgotten")
+    user.record_keys([], sorted(user.keys), ctx.cause)

@@ -24,6 +24,7 @@ from events import access_events as ev
 from services.access.domain.windows import Window, in_effect
 from services.access.projection.rows import (
     BatchChanges,
+    ChargeKeyRow,
     ChargerPatch,
     GroupRow,
     Head,
@@ -304,6 +305,31 @@ def _invitation_revoked(c: BatchChanges, p: int, env: Head, d: Data) -> None:
     _history(c, p, env, None, details, invitation_id=invitation_id)
 
 
+def _key_added(c: BatchChanges, _p: int, env: Head, d: Data) -> None:
+    key_id, user_id = _id(d["key_id"]), _id(d["user_id"])
+    c.charge_keys[key_id] = ChargeKeyRow(key_id, user_id, d["id_token"], d["type"],
+                                         d["label"], env.time)
+    c.touched_key_users.add(user_id)
+
+
+def _key_blocking(c: BatchChanges, _p: int, env: Head, d: Data) -> None:
+    key_id, blocked = _id(d["key_id"]), env.type == "ChargeKeyBlocked"
+    if key_id in c.charge_keys:
+        row = c.charge_keys[key_id]
+        if row is not None:
+            row.blocked = blocked
+    else:
+        c.key_blocks[key_id] = blocked
+    c.touched_key_users.add(_id(d["user_id"]))
+
+
+def _key_removed(c: BatchChanges, _p: int, _e: Head, d: Data) -> None:
+    key_id = _id(d["key_id"])
+    c.charge_keys[key_id] = None
+    c.key_blocks.pop(key_id, None)
+    c.touched_key_users.add(_id(d["user_id"]))
+
+
 def _ignored(_c: BatchChanges, _p: int, _e: Head, _d: Data) -> None:
     """Summary events (for e-mails) whose effects arrive as AccessGranted/Revoked too."""
 
@@ -330,4 +356,8 @@ _FOLDERS: dict[str, Folder] = {
     "ShareCameIntoEffect": _share_boundary,
     "ShareWentOutOfEffect": _share_boundary,
     "ShareEnding": _share_ending,
+    "ChargeKeyAdded": _key_added,
+    "ChargeKeyBlocked": _key_blocking,
+    "ChargeKeyUnblocked": _key_blocking,
+    "ChargeKeyRemoved": _key_removed,
 }

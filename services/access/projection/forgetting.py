@@ -3,7 +3,8 @@
 The log itself already reads them as a pseudonym (their key is gone), so a rebuild
 produces clean tables; this is for the rows written while their data was readable. Their
 old values are replaced wherever a row may hold them: their user row, their personal
-group's name, invitations to their address, and names or addresses quoted in history.
+group's name, invitations to their address, names or addresses quoted in history, and
+any charge key still listed for them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ async def scrub_forgotten(conn: Connection, schema: str, event: UserForgotten) -
                     "UPDATE {s}.charger_history SET details = "
                     "replace(details::text, $1, $2)::jsonb WHERE strpos(details::text, $1) > 0",
                     schema), _quoted(value), _quoted(stand_in) if stand_in else "null")
+    await conn.execute(render("DELETE FROM {s}.charge_keys WHERE user_id = $1", schema),
+                       event.user_id)
     await conn.execute(render(
         "UPDATE {s}.groups SET name = $2 WHERE personal AND owner_id = $1", schema),
         event.user_id, event.pseudonym_name)

@@ -97,6 +97,19 @@ class InvitationPatch:
 
 
 @dataclass
+class ChargeKeyRow:
+    """A live charge key as added; `blocked` as of the batch's end."""
+
+    key_id: UUID
+    user_id: UUID
+    id_token: str
+    type: str
+    label: str | None
+    added_at: datetime
+    blocked: bool = False
+
+
+@dataclass
 class HistoryRow:
     """One line of a charger's audit timeline; `charger_id` None = the invitation's chargers."""
 
@@ -124,6 +137,12 @@ class BatchChanges:
     """(charger, user) pairs whose share changed: only that row is recomputed."""
     touched_memberships: set[tuple[UUID, UUID]] = field(default_factory=set)
     """(group, user) pairs whose role changed: that user's rows on the group's chargers."""
+    charge_keys: dict[UUID, ChargeKeyRow | None] = field(default_factory=dict)
+    """Keys added (the row) or removed (None) in this batch."""
+    key_blocks: dict[UUID, bool] = field(default_factory=dict)
+    """Blocked or unblocked keys added in an earlier batch (disjoint from `charge_keys`)."""
+    touched_key_users: set[UUID] = field(default_factory=set)
+    """Users whose keys were added, blocked, unblocked or removed."""
     skipped_types: set[str] = field(default_factory=set)
     forgotten: list[ev.UserForgotten] = field(default_factory=list)
     """Users whose personal data every table must drop (after this batch's writes)."""

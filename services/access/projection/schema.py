@@ -105,6 +105,18 @@ CREATE TABLE IF NOT EXISTS {s}.charger_history (
     details jsonb NOT NULL,
     PRIMARY KEY (charger_id, position)
 );
+
+CREATE TABLE IF NOT EXISTS {s}.charge_keys (
+    key_id uuid PRIMARY KEY,
+    user_id uuid NOT NULL,
+    id_token text NOT NULL,
+    type text NOT NULL,
+    label text,
+    blocked boolean NOT NULL,
+    added_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS charge_keys_user ON {s}.charge_keys (user_id, key_id);
+CREATE INDEX IF NOT EXISTS charge_keys_token ON {s}.charge_keys (id_token, type);
 """
 
 _ADDED = """

@@ -21,6 +21,7 @@ from services.access.projection.forgetting import scrub_forgotten
 from services.access.projection.rows import BatchChanges
 from services.access.projection.sql import Connection
 from services.access.projection.tables.access import recompute_access
+from services.access.projection.tables.charge_keys import write_charge_keys
 from services.access.projection.tables.chargers import (
     copy_new_chargers,
     patch_chargers,
@@ -67,6 +68,7 @@ async def _write_rows(conn: Connection, s: str, c: BatchChanges) -> None:
     await write_chargers(conn, s, c)
     await write_shares(conn, s, c)
     await write_invitations(conn, s, c)
+    await write_charge_keys(conn, s, c)
 
 
 async def _write_rebuilt_rows(conn: Connection, s: str, c: BatchChanges) -> None:
@@ -84,3 +86,4 @@ async def _write_rebuilt_rows(conn: Connection, s: str, c: BatchChanges) -> None
     await patch_chargers(conn, s, c)
     await write_shares(conn, s, c)
     await patch_invitations(conn, s, c)
+    await write_charge_keys(conn, s, c)

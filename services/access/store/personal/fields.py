@@ -31,8 +31,11 @@ def _fields(event_name: str, state: dict[str, Any],
         found.append((state, "name", UUID(str(state["owner_id"]))))  # named after its user
     elif event_name == "Claim.Opened" and state.get("kind") == "email":
         found.append((state, "key", originator_id))
-    elif event_name == "Claim.Opened" and state.get("kind") == "phone" and state.get("owner_id"):
+    elif (event_name == "Claim.Opened" and state.get("kind") in ("phone", "charge_key")
+          and state.get("owner_id")):
         found.append((state, "key", UUID(str(state["owner_id"]))))
+    elif event_name == "ChargeKey.ChargeKeyAdded":
+        found += [(state, f, UUID(str(state["user_id"]))) for f in ("id_token", "label")]
     elif event_name.startswith("Invitation.") and isinstance(state.get("email"), str):
         email = state["email"]
         subject = sealed_subject(email) or email_index_id(email)
