@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 NARROW = frozenset({
@@ -60,6 +60,9 @@ class Logged(Protocol):
     def data(self) -> dict[str, Any]: ...
 
 
+E = TypeVar("E", bound=Logged)
+
+
 @dataclass(frozen=True)
 class Mark:
     """Where a list's new version is made: its unit's last event."""
@@ -69,8 +72,8 @@ class Mark:
 
 
 @dataclass
-class Segment:
-    events: list[Logged] = field(default_factory=list)
+class Segment(Generic[E]):
+    events: list[E] = field(default_factory=list)
     chargers: dict[UUID, Mark] = field(default_factory=dict)
     """Narrow: each charger named, with the mark of the one unit that named it."""
     wide: Mark | None = None
@@ -83,9 +86,9 @@ class Segment:
         return bool(self.chargers) or self.wide is not None
 
 
-def units(events: Sequence[Logged]) -> list[list[Logged]]:
+def units(events: Sequence[E]) -> list[list[E]]:
     """Consecutive events of one command, in store order."""
-    result: list[list[Logged]] = []
+    result: list[list[E]] = []
     for event in events:
         command = event.head.commandid
         if result and command is not None and result[-1][-1].head.commandid == command:
@@ -95,7 +98,7 @@ def units(events: Sequence[Logged]) -> list[list[Logged]]:
     return result
 
 
-def complete_units(events: Sequence[Logged]) -> Sequence[Logged]:
+def complete_units(events: Sequence[E]) -> Sequence[E]:
     """`events` without its last unit when there is more than one (it may go on in the
     next batch); a lone unit is taken whole."""
     split = units(events)
@@ -104,9 +107,9 @@ def complete_units(events: Sequence[Logged]) -> Sequence[Logged]:
     return events[: len(events) - len(split[-1])]
 
 
-def segments(events: Sequence[Logged]) -> list[Segment]:
+def segments(events: Sequence[E]) -> list[Segment[E]]:
     """The batch cut so that no two units in a segment change the same list."""
-    result: list[Segment] = [Segment()]
+    result: list[Segment[E]] = [Segment()]
     for unit in units(events):
         mark = Mark(unit[-1].position, unit[-1].head.time)
         types = {e.head.type for e in unit}
@@ -131,7 +134,7 @@ def segments(events: Sequence[Logged]) -> list[Segment]:
     return [s for s in result if s.events]
 
 
-def _seed(segment: Segment, event: Logged) -> None:
+def _seed(segment: Segment[E], event: E) -> None:
     data = event.data
     if event.head.type in BY_GROUP:
         segment.groups.add(_uuid(data["group_id"]))

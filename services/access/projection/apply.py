@@ -14,7 +14,11 @@ from services.access.local_lists.segments import complete_units, segments
 from services.access.projection.changes import Foldable, fold_logged
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
-from services.access.projection.tables.local_lists import reached_by, update_local_lists
+from services.access.projection.tables.local_lists import (
+    forget_in_local_lists,
+    reached_by,
+    update_local_lists,
+)
 from services.access.projection.writer import write_changes
 
 log = logging.getLogger(__name__)
@@ -36,13 +40,15 @@ async def apply(
     schema: str = DEFAULT_SCHEMA,
     *,
     defer_access: bool = False,
+    may_continue: bool = False,
 ) -> int:
     """Apply the events above the tracked position, in one transaction; return the position.
 
     The batch is written in segments (`local_lists.segments`) so each command's change to a
     local list is a version of its own, however the log was cut into batches; a last
-    command that may go on in the next batch is left for it (the position returned is
-    then below the last event's).
+    `may_continue` says the log may hold more of the batch's last command (the read was
+    full): that command is then left for the next batch, unless it is all the batch holds
+    (the position returned is then below the last event's).
 
     Events at or below the tracked position are skipped, so re-applying a batch (after a
     crash, or by a second instance) changes nothing. `defer_access` is for rebuilds
@@ -55,9 +61,10 @@ async def apply(
         fresh = sorted((e for e in events if e.position > tracked), key=lambda e: e.position)
         if not fresh:
             return int(tracked)
-        fresh = list(complete_units(fresh))
+        if may_continue:
+            fresh = list(complete_units(fresh))
         for segment in segments(fresh):
-            changes = fold_logged(segment.events)  # type: ignore[arg-type]
+            changes = fold_logged(segment.events)
             if changes.skipped_types:
                 log.warning("projection skipped unknown event types %s",
                             sorted(changes.skipped_types))
@@ -67,8 +74,10 @@ async def apply(
             await write_changes(conn, changes, schema, defer_access=defer_access)
             if segment.wide is not None:
                 after = await reached_by(conn, schema, segment)
-                marks.update({c: segment.wide for c in before | after})
+                marks.update(dict.fromkeys(before | after, segment.wide))
             await update_local_lists(conn, schema, marks)
+            for forgotten in changes.forgotten:
+                await forget_in_local_lists(conn, schema, forgotten.user_id)
         position = fresh[-1].position
         await conn.execute(render(_SET_POSITION, schema), PROJECTION_NAME, position)
         return position

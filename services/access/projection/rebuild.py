@@ -126,7 +126,8 @@ async def _replay(
                 pending = asyncio.ensure_future(read_log(read[-1].position, batch_size))
             else:
                 pending = asyncio.ensure_future(_nothing())
-            position = await apply(conn, events, staging, defer_access=True)
+            position = await apply(conn, events, staging, defer_access=True,
+                                   may_continue=len(read) >= batch_size)
             held = [e for e in events if e.position > position]
             count += len(events) - len(held)
             if progress is not None:
@@ -152,7 +153,8 @@ async def _swap(
             PROJECTION_NAME,
         )
         while events := await read_log(position, batch_size):
-            position = await apply(conn, events, staging)
+            position = await apply(conn, events, staging,
+                                   may_continue=len(events) >= batch_size)
         await conn.execute(
             render("DELETE FROM {s}.tracking WHERE projection = $1", schema), PROJECTION_NAME
         )

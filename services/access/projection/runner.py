@@ -101,7 +101,8 @@ class ProjectionRunner:
         events = await self._read_log(self._position, self._batch_size)
         if events:
             async with self._pool.acquire() as conn:
-                self._advance(await apply(conn, events, self._schema))
+                self._advance(await apply(conn, events, self._schema,
+                                          may_continue=len(events) >= self._batch_size))
         self._last_success = time.monotonic()
         if events and self._position < events[-1].position:
             return self._batch_size  # a command was left for the next read: read again now

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from services.access.domain.pseudonyms import pseudonymous_id_token
 from services.access.domain.windows import Window
 from services.access.local_lists.content import Holder, Key, full_list
 from services.access.local_lists.entries import EntryInfo, TokenKey
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS {s}.local_list_entries (
     id_token text NOT NULL,
     type text NOT NULL,
     info jsonb NOT NULL,
+    user_id uuid NOT NULL,
     added_in integer NOT NULL,
     removed_in integer,
     PRIMARY KEY (charger_id, id_token, type, added_in)
@@ -96,16 +98,20 @@ _REMOVE_ENTRIES = """
     WHERE e.charger_id = x.c AND e.id_token = x.t AND e.type = x.ty AND e.removed_in IS NULL"""
 
 _ADD_ENTRIES = """
-    INSERT INTO {s}.local_list_entries (charger_id, id_token, type, info, added_in)
-    SELECT c, t, ty, i::jsonb, v
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[]) AS x(c, t, ty, i, v)"""
+    INSERT INTO {s}.local_list_entries (charger_id, id_token, type, info, user_id, added_in)
+    SELECT c, t, ty, i::jsonb, u, v
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::int[])
+        AS x(c, t, ty, i, u, v)"""
+
+_FORGET = """
+    UPDATE {s}.local_list_entries SET id_token = $2 WHERE user_id = $1"""
 
 
 async def create_local_list_tables(conn: Connection, schema: str) -> None:
     await conn.execute(render(DDL, schema))
 
 
-async def reached_by(conn: Connection, s: str, segment: Segment) -> set[UUID]:
+async def reached_by(conn: Connection, s: str, segment: Segment[Any]) -> set[UUID]:
     """The chargers whose list a wide segment may change, as the tables stand now."""
     found: set[UUID] = set(segment.chargers)
     if segment.groups:
@@ -125,7 +131,7 @@ async def update_local_lists(conn: Connection, s: str, marks: dict[UUID, Mark]) 
     existing = {r["charger_id"] for r in await conn.fetch(render(_EXISTING, s), chargers)}
     if not existing:
         return
-    lists = await computed_lists(conn, s, list(existing))
+    lists, holders = await computed_lists(conn, s, list(existing))
     stored: dict[UUID, dict[TokenKey, EntryInfo]] = {c: {} for c in existing}
     for r in await conn.fetch(render(_CURRENT, s), list(existing)):
         stored[r["charger_id"]][TokenKey(r["id_token"], r["type"])] = EntryInfo.from_data(
@@ -147,16 +153,21 @@ async def update_local_lists(conn: Connection, s: str, marks: dict[UUID, Mark]) 
                 removed.append((charger_id, key.id_token, key.type, version))
             if info is not None:
                 added.append((charger_id, key.id_token, key.type, json_text(info.to_data()),
-                              version))
+                              holders[charger_id, key], version))
     await execute_rows(conn, s, _INSERT_VERSIONS, new_versions)
     await execute_rows(conn, s, _REMOVE_ENTRIES, removed)
     await execute_rows(conn, s, _ADD_ENTRIES, added)
 
 
+async def forget_in_local_lists(conn: Connection, s: str, user_id: UUID) -> None:
+    """A forgotten user's tokens, in every version, read as the log now reads them."""
+    await conn.execute(render(_FORGET, s), user_id, pseudonymous_id_token(user_id))
+
+
 async def computed_lists(
     conn: Connection, s: str, chargers: list[UUID]
-) -> dict[UUID, dict[TokenKey, EntryInfo]]:
-    """Each charger's Full list as the tables give it now."""
+) -> tuple[dict[UUID, dict[TokenKey, EntryInfo]], dict[tuple[UUID, TokenKey], UUID]]:
+    """Each charger's Full list as the tables give it now, and whose key each entry is."""
     holders: dict[UUID, list[tuple[UUID, Holder]]] = {c: [] for c in chargers}
     for r in await conn.fetch(render(_HOLDERS, s), chargers):
         holders.setdefault(r["charger_id"], []).append((r["user_id"], _holder(r)))
@@ -164,7 +175,10 @@ async def computed_lists(
     keys: dict[UUID, list[Key]] = {}
     for r in await conn.fetch(render(_KEYS, s), users):
         keys.setdefault(r["user_id"], []).append(Key(r["id_token"], r["type"], r["blocked"]))
-    return {c: full_list(_with_keys(rows, keys)) for c, rows in holders.items()}
+    lists = {c: full_list(_with_keys(rows, keys)) for c, rows in holders.items()}
+    owners = {(c, TokenKey(k.id_token, k.type)): user_id
+              for c, rows in holders.items() for user_id, _ in rows for k in keys.get(user_id, [])}
+    return lists, owners
 
 
 def _with_keys(
