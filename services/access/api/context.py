@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 
 from services.access.api.repositories import (
     AccessRepository,
+    ChargeKeyRepository,
     ChargerRepository,
     GroupRepository,
     InvitationRepository,
@@ -50,6 +51,7 @@ class ReadContext:
     chargers: ChargerRepository
     groups: GroupRepository
     invitations: InvitationRepository
+    keys: ChargeKeyRepository
 
     @classmethod
     def build(
@@ -74,6 +76,7 @@ class ReadContext:
             ChargerRepository(pool, schema),
             GroupRepository(pool, schema),
             InvitationRepository(pool, schema),
+            ChargeKeyRepository(pool, schema),
         )
 
 

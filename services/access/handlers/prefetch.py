@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
-from events.commands import Command
+from events.commands import AddChargeKey, Command
 from services.access.domain.ids import (
+    charge_key_index_id,
     email_index_id,
     group_aggregate_id,
     phone_index_id,
@@ -43,6 +44,8 @@ def likely_aggregates(items: Sequence[Runnable]) -> set[UUID]:
         ids.add(item.actor)
         for name, value in vars(item.command).items():
             ids.update(_ids(name, value))
+        if isinstance(item.command, AddChargeKey):  # its claim: derived from two fields
+            ids.add(charge_key_index_id(item.command.type, item.command.id_token))
     return ids | {group_aggregate_id(i) for i in ids}
 
 

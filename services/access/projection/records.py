@@ -3,11 +3,11 @@
 The relay publishes whole events, so `EventLog.read` unseals every personal value and
 validates every event. The read models need less: the fold reads `data` field by field,
 and of the personal values it keeps only a user's contact details, a personal group's
-name and the invited address. So this reader parses stored rows without validating them,
-fills in the fields left at their defaults, and unseals only those values; the others
-stay sealed and the fold never reads them (a test folds every stored event type both
-ways and compares). Rows only the library's mapper can decode (an old class version to
-upcast) are decoded that way, in full.
+name, the invited address and a charge key's token and label. So this reader parses
+stored rows without validating them, fills in the fields left at their defaults, and
+unseals only those values; the others stay sealed and the fold never reads them (a test
+folds every stored event type both ways and compares). Rows only the library's mapper
+can decode (an old class version to upcast) are decoded that way, in full.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ KEPT_PERSONAL: dict[str, tuple[str, ...]] = {
     "UserRegistered": ("email", "phone", "name"),
     "GroupCreated": ("name",),
     "UserInvited": ("email",),
+    "ChargeKeyAdded": ("id_token", "label"),
 }
 """The personal values the read models keep, by event type: the only ones unsealed."""
 

@@ -56,8 +56,19 @@ def every_event_store(new_database: Any) -> str:
     s.ok("MoveChargerToGroup", owner, charger_id=van, group_id=fleet)
     s.ok("TransferChargerOwnership", owner, charger_id=box, new_owner_id=admin)
     s.ok("TransferChargerToUser", owner, charger_id=van, recipient_phone="+4790000002", keep_connection=False)
+    _charge_keys(s, owner, guest)
     s.store.close()
     return url
+
+
+def _charge_keys(s: Scenario, owner: uuid.UUID, guest: uuid.UUID) -> None:
+    """Keys added (with a label), blocked, unblocked and removed."""
+    card, code = uuid.uuid4(), uuid.uuid4()
+    s.ok("AddChargeKey", guest, key_id=card, user_id=guest, id_token="04a2b3c4", label="Zoé's card")
+    s.ok("AddChargeKey", owner, key_id=code, user_id=owner, id_token="1234", type="KeyCode")
+    s.ok("BlockChargeKey", guest, key_id=card)
+    s.ok("UnblockChargeKey", guest, key_id=card)
+    s.ok("RemoveChargeKey", owner, key_id=code)
 
 
 def _time_bound_share(s: Scenario, owner: uuid.UUID, charger: uuid.UUID, user: uuid.UUID) -> None:

@@ -1,8 +1,10 @@
 """The SQL of the query API: one repository per read model, no SQL in the routes."""
 
 from services.access.api.repositories.access import AccessRepository
+from services.access.api.repositories.charge_keys import ChargeKeyRepository
 from services.access.api.repositories.chargers import ChargerRepository
 from services.access.api.repositories.groups import GroupRepository
 from services.access.api.repositories.invitations import InvitationRepository
 
-__all__ = ["AccessRepository", "ChargerRepository", "GroupRepository", "InvitationRepository"]
+__all__ = ["AccessRepository", "ChargeKeyRepository", "ChargerRepository", "GroupRepository",
+           "InvitationRepository"]

@@ -43,7 +43,8 @@ async def test_records_fold_to_the_same_changes_as_published_events(every_event_
     assert {r.head.type for r in records} >= {"UserRegistered", "UserInvited", "AccessGranted",
                                               "ChargerTransferredToUser", "InvitationRevoked",
                                               "ShareCameIntoEffect", "ShareWentOutOfEffect",
-                                              "ShareEnding"}
+                                              "ShareEnding", "ChargeKeyAdded", "ChargeKeyBlocked",
+                                              "ChargeKeyUnblocked", "ChargeKeyRemoved"}
     assert comparable(fold_logged(records)) == comparable(fold_logged(published))
 
 

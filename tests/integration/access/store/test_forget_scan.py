@@ -59,6 +59,7 @@ async def test_forgetting_leaves_no_personal_data_anywhere_in_the_database(new_d
     try:
         owner, ingeborg = uuid.uuid4(), uuid.uuid4()
         email, name, phone = "ingeborg.stavdal@example.no", "Ingeborg Stavdal-Kvaefjord", "+4798765432"
+        token, label = "QX7Z:ROWAN.94", "Rognebaer-brikke"
         charger, group, invitation = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         for type_, data, actor in [
             ("RegisterUser", {"user_id": str(owner), "email": f"{owner}@example.no", "name": "Owner"}, owner),
@@ -69,6 +70,10 @@ async def test_forgetting_leaves_no_personal_data_anywhere_in_the_database(new_d
             ("InviteUser", {"invitation_id": str(invitation), "email": email, "charger_ids": [str(charger)]}, owner),
             ("UpdateUserAccess", {"user_id": str(ingeborg), "charger_ids": [str(charger)], "level": "manage"}, owner),
             ("TransferChargerOwnership", {"charger_id": str(charger), "new_owner_id": str(owner)}, owner),
+            ("AddChargeKey", {"key_id": str(uuid.uuid4()), "user_id": str(ingeborg), "id_token": token.lower(),
+                              "label": label}, ingeborg),
+            ("AddChargeKey", {"key_id": str(uuid.uuid4()), "user_id": str(ingeborg), "id_token": "QX7Z2",
+                              "type": "KeyCode"}, owner),
         ]:
             result = await client.run(type_, data, actor)
             assert result["status"] == "accepted", result
@@ -78,7 +83,7 @@ async def test_forgetting_leaves_no_personal_data_anywhere_in_the_database(new_d
         assert await service.projection.wait_for(forgot["position"], 20)
         await asyncio.sleep(0.2)
 
-        assert await scan(url, [email, name, phone]) == []
+        assert await scan(url, [email, name, phone, token, label, "QX7Z2"]) == []
         conn = await asyncpg.connect(url)
         try:
             # The history is still there, pseudonymous.
@@ -90,6 +95,7 @@ async def test_forgetting_leaves_no_personal_data_anywhere_in_the_database(new_d
             assert row["phone"] is None
             invited = await conn.fetchval("SELECT email FROM read.invitations WHERE invitation_id = $1", invitation)
             assert invited.startswith("forgotten-")
+            assert await conn.fetchval("SELECT count(*) FROM read.charge_keys WHERE user_id = $1", ingeborg) == 0
         finally:
             await conn.close()
         # A control: the owner's data is untouched (the scan can find things).

@@ -28,6 +28,9 @@ def test_openapi_document_lists_every_query_endpoint():
         "/v1/chargers/{charger_id}/history",
         "/v1/groups/{group_id}",
         "/v1/invitations/{invitation_id}",
+        "/v1/users/{user_id}/charge-keys",
+        "/v1/ocpp/1.6/authorize",
+        "/v1/ocpp/2.0.1/authorize",
         "/healthz",
         "/readyz",
     } <= paths
