@@ -48,6 +48,8 @@ CREATE INDEX IF NOT EXISTS local_list_entries_current
     ON {s}.local_list_entries (charger_id) WHERE removed_in IS NULL;
 CREATE INDEX IF NOT EXISTS local_list_entries_removed
     ON {s}.local_list_entries (charger_id, removed_in) WHERE removed_in IS NOT NULL;
+CREATE INDEX IF NOT EXISTS local_list_entries_added
+    ON {s}.local_list_entries (charger_id, added_in);
 """
 
 _CHARGERS_OF_GROUPS = """
