@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+from uuid import UUID
 
 Status = Literal["Accepted", "Blocked"]
 
@@ -49,6 +50,13 @@ LocalList = Mapping[TokenKey, EntryInfo]
 
 Changes = Mapping[TokenKey, EntryInfo | None]
 """A Differential: each key added or changed with its info, each removed key with None."""
+
+
+def forgotten_key_token(key_id: UUID) -> str:
+    """A forgotten user's key in the lists: a token of its own per key (the log reads all
+    of the user's tokens as one pseudonym, which would merge their entries), never a
+    real card's, and 20 characters like any token."""
+    return f"FORGOTTEN-{key_id.hex[:10].upper()}"
 
 
 def rfc3339(t: datetime) -> str:

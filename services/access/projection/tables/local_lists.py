@@ -17,7 +17,7 @@ from uuid import UUID
 from services.access.domain.pseudonyms import pseudonymous_id_token
 from services.access.domain.windows import Window
 from services.access.local_lists.content import Holder, Key, full_list
-from services.access.local_lists.entries import EntryInfo, TokenKey
+from services.access.local_lists.entries import EntryInfo, TokenKey, forgotten_key_token
 from services.access.local_lists.segments import Mark, Segment
 from services.access.local_lists.versioning import changes_between
 from services.access.projection.sql import Connection, render
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS {s}.local_list_entries (
     type text NOT NULL,
     info jsonb NOT NULL,
     user_id uuid NOT NULL,
+    key_id uuid NOT NULL,
     added_in integer NOT NULL,
     removed_in integer,
     PRIMARY KEY (charger_id, id_token, type, added_in)
@@ -78,7 +79,8 @@ _HOLDERS = """
         ON sh.charger_id = st.charger_id AND sh.user_id = st.user_id"""
 
 _KEYS = """
-    SELECT user_id, id_token, type, blocked FROM {s}.charge_keys WHERE user_id = ANY($1::uuid[])"""
+    SELECT user_id, key_id, id_token, type, blocked FROM {s}.charge_keys
+    WHERE user_id = ANY($1::uuid[])"""
 
 _EXISTING = "SELECT charger_id FROM {s}.chargers WHERE charger_id = ANY($1::uuid[])"
 
@@ -100,13 +102,15 @@ _REMOVE_ENTRIES = """
     WHERE e.charger_id = x.c AND e.id_token = x.t AND e.type = x.ty AND e.removed_in IS NULL"""
 
 _ADD_ENTRIES = """
-    INSERT INTO {s}.local_list_entries (charger_id, id_token, type, info, user_id, added_in)
-    SELECT c, t, ty, i::jsonb, u, v
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::int[])
-        AS x(c, t, ty, i, u, v)"""
+    INSERT INTO {s}.local_list_entries
+        (charger_id, id_token, type, info, user_id, key_id, added_in)
+    SELECT c, t, ty, i::jsonb, u, k, v
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
+                $7::int[]) AS x(c, t, ty, i, u, k, v)"""
 
-_FORGET = """
-    UPDATE {s}.local_list_entries SET id_token = $2 WHERE user_id = $1"""
+_FORGOTTEN_KEYS = "SELECT DISTINCT key_id FROM {s}.local_list_entries WHERE user_id = $1"
+
+_FORGET = "UPDATE {s}.local_list_entries SET id_token = $2 WHERE key_id = $1"
 
 
 async def create_local_list_tables(conn: Connection, schema: str) -> None:
@@ -154,31 +158,45 @@ async def update_local_lists(conn: Connection, s: str, marks: dict[UUID, Mark]) 
             if key in stored[charger_id]:
                 removed.append((charger_id, key.id_token, key.type, version))
             if info is not None:
+                user_id, key_id = holders[charger_id, key]
                 added.append((charger_id, key.id_token, key.type, json_text(info.to_data()),
-                              holders[charger_id, key], version))
+                              user_id, key_id, version))
     await execute_rows(conn, s, _INSERT_VERSIONS, new_versions)
     await execute_rows(conn, s, _REMOVE_ENTRIES, removed)
     await execute_rows(conn, s, _ADD_ENTRIES, added)
 
 
 async def forget_in_local_lists(conn: Connection, s: str, user_id: UUID) -> None:
-    """A forgotten user's tokens, in every version, read as the log now reads them."""
-    await conn.execute(render(_FORGET, s), user_id, pseudonymous_id_token(user_id))
+    """A forgotten user's tokens, in every version, as a rebuild reads them: the log reads
+    each as the user's pseudonym, and `computed_lists` tells their keys apart again."""
+    rows = await conn.fetch(render(_FORGOTTEN_KEYS, s), user_id)
+    await conn.executemany(render(_FORGET, s),
+                           [(r["key_id"], forgotten_key_token(r["key_id"])) for r in rows])
 
 
 async def computed_lists(
     conn: Connection, s: str, chargers: list[UUID]
-) -> tuple[dict[UUID, dict[TokenKey, EntryInfo]], dict[tuple[UUID, TokenKey], UUID]]:
-    """Each charger's Full list as the tables give it now, and whose key each entry is."""
+) -> tuple[dict[UUID, dict[TokenKey, EntryInfo]],
+           dict[tuple[UUID, TokenKey], tuple[UUID, UUID]]]:
+    """Each charger's Full list as the tables give it now, and whose key (user, key id)
+    each entry is. A forgotten user's keys all read as one pseudonym in the log: each
+    gets a token of its own (`forgotten_key_token`), so their entries stay apart, as
+    they were while the tokens were readable."""
     holders: dict[UUID, list[tuple[UUID, Holder]]] = {c: [] for c in chargers}
     for r in await conn.fetch(render(_HOLDERS, s), chargers):
         holders.setdefault(r["charger_id"], []).append((r["user_id"], _holder(r)))
     users = list({u for rows in holders.values() for u, _ in rows})
     keys: dict[UUID, list[Key]] = {}
+    key_ids: dict[tuple[UUID, TokenKey], UUID] = {}
     for r in await conn.fetch(render(_KEYS, s), users):
-        keys.setdefault(r["user_id"], []).append(Key(r["id_token"], r["type"], r["blocked"]))
+        token = r["id_token"]
+        if token == pseudonymous_id_token(r["user_id"]):
+            token = forgotten_key_token(r["key_id"])
+        keys.setdefault(r["user_id"], []).append(Key(token, r["type"], r["blocked"]))
+        key_ids[r["user_id"], TokenKey(token, r["type"])] = r["key_id"]
     lists = {c: full_list(_with_keys(rows, keys)) for c, rows in holders.items()}
-    owners = {(c, TokenKey(k.id_token, k.type)): user_id
+    owners = {(c, TokenKey(k.id_token, k.type)): (user_id, key_ids[user_id, TokenKey(
+                  k.id_token, k.type)])
               for c, rows in holders.items() for user_id, _ in rows for k in keys.get(user_id, [])}
     return lists, owners
 
