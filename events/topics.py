@@ -9,6 +9,7 @@ COMMANDS = "access.commands"
 COMMAND_RESULTS = "access.command-results"
 COMMANDS_DLQ = "access.commands.dlq"
 EVENTS = "access.events"
+LOCAL_LISTS = "access.local-lists"
 NOTIFICATIONS_DLQ = "notifications.dlq"
 
 
@@ -39,6 +40,10 @@ class Topics:
         return self.prefix + EVENTS
 
     @property
+    def local_lists(self) -> str:
+        return self.prefix + LOCAL_LISTS
+
+    @property
     def notifications_dlq(self) -> str:
         return self.prefix + NOTIFICATIONS_DLQ
 
@@ -48,5 +53,6 @@ class Topics:
             self.command_results,
             self.commands_dlq,
             self.events,
+            self.local_lists,
             self.notifications_dlq,
         ]

@@ -22,6 +22,7 @@ from services.access.eventlog.reader import EventLog, pooled
 from services.access.eventlog.watch import LogWatch
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
+from services.access.local_lists.publisher import LocalListPublisher
 from services.access.messaging.commands import CommandConsumer
 from services.access.messaging.relay import Relay
 from services.access.metrics import service_metrics
@@ -54,6 +55,7 @@ class AccessService:
         self.broker: KafkaBroker | None = None
         self.consumer: CommandConsumer | None = None
         self.relay: Relay | None = None
+        self.local_lists: LocalListPublisher | None = None
         self.projection: ProjectionRunner | None = None
         self.scheduler: BoundaryScheduler | None = None
         self._scheduler_store: AccessStore | None = None
@@ -85,6 +87,8 @@ class AccessService:
         event_log = EventLog()
         self.relay = Relay(self.pool, pooled(self.pool, event_log), self.broker, s.topics.events)
         self.projection = ProjectionRunner(self.pool, pooled(self.pool, ProjectionLog(event_log)))
+        self.local_lists = LocalListPublisher(self.pool, self.broker, s.topics.local_lists)
+        self.projection.on_advance(self.local_lists.notify)
         # A store of its own: the store's key ring is per batch, not shared across threads.
         self._scheduler_store = await asyncio.to_thread(open_store, s.database_url,
                                                         pool_size=1)
@@ -97,9 +101,10 @@ class AccessService:
         await self._watch.start()
         await self.broker.start()
         await self.relay.setup()
-        if s.topics.events in created:
-            await self.relay.rewind()
+        await self.local_lists.setup()
+        await self._topics_created(created)
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        self._tasks.append(asyncio.create_task(self.local_lists.run(), name="local-lists"))
         self._tasks.append(asyncio.create_task(keep_topics(
             s.kafka_bootstrap_servers, s.topics.all(), on_created=self._topics_created),
             name="topics"))
@@ -114,6 +119,8 @@ class AccessService:
     async def _topics_created(self, created: list[str]) -> None:
         if self.relay is not None and self.settings.topics.events in created:
             await self.relay.rewind()
+        if self.local_lists is not None and self.settings.topics.local_lists in created:
+            await self.local_lists.rewind()
 
     def _commands_consumer(self) -> Any:
         """The command consumer's Kafka consumer, once FastStream has started it."""

@@ -19,6 +19,7 @@ from services.access.api.fast_check import AccessCheckFastPath
 from services.access.api.models import ErrorBody
 from services.access.api.routes import access, audit, catalog, health, metrics
 from services.access.api.routes import charge_keys as charge_key_routes
+from services.access.api.routes import local_lists as local_list_routes
 from services.access.config import AccessSettings
 from services.access.metrics import AccessMetrics
 from services.access.projection.sql import DEFAULT_SCHEMA, checked_schema
@@ -49,6 +50,7 @@ def build_app() -> FastAPI:
     app.include_router(access.router, dependencies=secured, responses=_ERRORS)
     app.include_router(catalog.router, dependencies=secured, responses=_ERRORS)
     app.include_router(charge_key_routes.router, dependencies=secured, responses=_ERRORS)
+    app.include_router(local_list_routes.router, dependencies=secured, responses=_ERRORS)
     app.include_router(metrics.router, dependencies=secured)
     app.include_router(audit.router)  # auditor tokens only: its own dependency
 

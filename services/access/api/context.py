@@ -20,6 +20,7 @@ from services.access.api.repositories import (
     ChargerRepository,
     GroupRepository,
     InvitationRepository,
+    LocalListRepository,
 )
 from services.access.config import AccessSettings
 
@@ -52,6 +53,7 @@ class ReadContext:
     groups: GroupRepository
     invitations: InvitationRepository
     keys: ChargeKeyRepository
+    local_lists: LocalListRepository
 
     @classmethod
     def build(
@@ -77,6 +79,7 @@ class ReadContext:
             GroupRepository(pool, schema),
             InvitationRepository(pool, schema),
             ChargeKeyRepository(pool, schema),
+            LocalListRepository(pool, schema),
         )
 
 

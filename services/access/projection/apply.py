@@ -10,9 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from services.access.local_lists.segments import complete_units, segments
 from services.access.projection.changes import Foldable, fold_logged
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
+from services.access.projection.tables.local_lists import (
+    forget_in_local_lists,
+    reached_by,
+    update_local_lists,
+)
 from services.access.projection.writer import write_changes
 
 log = logging.getLogger(__name__)
@@ -34,8 +40,15 @@ async def apply(
     schema: str = DEFAULT_SCHEMA,
     *,
     defer_access: bool = False,
+    may_continue: bool = False,
 ) -> int:
     """Apply the events above the tracked position, in one transaction; return the position.
+
+    The batch is written in segments (`local_lists.segments`) so each command's change to a
+    local list is a version of its own, however the log was cut into batches; a last
+    `may_continue` says the log may hold more of the batch's last command (the read was
+    full): that command is then left for the next batch, unless it is all the batch holds
+    (the position returned is then below the last event's).
 
     Events at or below the tracked position are skipped, so re-applying a batch (after a
     crash, or by a second instance) changes nothing. `defer_access` is for rebuilds
@@ -48,10 +61,23 @@ async def apply(
         fresh = sorted((e for e in events if e.position > tracked), key=lambda e: e.position)
         if not fresh:
             return int(tracked)
-        changes = fold_logged(fresh)
-        if changes.skipped_types:
-            log.warning("projection skipped unknown event types %s", sorted(changes.skipped_types))
-        await write_changes(conn, changes, schema, defer_access=defer_access)
+        if may_continue:
+            fresh = list(complete_units(fresh))
+        for segment in segments(fresh):
+            changes = fold_logged(segment.events)
+            if changes.skipped_types:
+                log.warning("projection skipped unknown event types %s",
+                            sorted(changes.skipped_types))
+            marks = dict(segment.chargers)
+            if segment.wide is not None:
+                before = await reached_by(conn, schema, segment)
+            await write_changes(conn, changes, schema, defer_access=defer_access)
+            if segment.wide is not None:
+                after = await reached_by(conn, schema, segment)
+                marks.update(dict.fromkeys(before | after, segment.wide))
+            await update_local_lists(conn, schema, marks)
+            for forgotten in changes.forgotten:
+                await forget_in_local_lists(conn, schema, forgotten.user_id)
         position = fresh[-1].position
         await conn.execute(render(_SET_POSITION, schema), PROJECTION_NAME, position)
         return position

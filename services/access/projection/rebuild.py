@@ -110,19 +110,26 @@ async def _replay(
     process decodes batch N+1: the two halves of the work overlap instead of adding up.
     """
     position, count = 0, 0
+    held: list[Foldable] = []  # events `apply` left for the next batch (a command's start)
     pending: asyncio.Future[Sequence[Foldable]] = asyncio.ensure_future(
         read_log(0, batch_size)
     )
     try:
         while True:
-            events = await pending
+            read = await pending
             if upto is not None:
-                events = [e for e in events if e.position <= upto]
+                read = [e for e in read if e.position <= upto]
+            events = [*held, *read]
             if not events:
                 return position
-            pending = asyncio.ensure_future(read_log(events[-1].position, batch_size))
-            position = await apply(conn, events, staging, defer_access=True)
-            count += len(events)
+            if read:
+                pending = asyncio.ensure_future(read_log(read[-1].position, batch_size))
+            else:
+                pending = asyncio.ensure_future(_nothing())
+            position = await apply(conn, events, staging, defer_access=True,
+                                   may_continue=len(read) >= batch_size)
+            held = [e for e in events if e.position > position]
+            count += len(events) - len(held)
             if progress is not None:
                 progress(position, count)
     finally:
@@ -130,6 +137,10 @@ async def _replay(
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pending
+
+
+async def _nothing() -> Sequence[Foldable]:
+    return []
 
 
 async def _swap(
@@ -142,7 +153,8 @@ async def _swap(
             PROJECTION_NAME,
         )
         while events := await read_log(position, batch_size):
-            position = await apply(conn, events, staging)
+            position = await apply(conn, events, staging,
+                                   may_continue=len(events) >= batch_size)
         await conn.execute(
             render("DELETE FROM {s}.tracking WHERE projection = $1", schema), PROJECTION_NAME
         )

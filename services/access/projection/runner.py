@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 import asyncpg
 
@@ -50,6 +51,7 @@ class ProjectionRunner:
         self._position = 0
         self._loaded = False
         self._advanced = asyncio.Event()
+        self._on_advance: list[Callable[[], None]] = []
         self._last_success = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
@@ -60,6 +62,10 @@ class ProjectionRunner:
     def notify(self) -> None:
         """New events may be in the store: read now instead of at the next poll."""
         self.wake.set()
+
+    def on_advance(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever the read models advance (a follower of them wakes)."""
+        self._on_advance.append(callback)
 
     def start(self) -> None:
         """Run the loop as a background task (idempotent)."""
@@ -101,8 +107,11 @@ class ProjectionRunner:
         events = await self._read_log(self._position, self._batch_size)
         if events:
             async with self._pool.acquire() as conn:
-                self._advance(await apply(conn, events, self._schema))
+                self._advance(await apply(conn, events, self._schema,
+                                          may_continue=len(events) >= self._batch_size))
         self._last_success = time.monotonic()
+        if events and self._position < events[-1].position:
+            return self._batch_size  # a command was left for the next read: read again now
         return len(events)
 
     async def catch_up(self) -> int:
@@ -137,3 +146,5 @@ class ProjectionRunner:
             self._position = position
             self._advanced.set()
             self._advanced = asyncio.Event()
+            for callback in self._on_advance:
+                callback()

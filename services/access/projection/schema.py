@@ -17,6 +17,7 @@ EXISTS), so a database created by an older version gains them at its next start.
 from __future__ import annotations
 
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
+from services.access.projection.tables.local_lists import create_local_list_tables
 
 PROJECTION_NAME = "access"
 
@@ -158,4 +159,5 @@ async def create_schema(conn: Connection, schema: str = DEFAULT_SCHEMA) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('charger-access.read-schema'))")
         await conn.execute(render(_DDL, schema))
         await conn.execute(render(_ADDED, schema))
+        await create_local_list_tables(conn, schema)
         await conn.execute(render(_START_TRACKING, schema), PROJECTION_NAME)

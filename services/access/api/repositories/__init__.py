@@ -5,6 +5,7 @@ from services.access.api.repositories.charge_keys import ChargeKeyRepository
 from services.access.api.repositories.chargers import ChargerRepository
 from services.access.api.repositories.groups import GroupRepository
 from services.access.api.repositories.invitations import InvitationRepository
+from services.access.api.repositories.local_lists import LocalListRepository
 
 __all__ = ["AccessRepository", "ChargeKeyRepository", "ChargerRepository", "GroupRepository",
-           "InvitationRepository"]
+           "InvitationRepository", "LocalListRepository"]
