@@ -109,7 +109,8 @@ class AccessService:
             s.kafka_bootstrap_servers, s.topics.all(), on_created=self._topics_created),
             name="topics"))
         self._tasks.append(asyncio.create_task(self.relay.watch_broker_state(
-            self._commands_consumer, s.broker_check_seconds), name="broker-state"))
+            self._commands_consumer, s.broker_check_seconds, also=[self.local_lists.rewind]),
+            name="broker-state"))
         self.projection.start()
         self.scheduler.start()
         if self._serve_api:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import asyncpg
@@ -110,7 +110,8 @@ class Relay:
         self.notify()
 
     async def watch_broker_state(
-        self, consumer: Callable[[], GroupOffsets | None], every: float
+        self, consumer: Callable[[], GroupOffsets | None], every: float,
+        also: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         """Republish the log if the broker lost its state (memory storage restarted).
 
@@ -118,7 +119,8 @@ class Relay:
         own command consumer) going back or vanishing, which a durable Kafka never does;
         whoever recreated the topics (even a producer's metadata request), what the dead
         broker held is then published again from the store, and consumers dedupe on the
-        event id."""
+        event id. `also`: the other publishers from the store (local lists) to rewind
+        with it, since the dead broker lost their topics too."""
         seen: dict[int, int] = {}
         while True:
             await asyncio.sleep(every)
@@ -133,6 +135,8 @@ class Relay:
             if any(p in seen and (o is None or o < seen[p]) for p, o in now.items()):
                 seen.clear()
                 await self.rewind()
+                for rewind in also:
+                    await rewind()
                 continue
             for partition, offset in now.items():
                 if offset is not None:

@@ -92,18 +92,26 @@ async def test_the_relay_republishes_when_committed_offsets_go_back() -> None:
     pool, consumer = FakePool(), FakeConsumer()
     relay = Relay(pool, pooled(pool, RecordingLog([])), broker=None, topic="access.events")  # type: ignore[arg-type]
     relay.position = 40
-    watch = asyncio.create_task(relay.watch_broker_state(lambda: consumer, every=0.001))
+    rewound: list[str] = []
+
+    async def rewind_local_lists() -> None:
+        rewound.append("local lists")
+
+    watch = asyncio.create_task(relay.watch_broker_state(lambda: consumer, every=0.001,
+                                                         also=[rewind_local_lists]))
     try:
         consumer.offsets = {0: 10, 1: 7}
         await asyncio.sleep(0.02)
         assert relay.position == 40  # offsets only grew
         assert not relay.wake.is_set()
+        assert rewound == []
         consumer.offsets = {0: 12, 1: None}  # partition 1's offset vanished
         for _ in range(100):
-            if relay.position == 0:
+            if rewound:  # set after the relay's own rewind
                 break
             await asyncio.sleep(0.005)
     finally:
         watch.cancel()
     assert relay.position == 0  # tracked from the start: everything is published again
     assert relay.wake.is_set()  # and the relay was woken to do it
+    assert rewound == ["local lists"]  # the other publishers from the store too
