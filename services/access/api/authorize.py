@@ -11,11 +11,11 @@ is not in effect now but will be → not at this time, nothing → Invalid.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from services.access.api.moment import Reason, at_moment, window_of
-from services.access.domain.windows import period_end
+from services.access.domain.windows import period_end, utc_rfc3339
 
 Decision = Literal["Accepted", "Blocked", "Expired", "NotAtThisTime", "Invalid", "Unknown"]
 
@@ -86,6 +86,4 @@ def ocpp201_id_token_info(decision: Authorization) -> dict[str, Any]:
     return info
 
 
-def _ocpp_time(instant: datetime) -> str:
-    """RFC 3339 in UTC with a `Z`, as OCPP's examples and most chargers expect."""
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_ocpp_time = utc_rfc3339

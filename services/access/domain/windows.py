@@ -73,6 +73,11 @@ class WeeklyWindow:
         return {"days": list(self.days), "from": self.start, "until": self.until}
 
 
+def utc_rfc3339(moment: datetime) -> str:
+    """An instant as OCPP's date-time wants it and most chargers expect: UTC, `Z`."""
+    return rfc3339(moment.astimezone(UTC))
+
+
 def rfc3339(moment: datetime) -> str:
     """As the published events spell instants (pydantic's JSON): UTC as `Z`, any other
     offset as given; so a `why` entry reads exactly like the event that granted it."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -70,3 +70,26 @@ async def nap(wake: asyncio.Event, seconds: float) -> None:
     """Sleep until `wake` is set or `seconds` pass, whichever comes first."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(wake.wait(), seconds)
+
+
+async def keep_publishing(
+    publish_next: Callable[[], Awaitable[int]], wake: asyncio.Event, poll: float, *,
+    caught_up: Callable[[int], bool], name: str, where: Callable[[], object],
+) -> None:
+    """A publisher's loop from the store to Kafka (the relay, the local lists): publish a
+    batch, nap when caught up until woken or the poll interval passes; the database or
+    broker away pauses it a second, never ends it (at least once: nothing is skipped)."""
+    while True:
+        wake.clear()
+        try:
+            published = await publish_next()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("%s paused at %s: %s", name, where(), exc)
+            await asyncio.sleep(1)
+            continue
+        except Exception:
+            log.exception("%s failed at %s; retrying", name, where())
+            await asyncio.sleep(1)
+            continue
+        if caught_up(published):
+            await nap(wake, poll)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
+
+from services.access.domain.windows import utc_rfc3339
 
 Status = Literal["Accepted", "Blocked"]
 
@@ -59,6 +61,5 @@ def forgotten_key_token(key_id: UUID) -> str:
     return f"FORGOTTEN-{key_id.hex[:10].upper()}"
 
 
-def rfc3339(t: datetime) -> str:
-    """An instant as OCPP's date-time wants it: UTC, `Z`."""
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+rfc3339 = utc_rfc3339
+"""An instant as OCPP's date-time wants it (re-exported for the list modules)."""

@@ -27,7 +27,7 @@ from uuid import UUID, uuid5
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from services.access.eventlog.watch import nap
+from services.access.eventlog.watch import keep_publishing
 from services.access.local_lists.entries import rfc3339
 from services.access.local_lists.reads import Fetcher, LocalListReads
 from services.access.projection.sql import DEFAULT_SCHEMA, render
@@ -142,20 +142,9 @@ class LocalListPublisher:
 
     async def run(self) -> None:
         await self.setup()
-        while True:
-            self.wake.clear()
-            try:
-                published = await self.publish_next()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("local-list publisher paused at %s: %s", self.cursor, exc)
-                await asyncio.sleep(1)
-                continue
-            except Exception:
-                log.exception("local-list publisher failed at %s; retrying", self.cursor)
-                await asyncio.sleep(1)
-                continue
-            if published < self._batch_size:
-                await nap(self.wake, self._poll_interval)
+        await keep_publishing(self.publish_next, self.wake, self._poll_interval,
+                              caught_up=lambda published: published < self._batch_size,
+                              name="local-list publisher", where=lambda: self.cursor)
 
     async def publish_next(self) -> int:
         """Publish the next batch of versions; return how many it held."""

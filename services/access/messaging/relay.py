@@ -18,7 +18,7 @@ from faststream.kafka import KafkaBroker
 
 from services.access.eventlog.reader import LogReader
 from services.access.eventlog.values import LoggedEvent
-from services.access.eventlog.watch import nap
+from services.access.eventlog.watch import keep_publishing
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +69,9 @@ class Relay:
 
     async def run(self) -> None:
         await self.setup()
-        while True:
-            self.wake.clear()
-            try:
-                published = await self.publish_next()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("relay paused at %d: %s", self.position, exc)
-                await asyncio.sleep(1)
-                continue
-            except Exception:
-                log.exception("relay failed at %d; retrying", self.position)
-                await asyncio.sleep(1)
-                continue
-            if not published:
-                await nap(self.wake, self._poll_interval)
+        await keep_publishing(self.publish_next, self.wake, self._poll_interval,
+                              caught_up=lambda published: not published, name="relay",
+                              where=lambda: self.position)
 
     async def publish_next(self) -> int:
         """Publish the next batch; return how many events it held."""
