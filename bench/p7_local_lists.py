@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.core import Bench
+from bench.core import Bench, wait_until
 from bench.http import Connection
 from bench.p3_check import load_grants
 from bench.p7_list_history import CHARGER, HISTORY_EVENTS, KEYS, history, last_change, user_of
@@ -40,6 +40,9 @@ from services.access.projection.writer import write_changes
 
 CHUNK = 250
 """Log records projected per transaction, as a live projection batch would be."""
+PUBLISHED_WITHIN = 120.0
+"""Seconds the local-lists publisher may take to publish the seeded versions (when its
+cursor is below them) before the measure starts: it runs in the process measured."""
 REQUESTS = 1_000
 """Requests per kind and repetition at most (a Full answer is ~100 kB)."""
 FULL = f"/v1/chargers/{CHARGER}/local-list/2.0.1"
@@ -95,9 +98,26 @@ async def seed(b: Bench, grants: int) -> dict[str, Any]:
     return details
 
 
+async def publisher_lag(b: Bench) -> int | None:
+    """`access_local_lists_lag_positions` from the service's /metrics (None: not there)."""
+    conn = Connection(b.system.api, TOKEN)
+    try:
+        body = (await conn.get("/metrics")).body.decode()
+    finally:
+        await conn.close()
+    for line in body.splitlines():
+        if line.startswith("access_local_lists_lag_positions "):
+            return int(float(line.split()[1]))
+    return None
+
+
 def expected(kind: str) -> tuple[str, int]:
     """(updateType, entries) a correct list answer of `kind` holds."""
     return ("Full", KEYS) if kind == "full" else ("Differential", 1)
+
+
+async def _caught_up(b: Bench) -> bool:
+    return await publisher_lag(b) in (0, None)
 
 
 async def latency(b: Bench, paths: list[str], kind: str, version: int) -> list[float]:
@@ -133,9 +153,15 @@ async def run(b: Bench) -> None:
     plan = b.plan
     details = await seed(b, plan.p3_grants)
     version = details["version"]
+    waiting = time.monotonic()
+    details["publisher_caught_up"] = await wait_until(
+        lambda: _caught_up(b), PUBLISHED_WITHIN, interval=0.5)
+    details["publisher_wait_seconds"] = time.monotonic() - waiting
     b.say(f"P7 lists: seeded in {details['seed_seconds']:.1f} s (projecting "
           f"{details['events']:,} events: {details['project_seconds']:.1f} s); "
-          f"{details['entries']:,} keys at version {version}, {details['grants']:,} grants")
+          f"{details['entries']:,} keys at version {version}, {details['grants']:,} grants; "
+          f"publisher caught up: {details['publisher_caught_up']} after "
+          f"{details['publisher_wait_seconds']:.1f} s")
     n = min(plan.p3_latency_requests, REQUESTS)
     paths = {
         "check": [f"/v1/access/check?user_id={user_of(i % KEYS)}&charger_id={CHARGER}"
