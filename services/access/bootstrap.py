@@ -133,7 +133,7 @@ class AccessService:
         assert self.pool is not None
         assert self.projection is not None
         metrics = service_metrics(self.pool, EventLog(), self.projection, self.consumer,
-                                  self.relay, self.scheduler)
+                                  self.relay, self.scheduler, self.local_lists)
         app = create_app(self.pool, self.settings, self.projection, self.readiness,
                          metrics=metrics)
         config = uvicorn.Config(app, host="0.0.0.0", port=self.settings.api_port,  # noqa: S104

@@ -4,7 +4,10 @@ Read from what the parts already count: the command consumer's outcomes, batches
 letters, the relay's position, the projection's position, and the store's head. Lags are
 in positions of the log: the last *published* position minus how far the projection or
 the relay got (unpublished bookkeeping events in between are never read by either, so a
-caught-up follower reads 0). Cumulative over the process's life, like any counter.
+caught-up follower reads 0). The local-lists publisher follows list versions, not the
+log, so its lag is the newest version's position minus the one it recorded as published
+(positions without a version are skipped the same way). Cumulative over the process's
+life, like any counter.
 
 Written with `services.common.prometheus`, as the notification service's are.
 """
@@ -19,6 +22,7 @@ from typing import Protocol
 import asyncpg
 
 from services.access.eventlog.reader import EventLog
+from services.access.projection.sql import DEFAULT_SCHEMA, render
 from services.common.prometheus import MetricsText, Sample
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,8 @@ log = logging.getLogger(__name__)
 MetricsRenderer = Callable[[], Awaitable[str]]
 StoreHeads = Callable[[], Awaitable[tuple[int, int]]]
 """(head, last published position) of the event store."""
+ListsHead = Callable[[], Awaitable[int]]
+"""Position of the newest local-list version in the read model (0: none yet)."""
 
 
 class CommandStats(Protocol):
@@ -40,6 +46,18 @@ class CommandStats(Protocol):
 class RelayStats(Protocol):
     position: int
     published: int
+
+
+class LocalListStats(Protocol):
+    """What the local-lists publisher counts."""
+
+    @property
+    def position(self) -> int:
+        """Position of the last list version it recorded as published."""
+        ...
+
+    @property
+    def published(self) -> int: ...
 
 
 class ScheduleStats(Protocol):
@@ -58,6 +76,7 @@ class ProjectionStats(Protocol):
 
 
 STATUSES = ("accepted", "rejected")
+_LISTS_HEAD = "SELECT coalesce(max(position), 0) FROM {s}.local_list_versions"
 
 
 class AccessMetrics:
@@ -71,8 +90,12 @@ class AccessMetrics:
         commands: CommandStats | None = None,
         relay: RelayStats | None = None,
         schedule: ScheduleStats | None = None,
+        local_lists: LocalListStats | None = None,
+        lists_head: ListsHead | None = None,
     ) -> None:
         self._projection = projection
+        self._local_lists = local_lists
+        self._lists_head = lists_head
         self._schedule = schedule
         self._store = store
         self._commands = commands
@@ -92,6 +115,10 @@ class AccessMetrics:
             out.metric("access_relay_published_total", "counter",
                        "Events published on access.events by this process (re-sends too).",
                        relay.published)
+        if self._local_lists is not None:
+            out.metric("access_local_lists_published_total", "counter",
+                       "LocalListChanged events published on access.local-lists by this "
+                       "process (re-sends too).", self._local_lists.published)
         if self._schedule is not None:
             _schedule_metrics(out, self._schedule)
         if self._store is not None:
@@ -113,7 +140,20 @@ class AccessMetrics:
                     out.metric("access_relay_lag_positions", "gauge",
                                "Last published position minus the relay's position.",
                                max(0, published - relay.position))
+        if self._local_lists is not None and self._lists_head is not None:
+            await self._lists_lag(out, self._local_lists, self._lists_head)
         return out.text()
+
+    @staticmethod
+    async def _lists_lag(out: MetricsText, publisher: LocalListStats, head: ListsHead) -> None:
+        try:
+            newest = await head()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("metrics: local-list head unavailable: %s", exc)
+            return
+        out.metric("access_local_lists_lag_positions", "gauge",
+                   "Position of the newest local-list version minus the publisher's "
+                   "recorded position.", max(0, newest - publisher.position))
 
 
 def _command_metrics(out: MetricsText, commands: CommandStats) -> None:
@@ -150,6 +190,8 @@ def service_metrics(
     commands: CommandStats | None,
     relay: RelayStats | None,
     schedule: ScheduleStats | None = None,
+    local_lists: LocalListStats | None = None,
+    schema: str = DEFAULT_SCHEMA,
 ) -> MetricsRenderer:
     """The whole service's metrics, for `create_app(..., metrics=...)`."""
 
@@ -157,5 +199,11 @@ def service_metrics(
         async with pool.acquire() as conn:
             return await event_log.head(conn), await event_log.last_published(conn)
 
+    newest_version = render(_LISTS_HEAD, schema)
+
+    async def lists_head() -> int:
+        return int(await pool.fetchval(newest_version))
+
     return AccessMetrics(projection, store=heads, commands=commands, relay=relay,
-                         schedule=schedule).render
+                         schedule=schedule, local_lists=local_lists,
+                         lists_head=lists_head).render

@@ -127,6 +127,11 @@ class LocalListPublisher:
         self.published = 0
         self._lock = asyncio.Lock()
 
+    @property
+    def position(self) -> int:
+        """Position of the last version recorded as published (for `/metrics`' lag)."""
+        return self.cursor.position
+
     def notify(self) -> None:
         """The read models advanced: new versions may be there."""
         self.wake.set()

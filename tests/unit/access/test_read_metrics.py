@@ -89,3 +89,39 @@ async def test_a_caught_up_follower_has_no_lag_even_past_unpublished_events():
 async def test_label_values_are_escaped():
     text = await AccessMetrics(Projection(), commands=Commands(Counter({'we"ird\\\n': 1}))).render()
     assert 'reason="we\\"ird\\\\\\n"' in text
+
+
+@dataclass
+class Publisher:
+    position: int = 0
+    published: int = 0
+
+
+async def test_local_lists_lag_and_published_count():
+    async def newest() -> int:
+        return 140
+
+    found = samples(await AccessMetrics(Projection(150), local_lists=Publisher(125, 31),
+                                        lists_head=newest).render())
+    assert found == {"access_projection_position": "150",
+                     "access_local_lists_published_total": "31",
+                     "access_local_lists_lag_positions": "15"}
+
+
+async def test_a_caught_up_publisher_has_no_lag():
+    async def newest() -> int:
+        return 0  # no list version yet; a rewound publisher also sits at 0
+
+    found = samples(await AccessMetrics(Projection(3), local_lists=Publisher(0),
+                                        lists_head=newest).render())
+    assert found["access_local_lists_lag_positions"] == "0"
+
+
+async def test_an_unreadable_list_head_leaves_only_the_lag_out():
+    async def broken() -> int:
+        raise asyncpg.InterfaceError("pool is closing")
+
+    found = samples(await AccessMetrics(Projection(3), local_lists=Publisher(2, 4),
+                                        lists_head=broken).render())
+    assert found == {"access_projection_position": "3",
+                     "access_local_lists_published_total": "4"}
