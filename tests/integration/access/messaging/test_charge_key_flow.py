@@ -3,7 +3,6 @@ events out, the projection and the query API (OCPP authorize) on the service's o
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,10 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from events.topics import Topics
-from services.access.api import create_app
-from services.access.bootstrap import AccessService
-from services.access.config import AccessSettings
+from tests.integration.access.messaging.in_process import access_service
 from tests.kafka_helpers import CommandClient
 from tests.ocpp_schemas import validate_id_tag_info, validate_id_token_info
 
@@ -26,28 +22,8 @@ TOKEN = "charge-key-flow"
 @pytest.fixture
 async def running(new_database: Any, kafka_bootstrap: str
                   ) -> AsyncIterator[tuple[CommandClient, httpx.AsyncClient]]:
-    settings = dataclasses.replace(
-        AccessSettings(), database_url=new_database(), kafka_bootstrap_servers=kafka_bootstrap,
-        topics=Topics(f"k{uuid.uuid4().hex[:8]}."), token_secret=b"test-secret",
-        consumer_group_prefix=f"k{uuid.uuid4().hex[:8]}", api_tokens=frozenset({TOKEN}))
-    service = AccessService(settings, serve_api=False)
-    await service.start()
-    client = CommandClient(kafka_bootstrap, settings.topics)
-    await client.start()
-    assert service.pool is not None
-    assert service.projection is not None
-
-    async def readiness() -> dict[str, bool]:
-        return {}
-
-    app = create_app(service.pool, settings, service.projection, readiness)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a",
-                                     headers={"Authorization": f"Bearer {TOKEN}"}) as api:
-            yield client, api
-    finally:
-        await client.stop()
-        await service.stop()
+    async with access_service(new_database(), kafka_bootstrap, TOKEN) as service:
+        yield service.client, service.api
 
 
 async def test_keys_through_kafka_to_ocpp_authorize(running: tuple[CommandClient, httpx.AsyncClient]

@@ -7,21 +7,15 @@ the query API answers."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from events.topics import Topics
-from services.access.api import create_app
-from services.access.bootstrap import AccessService
-from services.access.config import AccessSettings
-from tests.kafka_helpers import CommandClient
+from tests.integration.access.messaging.in_process import Running, access_service
 from tests.ocpp_schemas import validate
 
 pytestmark = pytest.mark.integration
@@ -29,38 +23,10 @@ pytestmark = pytest.mark.integration
 TOKEN = "local-list-topic"
 
 
-@dataclasses.dataclass
-class Running:
-    service: AccessService
-    client: CommandClient
-    api: httpx.AsyncClient
-    bootstrap: str
-
-
 @pytest.fixture
 async def running(new_database: Any, kafka_bootstrap: str) -> AsyncIterator[Running]:
-    settings = dataclasses.replace(
-        AccessSettings(), database_url=new_database(), kafka_bootstrap_servers=kafka_bootstrap,
-        topics=Topics(f"l{uuid.uuid4().hex[:8]}."), token_secret=b"test-secret",
-        consumer_group_prefix=f"l{uuid.uuid4().hex[:8]}", api_tokens=frozenset({TOKEN}))
-    service = AccessService(settings, serve_api=False)
-    await service.start()
-    client = CommandClient(kafka_bootstrap, settings.topics)
-    await client.start()
-    assert service.pool is not None
-    assert service.projection is not None
-
-    async def readiness() -> dict[str, bool]:
-        return {}
-
-    app = create_app(service.pool, settings, service.projection, readiness)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a",
-                                     headers={"Authorization": f"Bearer {TOKEN}"}) as api:
-            yield Running(service, client, api, kafka_bootstrap)
-    finally:
-        await client.stop()
-        await service.stop()
+    async with access_service(new_database(), kafka_bootstrap, TOKEN) as service:
+        yield service
 
 
 async def consume(bootstrap: str, topic: str, count: int,
