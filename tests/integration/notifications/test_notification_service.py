@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
@@ -88,24 +88,6 @@ def settings(database_url: str, kafka_bootstrap: str, mail: Mail) -> Notificatio
         retry_max_seconds=1.0,
         http_port=free_port(),
     )
-
-
-@pytest.fixture(scope="module")
-async def service(settings: NotificationSettings) -> AsyncIterator[NotificationService]:
-    running = NotificationService(settings)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest.fixture(scope="module")
-async def producer(
-    settings: NotificationSettings, service: NotificationService
-) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(bootstrap_servers=settings.common.kafka_bootstrap_servers, acks="all")
-    await client.start()
-    yield client
-    await client.stop()
 
 
 async def publish(

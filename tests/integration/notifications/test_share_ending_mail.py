@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import Message
@@ -56,24 +56,6 @@ def settings(database_url: str, kafka_bootstrap: str, mail: SmtpSink) -> Notific
         retry_max_seconds=1.0,
         http_port=free_port(),
     )
-
-
-@pytest.fixture(scope="module")
-async def service(settings: NotificationSettings) -> AsyncIterator[NotificationService]:
-    running = NotificationService(settings)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest.fixture(scope="module")
-async def producer(
-    settings: NotificationSettings, service: NotificationService
-) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(bootstrap_servers=settings.common.kafka_bootstrap_servers, acks="all")
-    await client.start()
-    yield client
-    await client.stop()
 
 
 def share_ending(address: str) -> EventEnvelope:
