@@ -26,6 +26,9 @@ class Settings:
     public_base_url: str = "http://localhost:8000"
     topics: Topics = field(default_factory=Topics)
     token_secret: bytes = DEV_TOKEN_SECRET.encode()
+    previous_token_secrets: tuple[bytes, ...] = ()
+    """`TOKEN_SECRET_PREVIOUS` (comma-separated): secrets `token_secret` replaced, accepted
+    for invitation tokens issued under them, never used to issue one."""
     consumer_group_prefix: str = "charger-access"
 
     @classmethod
@@ -38,6 +41,9 @@ class Settings:
             public_base_url=env.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"),
             topics=Topics(env.get("TOPIC_PREFIX", "")),
             token_secret=env.get("TOKEN_SECRET", DEV_TOKEN_SECRET).encode(),
+            previous_token_secrets=tuple(
+                s.strip().encode() for s in env.get("TOKEN_SECRET_PREVIOUS", "").split(",")
+                if s.strip()),
             consumer_group_prefix=env.get("CONSUMER_GROUP_PREFIX", "charger-access"),
         )
 
