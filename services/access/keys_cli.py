@@ -33,7 +33,7 @@ from services.common.config import DEFAULT_DATABASE_URL
 app = typer.Typer(help="Key-encryption keys of the person keys.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL",
                                           help="The event store (PostgreSQL).")]

@@ -137,12 +137,14 @@ def new_kek_entry(kek_id: str) -> str:
 def configured_keks(env: Mapping[str, str] | None = None) -> KeyEncryptionKeys:
     """The KEKs the environment names (os.environ by default); read once per setting."""
     env = os.environ if env is None else env
-    return _load(env.get(KEK_ENV) or None, env.get(KEK_FILE_ENV) or None,
+    return load_keks(env.get(KEK_ENV) or None, env.get(KEK_FILE_ENV) or None,
                  env.get(KEK_CURRENT_ENV) or None)
 
 
 @lru_cache(maxsize=8)
-def _load(value: str | None, path: str | None, current: str | None) -> KeyEncryptionKeys:
+def load_keks(value: str | None, path: str | None, current: str | None) -> KeyEncryptionKeys:
+    """The KEKs of one setting (the variable's text or a file's path), read and parsed
+    once: readers ask for them on every batch."""
     if value and path:
         raise KekError(f"set {KEK_ENV} or {KEK_FILE_ENV}, not both")
     if path:
