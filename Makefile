@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit rebuild bench faults compose-cli up down clean
+.PHONY: help install run test lint unit integration e2e audit rebuild keys bench faults compose-cli up down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,11 +41,17 @@ integration: install  ## tests against the real PostgreSQL, broker and SMTP
 e2e: install  ## tests through the real processes
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
+# The tools that open personal data use the KEK `make run` generated, unless one is set.
+KEK_ENV := $(if $(PERSON_KEY_KEK)$(PERSON_KEY_KEK_FILE),,$(if $(wildcard var/person-key-kek),PERSON_KEY_KEK_FILE=var/person-key-kek))
+
 audit: install  ## the auditors' tool over DATABASE_URL, e.g. make audit ARGS="verify"
-	$(BIN)/access-audit $(ARGS)
+	$(KEK_ENV) $(BIN)/access-audit $(ARGS)
 
 rebuild: install  ## replay the log into fresh read models and swap them in; ARGS="--check" compares only
-	$(BIN)/access-rebuild $(ARGS)
+	$(KEK_ENV) $(BIN)/access-rebuild $(ARGS)
+
+keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="status" (or "rotate")
+	$(KEK_ENV) $(BIN)/access-keys $(ARGS)
 
 BENCH_ARGS ?=
 bench: install  ## P1-P7 against raw baselines on a system of its own (~8 min; not in `test`)
