@@ -41,17 +41,14 @@ integration: install  ## tests against the real PostgreSQL, broker and SMTP
 e2e: install  ## tests through the real processes
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-# The tools that open personal data use the KEK `make run` generated, unless one is set.
-KEK_ENV := $(if $(PERSON_KEY_KEK)$(PERSON_KEY_KEK_FILE),,$(if $(wildcard var/person-key-kek),PERSON_KEY_KEK_FILE=var/person-key-kek))
-
 audit: install  ## the auditors' tool over DATABASE_URL, e.g. make audit ARGS="verify"
-	$(KEK_ENV) $(BIN)/access-audit $(ARGS)
+	$(BIN)/access-audit $(ARGS)
 
 rebuild: install  ## replay the log into fresh read models and swap them in; ARGS="--check" compares only
-	$(KEK_ENV) $(BIN)/access-rebuild $(ARGS)
+	$(BIN)/access-rebuild $(ARGS)
 
 keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="status" (or "rotate")
-	$(KEK_ENV) $(BIN)/access-keys $(ARGS)
+	$(BIN)/access-keys $(ARGS)
 
 BENCH_ARGS ?=
 bench: install  ## P1-P7 against raw baselines on a system of its own (~8 min; not in `test`)

@@ -7,7 +7,6 @@ and hands any process it started to the supervisor, so it is stopped with the re
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import secrets
@@ -100,19 +99,6 @@ def token_secret(var: Path) -> str:
     return path.read_text().strip()
 
 
-def person_key_kek(var: Path) -> dict[str, str]:
-    """The KEK setting as given, else a KEK generated once into var/person-key-kek (0600):
-    `make run` never falls back to the public development KEK."""
-    if os.environ.get("PERSON_KEY_KEK") or os.environ.get("PERSON_KEY_KEK_FILE"):
-        return {}
-    path = var / "person-key-kek"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(f"local-1:{base64.b64encode(secrets.token_bytes(32)).decode()}\n")
-    return {"PERSON_KEY_KEK_FILE": str(path.resolve())}
-
-
 def provide_settings(var: Path) -> dict[str, str]:
     """Secrets and API defaults; the dev token is announced since it is the way in."""
     port = os.environ.get("API_PORT", "8000")
@@ -120,9 +106,11 @@ def provide_settings(var: Path) -> dict[str, str]:
     if tokens is None:
         tokens = DEV_API_TOKEN
         say("run", f"API_TOKENS unset: the query API accepts the bearer token '{tokens}'")
+    if not (os.environ.get("PERSON_KEY_KEK") or os.environ.get("PERSON_KEY_KEK_FILE")):
+        say("run", "PERSON_KEY_KEK unset: person keys are wrapped by the public development "
+                   "KEK, which protects nothing (docs/security.md)")
     return {
         "TOKEN_SECRET": token_secret(var),
-        **person_key_kek(var),
         "API_TOKENS": tokens,
         "API_PORT": port,
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", f"http://localhost:{port}"),

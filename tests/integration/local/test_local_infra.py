@@ -20,8 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.access.store.personal.wrapping import configured_keks
-from services.local.infra import person_key_kek, script, token_secret
+from services.local.infra import script, token_secret
 from services.local.postgres import LocalPostgres, ensure_database, start_cluster
 from services.local.smtp_catcher import start_catcher
 from services.local.supervisor import Supervisor
@@ -193,20 +192,3 @@ def test_token_secret_is_generated_once_and_private(
     assert len(first) >= 32
     assert token_secret(tmp_path) == first
     assert stat.S_IMODE((tmp_path / "token-secret").stat().st_mode) == 0o600
-
-
-def test_make_run_generates_a_private_kek_once_unless_one_is_set(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("PERSON_KEY_KEK", raising=False)
-    monkeypatch.delenv("PERSON_KEY_KEK_FILE", raising=False)
-    first = person_key_kek(tmp_path)
-    kek_file = tmp_path / "person-key-kek"
-    assert first == {"PERSON_KEY_KEK_FILE": str(kek_file.resolve())}
-    content = kek_file.read_text()
-    assert person_key_kek(tmp_path) == first
-    assert kek_file.read_text() == content
-    assert stat.S_IMODE(kek_file.stat().st_mode) == 0o600
-    assert configured_keks(first).current == "local-1"
-    monkeypatch.setenv("PERSON_KEY_KEK", content.strip())
-    assert person_key_kek(tmp_path) == {}
