@@ -38,6 +38,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL",
                                           help="The event store (PostgreSQL).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+PLAINTEXT = "(plaintext)"
+"""Keys stored before wrapping existed (no KEK id can contain parentheses)."""
 
 
 @app.command("new-kek")
@@ -56,11 +58,12 @@ def status(database_url: DatabaseUrl = DEFAULT_DATABASE_URL, as_json: AsJson = F
     counts = asyncio.run(_counts(database_url))
     if as_json:
         sys.stdout.write(json.dumps({"current": keks.current,
-                                     "keys": {str(k): n for k, n in counts.items()}}) + "\n")
+                                     "keys": {k or PLAINTEXT: n for k, n in counts.items()}})
+                         + "\n")
         return
     out.print(f"current KEK: {keks.current}")
     for kek, n in counts.items():
-        out.print(f"  {kek or '(plaintext)':<20} {n:>10} keys")
+        out.print(f"  {kek or PLAINTEXT:<20} {n:>10} keys")
 
 
 @app.command()
