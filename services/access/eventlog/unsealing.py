@@ -51,9 +51,13 @@ class BatchKeys(Ciphers):
             return cls({})
         found = await conn.fetch(_KEYS, wanted)
         keks = keks or configured_keks()
-        return cls({r["subject"].hex: (AESGCM(keks.unwrap(r["subject"], WrappedKey(
-                        bytes(r["key"]), r["kek"]))), r["subject"].bytes)
-                    for r in found})
+        return cls({r["subject"].hex: _cipher(keks, r) for r in found})
+
+
+def _cipher(keks: KeyEncryptionKeys, row: Any) -> Cipher:
+    subject = row["subject"]
+    key = keks.unwrap(subject, WrappedKey(bytes(row["key"]), row["kek"]))
+    return AESGCM(key), subject.bytes
 
 
 async def unsealed(conn: Connection, rows: list[Any]) -> list[Any]:

@@ -33,7 +33,7 @@ SCHEMA_SQL = (
     # Tables from before wrapping: add the column without taking a lock when it is there.
     "DO $$ BEGIN IF NOT EXISTS (SELECT FROM information_schema.columns WHERE"
     " table_schema = current_schema() AND table_name = 'person_keys' AND column_name = 'kek')"
-    " THEN ALTER TABLE person_keys ADD COLUMN kek text; END IF; END $$",
+    " THEN ALTER TABLE person_keys ADD COLUMN IF NOT EXISTS kek text; END IF; END $$",
 )
 INSERT_SQL = (
     "INSERT INTO person_keys (subject, key, kek)"
