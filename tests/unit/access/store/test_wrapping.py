@@ -24,12 +24,8 @@ from services.access.store.personal.wrapping import (
 )
 
 
-def entry(kek_id: str) -> str:
-    return new_kek_entry(kek_id)
-
-
 def test_the_last_listed_kek_wraps_and_every_listed_one_unwraps() -> None:
-    old, new = entry("k1"), entry("k2")
+    old, new = new_kek_entry("k1"), new_kek_entry("k2")
     subject, key = uuid4(), new_key()
     under_old = parse_keks(old).wrap(subject, key)
     assert under_old.kek_id == "k1"
@@ -43,15 +39,15 @@ def test_the_last_listed_kek_wraps_and_every_listed_one_unwraps() -> None:
 
 def test_a_kek_that_is_gone_or_wrong_is_an_error_not_a_pseudonym() -> None:
     subject, key = uuid4(), new_key()
-    wrapped = parse_keks(entry("k1")).wrap(subject, key)
+    wrapped = parse_keks(new_kek_entry("k1")).wrap(subject, key)
     with pytest.raises(KekError, match="'k1', which is not configured"):
-        parse_keks(entry("k2")).unwrap(subject, wrapped)
+        parse_keks(new_kek_entry("k2")).unwrap(subject, wrapped)
     with pytest.raises(KekError, match="does not unwrap"):
-        parse_keks(entry("k1")).unwrap(subject, wrapped)  # same id, another key
+        parse_keks(new_kek_entry("k1")).unwrap(subject, wrapped)  # same id, another key
 
 
 def test_a_wrapped_key_opens_only_as_its_own_subjects() -> None:
-    keks = parse_keks(entry("k1"))
+    keks = parse_keks(new_kek_entry("k1"))
     wrapped = keks.wrap(uuid4(), new_key())
     with pytest.raises(KekError, match="moved from another subject"):
         keks.unwrap(uuid4(), wrapped)
@@ -62,7 +58,7 @@ def test_a_wrapped_key_opens_only_as_its_own_subjects() -> None:
 
 def test_a_key_stored_before_wrapping_reads_as_it_is() -> None:
     key = new_key()
-    assert parse_keks(entry("k1")).unwrap(uuid4(), WrappedKey(key, None)) == key
+    assert parse_keks(new_kek_entry("k1")).unwrap(uuid4(), WrappedKey(key, None)) == key
 
 
 @pytest.mark.parametrize(("text", "error"), [
@@ -72,7 +68,7 @@ def test_a_key_stored_before_wrapping_reads_as_it_is() -> None:
     ("k1:not*base64", "not valid base64"),
     ("k1:" + base64.b64encode(os.urandom(16)).decode(), "16 bytes"),
     (new_kek_entry("k1") + "," + new_kek_entry("k1"), "listed twice"),
-])
+], ids=["empty", "no-key", "bad-id", "not-base64", "short", "duplicate"])
 def test_unusable_kek_settings_are_refused_without_echoing_them(text: str, error: str) -> None:
     with pytest.raises(KekError, match=error) as raised:
         parse_keks(text)
@@ -82,11 +78,11 @@ def test_unusable_kek_settings_are_refused_without_echoing_them(text: str, error
 
 def test_the_current_kek_must_be_configured() -> None:
     with pytest.raises(KekError, match="'k9' is not among"):
-        parse_keks(entry("k1"), current="k9")
+        parse_keks(new_kek_entry("k1"), current="k9")
 
 
 def test_keks_come_from_the_file_or_the_variable_not_both(tmp_path: Path) -> None:
-    line = entry("file-kek")
+    line = new_kek_entry("file-kek")
     path = tmp_path / "kek"
     path.write_text(line + "\n")
     assert configured_keks({"PERSON_KEY_KEK_FILE": str(path)}).current == "file-kek"
@@ -108,4 +104,4 @@ def test_without_a_kek_the_development_one_is_used_with_a_warning(
     subject, key = uuid4(), new_key()
     # What the development KEK wrapped stays readable once a real KEK is configured, so
     # `access-keys rotate` can move a development database onto it.
-    assert parse_keks(entry("k1")).unwrap(subject, keks.wrap(subject, key)) == key
+    assert parse_keks(new_kek_entry("k1")).unwrap(subject, keks.wrap(subject, key)) == key
