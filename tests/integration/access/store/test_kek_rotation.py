@@ -83,6 +83,12 @@ async def test_rotation_leaves_every_key_under_the_new_kek_and_the_old_one_unnee
             await conn.execute("UPDATE person_keys SET key = $2, kek = NULL WHERE subject = $1",
                                subject, plain)
 
+        s.store = open_store(url)  # plaintext keys read as they are, before any rotation
+        for subject in legacy:
+            loaded = s.store.load(subject)
+            assert isinstance(loaded, User)
+            assert loaded.name == f"Person {users[subject]}"
+        s.store.close()
         keys = await conn.fetchval("SELECT count(*) FROM person_keys")
         assert await key_counts(conn) == {None: len(legacy), "k1": keys - len(legacy)}
 
