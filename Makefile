@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit rebuild keys bench faults compose-cli up down clean
+.PHONY: help install run test lint unit integration e2e audit rebuild bench faults compose-cli up down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,7 @@ audit: install  ## the auditors' tool over DATABASE_URL, e.g. make audit ARGS="v
 rebuild: install  ## replay the log into fresh read models and swap them in; ARGS="--check" compares only
 	$(BIN)/access-rebuild $(ARGS)
 
+.PHONY: keys
 keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="status" (or "rotate")
 	$(BIN)/access-keys $(ARGS)
 

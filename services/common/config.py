@@ -26,10 +26,10 @@ class Settings:
     public_base_url: str = "http://localhost:8000"
     topics: Topics = field(default_factory=Topics)
     token_secret: bytes = DEV_TOKEN_SECRET.encode()
-    previous_token_secrets: tuple[bytes, ...] = ()
+    consumer_group_prefix: str = "charger-access"
+    previous_token_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     """`TOKEN_SECRET_PREVIOUS` (comma-separated): secrets `token_secret` replaced, accepted
     for invitation tokens issued under them, never used to issue one."""
-    consumer_group_prefix: str = "charger-access"
 
     @classmethod
     def from_env(cls) -> Settings:

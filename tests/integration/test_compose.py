@@ -8,13 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_SERVICES = {"kafka", "postgres", "mailpit", "access", "notifications"}
-SECRETS = {"TOKEN_SECRET": "compose-test-secret",
-           "PERSON_KEY_KEK": "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
-"""The secrets compose insists on (`${VAR:?}`), as an operator's .env would give them."""
 
 
 def compose(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -27,17 +22,14 @@ def compose(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+SECRETS = {"TOKEN_SECRET": "compose-test-secret",
+           "PERSON_KEY_KEK": "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+"""The secrets compose insists on (`${VAR:?}`), as an operator's .env would give them."""
+
+
 def test_compose_file_is_valid() -> None:
     result = compose("config", "-q")
     assert result.returncode == 0, result.stderr
-
-
-def test_compose_refuses_to_start_without_the_kek() -> None:
-    without = {k: v for k, v in {**os.environ, **SECRETS}.items() if k != "PERSON_KEY_KEK"}
-    result = compose("config", "-q", env=without)
-    assert result.returncode != 0
-    assert "set PERSON_KEY_KEK" in result.stderr
-    assert "TOKEN_SECRET:?" in (ROOT / "docker-compose.yml").read_text()
 
 
 def test_compose_runs_every_part_of_the_system() -> None:
@@ -46,21 +38,28 @@ def test_compose_runs_every_part_of_the_system() -> None:
     assert set(result.stdout.split()) == EXPECTED_SERVICES
 
 
-@pytest.fixture(scope="module")
-def service_blocks() -> dict[str, str]:
-    """The rendered configuration, one block per service (indented two spaces)."""
+def test_every_infrastructure_service_has_a_healthcheck() -> None:
     rendered = compose("config")
     assert rendered.returncode == 0, rendered.stderr
+    # `config` prints one block per service (indented two spaces); each must carry a healthcheck.
     blocks = re.split(r"\n  (?=[a-z])", rendered.stdout)
-    return {b.split(":", 1)[0]: b for b in blocks[1:]}
-
-
-def test_every_infrastructure_service_has_a_healthcheck(service_blocks: dict[str, str]) -> None:
     for name in ("kafka", "postgres", "mailpit", "access"):
-        assert "healthcheck:" in service_blocks[name], f"{name} has no healthcheck"
+        block = next(b for b in blocks if b.startswith(f"{name}:"))
+        assert "healthcheck:" in block, f"{name} has no healthcheck"
 
 
-def test_compose_gives_the_kek_to_the_access_service_only(service_blocks: dict[str, str]) -> None:
-    assert "PERSON_KEY_KEK:" in service_blocks["access"]
-    assert "PERSON_KEY_KEK" not in service_blocks["notifications"]
-    assert "TOKEN_SECRET_PREVIOUS:" in service_blocks["notifications"]
+def test_compose_refuses_to_start_without_the_kek() -> None:
+    without = {k: v for k, v in {**os.environ, **SECRETS}.items() if k != "PERSON_KEY_KEK"}
+    result = compose("config", "-q", env=without)
+    assert result.returncode != 0
+    assert "set PERSON_KEY_KEK" in result.stderr
+
+
+def test_compose_insists_on_the_secrets_and_gives_the_kek_to_the_access_service_only() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "TOKEN_SECRET: ${TOKEN_SECRET:?" in text
+    # Top-level sections, then the services' blocks (indented two spaces).
+    services = text[text.index("\nservices:\n"):text.index("\nvolumes:\n")]
+    blocks = dict(re.findall(r"\n  ([a-z-]+):\n(.*?)(?=\n  [a-z-]+:\n|\Z)", services, re.S))
+    assert [name for name, block in blocks.items() if "PERSON_KEY_KEK:" in block] == ["access"]
+    assert "PERSON_KEY_KEK" not in text[:text.index("\nservices:\n")]  # not in the shared env
