@@ -27,7 +27,7 @@ import pytest
 
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
-from tests.unit.access.scenario import SECRET, Scenario
+from tests.unit.access.scenario import SECRET, Cmd, Scenario
 
 ROLES = ("charger_owner", "group_owner", "admin", "member", "share_charge", "share_manage",
          "key_holder", "stranger", "forgotten", "operator")
@@ -52,30 +52,62 @@ class World:
 
 
 def build() -> World:
+    """The world, in three batches (each must be wholly accepted): users; groups, the
+    charger, a key and the invitations; the acceptances and the forgetting."""
     s = Scenario()
-    roles = {role: s.user() for role in ROLES}
-    operator = roles["operator"]
-    s.executor = Executor(s.store, Rules(SECRET, operators=frozenset({str(operator)})),
+    people = [*ROLES, "target", "invitee"]
+    ids = {name: uuid4() for name in people}
+    for name, user_id in ids.items():
+        s.emails[user_id] = f"{name}-{user_id.hex[:8]}@example.com"
+    _all_ok(s, [Cmd("RegisterUser", user_id, {"user_id": user_id, "email": s.emails[user_id]})
+                for user_id in ids.values()])
+    roles = {role: ids[role] for role in ROLES}
+    target, invitee = ids["target"], ids["invitee"]
+    s.executor = Executor(s.store, Rules(SECRET, operators=frozenset({str(roles["operator"])})),
                           clock=lambda: s.now)
-    group = s.group(roles["group_owner"], admins=[roles["charger_owner"], roles["admin"]],
-                    members=[roles["member"], roles["key_holder"]])
-    charger = s.charger(roles["charger_owner"], group)
-    s.share(roles["charger_owner"], roles["share_charge"], [charger], "charge")
-    s.share(roles["charger_owner"], roles["share_manage"], [charger], "manage")
-    target = s.user()
-    s.share(roles["charger_owner"], target, [charger], "charge")
-    # A second group for MoveChargerToGroup: the admins of G and the member are its admins,
-    # so the rule's two halves (manage on X, admin of the target group) are both tested.
-    other_group = s.group(roles["group_owner"], admins=[roles["charger_owner"], roles["admin"],
-                                                       roles["member"]])
-    key = uuid4()
-    s.ok("AddChargeKey", roles["key_holder"], key_id=key, user_id=roles["key_holder"],
-         id_token=f"K{key.hex[:12]}")
-    s.ok("ForgetUser", roles["forgotten"], user_id=roles["forgotten"])
-    invitee = s.user()
-    invitation, token = s.invite(roles["charger_owner"], s.emails[invitee], [charger])
-    return World(s, roles, group, other_group, charger, key, target, invitation, token,
-                 {"invitee": invitee})
+    group, other_group, charger, key = uuid4(), uuid4(), uuid4(), uuid4()
+    owner, charger_owner = roles["group_owner"], roles["charger_owner"]
+    invitations = {name: uuid4() for name in ("share_charge", "share_manage", "target",
+                                              "invitee")}
+    levels = {"share_manage": "manage"}
+
+    def member(group_id: UUID, name: str, role: str) -> Cmd:
+        return Cmd("AddGroupMember", owner, {"group_id": group_id, "user_id": roles[name],
+                                             "role": role})
+
+    _all_ok(s, [
+        Cmd("CreateGroup", owner, {"group_id": group, "name": "Fleet"}),
+        member(group, "charger_owner", "admin"), member(group, "admin", "admin"),
+        member(group, "member", "member"), member(group, "key_holder", "member"),
+        Cmd("RegisterCharger", charger_owner, {"charger_id": charger, "group_id": group,
+                                               "serial_number": f"WB-X{charger.hex[:8]}"}),
+        # A second group for MoveChargerToGroup: the admins of G and the member are its
+        # admins, so the rule's two halves (manage on X, admin of the target group) are
+        # both tested.
+        Cmd("CreateGroup", owner, {"group_id": other_group, "name": "Other"}),
+        member(other_group, "charger_owner", "admin"), member(other_group, "admin", "admin"),
+        member(other_group, "member", "admin"),
+        Cmd("AddChargeKey", roles["key_holder"], {"key_id": key, "user_id": roles["key_holder"],
+                                                  "id_token": f"K{key.hex[:12]}"}),
+        *[Cmd("InviteUser", charger_owner, {
+            "invitation_id": invitation, "email": s.emails[ids[name]],
+            "charger_ids": [charger], "level": levels.get(name, "charge")})
+          for name, invitation in invitations.items()],
+    ])
+    tokens = {name: s.token(invitation) for name, invitation in invitations.items()}
+    _all_ok(s, [
+        *[Cmd("AcceptInvitation", ids[name], {"invitation_id": invitations[name],
+                                              "token": tokens[name]})
+          for name in ("share_charge", "share_manage", "target")],
+        Cmd("ForgetUser", roles["forgotten"], {"user_id": roles["forgotten"]}),
+    ])
+    return World(s, roles, group, other_group, charger, key, target, invitations["invitee"],
+                 tokens["invitee"], {"invitee": invitee})
+
+
+def _all_ok(s: Scenario, commands: list[Cmd]) -> None:
+    results = s.batch(commands)
+    assert all(r.status == "accepted" for r in results), results
 
 
 @dataclass(frozen=True)
