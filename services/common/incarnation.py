@@ -106,8 +106,14 @@ class Incarnation:
         """A connection for the lock, whose end (a database restart) wakes the keeper."""
         self._broken.clear()
         connection = await asyncpg.connect(self._url)
-        connection.add_termination_listener(lambda _: self._broken.set())
+        connection.add_termination_listener(self._ended)
         return connection
+
+    def _ended(self, connection: object) -> None:
+        # Only the lock's current connection: the one a relock just terminated may report
+        # its end after the new one is in place, and must not break that one's lock.
+        if connection is self._connection:
+            self._broken.set()
 
     async def _keep(self) -> None:
         """Take the lock again if its connection breaks (a database restart); give up

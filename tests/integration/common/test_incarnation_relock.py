@@ -86,6 +86,7 @@ async def test_after_a_restart_the_instance_takes_its_name_again(
         await until(lambda: first.relocks == 1)
         assert not first.lost
         assert not await rival_holds(url, name), "the name is held again after the restart"
+        assert first.relocks == 1, "taken again once, not dropped and retaken"
     finally:
         await first.end()
     assert await rival_holds(url, name), "and freed when the instance ends"
