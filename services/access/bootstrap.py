@@ -80,7 +80,7 @@ class AccessService:
                       operators=s.operator_ids)
         self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
         self._incarnation = Incarnation(s.database_url, "access", s.access_instance)
-        await self._incarnation.begin()
+        await self._incarnation.begin(on_lost=self._stop_consuming)
         self._subscriber = self.consumer.register(
             f"{s.consumer_group_prefix}-access", self._incarnation.group_instance_id
         )
@@ -122,6 +122,13 @@ class AccessService:
             await self.relay.rewind()
         if self.local_lists is not None and self.settings.topics.local_lists in created:
             await self.local_lists.rewind()
+
+    async def _stop_consuming(self) -> None:
+        """Another instance took this one's name (static group membership) while the
+        database was away: consuming on would share a member id with it. The API, relay
+        and projection go on (they need no name); readiness turns false."""
+        if self._subscriber is not None:
+            await self._subscriber.stop()
 
     def _commands_consumer(self) -> Any:
         """The command consumer's Kafka consumer, once FastStream has started it."""

@@ -58,7 +58,7 @@ class NotificationService:
         self._incarnation = Incarnation(
             common.database_url, "notifications", self.settings.instance
         )
-        if await self._incarnation.begin():
+        if await self._incarnation.begin(on_lost=self._stop_consuming):
             taken = await sent_log.take_over(self._incarnation.name)
             if taken:
                 log.info("took over %d e-mails a previous incarnation had leased", taken)
@@ -99,6 +99,15 @@ class NotificationService:
         log.info(
             "notification service consuming %s as %s", common.topics.events, self.settings.group_id
         )
+
+    async def _stop_consuming(self) -> None:
+        """Another instance took this one's name while the database was away: it takes
+        over this one's leases and member id, so this one stops consuming and retrying
+        (the sends under way finish)."""
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+        self._stopping.set()
 
     async def stop(self) -> None:
         """Finish the batch in hand (up to the graceful timeout) and the sends under way,

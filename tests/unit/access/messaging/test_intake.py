@@ -67,10 +67,48 @@ def test_unknown_command_type_goes_to_dlq_with_an_invalid_result() -> None:
     assert isinstance(intake.item, Invalid)
 
 
-def test_oversize_message_goes_to_dlq() -> None:
-    intake = read(structured("RegisterUser", register(name="x" * (1024 * 1024))))
+def test_oversize_structured_message_goes_to_dlq_and_gets_an_invalid_result_by_its_id() -> None:
+    command_id = str(uuid.uuid4())
+    intake = read(structured("RegisterUser", register(name="x" * (1024 * 1024)), id=command_id))
     assert intake.dead_letter is not None
     assert "1 MiB" in intake.dead_letter.error
+    assert isinstance(intake.item, Invalid)
+    assert intake.item.command_id == command_id
+    assert intake.item.result.status == "rejected"
+    assert intake.item.result.reason == "invalid"
+    assert "1 MiB" in (intake.item.result.detail or "")
+
+
+def test_oversize_binary_message_gets_an_invalid_result_by_its_ce_id_header() -> None:
+    command_id = str(uuid.uuid4())
+    headers = (("ce_specversion", b"1.0"), ("ce_id", command_id.encode()),
+               ("ce_type", b"RegisterUser"))
+    intake = read(Record(json.dumps(register(name="x" * (1024 * 1024))).encode(),
+                         headers=headers))
+    assert intake.dead_letter is not None
+    assert isinstance(intake.item, Invalid)
+    assert intake.item.command_id == command_id
+    assert intake.item.result.reason == "invalid"
+
+
+@pytest.mark.parametrize("value", [
+    {"padding": "x" * (1024 * 1024)},  # no id at all
+    {"data": {"id": "nested", "pad": "x" * (1024 * 1024)}, "id": "late"},  # id past the head
+    {"padding": 'x", "id": "in a string' + "x" * (1024 * 1024)},
+    {"id": 42, "padding": "x" * (1024 * 1024)},  # not a string
+])
+def test_oversize_message_without_a_cheap_top_level_id_is_only_dead_lettered(
+        value: dict[str, Any]) -> None:
+    intake = read(Record(json.dumps(value).encode()))
+    assert intake.dead_letter is not None
+    assert intake.item is None
+
+
+def test_oversize_binary_message_without_ce_id_is_only_dead_lettered() -> None:
+    intake = read(Record(b'{"id": "' + b"x" * (1024 * 1024) + b'"}',
+                         headers=(("ce_specversion", b"1.0"),)))
+    assert intake.dead_letter is not None
+    assert intake.item is None
 
 
 def test_schema_violation_is_an_invalid_result_with_field_errors_not_a_dead_letter() -> None:
