@@ -55,7 +55,8 @@ class Settings:
     @property
     def smtp_host_port(self) -> tuple[str, int]:
         parsed = urlparse(self.smtp_url)
-        return parsed.hostname or "127.0.0.1", parsed.port or 25
+        return parsed.hostname or "127.0.0.1", parsed.port or (
+            465 if parsed.scheme == "smtps" else 25)
 
 
 

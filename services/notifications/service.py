@@ -65,7 +65,8 @@ class NotificationService:
         sent_log.owner = self._incarnation.name
         host, port = common.smtp_host_port
         self._smtp = SmtpPool(
-            host, port, self.settings.smtp_connections, self.settings.smtp_timeout_seconds
+            host, port, self.settings.smtp_connections, self.settings.smtp_timeout_seconds,
+            self.settings.smtp_security,
         )
         self._broker = KafkaBroker(
             **broker_options(common),
