@@ -99,3 +99,15 @@ def test_topic_layout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("KAFKA_REPLICATION_FACTOR", "3")
     settings = Settings.from_env()
     assert (settings.kafka_partitions, settings.kafka_replication_factor) == (12, 3)
+
+
+def test_readme_documents_and_compose_forwards_every_kafka_setting() -> None:
+    root = Path(__file__).resolve().parents[3]
+    readme = (root / "README.md").read_text()
+    compose = (root / "docker-compose.yml").read_text()
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM",
+                 "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CA_FILE",
+                 "KAFKA_SSL_CERT_FILE", "KAFKA_SSL_KEY_FILE", "KAFKA_PARTITIONS",
+                 "KAFKA_REPLICATION_FACTOR"):
+        assert f"| `{name}` |" in readme, name
+        assert f"{name}: ${{{name}:-" in compose, name
