@@ -4,8 +4,9 @@ refusal becomes (transient, server-wide, with a reason for `/metrics`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,61 @@ def test_smtp_url_credentials_are_url_decoded_and_kept_out_of_repr() -> None:
     secured = SmtpSecurity.from_settings("smtps://u%40x:p%3Aw@mail.example:465")
     assert (secured.implicit_tls, secured.credentials) == (True, ("u@x", "p:w"))
     assert "p:w" not in repr(secured)
+
+
+async def test_over_tls_the_hand_over_waits_until_every_encrypted_byte_is_in_the_kernel(
+    certificate: ServerCertificate, running: list[SmtpSink],
+) -> None:
+    sink = started(running, secure_sink(certificate))
+    relay = await asyncio.start_server(stalling_relay(sink.port), "127.0.0.1", 0)
+    port = relay.sockets[0].getsockname()[1]
+    connection = await SmtpConnection.open(
+        "127.0.0.1", port, 10.0, security=SmtpSecurity(ca_file=str(certificate.ca_file)))
+    unsent: list[tuple[int, int]] = []
+
+    def handed_over() -> None:
+        # Bytes still in the TLS layer, and encrypted bytes still in the socket's transport.
+        unsent.append((connection._writer.transport.get_write_buffer_size(),
+                       connection._socket.get_write_buffer_size()))
+
+    big = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 6_000  # 6 MB: more than the kernel takes
+    try:
+        assert connection.encrypted
+        reply = await connection.send("a@example.no", "b@example.no", big, handed_over)
+    finally:
+        await connection.quit()
+        relay.close()
+    assert reply.code == 250
+    assert unsent == [(0, 0)]
+    assert len(await sink.wait_for(1)) == 1
+
+
+def stalling_relay(port: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter],
+                                          Awaitable[None]]:
+    """A TCP relay to `port` that stops reading from the client for a moment once 1 MB has
+    passed, as a slow network would: the client's kernel buffer fills, and its encrypted
+    bytes queue in user space."""
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+
+        async def upstream() -> None:
+            passed, stalled = 0, False
+            while chunk := await reader.read(65536):
+                up_writer.write(chunk)
+                await up_writer.drain()
+                passed += len(chunk)
+                if passed > 1_000_000 and not stalled:
+                    stalled = True
+                    await asyncio.sleep(0.3)
+            up_writer.close()
+
+        async def downstream() -> None:
+            while chunk := await up_reader.read(65536):
+                writer.write(chunk)
+                await writer.drain()
+            writer.close()
+
+        await asyncio.gather(upstream(), downstream(), return_exceptions=True)
+
+    return relay

@@ -1,13 +1,17 @@
-"""The notification service against an SMTP server that wants STARTTLS and a login, and
-refuses ours at first: the e-mail is not lost but stays pending, is retried, the refusals
-show on `/metrics`, and once the server takes the credentials the e-mail goes, once."""
+"""The notification service on a TLS broker (its consumer and dead-letter producer) and an
+SMTP server that wants STARTTLS and a login, and refuses ours at first: the e-mail is not
+lost but stays pending, is retried, the refusals show on `/metrics`, and once the server
+takes the credentials the e-mail goes, once. No password in the logs.
+
+The broker is Tansu behind a TLS terminator (`tests/secured_tansu.py`); the certificates
+are made by the test."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
 import httpx
@@ -16,17 +20,19 @@ from aiokafka import AIOKafkaProducer
 
 from events.topics import Topics
 from services.common.config import Settings
+from services.common.kafka_security import KafkaSecurity
 from services.local.smtp_sink import SmtpSink
 from services.local.tansu import free_port
 from services.notifications.config import NotificationSettings
 from services.notifications.service import NotificationService
-from tests.certificates import make_server_certificate
+from tests.certificates import ServerCertificate, make_server_certificate
 from tests.integration.notifications.test_notification_service import (
     publish,
     row_status,
     wait_until,
 )
 from tests.secure_smtp import Logins, secure_sink
+from tests.secured_tansu import SecuredBroker, secured_tansu
 from tests.unit.notifications.factories import envelope, invited
 
 pytestmark = pytest.mark.integration
@@ -35,13 +41,41 @@ PASSWORD = "s3cret/with:odd@chars"
 
 
 @pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> ServerCertificate:
+    return make_server_certificate(tmp_path_factory.mktemp("secured-transport"))
+
+
+@pytest.fixture(scope="module")
+def broker(certificate: ServerCertificate, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[SecuredBroker]:
+    log = tmp_path_factory.mktemp("tansu-tls") / "tansu.log"
+    with secured_tansu(certificate, log, authentication=False) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def kafka_security(certificate: ServerCertificate) -> KafkaSecurity:
+    return KafkaSecurity("SSL", ssl_ca_file=str(certificate.ca_file))
+
+
+@pytest.fixture(scope="module")
+async def producer(  # over TLS, unlike conftest's
+    settings: NotificationSettings, service: NotificationService, kafka_security: KafkaSecurity
+) -> AsyncIterator[AIOKafkaProducer]:
+    client = AIOKafkaProducer(bootstrap_servers=settings.common.kafka_bootstrap_servers,
+                              acks="all", **kafka_security.client_options())
+    await client.start()
+    yield client
+    await client.stop()
+
+
+@pytest.fixture(scope="module")
 def logins() -> Logins:
     return Logins({"mailer": "not what the service has"})
 
 
 @pytest.fixture(scope="module")
-def mail(logins: Logins, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SmtpSink, str]]:
-    certificate = make_server_certificate(tmp_path_factory.mktemp("smtp-login"))
+def mail(logins: Logins, certificate: ServerCertificate) -> Iterator[tuple[SmtpSink, str]]:
     sink = secure_sink(certificate, logins)
     sink.start()
     yield sink, str(certificate.ca_file)
@@ -49,12 +83,13 @@ def mail(logins: Logins, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
 
 
 @pytest.fixture(scope="module")
-def settings(database_url: str, kafka_bootstrap: str, mail: tuple[SmtpSink, str]
-             ) -> NotificationSettings:
+def settings(database_url: str, broker: SecuredBroker, kafka_security: KafkaSecurity,
+             mail: tuple[SmtpSink, str]) -> NotificationSettings:
     sink, ca_file = mail
     tag = uuid.uuid4().hex[:8]
     common = Settings(
-        database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=database_url, kafka_bootstrap_servers=broker.bootstrap,
+        kafka_security=kafka_security,
         smtp_url=f"smtp://mailer:{quote(PASSWORD, safe='')}@127.0.0.1:{sink.port}",
         topics=Topics(f"login-{tag}."), token_secret=b"login-secret",
         consumer_group_prefix=f"login-{tag}")
