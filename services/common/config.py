@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 from events.topics import Topics
 from services.common.kafka_security import KafkaSecurity, KafkaSettingError
@@ -69,3 +69,15 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise KafkaSettingError(f"{name} must be a whole number of at least 1, not {text!r}")
     return value
+
+
+def redacted(url: str) -> str:
+    """`url` fit to print: a password in it (SMTP_URL, DATABASE_URL) replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -111,3 +111,4 @@ def test_readme_documents_and_compose_forwards_every_kafka_setting() -> None:
                  "KAFKA_REPLICATION_FACTOR"):
         assert f"| `{name}` |" in readme, name
         assert f"{name}: ${{{name}:-" in compose, name
+
