@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -97,7 +98,7 @@ async def test_a_broker_certificate_from_an_unknown_ca_is_refused(
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 async def test_a_refused_scram_login_stops_the_service_with_a_clear_error_not_a_hang(
     database_url: str, sasl_broker: SecuredBroker, certificate: ServerCertificate,
-    mechanism: str,
+    mechanism: str, caplog: pytest.LogCaptureFixture,
 ) -> None:
     security = KafkaSecurity("SASL_SSL", mechanism, "access-service", PASSWORD,
                              ssl_ca_file=str(certificate.ca_file))
@@ -105,7 +106,7 @@ async def test_a_refused_scram_login_stops_the_service_with_a_clear_error_not_a_
                             serve_api=False)
     try:
         async with asyncio.timeout(15):
-            with pytest.raises(KafkaUnreachableError) as refused:
+            with caplog.at_level(logging.DEBUG), pytest.raises(KafkaUnreachableError) as refused:
                 await service.start()
     finally:
         await service.stop()
@@ -113,6 +114,7 @@ async def test_a_refused_scram_login_stops_the_service_with_a_clear_error_not_a_
     assert f"{mechanism} as 'access-service'" in message
     assert "KAFKA_SASL_*" in message
     assert PASSWORD not in message
+    assert PASSWORD not in caplog.text
     # It got through TLS to the SCRAM exchange, and the broker's final message refused it.
     assert "refused the SASL login" in message
 
