@@ -59,7 +59,6 @@ class Settings:
             465 if parsed.scheme == "smtps" else 25)
 
 
-
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     text = env.get(name, str(default))
     try:
