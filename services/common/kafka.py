@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.common.config import Settings
+from services.common.errors import UnreachableError
 from services.common.kafka_security import KafkaSecurity
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 PARTITIONS = 3
 
 
-class KafkaUnreachableError(ConnectionError):
+class KafkaUnreachableError(UnreachableError):
     """No broker could be reached or logged in to; says with which settings."""
 
 

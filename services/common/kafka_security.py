@@ -18,6 +18,8 @@ from typing import Any
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
+from services.common.errors import SettingError
+
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_CLASSES: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
     "PLAIN": SASLPlaintext,
@@ -26,7 +28,7 @@ SASL_CLASSES: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
 }
 
 
-class KafkaSettingError(ValueError):
+class KafkaSettingError(SettingError):
     """A `KAFKA_*` setting that cannot work; the message names the variable."""
 
 

@@ -13,11 +13,13 @@ import ssl
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from services.common.errors import SettingError
+
 STARTTLS_POLICIES = ("auto", "required")
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 
 
-class SmtpSettingError(ValueError):
+class SmtpSettingError(SettingError):
     """An SMTP setting that cannot work; the message names the variable, never a secret."""
 
 
