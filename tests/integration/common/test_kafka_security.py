@@ -119,6 +119,19 @@ async def test_a_refused_scram_login_stops_the_service_with_a_clear_error_not_a_
     assert "refused the SASL login" in message
 
 
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
+async def test_a_refused_sasl_login_without_tls_is_a_clear_error_too(
+    database_url: str, sasl_broker: SecuredBroker, mechanism: str,
+) -> None:
+    """Straight to Tansu's plaintext listener: it offers no PLAIN at all, and knows no
+    SCRAM user."""
+    security = KafkaSecurity("SASL_PLAINTEXT", mechanism, "access-service", PASSWORD)
+    plain = settings_for(database_url, f"127.0.0.1:{sasl_broker.plaintext_port}", security)
+    async with asyncio.timeout(15):
+        with pytest.raises(KafkaUnreachableError, match=f"SASL_PLAINTEXT \\({mechanism} as"):
+            await ensure_settings_topics(plain, ["never-made"])
+
+
 def test_tansu_0_6_cannot_be_given_both_a_certificate_and_a_key(tmp_path: Path) -> None:
     """Why the TLS tests put Tansu behind a terminator; fails once Tansu can do TLS."""
     result = subprocess.run(
