@@ -98,7 +98,7 @@ class SmtpConnection:
             hello = local_hostname.encode("ascii")
             features = await connection._hello(hello)
             if not connection.encrypted and "STARTTLS" in features:
-                await connection.command(b"STARTTLS", (220,))
+                await connection._starttls(host, port)
                 await connection._start_tls(host, context or security.context())
                 features = await connection._hello(hello)
             if not connection.encrypted and security.starttls == "required":
@@ -126,9 +126,21 @@ class SmtpConnection:
             return {}
         features: dict[str, str] = {}
         for line in reply.text.split("\n")[1:]:
-            keyword, _, parameters = line.strip().partition(" ")
-            features[keyword.upper()] = parameters.upper()
+            keyword, _, parameters = line.strip().upper().partition(" ")
+            if keyword.startswith("AUTH="):  # the pre-RFC 4954 spelling some servers add
+                keyword, parameters = "AUTH", f"{keyword[5:]} {parameters}"
+            features[keyword] = f"{features.get(keyword, '')} {parameters}".strip()
         return features
+
+    async def _starttls(self, host: str, port: int) -> None:
+        try:
+            await self.command(b"STARTTLS", (220,))
+        except ReplyError as refused:
+            if refused.reply.code == 421:
+                raise
+            raise TlsUnavailableError(
+                f"{host}:{port} offered STARTTLS but refused it: {refused.reply.code} "
+                f"{refused.reply.text}") from None
 
     async def _start_tls(self, host: str, context: ssl.SSLContext) -> None:
         try:

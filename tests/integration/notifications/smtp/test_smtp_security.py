@@ -5,7 +5,9 @@ refusal becomes (transient, server-wide, with a reason for `/metrics`)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -209,3 +211,66 @@ def stalling_relay(port: int) -> Callable[[asyncio.StreamReader, asyncio.StreamW
         await asyncio.gather(upstream(), downstream(), return_exceptions=True)
 
     return relay
+
+
+async def scripted_server(script: Callable[[asyncio.StreamReader, asyncio.StreamWriter],
+                                           Awaitable[None]],
+                          context: ssl.SSLContext | None = None) -> asyncio.Server:
+    return await asyncio.start_server(script, "127.0.0.1", 0, ssl=context)
+
+
+async def test_a_server_refusing_the_starttls_it_offered_holds_the_mail(
+    certificate: ServerCertificate,
+) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 hi\r\n")
+        await reader.readline()
+        writer.write(b"250-hi\r\n250 STARTTLS\r\n")
+        await reader.readline()
+        writer.write(b"454 4.7.0 TLS not available due to temporary reason\r\n")
+        await reader.read()
+        writer.close()
+
+    server = await scripted_server(script)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(TransientSmtpError) as refused:
+            await send_once_to(port, SmtpSecurity(ca_file=str(certificate.ca_file)))
+    finally:
+        server.close()
+    assert (refused.value.reason, refused.value.server_down) == ("tls_unavailable", True)
+    assert "454" in str(refused.value)
+
+
+async def test_the_old_auth_equals_spelling_is_understood(
+    certificate: ServerCertificate,
+) -> None:
+    said: list[bytes] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 hi\r\n")
+        for answer in (b"250-hi\r\n250 AUTH=LOGIN\r\n", b"334 VXNlcm5hbWU6\r\n",
+                       b"334 UGFzc3dvcmQ6\r\n", b"235 ok\r\n", b"221 bye\r\n"):
+            said.append(await reader.readline())
+            writer.write(answer)
+        writer.close()
+
+    server = await scripted_server(script, certificate.server_context())
+    port = server.sockets[0].getsockname()[1]
+    try:
+        connection = await SmtpConnection.open(
+            "127.0.0.1", port, 5.0, security=security(certificate, "smtps"))
+        await connection.quit()
+    finally:
+        server.close()
+    assert said[1] == b"AUTH LOGIN\r\n"
+    assert base64.b64decode(said[2]) == b"mailer"
+    assert base64.b64decode(said[3]) == PASSWORD.encode()
+
+
+async def send_once_to(port: int, secured: SmtpSecurity) -> None:
+    pool = SmtpPool("127.0.0.1", port, size=1, timeout=5.0, security=secured)
+    try:
+        await pool.send(email())
+    finally:
+        await pool.close()
