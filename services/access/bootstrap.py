@@ -33,7 +33,7 @@ from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
 from services.common.incarnation import Incarnation
-from services.common.kafka import ensure_topics, keep_topics
+from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,9 @@ class AccessService:
                                               reset=keep_session)
         async with self.pool.acquire() as conn:
             await create_schema(conn)
-        created = await ensure_topics(s.kafka_bootstrap_servers, s.topics.all())
+        created = await ensure_settings_topics(s, s.topics.all())
         self.broker = KafkaBroker(
-            s.kafka_bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2,
+            **broker_options(s), acks="all", enable_idempotence=False, linger_ms=2,
             client_id="charger-access", logger=None,
         )
         rules = Rules(s.token_secret, timedelta(seconds=s.invitation_ttl_seconds),
@@ -106,7 +106,7 @@ class AccessService:
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         self._tasks.append(asyncio.create_task(self.local_lists.run(), name="local-lists"))
         self._tasks.append(asyncio.create_task(keep_topics(
-            s.kafka_bootstrap_servers, s.topics.all(), on_created=self._topics_created),
+            s, s.topics.all(), on_created=self._topics_created),
             name="topics"))
         self._tasks.append(asyncio.create_task(self.relay.watch_broker_state(
             self._commands_consumer, s.broker_check_seconds, also=[self.local_lists.rewind]),

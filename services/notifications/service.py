@@ -14,7 +14,7 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 
 from services.common.incarnation import Incarnation
-from services.common.kafka import ensure_topics
+from services.common.kafka import broker_options, ensure_settings_topics
 from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, subscribe
 from services.notifications.delivery.deliverer import Deliverer
@@ -45,8 +45,8 @@ class NotificationService:
 
     async def start(self) -> None:
         common = self.settings.common
-        await ensure_topics(
-            common.kafka_bootstrap_servers, [common.topics.events, common.topics.notifications_dlq]
+        await ensure_settings_topics(
+            common, [common.topics.events, common.topics.notifications_dlq]
         )
         # Each SMTP sender keeps a connection for its hand-over marks; the rest serve
         # claims, outcomes and the retry loop.
@@ -65,10 +65,11 @@ class NotificationService:
         sent_log.owner = self._incarnation.name
         host, port = common.smtp_host_port
         self._smtp = SmtpPool(
-            host, port, self.settings.smtp_connections, self.settings.smtp_timeout_seconds
+            host, port, self.settings.smtp_connections, self.settings.smtp_timeout_seconds,
+            self.settings.smtp_security,
         )
         self._broker = KafkaBroker(
-            common.kafka_bootstrap_servers,
+            **broker_options(common),
             acks="all",
             enable_idempotence=False,  # Tansu has no idempotent producer
             graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
