@@ -155,3 +155,18 @@ class EventEnvelope(BaseModel):
     actor: str | None = Field(default=None, description="Extension: the user who caused it.")
     commandid: str | None = Field(default=None, description="Extension: the causing command.")
     data: dict[str, Any] = Field(description="Event fields; see `events.access_events`.")
+
+
+class DeadLetterHeaders(BaseModel):
+    """What a record on `access.commands.dlq` adds to the refused record's own headers;
+    its key and value are the refused record's (the value cut at 512 KiB)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    dlq_error: str = Field(description="Why it was refused (at most 1000 characters).")
+    dlq_topic: str = Field(description="Where it came from.")
+    dlq_partition: str = Field(description="Its partition there, in decimal.")
+    dlq_offset: str = Field(description="Its offset there, in decimal.")
+    dlq_truncated_from: str | None = Field(
+        default=None, description="The value's size in bytes, when it was cut."
+    )

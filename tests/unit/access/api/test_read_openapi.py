@@ -34,3 +34,30 @@ def test_openapi_document_lists_every_query_endpoint():
         "/healthz",
         "/readyz",
     } <= paths
+
+
+def test_query_and_audit_tokens_are_two_security_schemes():
+    import json
+
+    document = json.loads(openapi_document())
+    assert set(document["components"]["securitySchemes"]) == {"QueryToken", "AuditToken"}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            if path in ("/healthz", "/readyz"):
+                assert "security" not in operation
+            elif path.startswith("/v1/audit/"):
+                assert operation["security"] == [{"AuditToken": []}], path
+            else:
+                assert operation["security"] == [{"QueryToken": []}], path
+
+
+def test_every_503_declares_retry_after_and_every_parameterised_endpoint_declares_422():
+    import json
+
+    for path, operations in json.loads(openapi_document())["paths"].items():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if "503" in responses:
+                assert "Retry-After" in responses["503"]["headers"], path
+            if operation.get("parameters"):
+                assert "422" in responses, path
