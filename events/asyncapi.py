@@ -26,12 +26,17 @@ REF = "#/components/schemas/{model}"
 KAFKA_BINDING = "0.5.0"
 
 
-def _schemas(models: list[type[BaseModel]]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _schemas(
+    models: list[type[BaseModel]],
+) -> tuple[dict[str, Any], dict[type[BaseModel], dict[str, Any]]]:
     """Every model's JSON schema, nested ones included, under `components/schemas`; and the
     `$ref` of each model by class."""
     refs, found = models_json_schema([(m, "validation") for m in models], ref_template=REF)
-    by_model = {model: ref for (model, _), ref in refs.items()}
-    return found.get("$defs", {}), by_model
+    by_model: dict[type[BaseModel], dict[str, Any]] = {
+        model: ref for (model, _), ref in refs.items() if issubclass(model, BaseModel)
+    }
+    defs: dict[str, Any] = found.get("$defs", {})
+    return defs, by_model
 
 
 def _header(name: str, value: str) -> dict[str, Any]:
@@ -103,12 +108,12 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
     events: dict[str, Any] = {}
-    for name, model in EVENT_TYPES.items():
+    for name, event in EVENT_TYPES.items():
         messages[name] = {
             "name": name, "title": name, "contentType": CLOUDEVENTS_JSON,
-            "summary": (model.__doc__ or "").strip() or None,
+            "summary": (event.__doc__ or "").strip() or None,
             "headers": _header("content-type", CLOUDEVENTS_JSON),
-            "payload": _enveloped("EventEnvelope", name, ref[model], dataversion=model.VERSION),
+            "payload": _enveloped("EventEnvelope", name, ref[event], dataversion=event.VERSION),
             "bindings": _keyed("The aggregate id (`subject`): one aggregate's events keep "
                                "store order."),
         }

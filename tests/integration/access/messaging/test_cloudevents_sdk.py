@@ -20,6 +20,8 @@ from cloudevents.core.v1.event import CloudEvent
 from cloudevents.v1 import kafka as ce_kafka_v1
 from cloudevents.v1.http import CloudEvent as LegacyCloudEvent
 
+from events.envelope import EventEnvelope
+from events.local_lists import LocalListChanged
 from tests.integration.access.messaging.in_process import Running, access_service
 
 pytestmark = pytest.mark.integration
@@ -137,3 +139,6 @@ async def test_events_and_local_lists_are_structured_cloudevents_the_sdk_reads(r
         assert read.get_type() == type_
         assert read.get_subject() == str(charger)
         assert read.get_specversion() == "1.0"
+    # The contract models (and so docs/asyncapi.json) describe what is really published.
+    assert EventEnvelope.model_validate_json(event.value).type == "ChargerRegistered"
+    assert LocalListChanged.model_validate_json(listed.value).data.version == 1

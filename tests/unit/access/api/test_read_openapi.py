@@ -12,7 +12,7 @@ DOC = Path(__file__).resolve().parents[4] / "docs" / "openapi.json"
 def test_committed_openapi_document_matches_the_code():
     assert DOC.read_text() == openapi_document(), (
         "docs/openapi.json is out of date: "
-        "run `python -m services.access.api.openapi > docs/openapi.json`"
+        "run `make contract-docs`"
     )
 
 
