@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -57,94 +58,78 @@ def _enveloped(envelope: str, type_name: str, data_ref: dict[str, Any],
     return {"allOf": [{"$ref": REF.format(model=envelope)}, {"properties": narrowed}]}
 
 
+@dataclass(frozen=True)
+class Channel:
+    """One topic: its messages by name, and whether the service sends or receives them."""
+
+    key: str
+    address: str
+    action: Literal["send", "receive"]
+    description: str
+    messages: dict[str, dict[str, Any]]
+
+
+def _message(name: str, payload: dict[str, Any], key: str, *, content_type: str | None,
+             doc: str | None = None, **more: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {"name": name, "title": name, "payload": payload, **more,
+                               "bindings": _keyed(key)}
+    if content_type is not None:
+        message["contentType"] = content_type
+    if doc and doc.strip():
+        message["summary"] = doc.strip()
+    return message
+
+
+def _channels(ref: dict[type[BaseModel], dict[str, Any]]) -> list[Channel]:
+    results = _header("content-type", "application/json")
+    cloudevents = _header("content-type", CLOUDEVENTS_JSON)
+    return [
+        Channel("commands", topics.COMMANDS, "receive",
+                "Commands in. Every command gets exactly one result.", {
+            name: _message(
+                name, _enveloped("CommandEnvelope", name, ref[model]),
+                "The id of the charger, invitation, user or group the command is about: "
+                "one aggregate's commands keep their order.",
+                content_type="application/json", doc=model.__doc__,
+                description="Structured binding: this envelope as the value (content-type "
+                f"`application/json` or `{CLOUDEVENTS_JSON}`). Binary binding: `data` as "
+                "the value and each attribute in a `ce_<name>` header (`content-type` for "
+                "`datacontenttype`).")
+            for name, model in COMMAND_TYPES.items()}),
+        Channel("commandResults", topics.COMMAND_RESULTS, "send", "One result per command.", {
+            "CommandResult": _message("CommandResult", ref[CommandResult], "The command's id.",
+                                      content_type="application/json", headers=results)}),
+        Channel("commandsDeadLetters", topics.COMMANDS_DLQ, "send",
+                "Records on the commands topic that are not command envelopes; those with a "
+                "readable id also get a `rejected`/`invalid` result.", {
+            "DeadLetter": _message(
+                "DeadLetter",
+                {"description": "The refused record's value, unchanged (cut at 512 KiB)."},
+                "The refused record's key.", content_type=None, headers=ref[DeadLetterHeaders],
+                doc="A record that was not a command envelope, as it came.")}),
+        Channel("events", topics.EVENTS, "send",
+                "Every stored event, at least once (dedupe on `id`).", {
+            name: _message(
+                name, _enveloped("EventEnvelope", name, ref[event], dataversion=event.VERSION),
+                "The aggregate id (`subject`): one aggregate's events keep store order.",
+                content_type=CLOUDEVENTS_JSON, doc=event.__doc__, headers=cloudevents)
+            for name, event in EVENT_TYPES.items()}),
+        Channel("localLists", topics.LOCAL_LISTS, "send",
+                "Each new version of a charger's local list, at least once, in version "
+                "order per charger.", {
+            "LocalListChanged": _message(
+                "LocalListChanged", ref[LocalListChanged], "The charger id.",
+                content_type=CLOUDEVENTS_JSON, doc=LocalListChanged.__doc__,
+                headers=cloudevents)}),
+    ]
+
+
 def asyncapi_document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [CommandEnvelope, CommandResult, EventEnvelope,
                                      DeadLetterHeaders, LocalListChanged,
                                      *COMMAND_TYPES.values(), *EVENT_TYPES.values()]
     schemas, ref = _schemas(models)
-    messages: dict[str, Any] = {}
-    channels: dict[str, Any] = {}
-
-    commands: dict[str, Any] = {}
-    for name, model in COMMAND_TYPES.items():
-        messages[name] = {
-            "name": name, "title": name, "summary": (model.__doc__ or "").strip() or None,
-            "contentType": "application/json",
-            "description": "Structured binding: this envelope as the value (content-type "
-            f"`application/json` or `{CLOUDEVENTS_JSON}`). Binary binding: `data` as the "
-            "value and each attribute in a `ce_<name>` header (`content-type` for "
-            "`datacontenttype`).",
-            "payload": _enveloped("CommandEnvelope", name, ref[model]),
-            "bindings": _keyed("The id of the charger, invitation, user or group the "
-                               "command is about: one aggregate's commands keep their order."),
-        }
-        commands[name] = {"$ref": f"#/components/messages/{name}"}
-    channels["commands"] = {
-        "address": topics.COMMANDS, "messages": commands,
-        "description": "Commands in. Every command gets exactly one result.",
-    }
-
-    messages["CommandResult"] = {
-        "name": "CommandResult", "contentType": "application/json",
-        "headers": _header("content-type", "application/json"),
-        "payload": ref[CommandResult], "bindings": _keyed("The command's id."),
-    }
-    channels["commandResults"] = {
-        "address": topics.COMMAND_RESULTS, "description": "One result per command.",
-        "messages": {"CommandResult": {"$ref": "#/components/messages/CommandResult"}},
-    }
-
-    messages["DeadLetter"] = {
-        "name": "DeadLetter", "headers": ref[DeadLetterHeaders],
-        "summary": "A record that was not a command envelope, as it came.",
-        "payload": {"description": "The refused record's value, unchanged (cut at 512 KiB)."},
-        "bindings": _keyed("The refused record's key."),
-    }
-    channels["commandsDeadLetters"] = {
-        "address": topics.COMMANDS_DLQ,
-        "description": "Records on the commands topic that are not command envelopes; those "
-        "with a readable id also get a `rejected`/`invalid` result.",
-        "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
-    }
-
-    events: dict[str, Any] = {}
-    for name, event in EVENT_TYPES.items():
-        messages[name] = {
-            "name": name, "title": name, "contentType": CLOUDEVENTS_JSON,
-            "summary": (event.__doc__ or "").strip() or None,
-            "headers": _header("content-type", CLOUDEVENTS_JSON),
-            "payload": _enveloped("EventEnvelope", name, ref[event], dataversion=event.VERSION),
-            "bindings": _keyed("The aggregate id (`subject`): one aggregate's events keep "
-                               "store order."),
-        }
-        events[name] = {"$ref": f"#/components/messages/{name}"}
-    channels["events"] = {
-        "address": topics.EVENTS, "messages": events,
-        "description": "Every stored event, at least once (dedupe on `id`).",
-    }
-
-    messages["LocalListChanged"] = {
-        "name": "LocalListChanged", "contentType": CLOUDEVENTS_JSON,
-        "headers": _header("content-type", CLOUDEVENTS_JSON),
-        "payload": ref[LocalListChanged], "bindings": _keyed("The charger id."),
-    }
-    channels["localLists"] = {
-        "address": topics.LOCAL_LISTS,
-        "description": "Each new version of a charger's local list, at least once, in "
-        "version order per charger.",
-        "messages": {"LocalListChanged": {"$ref": "#/components/messages/LocalListChanged"}},
-    }
-
-    operations = {
-        "receiveCommands": _operation("receive", "commands", commands),
-        "sendCommandResults": _operation("send", "commandResults", {"CommandResult": 0}),
-        "sendCommandDeadLetters": _operation("send", "commandsDeadLetters", {"DeadLetter": 0}),
-        "sendEvents": _operation("send", "events", events),
-        "sendLocalLists": _operation("send", "localLists", {"LocalListChanged": 0}),
-    }
-    for message in messages.values():
-        if message.get("summary") is None:
-            message.pop("summary", None)
+    channels = _channels(ref)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -153,16 +138,18 @@ def asyncapi_document() -> dict[str, Any]:
             "Topic names take the deployment's `TOPIC_PREFIX` in front.",
         },
         "defaultContentType": "application/json",
-        "channels": channels,
-        "operations": operations,
-        "components": {"messages": messages, "schemas": schemas},
-    }
-
-
-def _operation(action: str, channel: str, messages: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "action": action, "channel": {"$ref": f"#/channels/{channel}"},
-        "messages": [{"$ref": f"#/channels/{channel}/messages/{name}"} for name in messages],
+        "channels": {c.key: {
+            "address": c.address, "description": c.description,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in c.messages},
+        } for c in channels},
+        "operations": {f"{c.action}{c.key[0].upper()}{c.key[1:]}": {
+            "action": c.action, "channel": {"$ref": f"#/channels/{c.key}"},
+            "messages": [{"$ref": f"#/channels/{c.key}/messages/{name}"} for name in c.messages],
+        } for c in channels},
+        "components": {
+            "messages": {name: m for c in channels for name, m in c.messages.items()},
+            "schemas": schemas,
+        },
     }
 
 
