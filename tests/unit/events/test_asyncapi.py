@@ -4,6 +4,8 @@ refuses."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from jsonschema.validators import validator_for
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -20,6 +23,7 @@ from events.commands import COMMAND_TYPES
 from events.topics import Topics
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
+SPEC_SCHEMA = Path(__file__).parent / "fixtures" / "asyncapi-3.0.0.schema.json.gz"
 DOCUMENT = asyncapi_document()
 ROOT = "urn:asyncapi"
 
@@ -28,6 +32,14 @@ def test_committed_asyncapi_document_matches_the_models():
     assert DOC.read_text() == asyncapi_json(), (
         "docs/asyncapi.json is out of date: run `make contract-docs`"
     )
+
+
+def test_the_document_is_valid_asyncapi_3():
+    """Against the AsyncAPI Initiative's own schema of the format (see fixtures/README.md)."""
+    schema = json.loads(gzip.decompress(SPEC_SCHEMA.read_bytes()))
+    errors = [f"{list(e.absolute_path)}: {e.message[:200]}"
+              for e in validator_for(schema)(schema).iter_errors(DOCUMENT)]
+    assert errors == []
 
 
 def test_every_public_topic_is_a_channel_with_its_messages():
