@@ -95,20 +95,17 @@ def _header_id(record: Record) -> str | None:
 
 
 def _binary(headers: dict[str, bytes], value: bytes | None) -> dict[str, Any]:
-    def header(name: str) -> str | None:
-        raw = headers.get(name)
-        return raw.decode("utf-8", errors="replace") if raw is not None else None
-
+    """Every `ce_` header is a context attribute (extensions too, so the envelope checks
+    their names as in the structured binding); `content-type` is `datacontenttype`."""
     envelope: dict[str, Any] = {
-        "specversion": header("ce_specversion"),
-        "id": header("ce_id"),
-        "source": header("ce_source"),
-        "type": header("ce_type"),
-        "actor": header("ce_actor"),
-        "data": _json(value),
+        name.removeprefix("ce_"): raw.decode("utf-8", errors="replace")
+        for name, raw in headers.items() if name.startswith("ce_")
     }
-    if header("ce_time") is not None:
-        envelope["time"] = header("ce_time")
+    if "content-type" in headers:
+        envelope["datacontenttype"] = headers["content-type"].decode("utf-8", errors="replace")
+    envelope.update(specversion=envelope.get("specversion"), id=envelope.get("id"),
+                    source=envelope.get("source"), type=envelope.get("type"),
+                    actor=envelope.get("actor"), data=_json(value))
     return envelope
 
 
