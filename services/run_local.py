@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from services.common.config import redacted
 from services.local import infra
 from services.local.supervisor import StopRequested, Supervisor, say
 
@@ -49,14 +50,14 @@ def announce_when_ready(env: dict[str, str], var: Path, token_defaulted: bool) -
             return
         time.sleep(0.5)
     token = env["API_TOKENS"].split(",")[0] if token_defaulted else "<one of API_TOKENS>"
-    mail = f"{var / 'mail'}/*.eml" if "SMTP_URL" not in os.environ else env["SMTP_URL"]
+    mail = f"{var / 'mail'}/*.eml" if "SMTP_URL" not in os.environ else redacted(env["SMTP_URL"])
     for line in (
         "charger-access is up",
         f"  query API : {api}   (bearer token: {token})",
         f"  try       : curl -H 'Authorization: Bearer {token}' {api}/readyz",
         f"  mail      : {mail}",
         f"  broker    : {env['KAFKA_BOOTSTRAP_SERVERS']}",
-        f"  database  : {env['DATABASE_URL']}",
+        f"  database  : {redacted(env['DATABASE_URL'])}",
         "  Ctrl-C stops everything.",
     ):
         say("run", line)
