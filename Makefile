@@ -51,6 +51,10 @@ contract-docs: install  ## regenerate docs/openapi.json and docs/asyncapi.json f
 rebuild: install  ## replay the log into fresh read models and swap them in; ARGS="--check" compares only
 	$(BIN)/access-rebuild $(ARGS)
 
+.PHONY: keys
+keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="status" (or "rotate")
+	$(BIN)/access-keys $(ARGS)
+
 BENCH_ARGS ?=
 bench: install  ## P1-P7 against raw baselines on a system of its own (~8 min; not in `test`)
 	$(BIN)/python -m bench $(BENCH_ARGS)

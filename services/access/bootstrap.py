@@ -77,7 +77,7 @@ class AccessService:
             client_id="charger-access", logger=None,
         )
         rules = Rules(s.token_secret, timedelta(seconds=s.invitation_ttl_seconds),
-                      operators=s.operator_ids)
+                      operators=s.operator_ids, previous_token_secrets=s.previous_token_secrets)
         self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
         self._incarnation = Incarnation(s.database_url, "access", s.access_instance)
         await self._incarnation.begin(on_lost=self._stop_consuming)

@@ -35,6 +35,9 @@ class Settings:
     topics: Topics = field(default_factory=Topics)
     token_secret: bytes = field(default=DEV_TOKEN_SECRET.encode(), repr=False)
     consumer_group_prefix: str = "charger-access"
+    previous_token_secrets: tuple[bytes, ...] = field(default=(), repr=False)
+    """`TOKEN_SECRET_PREVIOUS` (comma-separated): secrets `token_secret` replaced, accepted
+    for invitation tokens issued under them, never used to issue one."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,6 +52,9 @@ class Settings:
             public_base_url=env.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"),
             topics=Topics(env.get("TOPIC_PREFIX", "")),
             token_secret=env.get("TOKEN_SECRET", DEV_TOKEN_SECRET).encode(),
+            previous_token_secrets=tuple(
+                s.strip().encode() for s in env.get("TOKEN_SECRET_PREVIOUS", "").split(",")
+                if s.strip()),
             consumer_group_prefix=env.get("CONSUMER_GROUP_PREFIX", "charger-access"),
         )
 
