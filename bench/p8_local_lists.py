@@ -22,6 +22,7 @@ event's append, the projection, the publisher and the broker, at load. Goal: <= 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections import Counter
@@ -185,6 +186,10 @@ async def boundary_delays(boundaries: list[Boundary], errors: Counter[str]) -> l
     return delays
 
 
+def _last(values: list[float]) -> float:
+    return values[-1] if values else math.nan
+
+
 def _instant(wall: float) -> datetime:
     return datetime.fromtimestamp(round(wall, 3), UTC)
 
@@ -195,6 +200,9 @@ class Figures:
     p99: list[float]
 
     def add(self, values: list[float]) -> None:
+        """One repetition's percentiles [ms]; none for a repetition without values."""
+        if not values:
+            return
         self.p50.append(percentile(values, 50) * 1000)
         self.p99.append(percentile(values, 99) * 1000)
 
@@ -231,9 +239,10 @@ async def run(b: Bench) -> None:
                 errors.update(failed)
                 ours.add(latencies)
                 bounds.add(await boundary_delays(boundaries, errors))
-            b.say(f"P8 rep {rep + 1}: change -> LocalListChanged p50 {ours.p50[-1]:.1f} ms, "
-                  f"p99 {ours.p99[-1]:.1f} ms; P2 p99 {theirs.p99[-1]:.1f} ms; boundary -> "
-                  f"version p50 {bounds.p50[-1]:.0f} ms, p99 {bounds.p99[-1]:.0f} ms")
+            b.say(f"P8 rep {rep + 1}: change -> LocalListChanged p99 {_last(ours.p99):.1f} ms; "
+                  f"P2 p99 {_last(theirs.p99):.1f} ms; boundary -> version p99 "
+                  f"{_last(bounds.p99):.0f} ms ({sum(errors.values())} failed or censored "
+                  "so far)")
     finally:
         await http.close()
         await follower.stop()
