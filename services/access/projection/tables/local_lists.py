@@ -53,6 +53,11 @@ CREATE INDEX IF NOT EXISTS local_list_entries_added
     ON {s}.local_list_entries (charger_id, added_in);
 CREATE INDEX IF NOT EXISTS local_list_entries_current_user
     ON {s}.local_list_entries (charger_id, user_id) WHERE removed_in IS NULL;
+
+-- The lists a user's change reaches (`reached_by`: chargers they own, share, or reach
+-- through a group): without these, every key change scanned every share and charger.
+CREATE INDEX IF NOT EXISTS shares_user ON {s}.shares (user_id, charger_id);
+CREATE INDEX IF NOT EXISTS chargers_owner ON {s}.chargers (owner_id, charger_id);
 """
 
 _CHARGERS_OF_GROUPS = """
