@@ -48,7 +48,7 @@ rebuild: install  ## replay the log into fresh read models and swap them in; ARG
 	$(BIN)/access-rebuild $(ARGS)
 
 BENCH_ARGS ?=
-bench: install  ## P1-P7 against raw baselines on a system of its own (~8 min; not in `test`)
+bench: install  ## P1-P8 against raw baselines on a system of its own (~8 min; not in `test`)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 faults: install  ## crash/outage/flood scenarios, conservation-checked (~12 min; ARGS="--only kill-access")
