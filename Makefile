@@ -56,7 +56,7 @@ keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="statu
 	$(BIN)/access-keys $(ARGS)
 
 BENCH_ARGS ?=
-bench: install  ## P1-P7 against raw baselines on a system of its own (~8 min; not in `test`)
+bench: install  ## P1-P8 against raw baselines on a system of its own (~8 min; not in `test`)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 faults: install  ## crash/outage/flood scenarios, conservation-checked (~12 min; ARGS="--only kill-access")

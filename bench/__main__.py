@@ -1,7 +1,7 @@
 """`make bench`: the real system on this machine against the raw limits of this machine.
 
 Starts everything `make run` starts (on a fresh database, a broker and an SMTP sink of
-its own), runs P1-P7 with a baseline for each in the same run, prints the table,
+its own), runs P1-P8 with a baseline for each in the same run, prints the table,
 writes var/bench/latest.json (+ latest.md), stops everything and drops the database.
 `--quick` shortens every measure (to try it out; the figures are not the benchmark's).
 `--profile` also samples the hot paths with py-spy into var/bench/profile-*.txt.
@@ -35,6 +35,7 @@ from bench import (
     p6_memory,
     p7_local_lists,
     p7_timebound,
+    p8_local_lists,
 )
 from bench.core import Bench, Plan
 from bench.kafka import Commands
@@ -79,7 +80,8 @@ async def measure(system: System, plan: Plan, out: Path, profile: bool,
     # P7 (time-bound checks, then local lists) reuses P3's table, so it runs before P4's
     # rebuild swaps the read models.
     phases: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-        ("P1", p1), ("P2", lambda: p2_freshness.run(b)), ("P3", p3),
+        ("P1", p1), ("P2", lambda: p2_freshness.run(b)),
+        ("P8", lambda: p8_local_lists.run(b)), ("P3", p3),
         ("P7", lambda: p7_timebound.run(b)), ("P7", lambda: p7_local_lists.run(b)),
         ("P4", lambda: p4_rebuild.run(b)),
         ("P5", lambda: p5_email.run(b)), ("P6", lambda: p6_memory.run(b, memory)),

@@ -138,14 +138,20 @@ async def kafka_round_trip(b: Bench, rate: float, seconds: float) -> list[float]
     return latencies
 
 
+def load_seconds(b: Bench) -> float:
+    """How long a repetition sends at `p2_rate`. At a rate the write side cannot sustain,
+    the backlog of each repetition would spill into the next measures: then send only
+    ~8 s of what P1 showed it sustains."""
+    plan = b.plan
+    sustained = float(b.details.get("P1", {}).get("median_rate", plan.p2_rate))
+    if sustained < plan.p2_rate:
+        return min(plan.p2_seconds, max(0.2, sustained * 8 / plan.p2_rate))
+    return plan.p2_seconds
+
+
 async def run(b: Bench) -> None:
     plan = b.plan
-    # At a rate the write side cannot sustain, the backlog of each repetition would spill
-    # into the next measures: then send only ~8 s of what P1 showed it sustains.
-    seconds = plan.p2_seconds
-    sustained = b.details.get("P1", {}).get("median_rate", plan.p2_rate)
-    if sustained < plan.p2_rate:
-        seconds = min(seconds, max(0.2, sustained * 8 / plan.p2_rate))
+    seconds = load_seconds(b)
     b.say(f"P2 {plan.reps} x {seconds:.1f} s at {plan.p2_rate:.0f} cmd/s")
     http = b.http(32)
     p50: list[float] = []

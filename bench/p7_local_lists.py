@@ -62,7 +62,7 @@ async def project(b: Bench, records: Sequence[LogRecord]) -> None:
             if segment.wide is not None:
                 after = await reached_by(conn, s, segment)
                 marks.update(dict.fromkeys(before | after, segment.wide))
-            await update_local_lists(conn, s, marks)
+            await update_local_lists(conn, s, marks, {c: segment.scope(c) for c in marks})
 
 
 async def seed(b: Bench, grants: int) -> dict[str, Any]:

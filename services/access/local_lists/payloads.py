@@ -6,6 +6,7 @@ Entries come in token order so the same list always gives the same bytes.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Literal
 
 from services.access.local_lists.entries import (
@@ -30,14 +31,13 @@ def send_local_list_16(version: int, update_type: UpdateType, entries: Changes) 
         if key.id_token not in by_token or (by_token[key.id_token] is None and info is not None):
             by_token[key.id_token] = info
     items: list[dict[str, Any]] = []
+    rendered: dict[EntryInfo, dict[str, Any]] = {}
     for token in sorted(by_token):
         entry: dict[str, Any] = {"idTag": token}
         info = by_token[token]
         if info is not None:
-            tag_info: dict[str, Any] = {"status": info.status}
-            if info.expiry is not None:
-                tag_info["expiryDate"] = rfc3339(info.expiry)
-            entry["idTagInfo"] = tag_info
+            entry["idTagInfo"] = rendered.get(info) or rendered.setdefault(
+                info, _info(info, "expiryDate"))
         items.append(entry)
     return {"listVersion": version, "updateType": update_type, "localAuthorizationList": items}
 
@@ -47,19 +47,31 @@ def send_local_list_201(version: int, update_type: UpdateType, entries: Changes)
     least one entry when the list is given, so an empty one is left out (a Full without
     entries empties the charger's list, a Differential without entries changes nothing)."""
     items: list[dict[str, Any]] = []
-    for key in sorted(entries):
+    rendered: dict[EntryInfo, dict[str, Any]] = {}
+    for key in sorted(entries, key=_token_order):
         entry: dict[str, Any] = {"idToken": {"idToken": key.id_token, "type": key.type}}
         info = entries[key]
         if info is not None:
-            token_info: dict[str, Any] = {"status": info.status}
-            if info.expiry is not None:
-                token_info["cacheExpiryDateTime"] = rfc3339(info.expiry)
-            entry["idTokenInfo"] = token_info
+            entry["idTokenInfo"] = rendered.get(info) or rendered.setdefault(
+                info, _info(info, "cacheExpiryDateTime"))
         items.append(entry)
     request: dict[str, Any] = {"versionNumber": version, "updateType": update_type}
     if items:
         request["localAuthorizationList"] = items
     return request
+
+
+def _info(info: EntryInfo, expiry_field: str) -> dict[str, Any]:
+    """An entry's info as OCPP spells it; rendered once per distinct info of a list (the
+    entries share the dict: most of a list's keys are told the same)."""
+    data: dict[str, Any] = {"status": info.status}
+    if info.expiry is not None:
+        data[expiry_field] = rfc3339(info.expiry)
+    return data
+
+
+_token_order = attrgetter("id_token", "type")
+"""TokenKey's own order, without the generated `__lt__`'s tuple per comparison."""
 
 
 def _preference(key: TokenKey) -> tuple[str, int]:

@@ -31,6 +31,12 @@ NARROW = frozenset({
     "ChargerTransferredToUser", "AccessGranted", "AccessRevoked",
     "ShareCameIntoEffect", "ShareWentOutOfEffect",
 })
+WHOLE_LIST = frozenset({
+    "ChargerRegistered", "ChargerMovedToGroup", "ChargerOwnershipTransferred",
+    "ChargerTransferredToUser",
+})
+"""Narrow events that may change anyone's entries on their charger (owner, group, every
+share); the other narrow ones change only their user's."""
 BY_GROUP = frozenset({"GroupMemberAdded", "GroupMemberRemoved"})
 BY_USER = frozenset({
     "ChargeKeyAdded", "ChargeKeyBlocked", "ChargeKeyUnblocked", "ChargeKeyRemoved",
@@ -80,10 +86,23 @@ class Segment(Generic[E]):
     """Set for a wide unit's segment: its lists are found through these groups and users."""
     groups: set[UUID] = field(default_factory=set)
     users: set[UUID] = field(default_factory=set)
+    touched: dict[UUID, set[UUID] | None] = field(default_factory=dict)
+    """Per charger named: whose entries its events may change (None: anyone's)."""
+    members: set[UUID] = field(default_factory=set)
+    """A wide unit's users (keys, memberships, forgetting): whose entries it may change
+    on every list it reaches."""
+    everyone: bool = False
+    """A wide unit that names no user: it may change anyone's entries."""
 
     @property
     def relevant(self) -> bool:
         return bool(self.chargers) or self.wide is not None
+
+    def scope(self, charger_id: UUID) -> frozenset[UUID] | None:
+        """Whose entries on `charger_id`'s list the segment may change; None: anyone's.
+        Everyone else's entries stay as they are, so only these need computing again."""
+        named = self.touched.get(charger_id, set())
+        return None if named is None or self.everyone else frozenset(named | self.members)
 
 
 def units(events: Sequence[E]) -> list[list[E]]:
@@ -131,7 +150,24 @@ def segments(events: Sequence[E]) -> list[Segment[E]]:
         current.events.extend(unit)
         for charger_id in named:
             current.chargers[charger_id] = mark
+        for e in unit:
+            if e.head.type in NARROW:
+                _touch(current, e)
     return [s for s in result if s.events]
+
+
+def _touch(segment: Segment[E], event: E) -> None:
+    """Note whose entries a narrow event may change on its charger."""
+    charger_id = _uuid(event.data["charger_id"])
+    if charger_id in segment.touched and segment.touched[charger_id] is None:
+        return
+    user = event.data.get("user_id")
+    if event.head.type in WHOLE_LIST or user is None:
+        segment.touched[charger_id] = None
+        return
+    users = segment.touched.setdefault(charger_id, set())
+    assert users is not None  # checked above
+    users.add(_uuid(user))
 
 
 def _seed(segment: Segment[E], event: E) -> None:
@@ -140,9 +176,15 @@ def _seed(segment: Segment[E], event: E) -> None:
         segment.groups.add(_uuid(data["group_id"]))
     if event.head.type in BY_USER:
         segment.users.add(_uuid(data["user_id"]))
+    if event.head.type in BY_GROUP | BY_USER:
+        if "user_id" in data:
+            segment.members.add(_uuid(data["user_id"]))
+        else:
+            segment.everyone = True
     if event.head.type in NARROW:
         segment.chargers[_uuid(data["charger_id"])] = segment.wide or Mark(
             event.position, event.head.time)
+        _touch(segment, event)
 
 
 def _uuid(value: str | UUID) -> UUID:

@@ -75,7 +75,8 @@ async def apply(
             if segment.wide is not None:
                 after = await reached_by(conn, schema, segment)
                 marks.update(dict.fromkeys(before | after, segment.wide))
-            await update_local_lists(conn, schema, marks)
+            await update_local_lists(conn, schema, marks,
+                                     {c: segment.scope(c) for c in marks})
             for forgotten in changes.forgotten:
                 await forget_in_local_lists(conn, schema, forgotten.user_id)
         position = fresh[-1].position

@@ -21,6 +21,7 @@ def test_one_measure_alone_in_any_case() -> None:
 def test_measures_bring_what_they_need_in_order() -> None:
     assert select("p2") == ("P1", "P2")
     assert select("P6,p4") == ("P1", "P3", "P4", "P6")
+    assert select("p8") == ("P1", "P8")
 
 
 def test_an_unknown_measure_is_refused_by_name() -> None:

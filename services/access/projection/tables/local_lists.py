@@ -10,7 +10,7 @@ a new version only when they differ, version 1 when the charger has none yet.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +51,13 @@ CREATE INDEX IF NOT EXISTS local_list_entries_removed
     ON {s}.local_list_entries (charger_id, removed_in) WHERE removed_in IS NOT NULL;
 CREATE INDEX IF NOT EXISTS local_list_entries_added
     ON {s}.local_list_entries (charger_id, added_in);
+CREATE INDEX IF NOT EXISTS local_list_entries_current_user
+    ON {s}.local_list_entries (charger_id, user_id) WHERE removed_in IS NULL;
+
+-- The lists a user's change reaches (`reached_by`: chargers they own, share, or reach
+-- through a group): without these, every key change scanned every share and charger.
+CREATE INDEX IF NOT EXISTS shares_user ON {s}.shares (user_id, charger_id);
+CREATE INDEX IF NOT EXISTS chargers_owner ON {s}.chargers (owner_id, charger_id);
 """
 
 _CHARGERS_OF_GROUPS = """
@@ -78,6 +85,18 @@ _HOLDERS = """
         (SELECT * FROM {s}.shares WHERE charger_id = ANY($1::uuid[])) sh
         ON sh.charger_id = st.charger_id AND sh.user_id = st.user_id"""
 
+_HOLDERS_AMONG = """
+    WITH p AS (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[]) AS p(charger_id, user_id))
+    SELECT p.charger_id, p.user_id,
+           (c.owner_id = p.user_id OR m.user_id IS NOT NULL) AS standing,
+           sh.user_id IS NOT NULL AS has_share,
+           sh.valid_from, sh.valid_until, sh.schedule, sh.in_effect, sh.effect_at
+    FROM p JOIN {s}.chargers c ON c.charger_id = p.charger_id
+    LEFT JOIN {s}.group_members m ON m.group_id = c.group_id AND m.user_id = p.user_id
+    LEFT JOIN {s}.shares sh ON sh.charger_id = p.charger_id AND sh.user_id = p.user_id
+    WHERE c.owner_id = p.user_id OR m.user_id IS NOT NULL OR sh.user_id IS NOT NULL"""
+"""`_HOLDERS` for given (charger, user) pairs only: the same rows, the others left out."""
+
 _KEYS = """
     SELECT user_id, key_id, id_token, type, blocked FROM {s}.charge_keys
     WHERE user_id = ANY($1::uuid[])"""
@@ -87,6 +106,12 @@ _EXISTING = "SELECT charger_id FROM {s}.chargers WHERE charger_id = ANY($1::uuid
 _CURRENT = """
     SELECT charger_id, id_token, type, info FROM {s}.local_list_entries
     WHERE charger_id = ANY($1::uuid[]) AND removed_in IS NULL"""
+
+_CURRENT_AMONG = """
+    SELECT e.charger_id, e.id_token, e.type, e.info
+    FROM unnest($1::uuid[], $2::uuid[]) AS p(charger_id, user_id)
+    JOIN {s}.local_list_entries e
+        ON e.charger_id = p.charger_id AND e.user_id = p.user_id AND e.removed_in IS NULL"""
 
 _VERSIONS = """
     SELECT charger_id, max(version) AS version FROM {s}.local_list_versions
@@ -129,21 +154,34 @@ async def reached_by(conn: Connection, s: str, segment: Segment[Any]) -> set[UUI
     return found
 
 
-async def update_local_lists(conn: Connection, s: str, marks: dict[UUID, Mark]) -> None:
-    """Give each charger in `marks` a new version at its mark if its Full list changed."""
+async def update_local_lists(conn: Connection, s: str, marks: dict[UUID, Mark],
+                             scopes: Mapping[UUID, frozenset[UUID] | None] | None = None
+                             ) -> None:
+    """Give each charger in `marks` a new version at its mark if its Full list changed.
+
+    `scopes` (`Segment.scope`) says whose entries may have changed on a charger; only
+    theirs are computed and compared, so a share costs one user's keys, not a list's.
+    A charger not in it, or without a version yet, is computed whole."""
     if not marks:
         return
     chargers = list(marks)
     existing = {r["charger_id"] for r in await conn.fetch(render(_EXISTING, s), chargers)}
     if not existing:
         return
-    lists, holders = await computed_lists(conn, s, list(existing))
-    stored: dict[UUID, dict[TokenKey, EntryInfo]] = {c: {} for c in existing}
-    for r in await conn.fetch(render(_CURRENT, s), list(existing)):
-        stored[r["charger_id"]][TokenKey(r["id_token"], r["type"])] = EntryInfo.from_data(
-            json.loads(r["info"]))
     versions = {r["charger_id"]: r["version"]
                 for r in await conn.fetch(render(_VERSIONS, s), list(existing))}
+    scoped = {c: users for c in existing if c in versions
+              and (users := (scopes or {}).get(c)) is not None}
+    whole = [c for c in existing if c not in scoped]
+    among = [(c, u) for c, users in scoped.items() for u in users]
+    lists, holders = await computed_lists(conn, s, whole, among)
+    stored: dict[UUID, dict[TokenKey, EntryInfo]] = {c: {} for c in existing}
+    rows = [*(await conn.fetch(render(_CURRENT, s), whole) if whole else []),
+            *(await conn.fetch(render(_CURRENT_AMONG, s), [c for c, _ in among],
+                               [u for _, u in among]) if among else [])]
+    for r in rows:
+        stored[r["charger_id"]][TokenKey(r["id_token"], r["type"])] = EntryInfo.from_data(
+            json.loads(r["info"]))
     new_versions: list[tuple[Any, ...]] = []
     removed: list[tuple[Any, ...]] = []
     added: list[tuple[Any, ...]] = []
@@ -175,15 +213,22 @@ async def forget_in_local_lists(conn: Connection, s: str, user_id: UUID) -> None
 
 
 async def computed_lists(
-    conn: Connection, s: str, chargers: list[UUID]
+    conn: Connection, s: str, chargers: list[UUID],
+    among: list[tuple[UUID, UUID]] | None = None,
 ) -> tuple[dict[UUID, dict[TokenKey, EntryInfo]],
            dict[tuple[UUID, TokenKey], tuple[UUID, UUID]]]:
     """Each charger's Full list as the tables give it now, and whose key (user, key id)
-    each entry is. A forgotten user's keys all read as one pseudonym in the log: each
-    gets a token of its own (`forgotten_key_token`), so their entries stay apart, as
-    they were while the tokens were readable."""
+    each entry is; for the (charger, user) pairs of `among`, only those users' entries.
+    A forgotten user's keys all read as one pseudonym in the log: each gets a token of
+    its own (`forgotten_key_token`), so their entries stay apart, as they were while the
+    tokens were readable."""
+    among = among or []
     holders: dict[UUID, list[tuple[UUID, Holder]]] = {c: [] for c in chargers}
-    for r in await conn.fetch(render(_HOLDERS, s), chargers):
+    holders.update({c: [] for c, _ in among})
+    rows = [*(await conn.fetch(render(_HOLDERS, s), chargers) if chargers else []),
+            *(await conn.fetch(render(_HOLDERS_AMONG, s), [c for c, _ in among],
+                               [u for _, u in among]) if among else [])]
+    for r in rows:
         holders.setdefault(r["charger_id"], []).append((r["user_id"], _holder(r)))
     users = list({u for rows in holders.values() for u, _ in rows})
     keys: dict[UUID, list[Key]] = {}

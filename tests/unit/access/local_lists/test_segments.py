@@ -65,3 +65,25 @@ def test_a_batch_that_may_go_on_keeps_its_last_command_for_the_next() -> None:
     assert [e.position for e in complete_units(batch)] == [1]
     lone = events(grant("a", C1), grant("a", C2))
     assert complete_units(lone) == lone
+
+
+def test_a_share_may_change_only_its_users_entries_and_a_charger_event_anyones() -> None:
+    other = uuid4()
+    batch = events(grant("a", C1),
+                   ("AccessGranted", "b", {"charger_id": str(C2), "user_id": str(other)}),
+                   ("ChargerMovedToGroup", "b", {"charger_id": str(C2),
+                                                 "group_id": str(uuid4())}))
+    [cut] = segments(batch)
+    assert cut.scope(C1) == {U}
+    assert cut.scope(C2) is None
+
+
+def test_a_wide_unit_may_change_its_users_entries_on_every_list_it_reaches() -> None:
+    member, group = uuid4(), uuid4()
+    batch = events(("ChargeKeyBlocked", "a", {"user_id": str(U), "key_id": str(uuid4())}),
+                   ("GroupMemberRemoved", "b", {"group_id": str(group), "user_id": str(member)}),
+                   ("GroupMemberAdded", "c", {"group_id": str(group)}))
+    keys, removed, nameless = segments(batch)
+    assert keys.scope(C1) == {U}, "a charger found through the user"
+    assert removed.scope(C2) == {member}
+    assert nameless.scope(C1) is None, "no user named: anyone's"
