@@ -1,0 +1,221 @@
+"""A simulated charge point: the `ocpp` package's `ChargePoint` (1.6 or 2.0.1) that keeps a
+local list as a real charger would, and checks every frame the gateway sends it against
+the OCPP schemas (`tests/ocpp_schemas.py`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import jsonschema
+import websockets
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call as call16
+from ocpp.v16 import call_result as result16
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call as call201
+from ocpp.v201 import call_result as result201
+
+from tests.ocpp_schemas import validate
+
+SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
+
+
+class Recording:
+    """What both versions share: the list, what arrived, and waiting for a state."""
+
+    version: str
+    list_key: Callable[[dict[str, Any]], str]
+    info_key: str
+    version_key: str
+
+    def _begin(self, per_message: int | None) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.list_version = 0
+        self.per_message = per_message
+        self.refuse_differentials = 0
+        """Answer VersionMismatch to this many Differentials (then accept again)."""
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.schema_errors: list[str] = []
+        self.validated = 0
+        self._raw: dict[str, dict[str, Any]] = {}
+        self._ours: dict[str, str] = {}
+        self._applied = asyncio.Event()
+
+    async def route_message(self, raw_msg: str) -> None:  # the library's hook
+        message = json.loads(raw_msg)
+        try:
+            if message[0] == 2:
+                self.calls.append((message[2], message[3]))
+                self._raw[message[1]] = message[3]
+                suffix = "" if self.version == "1.6" else "Request"
+                validate(self.version, message[2] + suffix, message[3])
+                self.validated += 1
+            elif message[0] == 3 and message[1] in self._ours:
+                validate(self.version, self._ours[message[1]] + "Response", message[2])
+                self.validated += 1
+        except jsonschema.ValidationError as error:
+            self.schema_errors.append(f"{message}: {error.message}")
+        await super().route_message(raw_msg)  # type: ignore[misc]
+
+    async def _send(self, message: str) -> None:
+        frame = json.loads(message)
+        if frame[0] == 2:
+            self._ours[frame[1]] = frame[2]
+        await super()._send(message)  # type: ignore[misc]
+
+    def _apply(self, unique_id: str) -> str:
+        request = self._raw.pop(unique_id)
+        if request["updateType"] == "Differential" and self.refuse_differentials:
+            self.refuse_differentials -= 1
+            return "VersionMismatch"
+        if request["updateType"] == "Full":
+            self.entries = {}
+        for entry in request.get("localAuthorizationList", []):
+            if self.info_key in entry:
+                self.entries[self.list_key(entry)] = entry[self.info_key]
+            else:
+                self.entries.pop(self.list_key(entry), None)
+        self.list_version = request[self.version_key]
+        self._applied.set()
+        return "Accepted"
+
+    async def until(self, check: Callable[[], bool], timeout: float = 20.0) -> None:
+        """Wait until `check()` holds for the charger's state."""
+        async with asyncio.timeout(timeout):
+            while True:
+                self._applied.clear()
+                if check():
+                    return
+                await self._applied.wait()
+
+    def statuses(self) -> dict[str, str]:
+        return {key: info["status"] for key, info in self.entries.items()}
+
+
+class Charger16(Recording, ChargePoint16):  # type: ignore[misc]
+    version = "1.6"
+    info_key = "idTagInfo"
+    version_key = "listVersion"
+
+    @staticmethod
+    def list_key(entry: dict[str, Any]) -> str:
+        return str(entry["idTag"])
+
+    @on("SendLocalList")
+    def on_send_local_list(self, call_unique_id: str, **_: Any) -> Any:
+        return result16.SendLocalList(status=self._apply(call_unique_id))
+
+    @on("GetLocalListVersion")
+    def on_get_local_list_version(self) -> Any:
+        return result16.GetLocalListVersion(list_version=self.list_version)
+
+    @on("GetConfiguration")
+    def on_get_configuration(self, key: list[str] | None = None) -> Any:
+        if self.per_message is None:
+            return result16.GetConfiguration(unknown_key=key or [])
+        return result16.GetConfiguration(
+            configuration_key=[
+                {"key": "SendLocalListMaxLength", "readonly": True, "value": str(self.per_message)}
+            ]
+        )
+
+    async def boot(self) -> Any:
+        return await self.call(
+            call16.BootNotification(charge_point_model="Sim", charge_point_vendor="Tests")
+        )
+
+    async def heartbeat(self) -> Any:
+        return await self.call(call16.Heartbeat())
+
+    async def authorize(self, token: str) -> str:
+        answer = await self.call(call16.Authorize(id_tag=token))
+        return str(answer.id_tag_info["status"])
+
+
+class Charger201(Recording, ChargePoint201):  # type: ignore[misc]
+    version = "2.0.1"
+    info_key = "idTokenInfo"
+    version_key = "versionNumber"
+
+    @staticmethod
+    def list_key(entry: dict[str, Any]) -> str:
+        return f"{entry['idToken']['idToken']}/{entry['idToken']['type']}"
+
+    @on("SendLocalList")
+    def on_send_local_list(self, call_unique_id: str, **_: Any) -> Any:
+        return result201.SendLocalList(status=self._apply(call_unique_id))
+
+    @on("GetLocalListVersion")
+    def on_get_local_list_version(self, **_: Any) -> Any:
+        return result201.GetLocalListVersion(version_number=self.list_version)
+
+    @on("GetVariables")
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> Any:
+        found = self.per_message is not None
+        return result201.GetVariables(
+            get_variable_result=[
+                {
+                    "attributeStatus": "Accepted" if found else "UnknownVariable",
+                    **({"attributeValue": str(self.per_message)} if found else {}),
+                    "component": {"name": "LocalAuthListCtrlr"},
+                    "variable": {"name": "ItemsPerMessage"},
+                }
+            ]
+        )
+
+    async def boot(self) -> Any:
+        return await self.call(
+            call201.BootNotification(
+                charging_station={"model": "Sim", "vendor_name": "Tests"}, reason="PowerUp"
+            )
+        )
+
+    async def heartbeat(self) -> Any:
+        return await self.call(call201.Heartbeat())
+
+    async def authorize(self, token: str) -> str:
+        answer = await self.call(
+            call201.Authorize(id_token={"id_token": token, "type": "ISO14443"})
+        )
+        return str(answer.id_token_info["status"])
+
+
+Charger = Charger16 | Charger201
+
+
+@asynccontextmanager
+async def connected(
+    url: str,
+    serial: str,
+    version: str,
+    *,
+    per_message: int | None = None,
+    keep: Charger | None = None,
+) -> AsyncIterator[Charger]:
+    """A charger connected at `url` + `serial`, serving until the block ends; `keep`: the
+    same charger (its list) again, on a new connection."""
+    socket = await websockets.connect(url + serial, subprotocols=[SUBPROTOCOL[version]])
+    kind = Charger16 if version == "1.6" else Charger201
+    charger = kind(serial, socket, response_timeout=10)
+    if keep is None:
+        charger._begin(per_message)
+    else:
+        charger.__dict__.update(
+            {
+                k: v
+                for k, v in keep.__dict__.items()
+                if k not in ("_connection", "_response_queue", "_call_lock", "route_map")
+            }
+        )
+    serving = asyncio.create_task(charger.start())
+    try:
+        yield charger
+    finally:
+        serving.cancel()
+        await socket.close()
+        await asyncio.gather(serving, return_exceptions=True)
