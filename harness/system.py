@@ -183,11 +183,11 @@ class System(Generic[SinkT]):
             self.ocpp.start(self.ready_timeout)
 
     def add_gateway(self) -> ServiceProcess:
-        """Another OCPP gateway instance (its own port and consumer group), started and
+        """Another OCPP gateway instance (its own port), started and
         ready; its chargers connect to `ws://127.0.0.1:{port}/ocpp/`."""
         n = len(self.more_gateways) + 2
         port = free_port()
-        env = {**self.env, "OCPP_PORT": str(port), "OCPP_GATEWAY_INSTANCE": f"gateway-{n}"}
+        env = {**self.env, "OCPP_PORT": str(port)}
         gateway = ServiceProcess("ocpp-gateway", env, self.log_dir / f"gateway-{n}.log",
                                  f"http://127.0.0.1:{port}/healthz")
         self.more_gateways.append(gateway)

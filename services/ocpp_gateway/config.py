@@ -7,7 +7,6 @@ the same way (README "Configuration").
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass, field
 
 from services.common.config import Settings
@@ -26,9 +25,6 @@ class GatewaySettings:
     The largest message a charger sends us (a BootNotification, an Authorize) is < 2 KiB."""
     call_timeout_seconds: float = 30.0
     """`OCPP_CALL_TIMEOUT_SECONDS`: how long a charger may take to answer our call."""
-    instance: str = ""
-    """`OCPP_GATEWAY_INSTANCE` (default the host name): names this instance's own consumer
-    group, so every instance hears every list change (broadcast)."""
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -42,9 +38,4 @@ class GatewaySettings:
             call_timeout_seconds=float(
                 env.get("OCPP_CALL_TIMEOUT_SECONDS", str(cls.call_timeout_seconds))
             ),
-            instance=env.get("OCPP_GATEWAY_INSTANCE") or socket.gethostname(),
         )
-
-    @property
-    def group_id(self) -> str:
-        return f"{self.common.consumer_group_prefix}-ocpp-gateway-{self.instance}"

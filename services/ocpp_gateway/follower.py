@@ -1,12 +1,17 @@
 """Following `access.local-lists` for the chargers connected here.
 
-Every instance reads the whole topic in a consumer group of its own (broadcast: Kafka
-partitions by charger, but a charger may be connected to any instance) and hands each
-change to the session holding that charger, if any; the rest are skipped. Nothing is
-kept: a change missed while no instance held the charger is caught up from the read
-model when it connects (`list_sync`). A new group starts at the topic's end; the
-gateway opens its port only once the consumer has its partitions and positions, so no
-change to a connected charger falls between the catch-up and the first record read.
+Every instance reads every partition of the topic (broadcast: Kafka partitions by
+charger, but a charger may be connected to any instance) and hands each change to the
+session holding that charger, if any; the rest are skipped. It reads as a consumer
+without a group: all partitions are its own, there is nothing to coordinate, and no
+offset is committed, since none is needed: a change missed while no instance held the
+charger is caught up from the read model when it connects (`list_sync`). (A group of its
+own per instance would do the same, but joining one takes ~5 s on Tansu at every start,
+which a restarted gateway's reconnecting chargers would wait for.)
+
+It starts at the topic's end, and the gateway opens its port only once the consumer has
+its partitions and positions, so no change to a connected charger falls between the
+catch-up and the first record read.
 """
 
 from __future__ import annotations
@@ -30,16 +35,15 @@ class ListChangeFollower:
         self,
         bootstrap_servers: str,
         topic: str,
-        group_id: str,
         connected: Connected,
         metrics: GatewayMetrics,
     ) -> None:
         self._consumer = AIOKafkaConsumer(
             topic,
             bootstrap_servers=bootstrap_servers,
-            group_id=group_id,
+            group_id=None,
             auto_offset_reset="latest",
-            enable_auto_commit=True,
+            enable_auto_commit=False,
             fetch_max_wait_ms=50,  # Tansu holds a fetch for its whole max wait
         )
         self._connected = connected
@@ -47,7 +51,7 @@ class ListChangeFollower:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Join the group and take positions; then follow in the background."""
+        """Take every partition at its end; then follow in the background."""
         await self._consumer.start()
         async with asyncio.timeout(ASSIGNMENT_TIMEOUT_SECONDS):
             while not self._consumer.assignment():

@@ -45,7 +45,6 @@ class OcppGateway:
         self._follower = ListChangeFollower(
             common.kafka_bootstrap_servers,
             common.topics.local_lists,
-            settings.group_id,
             self.connected,
             self.metrics,
         )
@@ -62,7 +61,7 @@ class OcppGateway:
             backing, self.connected, directory.charger_id, settings.max_frame_bytes
         )
         await self.server.start(settings.host, settings.port)
-        log.info("following %s as %s", common.topics.local_lists, settings.group_id)
+        log.info("following %s (every partition)", common.topics.local_lists)
 
     async def stop(self) -> None:
         """Close the chargers' connections (they reconnect, to any instance), then the rest."""

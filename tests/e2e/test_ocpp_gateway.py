@@ -39,22 +39,25 @@ async def accepted(
 
 
 async def owner_with_charger(
-    commands: CommandClient, system: System
+    commands: CommandClient, system: System, owner: uuid.UUID | None = None
 ) -> tuple[uuid.UUID, uuid.UUID, str]:
-    """A user and their charger, in the read model (so the gateway knows its serial)."""
-    owner, charger = uuid.uuid4(), uuid.uuid4()
+    """A user (new unless given) and a charger of theirs, in the read model (so the gateway
+    knows its serial)."""
+    charger = uuid.uuid4()
     serial = f"GW-{charger.hex[:12]}"
-    await accepted(
-        commands,
-        "RegisterUser",
-        {
-            "user_id": str(owner),
-            "email": f"o-{owner.hex[:8]}@example.no",
-            "name": "Kari",
-            "locale": "nb",
-        },
-        owner,
-    )
+    if owner is None:
+        owner = uuid.uuid4()
+        await accepted(
+            commands,
+            "RegisterUser",
+            {
+                "user_id": str(owner),
+                "email": f"o-{owner.hex[:8]}@example.no",
+                "name": "Kari",
+                "locale": "nb",
+            },
+            owner,
+        )
     done = await accepted(
         commands,
         "RegisterCharger",
@@ -224,6 +227,43 @@ async def test_a_charger_catches_up_on_reconnect_in_parts_and_a_mismatch_gets_th
         'ocpp_gateway_local_list_mismatches_total{status="VersionMismatch"}'
     ]
     assert mismatches >= 1
+
+
+async def test_each_instance_serves_the_chargers_it_holds_and_a_charger_may_move(
+    system: System, commands: CommandClient
+) -> None:
+    second = system.add_gateway()
+    elsewhere = f"ws://127.0.0.1:{second.env['OCPP_PORT']}/ocpp/"
+    owner, first_id, first_serial = await owner_with_charger(commands, system)
+    _, other_id, other_serial = await owner_with_charger(commands, system, owner)
+
+    async def add_key(token: str) -> dict[str, Any]:
+        return await accepted(
+            commands,
+            "AddChargeKey",
+            {"key_id": str(uuid.uuid4()), "user_id": str(owner), "id_token": token},
+            owner,
+        )
+
+    # One charger on each instance: the owner's new key reaches both (each instance hears
+    # every change and serves only its own chargers).
+    async with (
+        connected(system.ocpp_url, first_serial, "1.6") as first,
+        connected(elsewhere, other_serial, "2.0.1") as other,
+    ):
+        await in_step(system, first_id, first, 0)
+        await in_step(system, other_id, other, 0)
+        added = await add_key(f"M{owner.hex[:6]}")
+        await in_step(system, first_id, first, added["position"])
+        await in_step(system, other_id, other, added["position"])
+        assert len(first.entries) == len(other.entries) == 1
+
+    # Offline during a change, the first charger comes back to the other instance.
+    again = await add_key(f"N{owner.hex[:6]}")
+    async with connected(elsewhere, first_serial, "1.6", keep=first) as moved:
+        await in_step(system, first_id, moved, again["position"])
+        assert len(moved.entries) == 2
+        assert moved.schema_errors == []
 
 
 async def test_bad_input_costs_only_its_own_connection(
