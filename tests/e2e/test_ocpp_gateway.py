@@ -6,6 +6,7 @@ sends a charger is checked against the OCPP schemas (`ocpp_charger.Recording`)."
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import uuid
@@ -16,12 +17,16 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from harness.ocpp_charger import Charger, connected
 from tests.e2e.conftest import System
-from tests.e2e.ocpp_charger import Charger, connected
 from tests.e2e.test_invite_flow import body_text
 from tests.kafka_helpers import CommandClient
+from tests.ocpp_schemas import validate
 
 pytestmark = pytest.mark.e2e
+
+checked = functools.partial(connected, check=validate)
+"""A simulated charger that checks every frame from the gateway against the OCPP schemas."""
 
 VERSIONS = ["1.6", "2.0.1"]
 
@@ -118,7 +123,7 @@ async def test_invited_key_is_accepted_then_blocked_then_gone_from_the_chargers_
         guest,
     )
 
-    async with connected(system.ocpp_url, serial, version) as charger:
+    async with checked(system.ocpp_url, serial, version) as charger:
         boot = await charger.boot()
         assert boot.status == "Accepted"
         assert boot.interval > 0
@@ -200,14 +205,14 @@ async def test_a_charger_catches_up_on_reconnect_in_parts_and_a_mismatch_gets_th
         )
 
     first = await add_key(f"A{owner.hex[:6]}")
-    async with connected(system.ocpp_url, serial, version, per_message=2) as charger:
+    async with checked(system.ocpp_url, serial, version, per_message=2) as charger:
         await in_step(system, charger_id, charger, first["position"])
     away_version = charger.list_version
 
     # Offline while four more keys come: it reconnects (anywhere) and asks its version.
     for n in range(4):
         last = await add_key(f"B{n}{owner.hex[:6]}")
-    async with connected(system.ocpp_url, serial, version, keep=charger) as again:
+    async with checked(system.ocpp_url, serial, version, keep=charger) as again:
         await in_step(system, charger_id, again, last["position"])
         assert again.list_version > away_version
         # Five keys, two per message: one Full part, then Differential parts, one version.
@@ -248,8 +253,8 @@ async def test_each_instance_serves_the_chargers_it_holds_and_a_charger_may_move
     # One charger on each instance: the owner's new key reaches both (each instance hears
     # every change and serves only its own chargers).
     async with (
-        connected(system.ocpp_url, first_serial, "1.6") as first,
-        connected(elsewhere, other_serial, "2.0.1") as other,
+        checked(system.ocpp_url, first_serial, "1.6") as first,
+        checked(elsewhere, other_serial, "2.0.1") as other,
     ):
         await in_step(system, first_id, first, 0)
         await in_step(system, other_id, other, 0)
@@ -260,7 +265,7 @@ async def test_each_instance_serves_the_chargers_it_holds_and_a_charger_may_move
 
     # Offline during a change, the first charger comes back to the other instance.
     again = await add_key(f"N{owner.hex[:6]}")
-    async with connected(elsewhere, first_serial, "1.6", keep=first) as moved:
+    async with checked(elsewhere, first_serial, "1.6", keep=first) as moved:
         await in_step(system, first_id, moved, again["position"])
         assert len(moved.entries) == 2
         assert moved.schema_errors == []
@@ -272,7 +277,7 @@ async def test_bad_input_costs_only_its_own_connection(
     _, good_id, good_serial = await owner_with_charger(commands, system)
     _, _, other_serial = await owner_with_charger(commands, system)
     url = system.ocpp_url
-    async with connected(url, good_serial, "1.6") as good:
+    async with checked(url, good_serial, "1.6") as good:
         await in_step(system, good_id, good, 0)
 
         # Refused at the handshake: an unknown serial number, no subprotocol, a wrong one.

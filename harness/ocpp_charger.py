@@ -1,6 +1,7 @@
 """A simulated charge point: the `ocpp` package's `ChargePoint` (1.6 or 2.0.1) that keeps a
-local list as a real charger would, and checks every frame the gateway sends it against
-the OCPP schemas (`tests/ocpp_schemas.py`)."""
+local list as a real charger would, and hands every frame the gateway sends it to a check
+(the tests pass the OCPP schemas' validator, `tests/ocpp_schemas.py`). The end-to-end
+tests, `make faults` and `make bench` connect these to the real gateway."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import jsonschema
 import websockets
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
@@ -19,8 +19,10 @@ from ocpp.v16 import call_result as result16
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
+from websockets.typing import Subprotocol
 
-from tests.ocpp_schemas import validate
+Check = Callable[[str, str, dict[str, Any]], None]
+"""(OCPP version, schema name, payload) → raises when the payload breaks the schema."""
 
 SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
 
@@ -33,7 +35,11 @@ class Recording:
     info_key: str
     version_key: str
 
-    def _begin(self, per_message: int | None) -> None:
+    serving: asyncio.Task[None] | None = None
+    """Reads the connection; it ends (with ConnectionClosed) when the gateway hangs up."""
+
+    def _begin(self, per_message: int | None, check: Check | None) -> None:
+        self.check = check
         self.entries: dict[str, dict[str, Any]] = {}
         self.list_version = 0
         self.per_message = per_message
@@ -48,19 +54,23 @@ class Recording:
 
     async def route_message(self, raw_msg: str) -> None:  # the library's hook
         message = json.loads(raw_msg)
-        try:
-            if message[0] == 2:
-                self.calls.append((message[2], message[3]))
-                self._raw[message[1]] = message[3]
-                suffix = "" if self.version == "1.6" else "Request"
-                validate(self.version, message[2] + suffix, message[3])
-                self.validated += 1
-            elif message[0] == 3 and message[1] in self._ours:
-                validate(self.version, self._ours[message[1]] + "Response", message[2])
-                self.validated += 1
-        except jsonschema.ValidationError as error:
-            self.schema_errors.append(f"{message}: {error.message}")
+        if message[0] == 2:
+            self.calls.append((message[2], message[3]))
+            self._raw[message[1]] = message[3]
+            suffix = "" if self.version == "1.6" else "Request"
+            self._check(message[2] + suffix, message[3])
+        elif message[0] == 3 and message[1] in self._ours:
+            self._check(self._ours[message[1]] + "Response", message[2])
         await super().route_message(raw_msg)  # type: ignore[misc]
+
+    def _check(self, schema: str, payload: dict[str, Any]) -> None:
+        if self.check is None:
+            return
+        try:
+            self.check(self.version, schema, payload)
+            self.validated += 1
+        except Exception as error:  # the check's own exception type
+            self.schema_errors.append(f"{schema} {payload}: {error}")
 
     async def _send(self, message: str) -> None:
         frame = json.loads(message)
@@ -84,9 +94,9 @@ class Recording:
         self._applied.set()
         return "Accepted"
 
-    async def until(self, check: Callable[[], bool], timeout: float = 20.0) -> None:
+    async def until(self, check: Callable[[], bool], within: float = 20.0) -> None:
         """Wait until `check()` holds for the charger's state."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 self._applied.clear()
                 if check():
@@ -196,14 +206,17 @@ async def connected(
     *,
     per_message: int | None = None,
     keep: Charger | None = None,
+    check: Check | None = None,
 ) -> AsyncIterator[Charger]:
     """A charger connected at `url` + `serial`, serving until the block ends; `keep`: the
     same charger (its list) again, on a new connection."""
-    socket = await websockets.connect(url + serial, subprotocols=[SUBPROTOCOL[version]])
+    socket = await websockets.connect(
+        url + serial, subprotocols=[Subprotocol(SUBPROTOCOL[version])]
+    )
     kind = Charger16 if version == "1.6" else Charger201
     charger = kind(serial, socket, response_timeout=10)
     if keep is None:
-        charger._begin(per_message)
+        charger._begin(per_message, check)
     else:
         charger.__dict__.update(
             {
@@ -212,7 +225,7 @@ async def connected(
                 if k not in ("_connection", "_response_queue", "_call_lock", "route_map")
             }
         )
-    serving = asyncio.create_task(charger.start())
+    serving = charger.serving = asyncio.create_task(charger.start())
     try:
         yield charger
     finally:
