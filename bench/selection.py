@@ -7,7 +7,7 @@ table itself when P3 did not run).
 
 from __future__ import annotations
 
-MEASURES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7")
+MEASURES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8")
 NEEDS = {"P2": ("P1",), "P6": ("P1", "P3")}
 
 
