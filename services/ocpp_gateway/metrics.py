@@ -24,6 +24,9 @@ class GatewayMetrics:
         self.bad_frames = 0
         self.changes_heard = 0
 
+    def bad_frame(self) -> None:
+        self.bad_frames += 1
+
     def render(self) -> str:
         out = MetricsText()
         out.family(

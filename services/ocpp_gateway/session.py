@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
+from websockets.exceptions import ConnectionClosed
+
 from services.ocpp_gateway.authorize import Authorizer
 from services.ocpp_gateway.changes import ListChange
 from services.ocpp_gateway.dialects import Dialect
@@ -47,16 +49,15 @@ class Session:
         self._dialect = dialect
         self._backing = backing
         self._close = close
-        metrics = backing.metrics
         self.link = OcppLink(
             socket,
             dialect.ocpp_version,
             self._handlers(),
             dialect.known_actions,
             call_timeout=backing.call_timeout,
-            on_bad_frame=lambda: setattr(metrics, "bad_frames", metrics.bad_frames + 1),
+            on_bad_frame=backing.metrics.bad_frame,
         )
-        self.sync = ListSync(charger_id, self.link, dialect, backing.lists, metrics)
+        self.sync = ListSync(charger_id, self.link, dialect, backing.lists, backing.metrics)
 
     def changed(self, change: ListChange) -> None:
         self.sync.changed(change)
@@ -83,6 +84,8 @@ class Session:
             await self.sync.run()
         except asyncio.CancelledError:
             raise
+        except ConnectionClosed:
+            return  # the charger left; `run` ends with the reading side
         except Exception as error:
             log.warning(
                 "charger %s: list sync stopped (%s: %s); closing its connection",
