@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import websockets
@@ -142,6 +143,11 @@ class Charger16(Recording, ChargePoint16):  # type: ignore[misc]
     async def heartbeat(self) -> Any:
         return await self.call(call16.Heartbeat())
 
+    async def status(self) -> Any:
+        return await self.call(
+            call16.StatusNotification(connector_id=1, error_code="NoError", status="Available")
+        )
+
     async def authorize(self, token: str) -> str:
         answer = await self.call(call16.Authorize(id_tag=token))
         return str(answer.id_tag_info["status"])
@@ -187,6 +193,16 @@ class Charger201(Recording, ChargePoint201):  # type: ignore[misc]
 
     async def heartbeat(self) -> Any:
         return await self.call(call201.Heartbeat())
+
+    async def status(self) -> Any:
+        return await self.call(
+            call201.StatusNotification(
+                timestamp=datetime.now(UTC).isoformat(),
+                connector_status="Available",
+                evse_id=1,
+                connector_id=1,
+            )
+        )
 
     async def authorize(self, token: str) -> str:
         answer = await self.call(

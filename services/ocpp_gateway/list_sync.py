@@ -25,7 +25,7 @@ from services.ocpp_gateway.changes import ListChange
 from services.ocpp_gateway.dialects import Dialect
 from services.ocpp_gateway.metrics import GatewayMetrics
 from services.ocpp_gateway.parts import in_parts
-from services.ocpp_gateway.rpc import OcppLink, Payload
+from services.ocpp_gateway.rpc import CallRefused, OcppLink, Payload
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,14 @@ class ListSync:
 
     async def run(self) -> None:
         """Catch up, then follow the changes until cancelled (the connection closed)."""
-        held = self._dialect.list_version(await self._link.call("GetLocalListVersion", {}))
+        try:
+            held = self._dialect.list_version(await self._link.call("GetLocalListVersion", {}))
+        except CallRefused as refused:
+            held, why = NO_LIST_SUPPORT, refused.code
+        else:
+            why = "no list support"
         if held == NO_LIST_SUPPORT:
-            log.info("charger %s keeps no local list", self._charger_id)
+            log.info("charger %s keeps no local list (%s)", self._charger_id, why)
             return
         self.held = held
         self._per_message = await self._dialect.items_per_message(self._link)
@@ -98,7 +103,10 @@ class ListSync:
         """Send a list (in parts if need be); True when every part was Accepted."""
         self._metrics.lists_sent[update_type] += 1
         for part in in_parts(request, self._per_message):
-            status = str((await self._link.call("SendLocalList", part)).get("status"))
+            try:
+                status = str((await self._link.call("SendLocalList", part)).get("status"))
+            except CallRefused as refused:  # a CALLERROR: refused like any other answer
+                status = refused.code
             if status != "Accepted":
                 self._metrics.list_refusals[status] += 1
                 log.info(

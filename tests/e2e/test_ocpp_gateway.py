@@ -127,6 +127,8 @@ async def test_invited_key_is_accepted_then_blocked_then_gone_from_the_chargers_
         boot = await charger.boot()
         assert boot.status == "Accepted"
         assert boot.interval > 0
+        assert await charger.status() is not None
+        assert (await charger.heartbeat()).current_time
         await in_step(system, charger_id, charger, 0)
 
         # Invite, accept with the e-mail's token, add a card: the charger's list holds it.

@@ -12,6 +12,7 @@ from services.ocpp_gateway.changes import ListChange
 from services.ocpp_gateway.dialects.v16 import Ocpp16
 from services.ocpp_gateway.list_sync import ListSync
 from services.ocpp_gateway.metrics import GatewayMetrics
+from services.ocpp_gateway.rpc import CallRefused
 
 CHARGER = uuid.uuid4()
 
@@ -92,3 +93,33 @@ async def test_a_refused_full_list_is_sent_again_at_the_next_change_not_in_a_loo
     charger = Charger(1, refuse=1)
     await run_with(charger, Lists(4), change(5))
     assert charger.sent == [("Full", 4), ("Full", 4)]
+
+
+class NoLists(Charger):
+    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if action == "GetLocalListVersion":
+            raise CallRefused("NotImplemented", "no local list here")
+        return await super().call(action, payload)
+
+
+async def test_a_charger_without_local_lists_is_left_alone_and_stays_connected() -> None:
+    charger = NoLists(0)
+    sync = ListSync(CHARGER, charger, Ocpp16(), Lists(3), GatewayMetrics(dict))  # type: ignore[arg-type]
+    sync.changed(change(4))
+    await asyncio.wait_for(sync.run(), 1)  # returns: nothing to keep in step
+    assert charger.sent == []
+
+
+class RefusesLists(Charger):
+    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if action == "SendLocalList":
+            self.sent.append((payload["updateType"], payload["listVersion"]))
+            raise CallRefused("NotSupported", "lists are read-only here")
+        return await super().call(action, payload)
+
+
+async def test_a_callerror_to_a_list_counts_as_a_refusal_not_a_broken_connection() -> None:
+    charger = RefusesLists(1)
+    metrics = await run_with(charger, Lists(3))
+    assert charger.sent == [("Full", 3)]
+    assert metrics.list_refusals == {"NotSupported": 1}
