@@ -40,6 +40,7 @@ class OcppServer:
             weakref.WeakKeyDictionary()
         )
         """From the handshake to the handler (gone with a connection that never opens)."""
+        self._closing: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
 
     @property
@@ -103,7 +104,7 @@ class OcppServer:
             connection,
             dialect,
             self._backing,
-            lambda: asyncio.ensure_future(connection.close(1000, "replaced")),
+            lambda: self._close(connection),
         )
         await self._connected.hold(session)
         log.info("charger %s connected (%s)", admitted.serial_number, dialect.subprotocol)
@@ -114,6 +115,12 @@ class OcppServer:
         finally:
             self._connected.release(session)
             log.info("charger %s disconnected", admitted.serial_number)
+
+    def _close(self, connection: ServerConnection) -> None:
+        """Close a connection from outside its handler (kept until done: tasks are weak)."""
+        task = asyncio.create_task(connection.close(1000, "superseded or out of step"))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
 
 def _response(connection: ServerConnection, answer: Answer) -> Response:
