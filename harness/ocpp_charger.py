@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +29,27 @@ Check = Callable[[str, str, dict[str, Any]], None]
 SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
 
 
+@dataclass
+class Kept:
+    """What a charger keeps across its connections: its list, and what it was sent."""
+
+    check: Check | None = None
+    per_message: int | None = None
+    """What it answers for `SendLocalListMaxLength` / `ItemsPerMessage` (None: unknown)."""
+    refuse_differentials: int = 0
+    """Answer VersionMismatch to this many Differentials (then accept again)."""
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    list_version: int = 0
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every CALL the gateway sent it: (action, payload)."""
+    schema_errors: list[str] = field(default_factory=list)
+    validated: int = 0
+    applied: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def statuses(self) -> dict[str, str]:
+        return {key: info["status"] for key, info in self.entries.items()}
+
+
 class Recording:
     """What both versions share: the list, what arrived, and waiting for a state."""
 
@@ -36,27 +58,42 @@ class Recording:
     info_key: str
     version_key: str
 
+    kept: Kept
     serving: asyncio.Task[None] | None = None
     """Reads the connection; it ends (with ConnectionClosed) when the gateway hangs up."""
 
-    def _begin(self, per_message: int | None, check: Check | None) -> None:
-        self.check = check
-        self.entries: dict[str, dict[str, Any]] = {}
-        self.list_version = 0
-        self.per_message = per_message
-        self.refuse_differentials = 0
-        """Answer VersionMismatch to this many Differentials (then accept again)."""
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.schema_errors: list[str] = []
-        self.validated = 0
+    def _begin(self, kept: Kept) -> None:
+        self.kept = kept
         self._raw: dict[str, dict[str, Any]] = {}
         self._ours: dict[str, str] = {}
-        self._applied = asyncio.Event()
+
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        return self.kept.entries
+
+    @property
+    def list_version(self) -> int:
+        return self.kept.list_version
+
+    @property
+    def calls(self) -> list[tuple[str, dict[str, Any]]]:
+        return self.kept.calls
+
+    @property
+    def schema_errors(self) -> list[str]:
+        return self.kept.schema_errors
+
+    @property
+    def validated(self) -> int:
+        return self.kept.validated
+
+    def statuses(self) -> dict[str, str]:
+        return self.kept.statuses()
 
     async def route_message(self, raw_msg: str) -> None:  # the library's hook
         message = json.loads(raw_msg)
         if message[0] == 2:
-            self.calls.append((message[2], message[3]))
+            self.kept.calls.append((message[2], message[3]))
             self._raw[message[1]] = message[3]
             suffix = "" if self.version == "1.6" else "Request"
             self._check(message[2] + suffix, message[3])
@@ -65,13 +102,14 @@ class Recording:
         await super().route_message(raw_msg)  # type: ignore[misc]
 
     def _check(self, schema: str, payload: dict[str, Any]) -> None:
-        if self.check is None:
+        kept = self.kept
+        if kept.check is None:
             return
         try:
-            self.check(self.version, schema, payload)
-            self.validated += 1
+            kept.check(self.version, schema, payload)
+            kept.validated += 1
         except Exception as error:  # the check's own exception type
-            self.schema_errors.append(f"{schema} {payload}: {error}")
+            kept.schema_errors.append(f"{schema} {payload}: {error}")
 
     async def _send(self, message: str) -> None:
         frame = json.loads(message)
@@ -80,32 +118,29 @@ class Recording:
         await super()._send(message)  # type: ignore[misc]
 
     def _apply(self, unique_id: str) -> str:
-        request = self._raw.pop(unique_id)
-        if request["updateType"] == "Differential" and self.refuse_differentials:
-            self.refuse_differentials -= 1
+        request, kept = self._raw.pop(unique_id), self.kept
+        if request["updateType"] == "Differential" and kept.refuse_differentials:
+            kept.refuse_differentials -= 1
             return "VersionMismatch"
         if request["updateType"] == "Full":
-            self.entries = {}
+            kept.entries.clear()
         for entry in request.get("localAuthorizationList", []):
             if self.info_key in entry:
-                self.entries[self.list_key(entry)] = entry[self.info_key]
+                kept.entries[self.list_key(entry)] = entry[self.info_key]
             else:
-                self.entries.pop(self.list_key(entry), None)
-        self.list_version = request[self.version_key]
-        self._applied.set()
+                kept.entries.pop(self.list_key(entry), None)
+        kept.list_version = request[self.version_key]
+        kept.applied.set()
         return "Accepted"
 
     async def until(self, check: Callable[[], bool], within: float = 20.0) -> None:
         """Wait until `check()` holds for the charger's state."""
         async with asyncio.timeout(within):
             while True:
-                self._applied.clear()
+                self.kept.applied.clear()
                 if check():
                     return
-                await self._applied.wait()
-
-    def statuses(self) -> dict[str, str]:
-        return {key: info["status"] for key, info in self.entries.items()}
+                await self.kept.applied.wait()
 
 
 class Charger16(Recording, ChargePoint16):  # type: ignore[misc]
@@ -127,13 +162,14 @@ class Charger16(Recording, ChargePoint16):  # type: ignore[misc]
 
     @on("GetConfiguration")
     def on_get_configuration(self, key: list[str] | None = None) -> Any:
-        if self.per_message is None:
+        if self.kept.per_message is None:
             return result16.GetConfiguration(unknown_key=key or [])
-        return result16.GetConfiguration(
-            configuration_key=[
-                {"key": "SendLocalListMaxLength", "readonly": True, "value": str(self.per_message)}
-            ]
-        )
+        limit = {
+            "key": "SendLocalListMaxLength",
+            "readonly": True,
+            "value": str(self.kept.per_message),
+        }
+        return result16.GetConfiguration(configuration_key=[limit])
 
     async def boot(self) -> Any:
         return await self.call(
@@ -172,12 +208,12 @@ class Charger201(Recording, ChargePoint201):  # type: ignore[misc]
 
     @on("GetVariables")
     def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> Any:
-        found = self.per_message is not None
+        found = self.kept.per_message is not None
         return result201.GetVariables(
             get_variable_result=[
                 {
                     "attributeStatus": "Accepted" if found else "UnknownVariable",
-                    **({"attributeValue": str(self.per_message)} if found else {}),
+                    **({"attributeValue": str(self.kept.per_message)} if found else {}),
                     "component": {"name": "LocalAuthListCtrlr"},
                     "variable": {"name": "ItemsPerMessage"},
                 }
@@ -220,27 +256,16 @@ async def connected(
     serial: str,
     version: str,
     *,
-    per_message: int | None = None,
-    keep: Charger | None = None,
-    check: Check | None = None,
+    kept: Kept | None = None,
 ) -> AsyncIterator[Charger]:
-    """A charger connected at `url` + `serial`, serving until the block ends; `keep`: the
-    same charger (its list) again, on a new connection."""
+    """A charger connected at `url` + `serial`, serving until the block ends; `kept`: what
+    it keeps (pass a charger's `kept` to connect the same charger again)."""
     socket = await websockets.connect(
         url + serial, subprotocols=[Subprotocol(SUBPROTOCOL[version])]
     )
     kind = Charger16 if version == "1.6" else Charger201
     charger = kind(serial, socket, response_timeout=10)
-    if keep is None:
-        charger._begin(per_message, check)
-    else:
-        charger.__dict__.update(
-            {
-                k: v
-                for k, v in keep.__dict__.items()
-                if k not in ("_connection", "_response_queue", "_call_lock", "route_map")
-            }
-        )
+    charger._begin(Kept() if kept is None else kept)
     serving = charger.serving = asyncio.create_task(charger.start())
     try:
         yield charger

@@ -23,7 +23,7 @@ from faults.scenarios import Scenario
 from faults.scenarios.common import say, with_system
 from faults.system import System
 from faults.traffic import Traffic
-from harness.ocpp_charger import Charger, connected
+from harness.ocpp_charger import Charger, Kept, connected
 
 KILLS = 3
 CHARGERS = 10
@@ -39,6 +39,7 @@ class Fleet:
         self._serials = serials  # serial -> OCPP version
         self.chargers: dict[str, Charger] = {}
         self.connections: dict[str, int] = dict.fromkeys(serials, 0)
+        self._kept = {serial: Kept() for serial in serials}
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -58,7 +59,7 @@ class Fleet:
         while not self._stop.is_set():
             try:
                 async with connected(
-                    self._url, serial, version, keep=self.chargers.get(serial)
+                    self._url, serial, version, kept=self._kept[serial]
                 ) as charger:
                     self.chargers[serial] = charger
                     self.connections[serial] += 1

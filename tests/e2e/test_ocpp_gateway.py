@@ -6,10 +6,10 @@ sends a charger is checked against the OCPP schemas (`ocpp_charger.Recording`)."
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import re
 import uuid
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -17,7 +17,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from harness.ocpp_charger import Charger, connected
+from harness.ocpp_charger import Charger, Kept, connected
 from tests.e2e.conftest import System
 from tests.e2e.test_invite_flow import body_text
 from tests.kafka_helpers import CommandClient
@@ -25,8 +25,16 @@ from tests.ocpp_schemas import validate
 
 pytestmark = pytest.mark.e2e
 
-checked = functools.partial(connected, check=validate)
-"""A simulated charger that checks every frame from the gateway against the OCPP schemas."""
+
+def checked(
+    url: str, serial: str, version: str, *, per_message: int | None = None, kept: Kept | None = None
+) -> AbstractAsyncContextManager[Charger]:
+    """A simulated charger that checks every frame from the gateway against the OCPP
+    schemas; `kept`: the same charger again."""
+    return connected(
+        url, serial, version, kept=kept or Kept(check=validate, per_message=per_message)
+    )
+
 
 VERSIONS = ["1.6", "2.0.1"]
 
@@ -214,14 +222,14 @@ async def test_a_charger_catches_up_on_reconnect_in_parts_and_a_mismatch_gets_th
     # Offline while four more keys come: it reconnects (anywhere) and asks its version.
     for n in range(4):
         last = await add_key(f"B{n}{owner.hex[:6]}")
-    async with checked(system.ocpp_url, serial, version, keep=charger) as again:
+    async with checked(system.ocpp_url, serial, version, kept=charger.kept) as again:
         await in_step(system, charger_id, again, last["position"])
         assert again.list_version > away_version
         # Five keys, two per message: one Full part, then Differential parts, one version.
         assert sent_lists(again)[-3:] == [("Full", 2), ("Differential", 2), ("Differential", 1)]
 
         # It refuses the next Differential (VersionMismatch): the gateway sends the Full list.
-        again.refuse_differentials = 1
+        again.kept.refuse_differentials = 1
         lists_before = len(sent_lists(again))
         newest = await add_key(f"C{owner.hex[:6]}")
         await in_step(system, charger_id, again, newest["position"])
@@ -267,7 +275,7 @@ async def test_each_instance_serves_the_chargers_it_holds_and_a_charger_may_move
 
     # Offline during a change, the first charger comes back to the other instance.
     again = await add_key(f"N{owner.hex[:6]}")
-    async with checked(elsewhere, first_serial, "1.6", keep=first) as moved:
+    async with checked(elsewhere, first_serial, "1.6", kept=first.kept) as moved:
         await in_step(system, first_id, moved, again["position"])
         assert len(moved.entries) == 2
         assert moved.schema_errors == []
