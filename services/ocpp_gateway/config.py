@@ -25,6 +25,9 @@ class GatewaySettings:
     The largest message a charger sends us (a BootNotification, an Authorize) is < 2 KiB."""
     call_timeout_seconds: float = 30.0
     """`OCPP_CALL_TIMEOUT_SECONDS`: how long a charger may take to answer our call."""
+    recheck_seconds: float = 60.0
+    """`OCPP_RECHECK_SECONDS`: how often a quiet charger's version is compared with the read
+    model's (the safety net for changes the topic never brought)."""
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -35,6 +38,7 @@ class GatewaySettings:
             host=env.get("OCPP_HOST", cls.host),
             heartbeat_seconds=int(env.get("OCPP_HEARTBEAT_SECONDS", str(cls.heartbeat_seconds))),
             max_frame_bytes=int(env.get("OCPP_MAX_FRAME_BYTES", str(cls.max_frame_bytes))),
+            recheck_seconds=float(env.get("OCPP_RECHECK_SECONDS", str(cls.recheck_seconds))),
             call_timeout_seconds=float(
                 env.get("OCPP_CALL_TIMEOUT_SECONDS", str(cls.call_timeout_seconds))
             ),

@@ -7,7 +7,11 @@ time (a single task per connection, so steps never overlap):
    the version before, nothing when it already holds that version or a later one, else
    the Full list;
 3. a `VersionMismatch` or `Failed` answer → the Full list (once; a charger refusing that
-   too is left until the next change or reconnection, never retried in a loop).
+   too is left until the next change or reconnection, never retried in a loop);
+4. a safety net for changes the topic never brought (a broker that restarted empty, a
+   record skipped): every `recheck_seconds` without a change, the read model's version
+   is compared with the charger's; behind twice in a row (not merely a change still on
+   its way), it gets the Full list.
 
 What the charger holds is learnt from the charger and the read model, never stored: a
 reconnecting charger (to any instance) starts again at 1.
@@ -49,8 +53,12 @@ class ListSync:
         dialect: Dialect,
         lists: Lists,
         metrics: GatewayMetrics,
+        recheck_seconds: float = 60.0,
     ) -> None:
         self._charger_id = charger_id
+        self._recheck_seconds = recheck_seconds
+        self._behind: int | None = None
+        """The read model's version when the last recheck found the charger behind it."""
         self._link = link
         self._dialect = dialect
         self._lists = lists
@@ -79,7 +87,30 @@ class ListSync:
         if held != await self._lists.current_version(self._charger_id):
             await self._send_full()
         while True:
-            await self._follow(await self._changes.get())
+            try:
+                change = await asyncio.wait_for(self._changes.get(), self._recheck_seconds)
+            except TimeoutError:
+                await self._recheck()
+            else:
+                self._behind = None
+                await self._follow(change)
+
+    async def _recheck(self) -> None:
+        current = await self._lists.current_version(self._charger_id)
+        if current is None or current == self.held:
+            self._behind = None
+            return
+        if self._behind is not None and current >= self._behind:
+            log.warning(
+                "charger %s still at version %s, the read model at %s: Full list",
+                self._charger_id,
+                self.held,
+                current,
+            )
+            self._behind = None
+            await self._send_full()
+            return
+        self._behind = current
 
     async def _follow(self, change: ListChange) -> None:
         if self.held is not None and change.version <= self.held:

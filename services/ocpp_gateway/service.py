@@ -55,6 +55,7 @@ class OcppGateway:
             self.metrics,
             settings.heartbeat_seconds,
             settings.call_timeout_seconds,
+            settings.recheck_seconds,
         )
         directory = ChargerDirectory(self._pool, self._schema)
         self.server = OcppServer(

@@ -33,6 +33,7 @@ class Backing:
     metrics: GatewayMetrics
     heartbeat_seconds: int
     call_timeout: float
+    recheck_seconds: float = 60.0
 
 
 class Session:
@@ -57,7 +58,14 @@ class Session:
             call_timeout=backing.call_timeout,
             on_bad_frame=backing.metrics.bad_frame,
         )
-        self.sync = ListSync(charger_id, self.link, dialect, backing.lists, backing.metrics)
+        self.sync = ListSync(
+            charger_id,
+            self.link,
+            dialect,
+            backing.lists,
+            backing.metrics,
+            backing.recheck_seconds,
+        )
 
     def changed(self, change: ListChange) -> None:
         self.sync.changed(change)

@@ -123,3 +123,25 @@ async def test_a_callerror_to_a_list_counts_as_a_refusal_not_a_broken_connection
     metrics = await run_with(charger, Lists(3))
     assert charger.sent == [("Full", 3)]
     assert metrics.list_refusals == {"NotSupported": 1}
+
+
+class MovingLists(Lists):
+    """A read model that moves on without the topic saying so (a lost record)."""
+
+    async def current_version(self, charger_id: uuid.UUID) -> int | None:
+        await asyncio.sleep(0)
+        return self.version
+
+
+async def test_a_version_the_topic_never_brought_is_caught_up_by_the_recheck() -> None:
+    charger, lists = Charger(3), MovingLists(3)
+    sync = ListSync(CHARGER, charger, Ocpp16(), lists, GatewayMetrics(dict), recheck_seconds=0)  # type: ignore[arg-type]
+    task = asyncio.create_task(sync.run())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert charger.sent == []  # in step: rechecks find nothing to do
+    lists.version = 5
+    for _ in range(50):
+        await asyncio.sleep(0)
+    task.cancel()
+    assert charger.sent == [("Full", 5)]  # once, after it was behind twice in a row
