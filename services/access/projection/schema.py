@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS {s}.chargers (
     connected boolean NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chargers_group ON {s}.chargers (group_id, charger_id);
+CREATE INDEX IF NOT EXISTS chargers_serial ON {s}.chargers (serial_number);  -- the OCPP gateway's handshake
 
 CREATE TABLE IF NOT EXISTS {s}.shares (
     charger_id uuid NOT NULL,
