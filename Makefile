@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit rebuild bench faults compose-cli up down clean
+.PHONY: help install run test lint unit integration e2e audit rebuild bench faults compose-cli up down clean contract-docs
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,8 +44,16 @@ e2e: install  ## tests through the real processes
 audit: install  ## the auditors' tool over DATABASE_URL, e.g. make audit ARGS="verify"
 	$(BIN)/access-audit $(ARGS)
 
+contract-docs: install  ## regenerate docs/openapi.json and docs/asyncapi.json from the code
+	$(BIN)/python -m services.access.api.openapi > docs/openapi.json
+	$(BIN)/python -m events.asyncapi > docs/asyncapi.json
+
 rebuild: install  ## replay the log into fresh read models and swap them in; ARGS="--check" compares only
 	$(BIN)/access-rebuild $(ARGS)
+
+.PHONY: keys
+keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="status" (or "rotate")
+	$(BIN)/access-keys $(ARGS)
 
 BENCH_ARGS ?=
 bench: install  ## P1-P7 against raw baselines on a system of its own (~8 min; not in `test`)

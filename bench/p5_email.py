@@ -58,7 +58,7 @@ async def publish_invitations(b: Bench, template: dict[str, Any], count: int) ->
         started = time.monotonic()
         for key, value in values:
             await producer.send(b.system.topics.events, value, key=key,
-                                headers=[("content-type", b"application/json")])
+                                headers=[("content-type", b"application/cloudevents+json")])
         await producer.flush()
         return started
     finally:

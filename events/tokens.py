@@ -2,7 +2,9 @@
 
 The store and the events topic hold only the salt; without `TOKEN_SECRET` the token
 cannot be derived from them. Resending an invitation draws a new salt, so the old
-token stops working.
+token stops working. Tokens are issued under the current secret and accepted under it or
+any previous one (`TOKEN_SECRET_PREVIOUS`), so rotating the secret breaks no link sent
+before: each works until its invitation expires.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from uuid import UUID
 
 
@@ -24,7 +27,10 @@ def invitation_token(secret: bytes, invitation_id: UUID, salt: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def token_matches(secret: bytes, invitation_id: UUID, salt: str, token: str) -> bool:
-    """Constant-time comparison, so response timing says nothing about the token."""
-    expected = invitation_token(secret, invitation_id, salt)
-    return hmac.compare_digest(expected.encode(), token.encode())
+def token_matches(secrets: Sequence[bytes], invitation_id: UUID, salt: str, token: str) -> bool:
+    """Whether `token` was issued under one of `secrets`. Every secret is tried, each in
+    constant time, so response timing says nothing about the token or which secret."""
+    given = token.encode()
+    matches = [hmac.compare_digest(invitation_token(s, invitation_id, salt).encode(), given)
+               for s in secrets]
+    return any(matches)

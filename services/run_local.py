@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from services.common.config import redacted
 from services.local import infra
 from services.local.supervisor import StopRequested, Supervisor, say
 
@@ -49,7 +50,7 @@ def announce_when_ready(env: dict[str, str], var: Path, token_defaulted: bool) -
             return
         time.sleep(0.5)
     token = env["API_TOKENS"].split(",")[0] if token_defaulted else "<one of API_TOKENS>"
-    mail = f"{var / 'mail'}/*.eml" if "SMTP_URL" not in os.environ else env["SMTP_URL"]
+    mail = f"{var / 'mail'}/*.eml" if "SMTP_URL" not in os.environ else redacted(env["SMTP_URL"])
     for line in (
         "charger-access is up",
         f"  query API : {api}   (bearer token: {token})",
@@ -57,7 +58,7 @@ def announce_when_ready(env: dict[str, str], var: Path, token_defaulted: bool) -
         f"  mail      : {mail}",
         f"  OCPP      : ws://127.0.0.1:{os.environ.get('OCPP_PORT', '9000')}/ocpp/<serial number>",
         f"  broker    : {env['KAFKA_BOOTSTRAP_SERVERS']}",
-        f"  database  : {env['DATABASE_URL']}",
+        f"  database  : {redacted(env['DATABASE_URL'])}",
         "  Ctrl-C stops everything.",
     ):
         say("run", line)

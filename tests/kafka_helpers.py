@@ -22,11 +22,13 @@ def envelope(type_: str, data: dict[str, Any], actor: uuid.UUID | str,
 class CommandClient:
     """Publishes commands and reads their results, as another service would."""
 
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
+    def __init__(self, bootstrap: str, topics: Topics,
+                 options: dict[str, Any] | None = None) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
+        self.options = options or {}  # security: KafkaSecurity.client_options()
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                         enable_idempotence=False, linger_ms=1)
+                                         enable_idempotence=False, linger_ms=1, **self.options)
         self.results: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.dead_letters: list[Any] = []
@@ -54,7 +56,8 @@ class CommandClient:
 
     async def _follow(self, topic: str, sink: Any) -> None:
         consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=None,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
+                                    auto_offset_reset="earliest", enable_auto_commit=False,
+                                    **self.options)
         await consumer.start()
         try:
             async for record in consumer:

@@ -4,7 +4,9 @@ get a `rejected`/`invalid` result), every good one its result, and the good thro
 must stay >= 0.8x that of a clean run of 10 000 good commands on the same system.
 
 Oversize messages (just over the 1 MiB limit) are few (`OVERSIZE`): each costs a MiB
-through the broker twice (in, and into the DLQ), which a 2-core box feels.
+through the broker twice (in, and into the DLQ), which a 2-core box feels. Each carries an
+id (the structured envelope's, or the binary binding's `ce_id`), so each must also be
+answered `rejected`/`invalid` (issue 17: they used to carry none and were left out).
 """
 
 from __future__ import annotations
@@ -43,12 +45,15 @@ def good_command() -> tuple[str, bytes, bytes]:
 def bad_message(n: int, rng: random.Random) -> Bad:
     """The n-th bad message: oversize first, then six kinds in turn."""
     command_id = str(uuid.uuid4())
-    if n < OVERSIZE:
-        padded = envelope("RegisterUser", {"name": "x" * (MAX_MESSAGE_BYTES + 100)}, uuid.uuid4())
-        return None, json.dumps(padded).encode(), None
     binary = [("ce_specversion", b"1.0"), ("ce_id", command_id.encode()),
               ("ce_type", b"RegisterUser"), ("ce_source", b"faults"),
               ("ce_actor", str(uuid.uuid4()).encode())]
+    if n < OVERSIZE:  # each carries its id (alternately structured and binary): answered too
+        data = {"name": "x" * (MAX_MESSAGE_BYTES + 100)}
+        if n % 2:
+            return command_id, json.dumps(data).encode(), binary
+        padded = envelope("RegisterUser", data, uuid.uuid4(), command_id)
+        return command_id, json.dumps(padded).encode(), None
     kinds: list[Bad] = [
         (None, rng.randbytes(rng.randint(1, 300)), None),  # not JSON
         (None, b"[1, 2, 3]", None),  # JSON, not an object

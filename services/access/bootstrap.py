@@ -33,7 +33,7 @@ from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
 from services.common.incarnation import Incarnation
-from services.common.kafka import ensure_topics, keep_topics
+from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +71,16 @@ class AccessService:
                                               reset=keep_session)
         async with self.pool.acquire() as conn:
             await create_schema(conn)
-        created = await ensure_topics(s.kafka_bootstrap_servers, s.topics.all())
+        created = await ensure_settings_topics(s, s.topics.all())
         self.broker = KafkaBroker(
-            s.kafka_bootstrap_servers, acks="all", enable_idempotence=False, linger_ms=2,
+            **broker_options(s), acks="all", enable_idempotence=False, linger_ms=2,
             client_id="charger-access", logger=None,
         )
         rules = Rules(s.token_secret, timedelta(seconds=s.invitation_ttl_seconds),
-                      operators=s.operator_ids)
+                      operators=s.operator_ids, previous_token_secrets=s.previous_token_secrets)
         self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
         self._incarnation = Incarnation(s.database_url, "access", s.access_instance)
-        await self._incarnation.begin()
+        await self._incarnation.begin(on_lost=self._stop_consuming)
         self._subscriber = self.consumer.register(
             f"{s.consumer_group_prefix}-access", self._incarnation.group_instance_id
         )
@@ -106,7 +106,7 @@ class AccessService:
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         self._tasks.append(asyncio.create_task(self.local_lists.run(), name="local-lists"))
         self._tasks.append(asyncio.create_task(keep_topics(
-            s.kafka_bootstrap_servers, s.topics.all(), on_created=self._topics_created),
+            s, s.topics.all(), on_created=self._topics_created),
             name="topics"))
         self._tasks.append(asyncio.create_task(self.relay.watch_broker_state(
             self._commands_consumer, s.broker_check_seconds, also=[self.local_lists.rewind]),
@@ -122,6 +122,13 @@ class AccessService:
             await self.relay.rewind()
         if self.local_lists is not None and self.settings.topics.local_lists in created:
             await self.local_lists.rewind()
+
+    async def _stop_consuming(self) -> None:
+        """Another instance took this one's name (static group membership) while the
+        database was away: consuming on would share a member id with it. The API, relay
+        and projection go on (they need no name); readiness turns false."""
+        if self._subscriber is not None:
+            await self._subscriber.stop()
 
     def _commands_consumer(self) -> Any:
         """The command consumer's Kafka consumer, once FastStream has started it."""

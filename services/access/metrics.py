@@ -23,6 +23,7 @@ import asyncpg
 
 from services.access.eventlog.reader import EventLog
 from services.access.projection.sql import DEFAULT_SCHEMA, render
+from services.access.store.personal.sealing import CORRUPT
 from services.common.prometheus import MetricsText, Sample
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,12 @@ class ScheduleStats(Protocol):
     def due_shares(self) -> int: ...
 
 
+class CorruptStats(Protocol):
+    """Sealed personal values that did not authenticate (`sealing.CORRUPT`)."""
+
+    count: int
+
+
 class ProjectionStats(Protocol):
     @property
     def position(self) -> int: ...
@@ -92,8 +99,10 @@ class AccessMetrics:
         schedule: ScheduleStats | None = None,
         local_lists: LocalListStats | None = None,
         lists_head: ListsHead | None = None,
+        corrupt: CorruptStats | None = None,
     ) -> None:
         self._projection = projection
+        self._corrupt = corrupt
         self._local_lists = local_lists
         self._lists_head = lists_head
         self._schedule = schedule
@@ -121,6 +130,11 @@ class AccessMetrics:
                        "process (re-sends too).", self._local_lists.published)
         if self._schedule is not None:
             _schedule_metrics(out, self._schedule)
+        if self._corrupt is not None:
+            out.metric("access_personal_data_corrupt_total", "counter",
+                       "Sealed personal values that did not authenticate under their key "
+                       "(corrupt or tampered with; each read that met one).",
+                       self._corrupt.count)
         if self._store is not None:
             try:
                 head, published = await self._store()
@@ -206,4 +220,4 @@ def service_metrics(
 
     return AccessMetrics(projection, store=heads, commands=commands, relay=relay,
                          schedule=schedule, local_lists=local_lists,
-                         lists_head=lists_head).render
+                         lists_head=lists_head, corrupt=CORRUPT).render

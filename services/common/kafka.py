@@ -1,4 +1,5 @@
-"""Kafka plumbing both services share: topic creation and safe client defaults.
+"""Kafka plumbing the services share: how to reach the broker (address and security, the
+same for every client), topic creation, and safe client defaults.
 
 aiokafka's defaults (acks=1, auto_offset_reset=latest, auto-commit on) lose messages;
 every client here sets all three explicitly.
@@ -10,21 +11,77 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.common.config import Settings
+from services.common.errors import UnreachableError
+from services.common.kafka_security import KafkaSecurity
 
 log = logging.getLogger(__name__)
 
 PARTITIONS = 3
 
 
+class KafkaUnreachableError(UnreachableError):
+    """No broker could be reached or logged in to; says with which settings."""
+
+
+def unreachable(bootstrap_servers: str, security: KafkaSecurity, error: Exception) -> str:
+    """Why a connection failed, in words an operator can act on. A broker that refuses a
+    login or a certificate often just closes the connection, so both are named."""
+    if isinstance(error, KeyError):
+        error = ConnectionRefusedError(f"the broker refused the SASL login ({error!r})")
+    how = security.protocol
+    if security.uses_sasl:
+        how += f" ({security.sasl_mechanism} as {security.sasl_username!r})"
+    hint = "the address"
+    if security.uses_tls:
+        hint += ", the broker's certificate (KAFKA_SSL_CA_FILE)"
+    if security.uses_sasl:
+        hint += ", the user name and password (KAFKA_SASL_*)"
+    return (f"cannot connect to Kafka at {bootstrap_servers} over {how}: {error}; "
+            f"check {hint} and KAFKA_SECURITY_PROTOCOL")
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    """Where the broker is and how to authenticate, for FastStream:
+    `KafkaBroker(**broker_options(settings), acks="all", ...)`."""
+    return {"bootstrap_servers": settings.kafka_bootstrap_servers,
+            "security": settings.kafka_security.faststream()}
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """The same for aiokafka's own clients: `AIOKafkaConsumer(topic, **client_options(s))`."""
+    return {"bootstrap_servers": settings.kafka_bootstrap_servers,
+            **settings.kafka_security.client_options()}
+
+
+async def ensure_settings_topics(settings: Settings, topics: list[str]) -> list[str]:
+    """`ensure_topics` with the broker, security, partitions and replicas of `settings`."""
+    return await ensure_topics(
+        settings.kafka_bootstrap_servers, topics, settings.kafka_partitions,
+        replication_factor=settings.kafka_replication_factor,
+        security=settings.kafka_security)
+
+
 async def ensure_topics(
-    bootstrap_servers: str, topics: list[str], partitions: int = PARTITIONS
+    bootstrap_servers: str, topics: list[str], partitions: int = PARTITIONS, *,
+    replication_factor: int = 1, security: KafkaSecurity | None = None,
 ) -> list[str]:
     """Create any missing topic. A broker with memory storage forgets them on restart."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
+    security = security if security is not None else KafkaSecurity()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers,
+                                **security.client_options())
+    try:
+        await admin.start()
+    except (KafkaError, KeyError) as error:
+        # KeyError: aiokafka 0.14 reads a SCRAM refusal (`e=unknown-user`, no `v=`) as a
+        # missing key rather than as a failed login.
+        await admin.close()
+        raise KafkaUnreachableError(unreachable(bootstrap_servers, security, error)) from error
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
@@ -32,7 +89,8 @@ async def ensure_topics(
             return []
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
-                [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
+                [NewTopic(n, num_partitions=partitions, replication_factor=replication_factor)
+                 for n in missing]
             )
         log.info("created topics %s", missing)
         return missing
@@ -41,7 +99,7 @@ async def ensure_topics(
 
 
 async def keep_topics(
-    bootstrap_servers: str, topics: list[str], interval: float = 5.0,
+    settings: Settings, topics: list[str], interval: float = 5.0,
     on_created: Callable[[list[str]], Awaitable[None]] | None = None,
 ) -> None:
     """Recreate topics a restarted broker forgot (memory storage), for as long as we run.
@@ -52,7 +110,7 @@ async def keep_topics(
     while True:
         await asyncio.sleep(interval)
         try:
-            created = await ensure_topics(bootstrap_servers, topics)
+            created = await ensure_settings_topics(settings, topics)
             if created and on_created is not None:
                 await on_created(created)
         except Exception as exc:

@@ -9,6 +9,10 @@ import signal
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from services.common.errors import SettingError, UnreachableError
+
+log = logging.getLogger(__name__)
+
 
 class Service(Protocol):
     async def start(self) -> None: ...
@@ -31,9 +35,14 @@ async def serve_until_signalled(make: Callable[[], Service]) -> None:
 
 
 def run_service(make: Callable[[], Service], *, quiet: Iterable[str] = ()) -> None:
-    """The process's entry point: logging at INFO (`quiet` loggers at WARNING), then serve."""
+    """The process's entry point: logging at INFO (`quiet` loggers at WARNING), then serve.
+    A bad setting or an unreachable server ends it with one line and exit status 2."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
-    asyncio.run(serve_until_signalled(make))
+    try:
+        asyncio.run(serve_until_signalled(make))
+    except (SettingError, UnreachableError) as error:
+        log.error("cannot start: %s", error)
+        raise SystemExit(2) from None

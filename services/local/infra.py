@@ -106,6 +106,9 @@ def provide_settings(var: Path) -> dict[str, str]:
     if tokens is None:
         tokens = DEV_API_TOKEN
         say("run", f"API_TOKENS unset: the query API accepts the bearer token '{tokens}'")
+    if not (os.environ.get("PERSON_KEY_KEK") or os.environ.get("PERSON_KEY_KEK_FILE")):
+        say("run", "PERSON_KEY_KEK unset: person keys are wrapped by the public development "
+                   "KEK, which protects nothing (docs/security.md)")
     return {
         "TOKEN_SECRET": token_secret(var),
         "API_TOKENS": tokens,

@@ -136,8 +136,11 @@ class SmtpSink:
     `stop()` then `start()` takes it down and brings it back on the same port."""
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1", *, keep: bool = True,
-                 mail_dir: Path | None = None) -> None:
+                 mail_dir: Path | None = None, server_options: dict[str, Any] | None = None,
+                 ) -> None:
         port = port or free_port()
+        self.server_options = server_options or {}
+        """More aiosmtpd `Controller` arguments: TLS (`tls_context`, `ssl_context`), AUTH."""
         self.host, self.port, self.keep, self.mail_dir = host, port, keep, mail_dir
         self.url = f"smtp://{host}:{port}"
         self.refusals: list[Refusal] = []
@@ -160,7 +163,8 @@ class SmtpSink:
     def start(self) -> None:
         """Serve (again); a stopped aiosmtpd Controller cannot start twice: a new one."""
         if self._controller is None:
-            controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+            controller = Controller(_Handler(self), hostname=self.host, port=self.port,
+                                    **self.server_options)
             controller.start()
             self._controller = controller
 

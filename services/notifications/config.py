@@ -11,6 +11,7 @@ import socket
 from dataclasses import dataclass, field
 
 from services.common.config import Settings
+from services.notifications.smtp.security import SmtpSecurity
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,10 @@ class NotificationSettings:
     mail_from: str = "charger-access <no-reply@charger-access.local>"
     smtp_connections: int = 8
     smtp_timeout_seconds: float = 30.0
+    smtp_starttls: str = "auto"
+    """`SMTP_STARTTLS`: `auto` (STARTTLS whenever the server offers it) or `required`."""
+    smtp_ca_file: str = ""
+    """`SMTP_CA_FILE`: the CA of the SMTP server's certificate (empty: the system's)."""
     retry_initial_seconds: float = 1.0
     retry_max_seconds: float = 10.0
     """Backoff of transient SMTP failures: doubling from the first delay up to the cap
@@ -48,9 +53,19 @@ class NotificationSettings:
             common=Settings.from_env(),
             mail_from=env.get("MAIL_FROM", cls.mail_from),
             smtp_connections=int(env.get("SMTP_CONNECTIONS", str(cls.smtp_connections))),
+            smtp_starttls=env.get("SMTP_STARTTLS", cls.smtp_starttls),
+            smtp_ca_file=env.get("SMTP_CA_FILE", cls.smtp_ca_file),
             http_port=int(env.get("NOTIFICATIONS_PORT", str(cls.http_port))),
             instance=env.get("NOTIFICATIONS_INSTANCE") or socket.gethostname(),
         )
+
+    def __post_init__(self) -> None:
+        self.smtp_security  # noqa: B018 - refuse a bad SMTP_URL / SMTP_STARTTLS at start
+
+    @property
+    def smtp_security(self) -> SmtpSecurity:
+        return SmtpSecurity.from_settings(
+            self.common.smtp_url, self.smtp_starttls, self.smtp_ca_file)
 
     @property
     def group_id(self) -> str:

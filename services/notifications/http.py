@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from services.common.prometheus import CONTENT_TYPE, MetricsText
 from services.notifications.delivery.deliverer import Deliverer
 from services.notifications.ports import QueueDepth
+from services.notifications.smtp.pool import REASONS
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,13 @@ async def render_metrics(deliverer: Deliverer, depth: Callable[[], Awaitable[Que
         "counter",
         "UserForgotten events applied to the sent-log.",
         stats.forgotten,
+    )
+    out.family(
+        "notifications_smtp_failures_total",
+        "counter",
+        "Sends that failed, by reason (deferred 4xx, refused 5xx, connection, "
+        "tls_unavailable, tls_failed, auth_refused).",
+        [({"reason": reason}, stats.smtp_failures.get(reason, 0)) for reason in REASONS],
     )
     metric(
         "notifications_smtp_up",

@@ -14,7 +14,7 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 
 from services.common.incarnation import Incarnation
-from services.common.kafka import ensure_topics
+from services.common.kafka import broker_options, ensure_settings_topics
 from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, subscribe
 from services.notifications.delivery.deliverer import Deliverer
@@ -45,8 +45,8 @@ class NotificationService:
 
     async def start(self) -> None:
         common = self.settings.common
-        await ensure_topics(
-            common.kafka_bootstrap_servers, [common.topics.events, common.topics.notifications_dlq]
+        await ensure_settings_topics(
+            common, [common.topics.events, common.topics.notifications_dlq]
         )
         # Each SMTP sender keeps a connection for its hand-over marks; the rest serve
         # claims, outcomes and the retry loop.
@@ -58,17 +58,18 @@ class NotificationService:
         self._incarnation = Incarnation(
             common.database_url, "notifications", self.settings.instance
         )
-        if await self._incarnation.begin():
+        if await self._incarnation.begin(on_lost=self._stop_consuming):
             taken = await sent_log.take_over(self._incarnation.name)
             if taken:
                 log.info("took over %d e-mails a previous incarnation had leased", taken)
         sent_log.owner = self._incarnation.name
         host, port = common.smtp_host_port
         self._smtp = SmtpPool(
-            host, port, self.settings.smtp_connections, self.settings.smtp_timeout_seconds
+            host, port, self.settings.smtp_connections, self.settings.smtp_timeout_seconds,
+            self.settings.smtp_security,
         )
         self._broker = KafkaBroker(
-            common.kafka_bootstrap_servers,
+            **broker_options(common),
             acks="all",
             enable_idempotence=False,  # Tansu has no idempotent producer
             graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
@@ -99,6 +100,15 @@ class NotificationService:
         log.info(
             "notification service consuming %s as %s", common.topics.events, self.settings.group_id
         )
+
+    async def _stop_consuming(self) -> None:
+        """Another instance took this one's name while the database was away: it takes
+        over this one's leases and member id, so this one stops consuming and retrying
+        (the sends under way finish)."""
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+        self._stopping.set()
 
     async def stop(self) -> None:
         """Finish the batch in hand (up to the graceful timeout) and the sends under way,

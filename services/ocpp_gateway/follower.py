@@ -21,6 +21,8 @@ import logging
 
 from aiokafka import AIOKafkaConsumer
 
+from services.common.config import Settings
+from services.common.kafka import client_options
 from services.ocpp_gateway.changes import parse_change
 from services.ocpp_gateway.metrics import GatewayMetrics
 from services.ocpp_gateway.registry import Connected
@@ -33,14 +35,14 @@ ASSIGNMENT_TIMEOUT_SECONDS = 60.0
 class ListChangeFollower:
     def __init__(
         self,
-        bootstrap_servers: str,
+        settings: Settings,
         topic: str,
         connected: Connected,
         metrics: GatewayMetrics,
     ) -> None:
         self._consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=bootstrap_servers,
+            **client_options(settings),  # address, TLS, SASL: as every client of ours
             group_id=None,
             auto_offset_reset="latest",
             enable_auto_commit=False,

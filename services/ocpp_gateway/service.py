@@ -9,7 +9,7 @@ import logging
 import asyncpg
 
 from services.access.projection.sql import DEFAULT_SCHEMA
-from services.common.kafka import ensure_topics
+from services.common.kafka import ensure_settings_topics
 from services.ocpp_gateway.authorize import Authorizer
 from services.ocpp_gateway.chargers import ChargerDirectory
 from services.ocpp_gateway.config import GatewaySettings
@@ -40,10 +40,10 @@ class OcppGateway:
 
     async def start(self) -> None:
         common, settings = self.settings.common, self.settings
-        await ensure_topics(common.kafka_bootstrap_servers, [common.topics.local_lists])
+        await ensure_settings_topics(common, [common.topics.local_lists])
         self._pool = await asyncpg.create_pool(common.database_url, min_size=1, max_size=10)
         self._follower = ListChangeFollower(
-            common.kafka_bootstrap_servers,
+            common,
             common.topics.local_lists,
             self.connected,
             self.metrics,

@@ -14,7 +14,11 @@ from fastapi.responses import JSONResponse
 
 from services.access.api.auth import require_token
 from services.access.api.context import Metrics, ReadContext, Readiness, ReadPosition
-from services.access.api.errors import install_error_handlers
+from services.access.api.errors import (
+    RETRY_AFTER_HEADER,
+    WWW_AUTHENTICATE_HEADER,
+    install_error_handlers,
+)
 from services.access.api.fast_check import AccessCheckFastPath
 from services.access.api.models import ErrorBody
 from services.access.api.routes import access, audit, catalog, health, metrics
@@ -27,10 +31,12 @@ from services.access.projection.sql import DEFAULT_SCHEMA, checked_schema
 DEFAULT_WAIT_TIMEOUT = 5.0
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No or unknown bearer token."},
+    401: {"model": ErrorBody, "description": "No or unknown bearer token.",
+          "headers": WWW_AUTHENTICATE_HEADER},
     404: {"model": ErrorBody, "description": "Unknown id."},
     422: {"model": ErrorBody, "description": "Malformed parameters (`error`: `invalid`)."},
-    503: {"model": ErrorBody, "description": "`stale`: `min_position` not reached in time."},
+    503: {"model": ErrorBody, "description": "`stale`: `min_position` not reached in time.",
+          "headers": RETRY_AFTER_HEADER},
 }
 
 

@@ -15,8 +15,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.access.api.context import read_context
 from services.access.api.errors import ForbiddenError, UnauthorizedError
 
-_bearer = HTTPBearer(auto_error=False, description="One of the tokens in `API_TOKENS`.")
-_auditor_bearer = HTTPBearer(auto_error=False, description="One of the tokens in `AUDIT_TOKENS`.")
+# Two schemes under two names: with one name, OpenAPI would say every endpoint takes both.
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="QueryToken",
+    description="One of the tokens in `API_TOKENS`.")
+_auditor_bearer = HTTPBearer(
+    auto_error=False, scheme_name="AuditToken",
+    description="One of the tokens in `AUDIT_TOKENS`; a query token gets 403 here.")
 
 
 def token_is_known(token: str, known: frozenset[str]) -> bool:

@@ -15,6 +15,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+RETRY_AFTER_SECONDS = "1"
+"""What a 503 tells a client to wait: the read model is usually a few ms behind, and a
+retry with the same `min_position` waits again on the server side anyway."""
+
+RETRY_AFTER_HEADER: dict[str, Any] = {"Retry-After": {
+    "description": "Seconds to wait before asking again.",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+"""The `Retry-After` header as the OpenAPI document declares it on every 503."""
+WWW_AUTHENTICATE_HEADER: dict[str, Any] = {"WWW-Authenticate": {
+    "description": "`Bearer`: the scheme the token goes in.", "schema": {"type": "string"}}}
+
 
 class ApiError(Exception):
     status = 500
@@ -25,6 +36,10 @@ class ApiError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def headers(self) -> dict[str, str] | None:
+        """HTTP headers the status calls for (RFC 9110)."""
+        return None
+
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "detail": self.detail}
         body.update(self.extra)
@@ -34,6 +49,9 @@ class ApiError(Exception):
 class UnauthorizedError(ApiError):
     status = 401
     code = "unauthorized"
+
+    def headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class ForbiddenError(ApiError):
@@ -59,6 +77,9 @@ class StaleError(ApiError):
     status = 503
     code = "stale"
 
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": RETRY_AFTER_SECONDS}
+
 
 def invalid_param(name: str, message: str) -> InvalidError:
     """A 422 naming one query parameter, in the same shape as pydantic's errors."""
@@ -67,8 +88,7 @@ def invalid_param(name: str, message: str) -> InvalidError:
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, UnauthorizedError) else None
-    return JSONResponse(jsonable_encoder(exc.body()), exc.status, headers=headers)
+    return JSONResponse(jsonable_encoder(exc.body()), exc.status, headers=exc.headers())
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -84,7 +104,9 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
-    return JSONResponse({"error": code, "detail": exc.detail}, exc.status_code)
+    # Starlette's 405 names the route's methods in `Allow` (RFC 9110 requires it): keep it.
+    return JSONResponse({"error": code, "detail": exc.detail}, exc.status_code,
+                        headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

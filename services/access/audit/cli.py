@@ -13,17 +13,19 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TextIO, TypeVar, cast
 
 import asyncpg
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from services.access.audit import service
+from services.access.audit import service, signing
+from services.access.audit.review import review
 from services.access.audit.store import head
 from services.access.audit.timeline import Kind, Subject
 from services.access.audit.window_words import window_phrase
@@ -43,6 +45,9 @@ DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Charger = Annotated[str | None, typer.Option("--charger", help="A charger id.")]
 User = Annotated[str | None, typer.Option("--user", help="A user id.")]
+SignWith = Annotated[Path | None, typer.Option(
+    "--sign", help="Ed25519 private key (PKCS#8 PEM, `openssl genpkey -algorithm ed25519`): "
+                   "also write FILE.sig, the raw signature of FILE's bytes.")]
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
@@ -171,9 +176,13 @@ def export_command(
     last: Annotated[int | None, typer.Option("--to", help="Last position (inclusive).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="File to write; default "
                                                   "stdout.")] = None,
+    sign: SignWith = None,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
 ) -> None:
     """The log as JSON lines (every stored event, its chain link, its envelope), streamed."""
+    if sign is not None and out_file is None:
+        raise typer.BadParameter("--sign needs --out (the signature goes beside the file)")
+    key = _signing_key(sign)
 
     async def stream(sink: TextIO) -> int:
         count = 0
@@ -192,6 +201,62 @@ def export_command(
     with out_file.open("w", encoding="utf-8") as sink:
         count = _run(stream(sink))
     err.print(f"{count} events written to {out_file}")
+    _sign(out_file, key)
+
+
+def _signing_key(path: Path | None) -> Ed25519PrivateKey | None:
+    """The key, read before any work: a wrong key must not cost a whole export first."""
+    if path is None:
+        return None
+    try:
+        return signing.load_private_key(path)
+    except (OSError, signing.SigningKeyError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--sign") from exc
+
+
+def _sign(evidence: Path, key: Ed25519PrivateKey | None) -> None:
+    if key is not None:
+        err.print(f"signature written to {signing.sign_file(evidence, key)}")
+
+
+@app.command("review")
+def review_command(
+    charger: Annotated[str, typer.Option("--charger", help="A charger id.")],
+    out_file: Annotated[Path, typer.Option("--out", help="File to write the review to.")],
+    at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time (UTC when no offset);"
+                                           " default now.")] = None,
+    sign: SignWith = None,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+) -> None:
+    """Who could charge on a charger at a moment and why, pinned to the hash chain, as JSON."""
+    key = _signing_key(sign)
+    moment = datetime.now(UTC) if at is None else _moment(at)
+
+    async def compute() -> dict[str, Any]:
+        async with _connect(database_url) as conn:
+            return await review(conn, charger, moment)
+
+    answer = _run(compute())
+    out_file.write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
+    err.print(f"{len(answer['users'])} users who could charge written to {out_file}")
+    _sign(out_file, key)
+
+
+@app.command("verify-signature")
+def verify_signature_command(
+    evidence: Annotated[Path, typer.Argument(help="The signed file (FILE.sig beside it).")],
+    public_key: Annotated[Path, typer.Option("--public-key", help="Ed25519 public key (PEM, "
+                                             "`openssl pkey -pubout`).")],
+) -> None:
+    """Exit 0 only when FILE.sig is a valid signature of FILE's exact bytes by the key."""
+    try:
+        key = signing.load_public_key(public_key)
+    except (OSError, signing.SigningKeyError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--public-key") from exc
+    if not signing.is_intact(evidence, key):
+        out.print(f"NOT VERIFIED: {evidence} does not match {signing.signature_path(evidence)}")
+        raise typer.Exit(1)
+    out.print(f"Verified: {evidence} is intact and signed by that key")
 
 
 @app.command("verify")

@@ -140,3 +140,12 @@ async def link_before(conn: Connection, position: int) -> bytes | None:
     """The stored chain link just before `position` (None at the start of the log)."""
     value = await conn.fetchval(_LINK_BEFORE, position)
     return None if value is None else bytes(value)
+
+
+_LINK_AT = f"SELECT hash FROM {CHAIN_TABLE} WHERE notification_id = $1"  # noqa: S608
+
+
+async def link_at(conn: Connection, position: int) -> bytes | None:
+    """The stored chain link of `position` (None when the chain has no such row)."""
+    value = await conn.fetchval(_LINK_AT, position)
+    return None if value is None else bytes(value)

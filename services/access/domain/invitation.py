@@ -6,6 +6,7 @@ invitation id and that salt (see `events.tokens`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -132,15 +133,17 @@ class Invitation(AccessAggregate):
     def charger_ids(self) -> list[UUID]:
         return [UUID(str(c["charger_id"])) for c in self.chargers]
 
-    def check_answerable(self, email: str, token: str, secret: bytes, now: datetime) -> None:
-        """The rules AcceptInvitation and DeclineInvitation share, in SPEC's order."""
+    def check_answerable(self, email: str, token: str, secrets: Sequence[bytes],
+                         now: datetime) -> None:
+        """The rules AcceptInvitation and DeclineInvitation share, in SPEC's order
+        (`secrets`: the token secret and those it replaced, whose tokens still count)."""
         if email.strip().lower() != self.email.strip().lower():
             raise Rejected("email_mismatch", "the invitation was sent to another e-mail address")
         if self.status != "pending":
             raise Rejected("not_pending", f"the invitation is {self.status}")
         if now >= self.expires_at:
             raise Rejected("expired", "the invitation has expired; ask for it to be resent")
-        if not token_matches(secret, self.invitation_id, self.token_salt, token):
+        if not token_matches(secrets, self.invitation_id, self.token_salt, token):
             raise Rejected("invalid_token", "the token does not match this invitation")
 
     def accept(self, user_id: UUID, cause: Cause) -> None:

@@ -21,6 +21,13 @@ class Rules:
     invitation_ttl: timedelta = timedelta(days=7)
     operators: frozenset[str] = frozenset()
     """User ids allowed to act for others where SPEC says "or an operator" (ForgetUser)."""
+    previous_token_secrets: tuple[bytes, ...] = ()
+    """Secrets `token_secret` replaced: tokens issued under them are still accepted."""
+
+    @property
+    def token_secrets(self) -> tuple[bytes, ...]:
+        """The secrets a token may have been issued under, the current one first."""
+        return (self.token_secret, *self.previous_token_secrets)
 
 
 @dataclass

@@ -50,7 +50,7 @@ def _invitee_locale(ctx: Context, cmd: InviteUser) -> str:
 def _answerable(ctx: Context, cmd: AcceptInvitation) -> tuple[Invitation, User]:
     invitation = lookup.invitation(ctx, cmd.invitation_id)
     invitee = lookup.actor(ctx)
-    invitation.check_answerable(invitee.email, cmd.token, ctx.rules.token_secret, ctx.cause.at)
+    invitation.check_answerable(invitee.email, cmd.token, ctx.rules.token_secrets, ctx.cause.at)
     return invitation, invitee
 
 

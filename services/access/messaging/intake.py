@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from events.commands import COMMAND_TYPES
 from events.envelope import MAX_MESSAGE_BYTES, CommandEnvelope, CommandResult
 from services.access.executor import Invalid, Item, Valid
+from services.access.messaging.leading_id import leading_id
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class Intake:
 def read(record: Record) -> Intake:
     size = len(record.value or b"")
     if size > MAX_MESSAGE_BYTES:
-        return _dead(record, f"message of {size} bytes is over the 1 MiB limit", None)
+        return _dead(record, f"message of {size} bytes is over the 1 MiB limit",
+                     _oversize_id(record))
     try:
         raw = _raw_envelope(record)
     except ValueError as exc:  # a binary-binding message still carries its id in a header
@@ -67,12 +69,24 @@ def read(record: Record) -> Intake:
 
 def _raw_envelope(record: Record) -> dict[str, Any]:
     headers = dict(record.headers)
-    if "ce_specversion" in headers or "ce_id" in headers:
+    if _is_binary(headers):
         return _binary(headers, record.value)
     parsed = _json(record.value)
     if not isinstance(parsed, dict):
         raise ValueError("the value is not a JSON object")
     return parsed
+
+
+def _oversize_id(record: Record) -> str | None:
+    """The id of a message too big to parse: its `ce_id` header (binary binding), else a
+    top-level `id` near the start of the value (structured)."""
+    if _is_binary(dict(record.headers)):
+        return _header_id(record)
+    return leading_id(record.value or b"")
+
+
+def _is_binary(headers: dict[str, bytes]) -> bool:
+    return "ce_specversion" in headers or "ce_id" in headers
 
 
 def _header_id(record: Record) -> str | None:
@@ -81,20 +95,17 @@ def _header_id(record: Record) -> str | None:
 
 
 def _binary(headers: dict[str, bytes], value: bytes | None) -> dict[str, Any]:
-    def header(name: str) -> str | None:
-        raw = headers.get(name)
-        return raw.decode("utf-8", errors="replace") if raw is not None else None
-
+    """Every `ce_` header is a context attribute (extensions too, so the envelope checks
+    their names as in the structured binding); `content-type` is `datacontenttype`."""
     envelope: dict[str, Any] = {
-        "specversion": header("ce_specversion"),
-        "id": header("ce_id"),
-        "source": header("ce_source"),
-        "type": header("ce_type"),
-        "actor": header("ce_actor"),
-        "data": _json(value),
+        name.removeprefix("ce_"): raw.decode("utf-8", errors="replace")
+        for name, raw in headers.items() if name.startswith("ce_")
     }
-    if header("ce_time") is not None:
-        envelope["time"] = header("ce_time")
+    if "content-type" in headers:
+        envelope["datacontenttype"] = headers["content-type"].decode("utf-8", errors="replace")
+    envelope.update(specversion=envelope.get("specversion"), id=envelope.get("id"),
+                    source=envelope.get("source"), type=envelope.get("type"),
+                    actor=envelope.get("actor"), data=_json(value))
     return envelope
 
 

@@ -22,6 +22,9 @@ from services.access.eventlog.watch import keep_publishing
 
 log = logging.getLogger(__name__)
 
+CLOUDEVENTS_JSON = "application/cloudevents+json"
+"""The record's value is a whole CloudEvent (structured binding), not bare `data`."""
+
 TRACKING_SQL = """
 CREATE TABLE IF NOT EXISTS relay_tracking (
     name text PRIMARY KEY,
@@ -136,7 +139,7 @@ class Relay:
         envelope = event.envelope
         return await self._broker.publish(
             envelope.model_dump_json().encode(), self._topic, key=envelope.subject.encode(),
-            no_confirm=True, headers={"content-type": "application/json"})
+            no_confirm=True, headers={"content-type": CLOUDEVENTS_JSON})
 
     async def _track(self, position: int) -> None:
         async with self._pool.acquire() as conn:

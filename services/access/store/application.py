@@ -17,6 +17,7 @@ from services.access.store.memory import MemoryResultRecorder
 from services.access.store.personal.keyring import MemoryKeyRing, PostgresKeyRing
 from services.access.store.personal.mapper import PersonalDataMapper
 from services.access.store.personal.sealing import subjects_in
+from services.access.store.personal.wrapping import configured_keks
 from services.access.store.recorder import ResultRecordingRecorder
 
 APPLICATION_NAME = "ChargerAccess"
@@ -56,7 +57,7 @@ class AccessStore(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         if isinstance(self.factory, PostgresFactory):
-            self.keyring = PostgresKeyRing(self.factory.datastore)
+            self.keyring = PostgresKeyRing(self.factory.datastore, configured_keks(self.env))
             self.keyring.create_tables()
         else:
             self.keyring = MemoryKeyRing()

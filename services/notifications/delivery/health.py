@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ class Stats:
     rounds: int = 0
     settled_handed_over: int = 0
     """E-mails a stopped process had handed to the server, counted sent (not resent)."""
+    smtp_failures: dict[str, int] = field(default_factory=dict)
+    """Failed sends by reason (`smtp.pool.REASONS`: a refused login is `auth_refused`)."""
 
 
 @dataclass

@@ -216,6 +216,8 @@ class Sender:
         try:
             await self.mailer.send(message, handed_over)
         except (TransientSmtpError, PermanentSmtpError) as error:
+            failures = self.stats.smtp_failures
+            failures[error.reason] = failures.get(error.reason, 0) + 1
             # The server did not take it. Wait for the mark, if any, so the outcome below
             # overwrites it, never the other way round.
             marked = await self._stored(marking)

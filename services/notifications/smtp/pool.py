@@ -4,7 +4,9 @@ Connecting per e-mail caps throughput at a few dozen a second; a pool of open
 connections, each sending one message at a time, lets several e-mails go out at once.
 Failures are sorted into the two cases the caller treats differently: `TransientSmtpError`
 (4xx replies, refused or dropped connections, timeouts: try again later) and
-`PermanentSmtpError` (5xx: record as failed, never retry).
+`PermanentSmtpError` (5xx: record as failed, never retry). Each carries a `reason` for
+`/metrics`; a refused login or missing TLS is transient and server-wide (no e-mail is
+failed for the server's configuration, or ours: they wait until it is fixed).
 """
 
 from __future__ import annotations
@@ -13,13 +15,27 @@ import asyncio
 from collections.abc import Callable
 
 from services.notifications.mail.message import OutgoingEmail
-from services.notifications.smtp.wire import ConnectionLostError, ReplyError, SmtpConnection
+from services.notifications.smtp.security import SmtpSecurity
+from services.notifications.smtp.wire import (
+    AuthenticationError,
+    ConnectionLostError,
+    ReplyError,
+    SmtpConnection,
+    TlsFailedError,
+    TlsUnavailableError,
+)
+
+REASONS = ("deferred", "refused", "connection", "tls_unavailable", "tls_failed", "auth_refused")
+"""Why a send failed, as `/metrics` counts it: a 4xx, a 5xx, a broken or refused
+connection, no STARTTLS where required, a failed TLS handshake, a refused login."""
 
 
 class SmtpError(Exception):
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(self, message: str, code: int | None = None, reason: str = "connection"
+                 ) -> None:
         super().__init__(message)
         self.code = code
+        self.reason = reason
 
 
 class TransientSmtpError(SmtpError):
@@ -39,18 +55,29 @@ class PermanentSmtpError(SmtpError):
 def classify(error: Exception) -> SmtpError:
     """Map a refusal or a broken connection onto transient or permanent."""
     if isinstance(error, ReplyError):
-        kind = PermanentSmtpError if error.reply.code >= 500 else TransientSmtpError
-        return kind(str(error), error.reply.code)
-    return TransientSmtpError(f"{type(error).__name__}: {error}")
+        if error.reply.code >= 500:
+            return PermanentSmtpError(str(error), error.reply.code, "refused")
+        return TransientSmtpError(str(error), error.reply.code, "deferred")
+    reason = "connection"
+    if isinstance(error, AuthenticationError):
+        reason = "auth_refused"
+    elif isinstance(error, TlsUnavailableError):
+        reason = "tls_unavailable"
+    elif isinstance(error, TlsFailedError):
+        reason = "tls_failed"
+    return TransientSmtpError(f"{type(error).__name__}: {error}", reason=reason)
 
 
 class SmtpPool:
     """Up to `size` open connections to one server, each used by one sender at a time."""
 
-    def __init__(self, host: str, port: int, size: int = 8, timeout: float = 30.0) -> None:
+    def __init__(self, host: str, port: int, size: int = 8, timeout: float = 30.0,
+                 security: SmtpSecurity | None = None) -> None:
         self._host = host
         self._port = port
         self._timeout = timeout
+        self._security = security or SmtpSecurity()
+        self._context = self._security.context()  # one per pool: it loads the CA file
         self._idle: asyncio.Queue[SmtpConnection | None] = asyncio.Queue()
         for _ in range(size):
             self._idle.put_nowait(None)  # connected on first use
@@ -63,7 +90,9 @@ class SmtpPool:
         connection = await self._idle.get()
         try:
             if connection is None or not connection.is_open:
-                connection = await SmtpConnection.open(self._host, self._port, self._timeout)
+                connection = await SmtpConnection.open(
+                    self._host, self._port, self._timeout,
+                    security=self._security, context=self._context)
             await connection.send(message.sender, message.recipient, message.data, handed_over)
         except (ReplyError, ConnectionLostError, OSError) as error:
             if connection is not None and (

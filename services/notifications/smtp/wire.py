@@ -9,16 +9,22 @@ the process is killed next), before waiting for the answer; the caller writes it
 that same instant, so only a few microseconds separate the two writes.
 
 That needs control over when bytes leave the process, which is why this is our own small
-client (commands, multi-line replies, timeouts: all our sends need) and not aiosmtplib.
+client (commands, multi-line replies, timeouts, STARTTLS or implicit TLS, AUTH PLAIN/LOGIN:
+all our sends need) and not aiosmtplib. Over TLS the bytes pass through the TLS layer's
+buffers first; the hand-over waits until the encrypted bytes are in the kernel too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import re
+import ssl
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+
+from services.notifications.smtp.security import SmtpSecurity
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
@@ -45,6 +51,19 @@ class ConnectionLostError(ConnectionError):
     """The connection broke, timed out, or the server spoke something that is not SMTP."""
 
 
+class TlsUnavailableError(ConnectionLostError):
+    """The server offers no STARTTLS while it is required (or credentials are to be sent)."""
+
+
+class TlsFailedError(ConnectionLostError):
+    """The TLS handshake failed: an untrusted or wrong certificate, or no common protocol."""
+
+
+class AuthenticationError(ConnectionLostError):
+    """The server refused our login: every e-mail would fail the same way until the
+    credentials are fixed, so this is a server-level failure, not this e-mail's."""
+
+
 class SmtpConnection:
     def __init__(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
@@ -52,13 +71,20 @@ class SmtpConnection:
         self._reader = reader
         self._writer = writer
         self._timeout = timeout
+        # The socket's own transport: under TLS, the encrypted bytes wait here.
+        self._socket = writer.transport
         # With no high-water mark, `drain` returns only once every byte is in the kernel.
         writer.transport.set_write_buffer_limits(high=0)
+        self.encrypted = False
 
     @classmethod
     async def open(
-        cls, host: str, port: int, timeout_seconds: float, local_hostname: str = "charger-access"
+        cls, host: str, port: int, timeout_seconds: float, local_hostname: str = "charger-access",
+        *, security: SmtpSecurity | None = None, context: ssl.SSLContext | None = None,
     ) -> SmtpConnection:
+        """Connect, greet, and secure and log in as `security` says (`context`: the TLS
+        context to use, made from `security` when not given)."""
+        security = security or SmtpSecurity()
         try:
             async with asyncio.timeout(timeout_seconds):
                 reader, writer = await asyncio.open_connection(host, port)
@@ -66,14 +92,20 @@ class SmtpConnection:
             raise ConnectionLostError(f"cannot connect to {host}:{port}: {error!r}") from error
         connection = cls(reader, writer, timeout_seconds)
         try:
+            if security.implicit_tls:
+                await connection._start_tls(host, context or security.context())
             await connection._expect((220,), "connect")
             hello = local_hostname.encode("ascii")
-            try:
-                await connection.command(b"EHLO " + hello, (250,))
-            except ReplyError as refused:
-                if refused.reply.code == 421:  # closing: HELO would fare no better
-                    raise
-                await connection.command(b"HELO " + hello, (250,))
+            features = await connection._hello(hello)
+            if not connection.encrypted and "STARTTLS" in features:
+                await connection._starttls(host, port)
+                await connection._start_tls(host, context or security.context())
+                features = await connection._hello(hello)
+            if not connection.encrypted and security.starttls == "required":
+                raise TlsUnavailableError(
+                    f"{host}:{port} offers no STARTTLS (SMTP_STARTTLS=required)")
+            if security.credentials is not None:
+                await connection._log_in(host, port, features, *security.credentials)
         except ReplyError as refused:
             # A server that will not talk (554 greeting, 421) is down for every e-mail.
             connection.close()
@@ -83,16 +115,81 @@ class SmtpConnection:
             raise
         return connection
 
+    async def _hello(self, hello: bytes) -> dict[str, str]:
+        """EHLO (HELO from an old server): the extensions it offers, by keyword."""
+        try:
+            reply = await self.command(b"EHLO " + hello, (250,))
+        except ReplyError as refused:
+            if refused.reply.code == 421:  # closing: HELO would fare no better
+                raise
+            await self.command(b"HELO " + hello, (250,))
+            return {}
+        features: dict[str, str] = {}
+        for line in reply.text.split("\n")[1:]:
+            keyword, _, parameters = line.strip().upper().partition(" ")
+            if keyword.startswith("AUTH="):  # the pre-RFC 4954 spelling some servers add
+                keyword, parameters = "AUTH", f"{keyword[5:]} {parameters}"
+            features[keyword] = f"{features.get(keyword, '')} {parameters}".strip()
+        return features
+
+    async def _starttls(self, host: str, port: int) -> None:
+        try:
+            await self.command(b"STARTTLS", (220,))
+        except ReplyError as refused:
+            if refused.reply.code == 421:
+                raise
+            raise TlsUnavailableError(
+                f"{host}:{port} offered STARTTLS but refused it: {refused.reply.code} "
+                f"{refused.reply.text}") from None
+
+    async def _start_tls(self, host: str, context: ssl.SSLContext) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._writer.start_tls(context, server_hostname=host)
+        except (OSError, TimeoutError) as error:  # ssl.SSLError is an OSError
+            raise TlsFailedError(f"TLS with {host} failed: {error!r}") from error
+        self._writer.transport.set_write_buffer_limits(high=0)
+        self.encrypted = True
+
+    async def _log_in(
+        self, host: str, port: int, features: dict[str, str], user: str, password: str
+    ) -> None:
+        """AUTH PLAIN, else AUTH LOGIN; only ever over TLS. The password is never in a
+        message: a refusal quotes the server's reply only."""
+        if not self.encrypted:
+            raise TlsUnavailableError(
+                f"{host}:{port} offers no TLS: not sending the SMTP_URL credentials in clear")
+        offered = features.get("AUTH", "").split()
+        try:
+            if "PLAIN" in offered:
+                token = b"\0" + user.encode() + b"\0" + password.encode()
+                await self.command(b"AUTH PLAIN " + base64.b64encode(token), (235,), "AUTH")
+            elif "LOGIN" in offered:
+                await self.command(b"AUTH LOGIN", (334,))
+                await self.command(base64.b64encode(user.encode()), (334,), "AUTH")
+                await self.command(base64.b64encode(password.encode()), (235,), "AUTH")
+            else:
+                raise AuthenticationError(f"{host}:{port} offers neither AUTH PLAIN nor LOGIN")
+        except ReplyError as refused:
+            if refused.reply.code == 421:
+                raise
+            raise AuthenticationError(
+                f"login as {user!r} refused: {refused.reply.code} {refused.reply.text}"
+            ) from None
+
     @property
     def is_open(self) -> bool:
         """False once either side closed it (a server restart closes idle connections)."""
         return not self._writer.transport.is_closing() and not self._reader.at_eof()
 
-    async def command(self, line: bytes, expect: Collection[int]) -> Reply:
+    async def command(self, line: bytes, expect: Collection[int], step: str = "") -> Reply:
+        """Send one line and read the answer; `step` names it in errors (default: the
+        verb; a line holding a secret passes its own)."""
         if b"\r" in line or b"\n" in line:
             raise ValueError("an SMTP command is one line")
         self._write(line + b"\r\n")
-        return await self._expect(expect, line.split(b" ", 1)[0].decode("ascii", "replace"))
+        return await self._expect(
+            expect, step or line.split(b" ", 1)[0].decode("ascii", "replace"))
 
     async def send(
         self,
@@ -118,6 +215,8 @@ class SmtpConnection:
         self._write(_dot_stuffed(data) + b".\r\n")
         if self._writer.transport.get_write_buffer_size():
             await self._drain()
+        if self.encrypted:
+            await self._flush_socket()
         handed_over()
         return await self._expect((250,), "end of data")
 
@@ -141,6 +240,20 @@ class SmtpConnection:
         except (OSError, TimeoutError) as error:
             self.close()
             raise ConnectionLostError(f"writing failed: {error!r}") from error
+
+    async def _flush_socket(self) -> None:
+        """Under TLS, `drain` returns once the TLS layer has encrypted everything, which
+        may still wait in the socket's transport: wait for that too (rare: the kernel's
+        buffer was full)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                while self._socket.get_write_buffer_size():
+                    if self._socket.is_closing():
+                        raise ConnectionLostError("the connection closed while sending")
+                    await asyncio.sleep(0.001)
+        except TimeoutError as error:
+            self.close()
+            raise ConnectionLostError("writing failed: timed out") from error
 
     async def _expect(self, codes: Collection[int], step: str) -> Reply:
         reply = await self._reply()

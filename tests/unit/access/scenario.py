@@ -125,7 +125,10 @@ class Scenario:
     def token(self, invitation_id: UUID) -> str:
         """The token of the invitation's latest send, as its e-mail link carries it."""
         salt = None
-        for envelope in self.published_since(0):
+        # The last command's events are the newest: look there before reading the whole log.
+        recent = [e for e in self.events if e.subject == str(invitation_id)
+                  and e.type in ("UserInvited", "InvitationResent")]
+        for envelope in recent or self.published_since(0):
             if (envelope.subject == str(invitation_id)
                     and envelope.type in ("UserInvited", "InvitationResent")):
                 salt = envelope.data["token_salt"]

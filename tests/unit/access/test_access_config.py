@@ -16,7 +16,8 @@ ACCESS_ONLY = ("API_PORT", "API_TOKENS", "AUDIT_TOKENS", "OPERATOR_IDS",
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in (*ACCESS_ONLY, "DATABASE_URL", "TOPIC_PREFIX", "TOKEN_SECRET"):
+    for name in (*ACCESS_ONLY, "DATABASE_URL", "TOPIC_PREFIX", "TOKEN_SECRET",
+                 "TOKEN_SECRET_PREVIOUS"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -29,6 +30,7 @@ def test_defaults_are_the_documented_ones(env: pytest.MonkeyPatch) -> None:
     assert settings.invitation_ttl_seconds == 604800
     assert settings.access_instance == socket.gethostname()
     assert settings.database_url == Settings().database_url
+    assert settings.previous_token_secrets == ()
 
 
 def test_every_access_setting_comes_from_its_variable(env: pytest.MonkeyPatch) -> None:
@@ -42,6 +44,7 @@ def test_every_access_setting_comes_from_its_variable(env: pytest.MonkeyPatch) -
     env.setenv("DATABASE_URL", "postgresql://db/elsewhere")
     env.setenv("TOPIC_PREFIX", "t.")
     env.setenv("TOKEN_SECRET", "s")
+    env.setenv("TOKEN_SECRET_PREVIOUS", " old-1,, old-2 ")
 
     settings = AccessSettings.from_env()
 
@@ -54,6 +57,7 @@ def test_every_access_setting_comes_from_its_variable(env: pytest.MonkeyPatch) -
     assert settings.database_url == "postgresql://db/elsewhere"
     assert settings.topics == Settings.from_env().topics
     assert settings.token_secret == b"s"
+    assert settings.previous_token_secrets == (b"old-1", b"old-2")
 
 
 def test_the_shared_settings_hold_nothing_only_the_access_service_reads() -> None:

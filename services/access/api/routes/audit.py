@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.access.api.auth import require_auditor
 from services.access.api.context import read_context
-from services.access.api.errors import NotFoundError, invalid_param
+from services.access.api.errors import WWW_AUTHENTICATE_HEADER, NotFoundError, invalid_param
 from services.access.api.models import AccessAtAnswer, AuditTimeline, ErrorBody, VerifyAnswer
 from services.access.api.pagination import DEFAULT_LIMIT, Cursor, Limit, int_after
 from services.access.api.repositories.audit import AuditRepository
@@ -32,7 +32,8 @@ router = APIRouter(
     tags=["audit"],
     dependencies=[Depends(require_auditor)],
     responses={
-        401: {"model": ErrorBody, "description": "No or unknown bearer token."},
+        401: {"model": ErrorBody, "description": "No or unknown bearer token.",
+              "headers": WWW_AUTHENTICATE_HEADER},
         403: {"model": ErrorBody, "description": "A query-API token, not an auditor's."},
         404: {"model": ErrorBody, "description": "Nothing about that id (at that time)."},
         422: {"model": ErrorBody, "description": "Malformed parameters (`error`: `invalid`)."},

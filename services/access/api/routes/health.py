@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.access.api.context import Context
+from services.access.api.errors import RETRY_AFTER_HEADER, RETRY_AFTER_SECONDS
 from services.access.api.models import Health, Readiness
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,9 @@ async def healthz() -> Health:
     return Health()
 
 
-@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+@router.get("/readyz", response_model=Readiness, responses={503: {
+    "model": Readiness, "description": "Not ready: a check failed (see `checks`).",
+    "headers": RETRY_AFTER_HEADER}})
 async def readyz(context: Context) -> JSONResponse:
     """200 only when every check of the service and the database answer; else 503."""
     try:
@@ -36,7 +39,9 @@ async def readyz(context: Context) -> JSONResponse:
     checks["database"] = await _database_answers(context.pool)
     ready = all(checks.values())
     body = Readiness(ready=ready, checks=checks, position=context.projection.position)
-    return JSONResponse(body.model_dump(), 200 if ready else 503)
+    if ready:
+        return JSONResponse(body.model_dump())
+    return JSONResponse(body.model_dump(), 503, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 async def _database_answers(pool: asyncpg.Pool) -> bool:

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from services.access.api.context import Context
+from services.access.api.errors import WWW_AUTHENTICATE_HEADER
 from services.common.prometheus import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
@@ -29,7 +30,8 @@ _EXAMPLE = (
               "description": "Prometheus text format 0.0.4."},
         401: {"content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-              "description": "No or unknown bearer token."},
+              "description": "No or unknown bearer token.",
+              "headers": WWW_AUTHENTICATE_HEADER},
     },
 )
 async def metrics(context: Context) -> PlainTextResponse:

@@ -6,8 +6,9 @@ key in the transaction that stores `UserForgotten` and records the user in
 `forgotten_subjects`, so no key is ever made for them again. The recorder runs these
 statements on its own cursor, in its transaction; the SQL stays here.
 
-Keys are cached for one batch of commands only: a forgotten person stops being readable
-by every instance from its next batch on.
+Keys are stored wrapped by the configured key-encryption key (`wrapping`), with its id,
+and unwrapped once per batch when read. They are cached for one batch of commands only:
+a forgotten person stops being readable by every instance from its next batch on.
 """
 
 from __future__ import annotations
@@ -21,17 +22,26 @@ from psycopg import Cursor
 
 from services.access.ports import Forgetting
 from services.access.store.personal.sealing import new_key
+from services.access.store.personal.wrapping import KeyEncryptionKeys, WrappedKey
 
 SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS person_keys ("
-    " subject uuid PRIMARY KEY, key bytea NOT NULL, created_at timestamptz DEFAULT now())",
+    " subject uuid PRIMARY KEY, key bytea NOT NULL, created_at timestamptz DEFAULT now(),"
+    " kek text)",
     "CREATE TABLE IF NOT EXISTS forgotten_subjects ("
     " subject uuid PRIMARY KEY, forgotten_at timestamptz DEFAULT now())",
+    # Tables from before wrapping: add the column without taking a lock when it is there.
+    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM information_schema.columns WHERE"
+    " table_schema = current_schema() AND table_name = 'person_keys' AND column_name = 'kek')"
+    " THEN ALTER TABLE person_keys ADD COLUMN IF NOT EXISTS kek text; END IF; END $$",
 )
-INSERT_SQL = "INSERT INTO person_keys (subject, key) SELECT * FROM unnest(%b::uuid[], %b::bytea[])"
+INSERT_SQL = (
+    "INSERT INTO person_keys (subject, key, kek)"
+    " SELECT * FROM unnest(%b::uuid[], %b::bytea[], %b::text[])"
+)
 LOOKUP_SQL = (
-    "SELECT subject, key FROM person_keys WHERE subject = ANY(%s::uuid[]) "
-    "UNION ALL SELECT subject, NULL FROM forgotten_subjects WHERE subject = ANY(%s::uuid[])"
+    "SELECT subject, key, kek FROM person_keys WHERE subject = ANY(%s::uuid[]) "
+    "UNION ALL SELECT subject, NULL, NULL FROM forgotten_subjects WHERE subject = ANY(%s::uuid[])"
 )
 FORGET_SQL = (
     "DELETE FROM person_keys WHERE subject = ANY(%s)",
@@ -41,8 +51,9 @@ _FORGOTTEN = b""
 
 
 class PostgresKeyRing:
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, keks: KeyEncryptionKeys) -> None:
         self._datastore = datastore
+        self._keks = keks
         self._known: dict[UUID, bytes] = {}  # _FORGOTTEN marks a forgotten user
         self._absent: set[UUID] = set()  # asked for this batch: no key, not forgotten
         self._pending: dict[UUID, bytes] = {}
@@ -84,7 +95,9 @@ class PostgresKeyRing:
     def absorb(self, asked: list[UUID], rows: Iterable[Any]) -> None:
         """Cache what a lookup of `asked` answered."""
         for row in rows:
-            self._known[row["subject"]] = _FORGOTTEN if row["key"] is None else bytes(row["key"])
+            subject, key = row["subject"], row["key"]
+            self._known[subject] = _FORGOTTEN if key is None else self._keks.unwrap(
+                subject, WrappedKey(bytes(key), row["kek"]))
         self._absent.update(s for s in asked if s not in self._known)
 
     def _load(self, subjects: list[UUID]) -> None:
@@ -100,7 +113,9 @@ class PostgresKeyRing:
         """Insert the keys made during this batch, in the transaction of its events."""
         pending, self._pending = self._pending, {}
         if pending:
-            curs.execute(INSERT_SQL, (list(pending), list(pending.values())))
+            wrapped = [self._keks.wrap(subject, key) for subject, key in pending.items()]
+            curs.execute(INSERT_SQL, (list(pending), [w.data for w in wrapped],
+                                      [w.kek_id for w in wrapped]))
 
     def forget_in(self, curs: Cursor[Any], forgetting: Forgetting) -> None:
         """Delete the forgotten keys, in the transaction that stores `UserForgotten`."""

@@ -2,15 +2,21 @@
 
 The one place that knows the sealed form (`pii:v1:<subject hex>:<base64 nonce+data>`)
 and AES-GCM: the store's mapper and the log's readers both open values here, so a value
-whose key is gone (or that does not authenticate) reads as the same pseudonym everywhere.
+whose key is gone reads as the same pseudonym everywhere. Only a deleted key means
+forgotten: a value that does not authenticate under its subject's existing key (tampered
+with, sealed under another key, a broken key) is corrupt, and says so — it raises
+`CorruptPersonalDataError`, is logged, and counted (`CORRUPT.count`, on /metrics) — rather than
+pass for a forgotten person.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
+import threading
 from binascii import a2b_base64
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -20,6 +26,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.access.domain.pseudonyms import pseudonym
+
+log = logging.getLogger(__name__)
 
 PREFIX = "pii:v1:"
 SEALED_MARK = PREFIX.encode()
@@ -60,16 +68,46 @@ def subjects_in(stored_states: Iterable[bytes]) -> set[UUID]:
     return {UUID(hex=m.decode()) for s in stored_states for m in SUBJECT_PATTERN.findall(s)}
 
 
-def decrypt(cipher: Cipher | None, data: bytes | str) -> str | None:
-    """The plain text of a sealed value's data part; None without a key or if it does not
-    authenticate (sealed under another subject, or tampered with)."""
+class CorruptPersonalDataError(Exception):
+    """A sealed value that does not authenticate under its subject's key."""
+
+    def __init__(self, subject: str, field: str) -> None:
+        super().__init__(f"sealed {field!r} of subject {subject} does not authenticate "
+                         "under its key: corrupt or tampered with (not forgotten)")
+        self.subject = subject
+        self.field = field
+
+
+class CorruptTally:
+    """How many sealed values failed to authenticate in this process (thread-safe: the
+    store's mapper opens values in worker threads)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+CORRUPT = CorruptTally()
+
+
+def decrypt(cipher: Cipher | None, data: bytes | str, subject: str = "?",
+            field: str = "?") -> str | None:
+    """The plain text of a sealed value's data part; None without a key (forgotten).
+    Raises `CorruptPersonalDataError` if it does not authenticate under the key."""
     if cipher is None:
         return None
-    raw = a2b_base64(data)
     try:
+        raw = a2b_base64(data)
         return cipher[0].decrypt(raw[:12], raw[12:], cipher[1]).decode()
-    except InvalidTag:
-        return None
+    except (InvalidTag, ValueError) as exc:  # ValueError: bad base64, short data, bad UTF-8
+        CORRUPT.add()
+        log.error("corrupt personal data: sealed %r of subject %s does not authenticate (%s)",
+                  field, subject, type(exc).__name__)
+        raise CorruptPersonalDataError(subject, field) from None
 
 
 class Ciphers:
@@ -88,7 +126,7 @@ class Ciphers:
         if not value.startswith(PREFIX):
             return value
         subject = value[_HEX]
-        plain = decrypt(self._ciphers.get(subject), value[_DATA:])
+        plain = decrypt(self._ciphers.get(subject), value[_DATA:], subject, field)
         return plain if plain is not None else pseudonym(UUID(hex=subject), field)
 
     def unseal_state(self, state: bytes) -> bytes:
@@ -102,7 +140,7 @@ class Ciphers:
 
         def replace(match: re.Match[bytes]) -> bytes:
             field, subject = match[1], match[2].decode()
-            value = decrypt(self._ciphers.get(subject), match[3])
+            value = decrypt(self._ciphers.get(subject), match[3], subject, field.decode())
             if value is None:
                 value = pseudonym(UUID(hex=subject), field.decode())
             return b'"' + field + b'":' + json.dumps(value).encode()

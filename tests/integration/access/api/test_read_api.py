@@ -135,6 +135,7 @@ async def test_readyz_answers_503_with_the_failing_check(api):
     assert response.status_code == 503
     assert response.json()["checks"] == {"consumer": False, "database": True}
     assert response.json()["ready"] is False
+    assert response.headers["Retry-After"] == "1"
 
 
 # --- access ----------------------------------------------------------------------------
@@ -370,7 +371,15 @@ async def test_min_position_out_of_reach_answers_503_stale(api):
         "detail": "read model has not reached min_position",
         "position": position,
     }
+    assert response.headers["Retry-After"] == "1"
     assert 0.25 <= elapsed < 2
+
+
+async def test_a_method_the_path_does_not_take_answers_405_naming_the_ones_it_does(api):
+    response = await api.client.post("/v1/access/check", headers=AUTH)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+    assert response.json()["error"] == "method_not_allowed"
 
 
 async def test_min_position_already_reached_answers_at_once(api):

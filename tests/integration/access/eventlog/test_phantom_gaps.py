@@ -1,14 +1,21 @@
 """A slow writer that got its position first and commits last must not make a follower
-of the log skip its event (the "commit-order gap")."""
+of the log skip its event (the "commit-order gap").
+
+With `PHANTOM_FIGURES` set, what the follower saw is written there (JSON) before the
+verdict: the fault suite's `phantom-gaps` reports those counts."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -87,5 +94,19 @@ async def test_a_late_commit_is_never_skipped_by_a_follower(store: tuple[AccessS
         published = [e.position for e in await EventLog().read(conn, 0, 10_000)]
     finally:
         await conn.close()
+    report(commands=5, published=published, seen=seen)
     assert len(published) == 2 * 5  # UserRegistered + GroupCreated per user
     assert seen == published  # every event, in store order, none skipped
+
+
+def report(commands: int, published: list[int], seen: list[int]) -> None:
+    """What ran, for the fault suite: the follower's misses and repeats, counted."""
+    if target := os.environ.get("PHANTOM_FIGURES"):
+        Path(target).write_text(json.dumps({
+            "commands": commands,
+            "published": len(published),
+            "seen": len(seen),
+            "lost": len(set(published) - set(seen)),
+            "duplicates": len(seen) - len(set(seen)),
+            "out_of_order": sum(1 for a, b in itertools.pairwise(seen) if b <= a),
+        }))

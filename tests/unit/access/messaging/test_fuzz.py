@@ -1,15 +1,23 @@
 """Fuzzing the command envelope and every command model: whatever arrives, the intake
 answers with a command, a final result, or a dead letter, and never raises.
 
-`FUZZ_EXAMPLES` sets the number of inputs per test (the fault suite runs 10 000)."""
+`FUZZ_EXAMPLES` sets hypothesis' examples per test (the fault suite asks for 10 000 in
+all). Every input actually run is tallied by its outcome, and with `FUZZ_TALLY` set the
+tally is written there (JSON) when the module ends: the fault suite reports those counts,
+not the number it asked for. An input is *lost* if it got nothing (or the intake raised)
+and *doubled* if it was both run as a command and dead-lettered."""
 
 from __future__ import annotations
 
 import json
 import os
 import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,8 +51,39 @@ envelopes = st.fixed_dictionaries(
 )
 
 
+TALLY: Counter[str] = Counter()
+"""`<test>:<outcome>` → inputs run."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _write_tally() -> Iterator[None]:
+    yield
+    if target := os.environ.get("FUZZ_TALLY"):
+        Path(target).write_text(json.dumps(dict(TALLY), sort_keys=True))
+
+
+def outcome(intake: Intake) -> str:
+    if intake.item is None:
+        return "dead_letter" if intake.dead_letter is not None else "lost"
+    if isinstance(intake.item, Valid):
+        return "doubled" if intake.dead_letter is not None else "command"
+    return "result_and_dead_letter" if intake.dead_letter is not None else "result"
+
+
+def tallied(test: str, reading: Callable[[], Intake]) -> Intake:
+    """Run one input through the intake, counting it by outcome (also when it raises)."""
+    try:
+        intake = reading()
+    except Exception:
+        TALLY[f"{test}:raised"] += 1
+        raise
+    TALLY[f"{test}:{outcome(intake)}"] += 1
+    return intake
+
+
 def check(intake: Intake) -> None:
     assert intake.item is not None or intake.dead_letter is not None
+    assert not (isinstance(intake.item, Valid) and intake.dead_letter is not None)
     if isinstance(intake.item, Invalid):
         assert intake.item.result.status == "rejected"
         assert intake.item.result.reason == "invalid"
@@ -55,13 +94,13 @@ def check(intake: Intake) -> None:
 @FUZZ
 @given(st.binary(max_size=2000))
 def test_any_bytes(value: bytes) -> None:
-    check(read(Record(value)))
+    check(tallied("any_bytes", lambda: read(Record(value))))
 
 
 @FUZZ
 @given(envelopes)
 def test_structured_envelopes(envelope: dict[str, Any]) -> None:
-    check(read(Record(json.dumps(envelope).encode())))
+    check(tallied("structured", lambda: read(Record(json.dumps(envelope).encode()))))
 
 
 @FUZZ
@@ -70,7 +109,7 @@ def test_every_command_model_via_binary_binding(type_: str, data: dict[str, Any]
     headers = (("ce_specversion", b"1.0"), ("ce_id", str(uuid.uuid4()).encode()),
                ("ce_source", b"fuzz"), ("ce_type", type_.encode()),
                ("ce_actor", str(uuid.uuid4()).encode()))
-    intake = read(Record(json.dumps(data).encode(), headers=headers))
+    intake = tallied("binary", lambda: read(Record(json.dumps(data).encode(), headers=headers)))
     check(intake)
     assert intake.item is not None  # a parseable envelope always gets a result
 
@@ -78,4 +117,4 @@ def test_every_command_model_via_binary_binding(type_: str, data: dict[str, Any]
 @FUZZ
 @given(st.lists(st.tuples(st.text(max_size=20), st.binary(max_size=50)), max_size=6), st.binary(max_size=200))
 def test_arbitrary_headers(headers: list[tuple[str, bytes]], value: bytes) -> None:
-    check(read(Record(value, headers=tuple(headers))))
+    check(tallied("headers", lambda: read(Record(value, headers=tuple(headers)))))

@@ -67,10 +67,48 @@ def test_unknown_command_type_goes_to_dlq_with_an_invalid_result() -> None:
     assert isinstance(intake.item, Invalid)
 
 
-def test_oversize_message_goes_to_dlq() -> None:
-    intake = read(structured("RegisterUser", register(name="x" * (1024 * 1024))))
+def test_oversize_structured_message_goes_to_dlq_and_gets_an_invalid_result_by_its_id() -> None:
+    command_id = str(uuid.uuid4())
+    intake = read(structured("RegisterUser", register(name="x" * (1024 * 1024)), id=command_id))
     assert intake.dead_letter is not None
     assert "1 MiB" in intake.dead_letter.error
+    assert isinstance(intake.item, Invalid)
+    assert intake.item.command_id == command_id
+    assert intake.item.result.status == "rejected"
+    assert intake.item.result.reason == "invalid"
+    assert "1 MiB" in (intake.item.result.detail or "")
+
+
+def test_oversize_binary_message_gets_an_invalid_result_by_its_ce_id_header() -> None:
+    command_id = str(uuid.uuid4())
+    headers = (("ce_specversion", b"1.0"), ("ce_id", command_id.encode()),
+               ("ce_type", b"RegisterUser"))
+    intake = read(Record(json.dumps(register(name="x" * (1024 * 1024))).encode(),
+                         headers=headers))
+    assert intake.dead_letter is not None
+    assert isinstance(intake.item, Invalid)
+    assert intake.item.command_id == command_id
+    assert intake.item.result.reason == "invalid"
+
+
+@pytest.mark.parametrize("value", [
+    {"padding": "x" * (1024 * 1024)},  # no id at all
+    {"data": {"id": "nested", "pad": "x" * (1024 * 1024)}, "id": "late"},  # id past the head
+    {"padding": 'x", "id": "in a string' + "x" * (1024 * 1024)},
+    {"id": 42, "padding": "x" * (1024 * 1024)},  # not a string
+])
+def test_oversize_message_without_a_cheap_top_level_id_is_only_dead_lettered(
+        value: dict[str, Any]) -> None:
+    intake = read(Record(json.dumps(value).encode()))
+    assert intake.dead_letter is not None
+    assert intake.item is None
+
+
+def test_oversize_binary_message_without_ce_id_is_only_dead_lettered() -> None:
+    intake = read(Record(b'{"id": "' + b"x" * (1024 * 1024) + b'"}',
+                         headers=(("ce_specversion", b"1.0"),)))
+    assert intake.dead_letter is not None
+    assert intake.item is None
 
 
 def test_schema_violation_is_an_invalid_result_with_field_errors_not_a_dead_letter() -> None:
@@ -124,3 +162,44 @@ def test_transfer_needs_exactly_one_recipient() -> None:
                                                      "recipient_email": "a@example.no",
                                                      "keep_connection": True}))
     assert isinstance(both.item, Invalid)
+
+
+SDK_ATTRIBUTES = {"datacontenttype": "application/json", "dataschema": "https://example.com/s.json",
+                  "subject": "charger-1", "time": "2026-12-03T10:00:00Z",
+                  "partitionkey": "charger-1",
+                  "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                  "sequence": 7, "sampled": True}
+
+
+def test_structured_envelope_takes_every_context_attribute_and_extension() -> None:
+    intake = read(structured("RegisterUser", register(), **SDK_ATTRIBUTES))
+    assert isinstance(intake.item, Valid)
+    assert intake.dead_letter is None
+
+
+@pytest.mark.parametrize("attributes", [
+    {"PartitionKey": "k"}, {"trace_parent": "x"}, {"a" * 21: "x"}, {"data_base64": "AA=="},
+    {"partitionkey": {"nested": 1}}, {"partitionkey": [1]},
+    {"datacontenttype": "application/xml"}, {"dataschema": "no scheme"}, {"subject": ""},
+])
+def test_attributes_a_cloudevent_cannot_carry_make_the_envelope_invalid(attributes: dict[str, Any]) -> None:
+    intake = read(structured("RegisterUser", register(), **attributes))
+    assert intake.dead_letter is not None
+    assert isinstance(intake.item, Invalid)
+    assert intake.item.result.reason == "invalid"
+
+
+def test_data_stays_strict_whatever_the_attributes() -> None:
+    intake = read(structured("RegisterUser", register(surprise=1), **SDK_ATTRIBUTES))
+    assert isinstance(intake.item, Invalid)
+    assert [e["loc"] for e in intake.item.result.errors or []] == [["surprise"]]
+
+
+def test_binary_binding_takes_extension_headers_and_a_json_content_type() -> None:
+    headers = (("ce_specversion", b"1.0"), ("ce_id", str(uuid.uuid4()).encode()),
+               ("ce_source", b"svc"), ("ce_type", b"RegisterUser"), ("ce_actor", ACTOR.encode()),
+               ("ce_partitionkey", b"k"), ("ce_traceparent", b"00-ab-cd-01"),
+               ("ce_subject", b"charger-1"), ("content-type", b"application/json; charset=utf-8"))
+    assert isinstance(read(Record(json.dumps(register()).encode(), headers=headers)).item, Valid)
+    wrong = (*headers[:5], ("ce_Bad_Name", b"x"))
+    assert isinstance(read(Record(json.dumps(register()).encode(), headers=wrong)).item, Invalid)

@@ -1,0 +1,117 @@
+"""How our Kafka clients reach a secured broker: TLS and SASL from the `KAFKA_*` settings.
+
+Every client (commands, results, relay, local lists, notifications, the gateway, the
+topic admin) must connect the same way, so one value holds the choice and gives it in the
+two shapes our clients take: FastStream's `security=` object and aiokafka's own keyword
+arguments. A setting that cannot work is refused at start, naming its variable, rather
+than surfacing later as a connection that hangs. The password is kept out of `repr`, so
+settings can be printed without leaking it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from services.common.errors import SettingError
+
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_CLASSES: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
+    "PLAIN": SASLPlaintext,
+    "SCRAM-SHA-256": SASLScram256,
+    "SCRAM-SHA-512": SASLScram512,
+}
+
+
+class KafkaSettingError(SettingError):
+    """A `KAFKA_*` setting that cannot work; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    protocol: str = "PLAINTEXT"
+    """`KAFKA_SECURITY_PROTOCOL`: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
+    sasl_mechanism: str = "PLAIN"
+    """`KAFKA_SASL_MECHANISM`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."""
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)
+    ssl_ca_file: str = ""
+    """`KAFKA_SSL_CA_FILE`: the CA that signed the broker's certificate (empty: the
+    system's trust store)."""
+    ssl_cert_file: str = ""
+    ssl_key_file: str = ""
+    """`KAFKA_SSL_CERT_FILE` / `KAFKA_SSL_KEY_FILE`: our client certificate, for brokers
+    that authenticate clients by TLS."""
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise KafkaSettingError(
+                f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}, "
+                f"not {self.protocol!r}")
+        if self.uses_sasl:
+            if self.sasl_mechanism not in SASL_CLASSES:
+                raise KafkaSettingError(
+                    f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_CLASSES)}, "
+                    f"not {self.sasl_mechanism!r}")
+            if not self.sasl_username or not self.sasl_password:
+                raise KafkaSettingError(
+                    f"KAFKA_SECURITY_PROTOCOL={self.protocol} needs KAFKA_SASL_USERNAME "
+                    "and KAFKA_SASL_PASSWORD")
+        if bool(self.ssl_cert_file) != bool(self.ssl_key_file):
+            raise KafkaSettingError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together")
+        if not self.uses_tls and (self.ssl_ca_file or self.ssl_cert_file):
+            raise KafkaSettingError(
+                f"KAFKA_SSL_* files are set but KAFKA_SECURITY_PROTOCOL={self.protocol} "
+                "uses no TLS (SSL or SASL_SSL)")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> KafkaSecurity:
+        return cls(
+            protocol=env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper(),
+            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", "PLAIN").strip().upper(),
+            sasl_username=env.get("KAFKA_SASL_USERNAME", ""),
+            sasl_password=env.get("KAFKA_SASL_PASSWORD", ""),
+            ssl_ca_file=env.get("KAFKA_SSL_CA_FILE", ""),
+            ssl_cert_file=env.get("KAFKA_SSL_CERT_FILE", ""),
+            ssl_key_file=env.get("KAFKA_SSL_KEY_FILE", ""),
+        )
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A verifying client context (host name checked), or None without TLS."""
+        if not self.uses_tls:
+            return None
+        try:
+            context = ssl.create_default_context(cafile=self.ssl_ca_file or None)
+            if self.ssl_cert_file:
+                context.load_cert_chain(self.ssl_cert_file, self.ssl_key_file)
+        except (OSError, ssl.SSLError) as error:
+            raise KafkaSettingError(f"KAFKA_SSL_* files unusable: {error}") from error
+        return context
+
+    def faststream(self) -> BaseSecurity | None:
+        """FastStream's `KafkaBroker(security=...)`."""
+        context = self.ssl_context()
+        if not self.uses_sasl:
+            return None if context is None else BaseSecurity(ssl_context=context)
+        sasl = SASL_CLASSES[self.sasl_mechanism]
+        return sasl(self.sasl_username, self.sasl_password, ssl_context=context,
+                    use_ssl=self.uses_tls)
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments of aiokafka's own clients (admin, consumer, producer), the
+        same FastStream derives from `faststream()`, so both kinds connect alike."""
+        options = parse_security(self.faststream())
+        return {name: value for name, value in options.items() if value is not None}

@@ -1,0 +1,55 @@
+"""A service that cannot start for a reason an operator fixes (a bad setting, a broker
+that refuses it) says so in one line and exits with status 2; a bug still raises."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from services.common.errors import SettingError
+from services.common.kafka import KafkaUnreachableError
+from services.common.kafka_security import KafkaSecurity, KafkaSettingError
+from services.common.serving import Service, run_service
+from services.notifications.smtp.security import SmtpSettingError
+
+
+class Refused:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def start(self) -> None:
+        raise self.error
+
+    async def stop(self) -> None:
+        pass
+
+
+def bad_setting() -> Service:
+    KafkaSecurity("TLS")
+    raise AssertionError("not reached")
+
+
+@pytest.mark.parametrize("make", [
+    bad_setting,
+    lambda: Refused(KafkaUnreachableError("cannot connect to Kafka at h:1 over SASL_SSL")),
+])
+def test_an_operators_problem_is_one_line_and_exit_status_2(
+    make: object, caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as stopped:
+        run_service(make)  # type: ignore[arg-type]
+    assert stopped.value.code == 2
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage().startswith("cannot start: ")
+    assert record.exc_info is None
+
+
+def test_a_bug_is_not_dressed_up_as_a_setting() -> None:
+    with pytest.raises(RuntimeError):
+        run_service(lambda: Refused(RuntimeError("bug")))
+
+
+def test_setting_errors_share_one_base() -> None:
+    assert issubclass(KafkaSettingError, SettingError)
+    assert issubclass(SmtpSettingError, SettingError)
