@@ -1,4 +1,4 @@
-# The image both services run from (docker-compose.yml picks the command).
+# The image the three services run from (docker-compose.yml picks the command).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,5 +21,5 @@ RUN pip install --no-deps -e . \
     && useradd --create-home --uid 10001 app
 
 USER app
-EXPOSE 8000
+EXPOSE 8000 9000
 CMD ["access-service"]

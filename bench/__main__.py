@@ -35,6 +35,7 @@ from bench import (
     p6_memory,
     p7_local_lists,
     p7_timebound,
+    p8_gateway,
     p8_local_lists,
 )
 from bench.core import Bench, Plan
@@ -85,6 +86,7 @@ async def measure(system: System, plan: Plan, out: Path, profile: bool,
         ("P7", lambda: p7_timebound.run(b)), ("P7", lambda: p7_local_lists.run(b)),
         ("P4", lambda: p4_rebuild.run(b)),
         ("P5", lambda: p5_email.run(b)), ("P6", lambda: p6_memory.run(b, memory)),
+        ("P8", lambda: p8_gateway.run(b)),
     ]
     try:
         for name, phase in phases:

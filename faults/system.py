@@ -23,8 +23,9 @@ INSTANCES = {"ACCESS_INSTANCE": "access-1", "NOTIFICATIONS_INSTANCE": "notifier-
 System = Harness[SmtpSink]
 
 
-def fault_system(var: Path, *, own_cluster: bool = False, notifications: bool = True) -> System:
+def fault_system(var: Path, *, own_cluster: bool = False, notifications: bool = True,
+                 gateway: bool = False) -> System:
     database = Database(admin_url=ADMIN_URL, prefix="ca_faults", own_cluster=own_cluster)
     return System(var, SmtpSink(), name="faults", token=TOKEN, supervised=False,
-                  notifications=notifications, database=database, extra_env=dict(INSTANCES),
-                  stop_timeout=20.0)
+                  notifications=notifications, gateway=gateway, database=database,
+                  extra_env=dict(INSTANCES), stop_timeout=20.0)

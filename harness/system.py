@@ -1,11 +1,12 @@
 """The whole system on parts of its own: a database, a Tansu broker, an SMTP sink and the
-two services, with the environment `make run` would export, stopped and dropped at the end.
+three services (access, notifications, OCPP gateway), with the environment `make run`
+would export, stopped and dropped at the end.
 
 Two ways to run the services. `supervised` (the default) starts `charger-access-run`,
-the supervisor `make run` uses, with those variables set, so it starts exactly the two
+the supervisor `make run` uses, with those variables set, so it starts exactly the three
 services: what the end-to-end tests and the benchmark measure. Otherwise each service is
 an OS process of its own (`ServiceProcess`), so a fault scenario or a test can kill one
-without the other, and start more notification-service instances.
+without the other, and start more notification-service or gateway instances.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from harness.processes import (
 )
 from services.local.tansu import free_port
 
-SERVICES = ("access-service", "notifications-service")
+SERVICES = ("access-service", "notifications-service", "ocpp-gateway")
 
 
 class Sink(Protocol):
@@ -68,6 +69,8 @@ class System(Generic[SinkT]):
     supervised: bool = True
     notifications: bool = True
     """Without `supervised`: start the notification service too."""
+    gateway: bool = False
+    """Without `supervised`: start the OCPP gateway too."""
     kafka: str = ""
     """A broker to use; empty: a Tansu broker of the system's own (`broker`)."""
     database: Database = field(default_factory=Database)
@@ -80,6 +83,8 @@ class System(Generic[SinkT]):
     access: ServiceProcess | None = None
     notifier: ServiceProcess | None = None
     more_notifiers: list[ServiceProcess] = field(default_factory=list)
+    ocpp: ServiceProcess | None = None
+    more_gateways: list[ServiceProcess] = field(default_factory=list)
     run: subprocess.Popen[bytes] | None = None
     """The supervisor, when `supervised`."""
 
@@ -98,6 +103,16 @@ class System(Generic[SinkT]):
     @property
     def notifications_api(self) -> str:
         return f"http://127.0.0.1:{self.env['NOTIFICATIONS_PORT']}"
+
+    @property
+    def gateway_http(self) -> str:
+        """The OCPP gateway's port as plain HTTP (`/healthz`, `/metrics`)."""
+        return f"http://127.0.0.1:{self.env['OCPP_PORT']}"
+
+    @property
+    def ocpp_url(self) -> str:
+        """Where a charger connects: append its serial number."""
+        return f"ws://127.0.0.1:{self.env['OCPP_PORT']}/ocpp/"
 
     # --- up ----------------------------------------------------------------------------------
 
@@ -126,6 +141,7 @@ class System(Generic[SinkT]):
             "CONSUMER_GROUP_PREFIX": f"{self.name}-{tag}",
             "PUBLIC_BASE_URL": "https://charge.example",
             "NOTIFICATIONS_PORT": str(free_port()),
+            "OCPP_PORT": str(free_port()),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
@@ -149,6 +165,8 @@ class System(Generic[SinkT]):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(self.service_pids()) < len(SERVICES):
             time.sleep(0.25)
+        while time.monotonic() < deadline and not http_ok(f"{self.gateway_http}/healthz"):
+            time.sleep(0.1)
 
     def _start_separate(self) -> None:
         self.access = ServiceProcess("access-service", self.env, self.log_dir / "access.log",
@@ -159,6 +177,22 @@ class System(Generic[SinkT]):
                                            self.log_dir / "notifications.log",
                                            f"{self.notifications_api}/healthz")
             self.notifier.start(self.ready_timeout)
+        if self.gateway:
+            self.ocpp = ServiceProcess("ocpp-gateway", self.env, self.log_dir / "gateway.log",
+                                       f"{self.gateway_http}/healthz")
+            self.ocpp.start(self.ready_timeout)
+
+    def add_gateway(self) -> ServiceProcess:
+        """Another OCPP gateway instance (its own port), started and
+        ready; its chargers connect to `ws://127.0.0.1:{port}/ocpp/`."""
+        n = len(self.more_gateways) + 2
+        port = free_port()
+        env = {**self.env, "OCPP_PORT": str(port)}
+        gateway = ServiceProcess("ocpp-gateway", env, self.log_dir / f"gateway-{n}.log",
+                                 f"http://127.0.0.1:{port}/healthz")
+        self.more_gateways.append(gateway)
+        gateway.start(self.ready_timeout)
+        return gateway
 
     def add_notifier(self) -> ServiceProcess:
         """Another notification-service instance in the same consumer group, sharing the
@@ -179,7 +213,7 @@ class System(Generic[SinkT]):
     def service_pids(self) -> dict[str, int]:
         """PIDs of the running services, by console-script name."""
         if self.run is None:
-            return {s.name: s.pid for s in (self.access, self.notifier)
+            return {s.name: s.pid for s in (self.access, self.notifier, self.ocpp)
                     if s is not None and s.alive and s.pid is not None}
         found: dict[str, int] = {}
         for pid in children(self.run.pid):
@@ -203,6 +237,9 @@ class System(Generic[SinkT]):
     def access_metrics(self) -> dict[str, float]:
         return metrics(http_text(f"{self.api}/metrics", self.token))
 
+    def gateway_metrics(self) -> dict[str, float]:
+        return metrics(http_text(f"{self.gateway_http}/metrics"))
+
     # --- down ----------------------------------------------------------------------------------
 
     def stop(self) -> None:
@@ -210,7 +247,8 @@ class System(Generic[SinkT]):
         if self.run is not None:
             with contextlib.suppress(Exception):
                 stop_process(self.run, self.stop_timeout)
-        for service in (*self.more_notifiers, self.notifier, self.access):
+        for service in (*self.more_gateways, self.ocpp, *self.more_notifiers, self.notifier,
+                        self.access):
             if service is not None and service.alive:
                 with contextlib.suppress(Exception):
                     service.terminate(self.stop_timeout)

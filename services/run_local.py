@@ -1,7 +1,7 @@
 """`make run`: the whole system on this machine, in the foreground, until Ctrl-C.
 
 Infrastructure first (each part only when its variable is unset, SPEC "Configuration"),
-then the two services as child processes with the chosen variables exported. If a
+then the three services as child processes with the chosen variables exported. If a
 service dies, everything stops and we exit non-zero, so a broken start is never mistaken
 for a running system.
 """
@@ -21,7 +21,7 @@ from services.common.config import redacted
 from services.local import infra
 from services.local.supervisor import StopRequested, Supervisor, say
 
-SERVICES = ("access-service", "notifications-service")
+SERVICES = ("access-service", "notifications-service", "ocpp-gateway")
 READY_TIMEOUT = 180.0
 
 
@@ -56,6 +56,7 @@ def announce_when_ready(env: dict[str, str], var: Path, token_defaulted: bool) -
         f"  query API : {api}   (bearer token: {token})",
         f"  try       : curl -H 'Authorization: Bearer {token}' {api}/readyz",
         f"  mail      : {mail}",
+        f"  OCPP      : ws://127.0.0.1:{os.environ.get('OCPP_PORT', '9000')}/ocpp/<serial number>",
         f"  broker    : {env['KAFKA_BOOTSTRAP_SERVERS']}",
         f"  database  : {redacted(env['DATABASE_URL'])}",
         "  Ctrl-C stops everything.",

@@ -26,11 +26,12 @@ def say(scenario: str, text: str) -> None:
 
 def with_system(figures: Figures, var: Path, body: Body, *, own_cluster: bool = False,
                 notifications: bool = True, converge_within: float = 120.0,
-                emails: bool = True) -> Figures:
+                emails: bool = True, gateway: bool = False) -> Figures:
     """Start a system, run `body` under a traffic client, wait for the counts to settle,
     run the conservation check; stop everything. Exceptions land in `figures.error`."""
     started = time.monotonic()
-    system = fault_system(var, own_cluster=own_cluster, notifications=notifications)
+    system = fault_system(var, own_cluster=own_cluster, notifications=notifications,
+                          gateway=gateway)
     try:
         say(figures.scenario, "starting the system")
         system.start()

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_SERVICES = {"kafka", "postgres", "mailpit", "access", "notifications"}
+EXPECTED_SERVICES = {"kafka", "postgres", "mailpit", "access", "notifications", "ocpp-gateway"}
 
 
 def compose(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -43,7 +43,7 @@ def test_every_infrastructure_service_has_a_healthcheck() -> None:
     assert rendered.returncode == 0, rendered.stderr
     # `config` prints one block per service (indented two spaces); each must carry a healthcheck.
     blocks = re.split(r"\n  (?=[a-z])", rendered.stdout)
-    for name in ("kafka", "postgres", "mailpit", "access"):
+    for name in ("kafka", "postgres", "mailpit", "access", "ocpp-gateway"):
         block = next(b for b in blocks if b.startswith(f"{name}:"))
         assert "healthcheck:" in block, f"{name} has no healthcheck"
 

@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS {s}.chargers (
     connected boolean NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chargers_group ON {s}.chargers (group_id, charger_id);
+-- the OCPP gateway looks a connecting charger up by its serial number
+CREATE INDEX IF NOT EXISTS chargers_serial ON {s}.chargers (serial_number);
 
 CREATE TABLE IF NOT EXISTS {s}.shares (
     charger_id uuid NOT NULL,

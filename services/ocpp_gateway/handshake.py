@@ -1,0 +1,68 @@
+"""What a request to the gateway's port gets before any WebSocket exists: `/healthz` and
+`/metrics` answered as plain HTTP, and `/ocpp/{serial_number}` let through only for a
+registered charger offering a subprotocol we speak. A refused charger costs one lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+from services.common.prometheus import CONTENT_TYPE
+
+PREFIX = "/ocpp/"
+MAX_SERIAL = 200
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A plain HTTP answer, instead of a WebSocket."""
+
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+    reason: str = ""
+    """Why a charger was refused (the metrics' label); empty for health and metrics."""
+
+
+@dataclass(frozen=True)
+class Admitted:
+    charger_id: UUID
+    serial_number: str
+
+
+async def admit(
+    path: str,
+    offered: Iterable[str],
+    spoken: Iterable[str],
+    charger_id: Callable[[str], Awaitable[UUID | None]],
+    metrics: Callable[[], str],
+) -> Answer | Admitted:
+    route = urlsplit(path).path
+    if route == "/healthz":
+        return Answer(200, '{"status":"ok"}\n', "application/json")
+    if route == "/metrics":
+        return Answer(200, metrics(), CONTENT_TYPE)
+    serial = _serial(route)
+    if serial is None:
+        return Answer(404, "not found\n", reason="path")
+    if not set(_protocols(offered)) & set(spoken):
+        return Answer(
+            400, f"subprotocol required: one of {', '.join(spoken)}\n", reason="subprotocol"
+        )
+    found = await charger_id(serial)
+    if found is None:
+        return Answer(404, "unknown charger\n", reason="unknown_charger")
+    return Admitted(found, serial)
+
+
+def _serial(route: str) -> str | None:
+    if not route.startswith(PREFIX):
+        return None
+    serial = unquote(route.removeprefix(PREFIX))
+    return serial if serial and "/" not in serial and len(serial) <= MAX_SERIAL else None
+
+
+def _protocols(headers: Iterable[str]) -> list[str]:
+    return [p.strip() for header in headers for p in header.split(",") if p.strip()]

@@ -1,0 +1,132 @@
+"""The WebSocket server (`websockets`): the handshake decides (`handshake.admit`), an
+admitted charger gets a `Session` in its OCPP version and is held in the registry while
+its connection lasts. Frames over `max_frame_bytes` close only that connection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from services.ocpp_gateway.handshake import Admitted, Answer, admit
+from services.ocpp_gateway.metrics import GatewayMetrics
+from services.ocpp_gateway.registry import Connected
+from services.ocpp_gateway.session import Backing, Session
+from services.ocpp_gateway.versions import DIALECTS, SUBPROTOCOLS
+
+log = logging.getLogger(__name__)
+
+
+class OcppServer:
+    def __init__(
+        self,
+        backing: Backing,
+        connected: Connected,
+        charger_id: Callable[[str], Awaitable[UUID | None]],
+        max_frame_bytes: int,
+    ) -> None:
+        self._backing = backing
+        self._connected = connected
+        self._charger_id = charger_id
+        self._max_frame_bytes = max_frame_bytes
+        self._admitted: weakref.WeakKeyDictionary[ServerConnection, Admitted] = (
+            weakref.WeakKeyDictionary()
+        )
+        """From the handshake to the handler (gone with a connection that never opens)."""
+        self._closing: set[asyncio.Task[None]] = set()
+        self._server: Server | None = None
+
+    @property
+    def metrics(self) -> GatewayMetrics:
+        return self._backing.metrics
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(next(iter(self._server.sockets)).getsockname()[1])
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await serve(
+            self._handle,
+            host,
+            port,
+            subprotocols=list(SUBPROTOCOLS),  # type: ignore[arg-type]
+            process_request=self._process_request,
+            max_size=self._max_frame_bytes,
+            compression=None,
+            ping_interval=60,
+            ping_timeout=60,
+        )
+        log.info("OCPP gateway on ws://%s:%d/ocpp/{serial_number}", host, self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        try:
+            outcome = await admit(
+                request.path,
+                request.headers.get_all("Sec-WebSocket-Protocol"),
+                SUBPROTOCOLS,
+                self._charger_id,
+                self.metrics.render,
+            )
+        except Exception as error:  # the read model is out of reach: try again later
+            log.warning("handshake of %s failed: %s", request.path, type(error).__name__)
+            outcome = Answer(503, "unavailable\n", reason="unavailable")
+        if isinstance(outcome, Admitted):
+            self._admitted[connection] = outcome
+            return None
+        if outcome.reason:
+            self.metrics.handshakes_refused[outcome.reason] += 1
+        return _response(connection, outcome)
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        admitted = self._admitted.pop(connection, None)
+        dialect = DIALECTS.get(connection.subprotocol or "")
+        if admitted is None or dialect is None:
+            await connection.close(1002, "no charger")
+            return
+        session = Session(
+            admitted.charger_id,
+            connection,
+            dialect,
+            self._backing,
+            lambda: self._close(connection),
+        )
+        await self._connected.hold(session)
+        log.info("charger %s connected (%s)", admitted.serial_number, dialect.subprotocol)
+        try:
+            await session.run()
+        except ConnectionClosed:
+            pass
+        finally:
+            self._connected.release(session)
+            log.info("charger %s disconnected", admitted.serial_number)
+
+    def _close(self, connection: ServerConnection) -> None:
+        """Close a connection from outside its handler (kept until done: tasks are weak)."""
+        task = asyncio.create_task(connection.close(1000, "superseded or out of step"))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+
+def _response(connection: ServerConnection, answer: Answer) -> Response:
+    response = connection.respond(answer.status, answer.body)
+    headers = Headers(response.headers)
+    del headers["Content-Type"]
+    headers["Content-Type"] = answer.content_type
+    response.headers = headers
+    return response
