@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from services.common import fault_points
+
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
 _REPLY_LINE = re.compile(rb"([2-5][0-9][0-9])([ -])(.*)")
@@ -108,6 +110,7 @@ class SmtpConnection:
             await self.command(b"MAIL FROM:<" + sender.encode("ascii") + b">", (250,))
             await self.command(b"RCPT TO:<" + recipient.encode("ascii") + b">", (250, 251))
             await self.command(b"DATA", (354,))
+            fault_points.reached("notifications.mid_data")
         except ReplyError as refused:
             if refused.reply.code == 421:  # the server is closing the connection
                 self.close()
@@ -118,7 +121,9 @@ class SmtpConnection:
         self._write(_dot_stuffed(data) + b".\r\n")
         if self._writer.transport.get_write_buffer_size():
             await self._drain()
+        fault_points.reached("notifications.after_last_byte_before_mark")
         handed_over()
+        fault_points.reached("notifications.after_mark_before_reply")
         return await self._expect((250,), "end of data")
 
     async def quit(self) -> None:
