@@ -7,10 +7,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
+from email import message_from_bytes
 from email.message import Message
 
+from events.access_events import UserInvited
 from faults.conservation import Ledger, check_emails
 from faults.spec_mail import Command, Mail, command_of, expected_mail, received_mail
+from services.notifications.mail import examples
+from services.notifications.mail.message import address, build_message
+from services.notifications.mail.recipients import notifications_for
+from services.notifications.mail.render import LinkSettings, Renderer
+from tests.unit.notifications.factories import envelope
 
 
 def invite(invitation: str, email: str, status: str | None = "accepted") -> Command:
@@ -107,3 +115,26 @@ def test_command_of_reads_both_bindings_and_skips_poison() -> None:
     binary = command_of(json.dumps(data).encode(), [("ce_type", b"InviteUser")], "rejected")
     assert binary == Command("InviteUser", data, "rejected")
     assert command_of(b"\xff not json", None, None) is None
+
+
+def test_received_side_reads_what_the_service_really_sends() -> None:
+    """The parsing of the sink's side against an e-mail rendered and built by the
+    notification service itself (its wording, encoding and link), so the fault suite
+    does not silently find nothing."""
+    invitation = uuid.UUID(int=20)
+    event = next(e for e in examples._events("en") if isinstance(e, UserInvited))
+    [notification] = notifications_for(envelope(event))
+    rendered = Renderer(LinkSettings("https://app.example.com", b"secret")).render(notification)
+    outgoing = build_message(
+        rendered,
+        sender=address("no-reply@example.com"),
+        to=address("invitee@example.com"),
+        msg_id="<1@charger-access>",
+        date=datetime(2026, 1, 1, tzinfo=UTC),
+        locale="en",
+    )
+    message = message_from_bytes(outgoing.data)
+    message["X-Envelope-To"] = "invitee@example.com"
+    assert received_mail([message]) == Counter(
+        {Mail("invitation", "invitee@example.com", str(invitation)): 1}
+    )
