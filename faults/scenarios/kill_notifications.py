@@ -2,7 +2,8 @@
 still arrives exactly once (by Message-ID and recipient).
 
 A kill after an e-mail was handed to the SMTP server leaves its row marked: the next
-instance counts it sent when the lease runs out (120 s), never sends it again. A kill
+instance counts it sent when the lease runs out (120 s; 20 s in fault runs), never
+sends it again. A kill
 before the hand-over leaves the row to the retry loop of the next instance, after the
 lease: the e-mail is late, not lost.
 
