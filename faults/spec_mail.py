@@ -16,7 +16,8 @@ SPEC's rules, as far as the fault traffic needs them:
 
 Any other accepted command that SPEC says sends e-mail (access changed/removed, transfers)
 is counted as `unmodelled`, so a scenario that starts sending one fails loudly instead of
-passing with an expectation that forgot it.
+passing with an expectation that forgot it. E-mails no command causes (the scheduler's
+`share_ending` notice) are not expected either: one arriving counts as unexpected.
 """
 
 from __future__ import annotations
