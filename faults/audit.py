@@ -112,7 +112,8 @@ class Auditor:
         reordered = reordered_by_resend(
             self.traffic.units().values(),
             {cid: s.attempts for cid, s in self.traffic.sent.items()},
-            self.traffic.wire.first_result)
+            self.traffic.wire.first_result,
+            {cid: str(json.loads(v[0])["status"]) for cid, v in self.traffic.wire.results.items()})
         statuses = check_results(ledger, acked, self.traffic.wire.results, stored, expected,
                                  reordered)
         check_store(ledger, statuses, ((_command_id(r["state"]), int(r["xid"])) for r in rows))
@@ -132,8 +133,8 @@ class Auditor:
             figures.notes.append(
                 f"{explained} command(s) answered otherwise than the scenario expected, each "
                 "after an earlier command of its unit had to be resent and was answered after "
-                "it: reordered by resend (the system judged them on the state they found), "
-                "not failures")
+                "it (or after such a command was rejected): reordered by resend (the system "
+                "judged them on the state they found), not failures")
         figures.checks["relay and projection at the store's head"] = (
             state.relay >= state.last_published and state.projection >= state.last_published)
         if rebuild:

@@ -56,13 +56,19 @@ def answer(raw: bytes | str | Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def reordered_by_resend(units: Iterable[Sequence[str]], attempts: Mapping[str, int],
-                        first_result: Mapping[str, int]) -> set[str]:
+                        first_result: Mapping[str, int],
+                        statuses: Mapping[str, str] | None = None) -> set[str]:
     """Commands answered before an earlier command of their unit (same key, sent before
     them) that had to be sent again: a send that failed and was retried, or one a restarted
     broker lost and the client resent. Such a command was judged on a state without its
     predecessor, as the system must (commands are applied in the order they arrive), so a
-    rejection there is the scenario's expectation being wrong, not the system."""
+    rejection there is the scenario's expectation being wrong, not the system.
+
+    With `statuses`, the consequence too: a command after such a command that was
+    *not* accepted (InviteUser on the charger whose RegisterCharger was rejected because it
+    overtook RegisterUser) was judged on a state without it, for the same reason."""
     overtaking: set[str] = set()
+    statuses = statuses or {}
     for unit in units:
         for i, command_id in enumerate(unit):
             mine = first_result.get(command_id)
@@ -70,7 +76,9 @@ def reordered_by_resend(units: Iterable[Sequence[str]], attempts: Mapping[str, i
                 continue
             for earlier in unit[:i]:
                 theirs = first_result.get(earlier)
-                if attempts.get(earlier, 1) > 1 and (theirs is None or theirs > mine):
+                resent_later = attempts.get(earlier, 1) > 1 and (theirs is None or theirs > mine)
+                knock_on = earlier in overtaking and statuses.get(earlier) not in (None, "accepted")
+                if resent_later or knock_on:
                     overtaking.add(command_id)
                     break
     return overtaking

@@ -32,6 +32,20 @@ def test_a_command_answered_before_its_resent_predecessor_is_reordered() -> None
     assert reordered_by_resend(units, {**attempts, "user": 1}, first) == set()
 
 
+def test_a_command_after_a_rejected_overtaker_is_explained_too() -> None:
+    # charger overtook the resent user and was rejected; the user was then accepted
+    # before invite arrived, but invite found no charger: the knock-on of the reordering
+    units = [["user", "charger", "invite"]]
+    attempts = {"user": 2, "charger": 1, "invite": 1}
+    first = {"charger": 0, "user": 1, "invite": 2}
+    statuses = {"user": "accepted", "charger": "rejected", "invite": "rejected"}
+    assert reordered_by_resend(units, attempts, first) == {"charger"}
+    assert reordered_by_resend(units, attempts, first, statuses) == {"charger", "invite"}
+    # had the overtaking charger been accepted, invite's rejection would be unexplained
+    accepted = {**statuses, "charger": "accepted"}
+    assert reordered_by_resend(units, attempts, first, accepted) == {"charger"}
+
+
 def test_the_verdict_explains_reordered_rejections_and_fails_the_others() -> None:
     wire = {
         "user": [result("user", "accepted")],
