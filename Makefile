@@ -59,7 +59,7 @@ BENCH_ARGS ?=
 bench: install  ## P1-P8 against raw baselines on a system of its own (~8 min; not in `test`)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-faults: install  ## crash/outage/flood scenarios, conservation-checked (~12 min; ARGS="--only kill-access")
+faults: install  ## crash/outage/flood scenarios, conservation-checked (~20 min; ARGS="--only kill-access")
 	$(BIN)/python -m faults $(ARGS)
 
 # docker-compose.yml is validated offline by a test; Debian's package is enough for that.

@@ -1,6 +1,6 @@
 """`python -m faults` / `make faults`: run the fault scenarios, print the table, write JSON.
 
-    python -m faults                      # every scenario, in order (~12 min)
+    python -m faults                      # every scenario, in order (~20 min)
     python -m faults --only kill-access   # one (or a comma-separated few)
     python -m faults --list
     python -m faults --snapshot           # the committed code (HEAD), not the working tree

@@ -7,6 +7,7 @@ fixed name (`ACCESS_INSTANCE`, `NOTIFICATIONS_INSTANCE`) that it keeps across re
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from harness.database import Database, admin_url_from
@@ -14,11 +15,22 @@ from harness.processes import BIN
 from harness.system import System as Harness
 from services.local.smtp_sink import SmtpSink
 
-__all__ = ["ADMIN_URL", "BIN", "TOKEN", "System", "fault_system"]
+__all__ = ["ADMIN_URL", "BIN", "SETTLE_S", "TOKEN", "System", "fault_system"]
 
 TOKEN = "faults-token"  # noqa: S105 - a local, throwaway bearer token
 ADMIN_URL = admin_url_from("FAULTS_ADMIN_DATABASE_URL", "TEST_ADMIN_DATABASE_URL")
 INSTANCES = {"ACCESS_INSTANCE": "access-1", "NOTIFICATIONS_INSTANCE": "notifier-1"}
+
+LEASE_S = 20.0
+"""The notification service's lease in fault runs (120 s in production): short, so the
+settle window (lease + one backoff) that lets a late duplicate show stays short too."""
+RETRY_MAX_S = 4.0
+"""Its SMTP backoff cap in fault runs (10 s in production)."""
+SHORT_TIMERS = {"NOTIFICATIONS_LEASE_SECONDS": str(LEASE_S), "SMTP_TIMEOUT_SECONDS": "8",
+                "SMTP_RETRY_MAX_SECONDS": str(RETRY_MAX_S)}
+SETTLE_S = float(os.environ.get("FAULTS_SETTLE_S", str(LEASE_S + RETRY_MAX_S + 2.0)))
+"""How long the suite keeps watching after everything arrived, before the verdict: past
+one lease and one backoff, so an e-mail sent again by a takeover or a retry is seen."""
 
 System = Harness[SmtpSink]
 
@@ -28,4 +40,4 @@ def fault_system(var: Path, *, own_cluster: bool = False, notifications: bool = 
     database = Database(admin_url=ADMIN_URL, prefix="ca_faults", own_cluster=own_cluster)
     return System(var, SmtpSink(), name="faults", token=TOKEN, supervised=False,
                   notifications=notifications, gateway=gateway, database=database,
-                  extra_env=dict(INSTANCES), stop_timeout=20.0)
+                  extra_env={**INSTANCES, **SHORT_TIMERS}, stop_timeout=20.0)

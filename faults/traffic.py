@@ -46,6 +46,9 @@ class Wire:
 
     results: dict[str, list[bytes]] = field(default_factory=dict)
     result_times: list[float] = field(default_factory=list)
+    first_result: dict[str, int] = field(default_factory=dict)
+    """Per command id, the arrival number of its first result (the order the system
+    answered in, across partitions as this follower saw it)."""
     """Producer timestamps (time.time()) of every result record, in arrival order."""
     events: dict[str, list[bytes]] = field(default_factory=dict)
     dead_letters: list[tuple[bytes | None, bytes | None, dict[str, bytes]]] = field(
@@ -125,6 +128,7 @@ class Traffic:
         if record.topic == self.topics.command_results:
             command_id = str(json.loads(value)["command_id"])
             self.wire.results.setdefault(command_id, []).append(value)
+            self.wire.first_result.setdefault(command_id, len(self.wire.first_result))
             self.wire.result_times.append(record.timestamp / 1000)
         elif record.topic == self.topics.events:
             event_id = str(json.loads(value)["id"])
@@ -195,6 +199,13 @@ class Traffic:
         return len(again)
 
     # --- questions ------------------------------------------------------------------------
+
+    def units(self) -> dict[bytes, list[str]]:
+        """Command ids per key (one unit's commands share its owner's key), in send order."""
+        found: dict[bytes, list[str]] = {}
+        for command_id, sent in self.sent.items():
+            found.setdefault(sent.key, []).append(command_id)
+        return found
 
     def acked_ids(self) -> list[str]:
         return [cid for cid, s in self.sent.items() if s.acked]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from faults.audit import Auditor
 from faults.report import Figures
-from faults.system import System, fault_system
+from faults.system import SETTLE_S, System, fault_system
 from faults.traffic import Traffic
 
 log = logging.getLogger("faults")
@@ -58,8 +58,13 @@ async def _run(system: System, figures: Figures, body: Body, within: float,
         figures.converged_s = await auditor.converge(within, emails=emails)
         if figures.converged_s is None:
             figures.notes.append(f"did not converge within {within:.0f} s")
+        if emails:
+            await settle(system, figures)
         say(figures.scenario, "conservation check")
-        await auditor.conserve(figures, emails=emails)
+        allowed = figures.smtp_exception  # the body provoked the SMTP exception this often
+        ledger = await auditor.conserve(figures, emails=emails)
+        figures.smtp_exception = min(allowed, ledger.duplicates["emails"])
+        figures.duplicates -= figures.smtp_exception
         if system.notifier is not None and system.notifier.alive:
             found = system.notifier_metrics()
             figures.details["notifications_metrics"] = {
@@ -69,6 +74,23 @@ async def _run(system: System, figures: Figures, body: Body, within: float,
         figures.details["dead_letters"] = len(traffic.wire.dead_letters)
     finally:
         await traffic.stop()
+
+
+async def settle(system: System, figures: Figures, seconds: float = SETTLE_S) -> None:
+    """Keep watching the sink for `seconds` after everything arrived (a late duplicate
+    comes after a lease ran out or a backoff passed); the verdict counts whatever came."""
+    say(figures.scenario, f"settling {seconds:.0f} s (lease + one backoff) before the verdict")
+    before = system.sink.deliveries()
+    seen = {(d.message_id, d.recipient) for d in before}
+    await asyncio.sleep(seconds)
+    late = system.sink.deliveries()[len(before):]
+    repeats = 0
+    for d in late:
+        key = (d.message_id, d.recipient)
+        repeats += key in seen
+        seen.add(key)
+    figures.details["settle"] = {"seconds": seconds, "emails_in_window": len(late),
+                                 "duplicates_in_window": repeats}
 
 
 def recovery(traffic: Traffic, moments: list[float], figures: Figures) -> None:

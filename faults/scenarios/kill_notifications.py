@@ -2,9 +2,9 @@
 still arrives exactly once (by Message-ID and recipient).
 
 A kill after an e-mail was handed to the SMTP server leaves its row marked: the next
-instance counts it sent when the lease runs out (120 s), never sends it again. A kill
-before the hand-over leaves the row to the retry loop of the next instance, after the
-lease: the e-mail is late, not lost.
+instance counts it sent when the lease runs out (120 s; 20 s in fault runs), never
+sends it again. A kill before the hand-over leaves the row to the retry loop of the next
+instance, after the lease: the e-mail is late, not lost.
 
 `kill-one-of-two-notifiers`: two instances in one consumer group (3 partitions), one of
 them killed at a time: the survivor takes the partitions over, both share the sent-log.

@@ -27,6 +27,7 @@ from services.access.handlers.context import Context, Rules
 from services.access.handlers.prefetch import likely_aggregates
 from services.access.handlers.unit_of_work import UnitOfWork
 from services.access.ports import EventStore, Forgetting, PendingResult
+from services.common import fault_points
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class Executor:
             index = len(events) + published[-1] if published else None
             events.extend(new_events)
             pending.append(PendingResult(item.command_id, outcome, index))
+        fault_points.reached("access.before_commit")
         positions = self._store.commit(events, pending, forgetting) if pending else []
         by_id = {p.command_id: p for p in pending}
         return [self._result(item, seen, by_id, positions) for item in items]

@@ -55,6 +55,13 @@ class NotificationSettings:
             smtp_connections=int(env.get("SMTP_CONNECTIONS", str(cls.smtp_connections))),
             smtp_starttls=env.get("SMTP_STARTTLS", cls.smtp_starttls),
             smtp_ca_file=env.get("SMTP_CA_FILE", cls.smtp_ca_file),
+            smtp_timeout_seconds=float(
+                env.get("SMTP_TIMEOUT_SECONDS", str(cls.smtp_timeout_seconds))),
+            retry_initial_seconds=float(
+                env.get("SMTP_RETRY_INITIAL_SECONDS", str(cls.retry_initial_seconds))),
+            retry_max_seconds=float(
+                env.get("SMTP_RETRY_MAX_SECONDS", str(cls.retry_max_seconds))),
+            lease_seconds=float(env.get("NOTIFICATIONS_LEASE_SECONDS", str(cls.lease_seconds))),
             http_port=int(env.get("NOTIFICATIONS_PORT", str(cls.http_port))),
             instance=env.get("NOTIFICATIONS_INSTANCE") or socket.gethostname(),
         )

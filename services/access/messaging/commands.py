@@ -22,6 +22,7 @@ from events.envelope import CommandResult
 from events.topics import Topics
 from services.access.executor import Executor
 from services.access.messaging.intake import DeadLetter, Record, read
+from services.common import fault_points
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,11 @@ class CommandConsumer:
                           len(items))
             await asyncio.sleep(1)
             raise
+        fault_points.reached("access.after_commit_before_results")
         acks = [await self._dead_letter(d) for d in dead]
         acks += [await self._publish_result(r) for r in results]
         await asyncio.gather(*acks)
+        fault_points.reached("access.after_results_before_offsets")
         self.batches += 1
         self.dead_letters += len(dead)
         self.outcomes.update(r.reason or r.status for r in results)

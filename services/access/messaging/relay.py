@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from services.access.eventlog.reader import LogReader
 from services.access.eventlog.values import LoggedEvent
 from services.access.eventlog.watch import keep_publishing
+from services.common import fault_points
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class Relay:
                 return 0
             acks = [await self._send(e) for e in events]
             await asyncio.gather(*acks)
+            fault_points.reached("relay.after_publish_before_position")
             await self._track(events[-1].position)
             self.published += len(events)
             return len(events)

@@ -20,6 +20,7 @@ from services.access.projection.tables.local_lists import (
     update_local_lists,
 )
 from services.access.projection.writer import write_changes
+from services.common import fault_points
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ async def apply(
             if segment.wide is not None:
                 before = await reached_by(conn, schema, segment)
             await write_changes(conn, changes, schema, defer_access=defer_access)
+            fault_points.reached("projection.mid_batch")
             if segment.wide is not None:
                 after = await reached_by(conn, schema, segment)
                 marks.update(dict.fromkeys(before | after, segment.wide))

@@ -26,6 +26,7 @@ from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
 from services.access.schedule.appending import append_due
 from services.access.schedule.shares import ShareKey, Timetable
+from services.common import fault_points
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ class BoundaryScheduler:
         charger_id, user_id = key
         appended = await asyncio.to_thread(
             append_due, self._store, charger_id, user_id, self.timetable.notice, self._clock)
+        fault_points.reached("scheduler.after_append")
         self.boundaries += appended.boundaries
         self.notices += appended.notices
         if not appended:

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from events.access_events import EVENT_TYPES, UserForgotten
 from events.envelope import EventEnvelope
+from services.common import fault_points
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.health import SmtpHealth, Stats
 from services.notifications.delivery.sender import Attempt, Outgoing, Sender, Turn
@@ -109,6 +110,7 @@ class Deliverer:
             up = self.health.up
             lease = self.settings.lease_seconds if up or forgets else 0.0
             claimed = await self.sent_log.claim([o.claim for o in unique.values()], lease, links)
+            fault_points.reached("notifications.after_claim")
             if forgets:
                 for forgetting in forgets:
                     done = await self.sent_log.forget(forgetting)

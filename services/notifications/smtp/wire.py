@@ -24,6 +24,7 @@ import ssl
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from services.common import fault_points
 from services.notifications.smtp.security import SmtpSecurity
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
@@ -205,6 +206,7 @@ class SmtpConnection:
             await self.command(b"MAIL FROM:<" + sender.encode("ascii") + b">", (250,))
             await self.command(b"RCPT TO:<" + recipient.encode("ascii") + b">", (250, 251))
             await self.command(b"DATA", (354,))
+            fault_points.reached("notifications.mid_data")
         except ReplyError as refused:
             if refused.reply.code == 421:  # the server is closing the connection
                 self.close()
@@ -217,7 +219,9 @@ class SmtpConnection:
             await self._drain()
         if self.encrypted:
             await self._flush_socket()
+        fault_points.reached("notifications.after_last_byte_before_mark")
         handed_over()
+        fault_points.reached("notifications.after_mark_before_reply")
         return await self._expect((250,), "end of data")
 
     async def quit(self) -> None:
