@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 from events.envelope import CommandResult
 from events.topics import Topics
 from services.access.executor import Executor
+from services.access.latency import BATCH_SECONDS, COMMAND_SECONDS
 from services.access.messaging.intake import DeadLetter, Record, read
 
 log = logging.getLogger(__name__)
@@ -62,11 +64,14 @@ class CommandConsumer:
         return subscriber
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> list[CommandResult]:
+        received = time.perf_counter()
         intakes = [read(_record(r)) for r in records]
         items = [i.item for i in intakes if i.item is not None]
         dead = [i.dead_letter for i in intakes if i.dead_letter is not None]
         try:
+            started = time.perf_counter()
             results = await asyncio.to_thread(self._executor.execute, items) if items else []
+            BATCH_SECONDS.observe(time.perf_counter() - started)
         except Exception:
             log.exception("a batch of %d commands could not be stored; it will be redelivered",
                           len(items))
@@ -75,6 +80,9 @@ class CommandConsumer:
         acks = [await self._dead_letter(d) for d in dead]
         acks += [await self._publish_result(r) for r in results]
         await asyncio.gather(*acks)
+        answered = time.perf_counter() - received
+        for _ in results:
+            COMMAND_SECONDS.observe(answered)
         self.batches += 1
         self.dead_letters += len(dead)
         self.outcomes.update(r.reason or r.status for r in results)

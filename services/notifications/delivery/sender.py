@@ -24,6 +24,7 @@ from uuid import UUID
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.health import SmtpHealth, Stats
 from services.notifications.delivery.outcomes import OutcomeWriter
+from services.notifications.latency import SEND_SECONDS
 from services.notifications.mail.message import (
     HeaderHazardError,
     Mailbox,
@@ -213,9 +214,11 @@ class Sender:
             except Exception:  # not marked: the outcome is then stored before the next send
                 log.exception("could not write a hand-over mark")
 
+        started = time.perf_counter()
         try:
             await self.mailer.send(message, handed_over)
         except (TransientSmtpError, PermanentSmtpError) as error:
+            SEND_SECONDS.observe(time.perf_counter() - started)
             failures = self.stats.smtp_failures
             failures[error.reason] = failures.get(error.reason, 0) + 1
             # The server did not take it. Wait for the mark, if any, so the outcome below
@@ -236,6 +239,7 @@ class Sender:
                     self.settings.retry_initial_seconds,
                 )
             return outcome, False
+        SEND_SECONDS.observe(time.perf_counter() - started)
         self.health.ok()
         self.stats.sent += 1
         return Finished(attempt.event_id, attempt.recipient, "sent"), await self._stored(marking)
