@@ -44,7 +44,7 @@ class Collector(ThreadingHTTPServer):
 
 
 class _Receive(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         request = ExportTraceServiceRequest()
         request.ParseFromString(self.rfile.read(int(self.headers["Content-Length"])))
         assert isinstance(self.server, Collector)
