@@ -4,11 +4,13 @@ Both services run with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a tiny OTLP/HTT
 collector in the test (it decodes the protobuf requests the real exporters send) and
 with `LOG_FORMAT=json`. A command sent with a `traceparent` comes back with the same
 trace id on its result's header, on its events' records on `access.events`, and on the
-notification service's span for the e-mail it causes.
+notification service's span for the e-mail it causes, and on the `access.local-lists`
+record of the list version it makes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import uuid
@@ -69,6 +71,13 @@ class HeaderClient(CommandClient):
         super().__init__(*args)
         self.result_headers: dict[str, dict[str, bytes]] = {}
         self.event_headers: list[tuple[dict[str, Any], dict[str, bytes]]] = []
+        self.list_headers: list[tuple[dict[str, Any], dict[str, bytes]]] = []
+
+    async def start(self) -> None:
+        await super().start()
+        self._tasks.append(asyncio.create_task(self._follow(
+            self.topics.local_lists,
+            lambda r: self.list_headers.append((json.loads(r.value), dict(r.headers))))))
 
     def _on_result(self, record: Any) -> None:
         super()._on_result(record)
@@ -161,6 +170,14 @@ async def test_one_trace_from_the_command_to_its_result_events_and_email(
     assert len(others) == 2
     assert all(t.split("-")[1] != TRACE_ID for t in others)
 
+    # The charger's first local list (version 1) came from the traced RegisterCharger.
+    async def first_list() -> list[dict[str, bytes]]:
+        return [h for e, h in client.list_headers if e["subject"] == str(charger)
+                and e["data"]["version"] == 1]
+
+    [list_headers] = await eventually(first_list)
+    assert list_headers["traceparent"].decode().split("-")[1] == TRACE_ID
+
     # The e-mail arrives, and the notification service's send is a span of the same trace.
     [mail] = await observed.sink.wait_for(1, timeout=30)
     assert mail["To"] == guest_email
@@ -173,6 +190,7 @@ async def test_one_trace_from_the_command_to_its_result_events_and_email(
     names = {(s[0], s[1]) for s in collector.spans if s[2] == TRACE_ID}
     assert ("access-service", "access.command") in names
     assert ("access-service", "access.events publish") in names
+    assert ("access-service", "access.local-lists publish") in names
 
 
 async def test_a_service_with_log_format_json_writes_json_lines_naming_the_command(
