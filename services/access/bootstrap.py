@@ -25,6 +25,7 @@ from services.access.handlers.context import Rules
 from services.access.local_lists.publisher import LocalListPublisher
 from services.access.messaging.commands import CommandConsumer
 from services.access.messaging.relay import Relay
+from services.access.messaging.traces import stored_traces, traces_at
 from services.access.metrics import service_metrics
 from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
@@ -32,6 +33,7 @@ from services.access.projection.schema import create_schema
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
+from services.common import tracing
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
 
@@ -85,9 +87,12 @@ class AccessService:
             f"{s.consumer_group_prefix}-access", self._incarnation.group_instance_id
         )
         event_log = EventLog()
-        self.relay = Relay(self.pool, pooled(self.pool, event_log), self.broker, s.topics.events)
+        self.relay = Relay(self.pool, pooled(self.pool, event_log), self.broker, s.topics.events,
+                           traces=stored_traces(self.pool) if tracing.enabled() else None)
         self.projection = ProjectionRunner(self.pool, pooled(self.pool, ProjectionLog(event_log)))
-        self.local_lists = LocalListPublisher(self.pool, self.broker, s.topics.local_lists)
+        self.local_lists = LocalListPublisher(
+            self.pool, self.broker, s.topics.local_lists,
+            traces=traces_at(self.pool) if tracing.enabled() else None)
         self.projection.on_advance(self.local_lists.notify)
         # A store of its own: the store's key ring is per batch, not shared across threads.
         self._scheduler_store = await asyncio.to_thread(open_store, s.database_url,

@@ -28,10 +28,13 @@ from services.access.handlers.prefetch import likely_aggregates
 from services.access.handlers.unit_of_work import UnitOfWork
 from services.access.ports import EventStore, Forgetting, PendingResult
 from services.common import fault_points
+from services.common.logs import about
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+TRACEPARENT_KEY = "traceparent"
+"""In a stored outcome, beside the result: never part of the result itself."""
 
 
 class ContentionError(RuntimeError):
@@ -46,6 +49,9 @@ class Valid:
     actor: UUID
     type: str
     command: Command
+    traceparent: str | None = None
+    """W3C trace context to continue; stored with the outcome when the command has events,
+    so the relay can put it on them (`TRACEPARENT_KEY`)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Invalid:
 
     command_id: str
     result: CommandResult
+    traceparent: str | None = None
 
 
 Item = Valid | Invalid
@@ -104,7 +111,11 @@ class Executor:
                 outcome = item.result.model_dump(exclude={"position"}, exclude_none=True)
                 pending.append(PendingResult(item.command_id, outcome))
                 continue
-            outcome, new_events = self._handle(uow, item, forgetting)
+            with about(command_id=item.command_id,
+                       charger_id=getattr(item.command, "charger_id", None)):
+                outcome, new_events = self._handle(uow, item, forgetting)
+            if new_events and item.traceparent is not None:
+                outcome[TRACEPARENT_KEY] = item.traceparent
             published = [i for i, e in enumerate(new_events) if getattr(e, "PUBLISHED", False)]
             index = len(events) + published[-1] if published else None
             events.extend(new_events)
@@ -141,7 +152,13 @@ class Executor:
         positions: list[int],
     ) -> CommandResult:
         if item.command_id in seen:
-            return CommandResult.model_validate(seen[item.command_id])
+            return CommandResult.model_validate(_result_only(seen[item.command_id]))
         stored = pending[item.command_id]
-        return CommandResult.model_validate({**stored.outcome,
+        return CommandResult.model_validate({**_result_only(stored.outcome),
                                              "position": stored.position(positions)})
+
+
+def _result_only(outcome: dict[str, Any]) -> dict[str, Any]:
+    if TRACEPARENT_KEY not in outcome:
+        return outcome
+    return {name: value for name, value in outcome.items() if name != TRACEPARENT_KEY}

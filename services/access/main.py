@@ -8,7 +8,8 @@ from services.common.serving import run_service
 
 
 def main() -> None:
-    run_service(lambda: AccessService(AccessSettings.from_env()), quiet=["aiokafka"])
+    run_service(lambda: AccessService(AccessSettings.from_env()), quiet=["aiokafka"],
+                name="access-service")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ log, so its lag is the newest version's position minus the one it recorded as pu
 (positions without a version are skipped the same way). Cumulative over the process's
 life, like any counter.
 
-Written with `services.common.prometheus`, as the notification service's are.
+Written with `services.common.prometheus`, as the notification service's are; the latency
+histograms and process metrics follow, from the service's prometheus_client registry
+(`services.access.latency`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import asyncpg
+from prometheus_client import CollectorRegistry
 
 from services.access.eventlog.reader import EventLog
+from services.access.latency import REGISTRY
 from services.access.projection.sql import DEFAULT_SCHEMA, render
 from services.access.store.personal.sealing import CORRUPT
 from services.common.prometheus import MetricsText, Sample
@@ -100,8 +104,10 @@ class AccessMetrics:
         local_lists: LocalListStats | None = None,
         lists_head: ListsHead | None = None,
         corrupt: CorruptStats | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self._projection = projection
+        self._registry = registry
         self._corrupt = corrupt
         self._local_lists = local_lists
         self._lists_head = lists_head
@@ -156,6 +162,8 @@ class AccessMetrics:
                                max(0, published - relay.position))
         if self._local_lists is not None and self._lists_head is not None:
             await self._lists_lag(out, self._local_lists, self._lists_head)
+        if self._registry is not None:
+            out.collected(self._registry)
         return out.text()
 
     @staticmethod
@@ -220,4 +228,4 @@ def service_metrics(
 
     return AccessMetrics(projection, store=heads, commands=commands, relay=relay,
                          schedule=schedule, local_lists=local_lists,
-                         lists_head=lists_head, corrupt=CORRUPT).render
+                         lists_head=lists_head, corrupt=CORRUPT, registry=REGISTRY).render

@@ -1,7 +1,14 @@
-"""Prometheus' text exposition format (0.0.4), written by hand for both services' `/metrics`:
-a few dozen lines of text do not need a client library."""
+"""Prometheus' text exposition format (0.0.4) for both services' `/metrics` (and the gateway's).
+
+Counters the parts already keep (plain ints, free on the hot path) are written at scrape
+time with `metric`/`family`; histograms and the process metrics live in a prometheus_client
+registry (`collected`). One writer for both, so every value prints the same way: whole
+numbers in full, where prometheus_client's own exposition would print `1.234567e+06`.
+"""
 
 from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, ProcessCollector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -24,6 +31,18 @@ class MetricsText:
         for labels, value in samples:
             self._lines.append(f"{name}{_labels(labels)} {_number(value)}")
 
+    def collected(self, registry: CollectorRegistry) -> None:
+        """Every family of a prometheus_client registry (histograms, process metrics)."""
+        for family in registry.collect():
+            # prometheus_client names a counter without its `_total`; its samples have it.
+            name = f"{family.name}_total" if family.type == "counter" else family.name
+            self._lines.append(f"# HELP {name} {family.documentation}")
+            self._lines.append(f"# TYPE {name} {family.type}")
+            for sample in family.samples:
+                if not sample.name.endswith("_created"):  # the process start says as much
+                    self._lines.append(
+                        f"{sample.name}{_labels(sample.labels)} {_number(sample.value)}")
+
     def text(self) -> str:
         return "\n".join(self._lines) + "\n"
 
@@ -42,3 +61,17 @@ def _escape(value: str) -> str:
 def _number(value: float) -> str:
     """Whole numbers in full (a counter past a million keeps every digit), others as repr."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def service_registry() -> CollectorRegistry:
+    """A registry of one service's own histograms, with the process metrics (CPU, memory,
+    open files) already in it; not the global one, so two services in one test process
+    keep theirs apart."""
+    registry = CollectorRegistry(auto_describe=True)
+    ProcessCollector(registry=registry)
+    return registry
+
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                   5.0, 10.0)
+"""Seconds: from a half-millisecond check to a command stuck behind a retried batch."""

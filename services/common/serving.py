@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from services.common import logs, tracing
 from services.common.errors import SettingError, UnreachableError
 
 log = logging.getLogger(__name__)
@@ -34,13 +36,21 @@ async def serve_until_signalled(make: Callable[[], Service]) -> None:
         await service.stop()
 
 
-def run_service(make: Callable[[], Service], *, quiet: Iterable[str] = ()) -> None:
-    """The process's entry point: logging at INFO (`quiet` loggers at WARNING), then serve.
-    A bad setting or an unreachable server ends it with one line and exit status 2."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in quiet:
-        logging.getLogger(name).setLevel(logging.WARNING)
+def run_service(
+    make: Callable[[], Service], *, quiet: Iterable[str] = (), name: str = "charger-access"
+) -> None:
+    """The process's entry point: logging at INFO (`quiet` loggers at WARNING, the format
+    `LOG_FORMAT` names), traces when an OTLP endpoint is set (`name`: the service's name
+    on its spans), then serve. A bad setting or an unreachable server ends it with one
+    line and exit status 2."""
+    try:
+        logs.configure(quiet)
+    except SettingError as error:
+        logging.basicConfig()
+        log.error("cannot start: %s", error)
+        raise SystemExit(2) from None
+    if tracing.configure(name):
+        log.info("traces exported to %s", os.environ[tracing.ENDPOINT_VARIABLE])
     try:
         asyncio.run(serve_until_signalled(make))
     except (SettingError, UnreachableError) as error:

@@ -18,6 +18,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 
+from services.common import tracing
+from services.notifications import traces
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.deliverer import Deliverer
 
@@ -32,6 +34,10 @@ async def raw_values(message: KafkaMessage) -> list[bytes]:
     skipped) by the service layer, never by FastStream's JSON guess, which would raise
     on a record whose content-type header lies and so stall the partition."""
     records = message.raw_message if isinstance(message.raw_message, tuple) else ()
+    if tracing.enabled():
+        for record in records:
+            if record.headers:
+                traces.remember(record.value, record.headers)
     return [record.value or b"" for record in records]
 
 

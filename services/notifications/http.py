@@ -11,8 +11,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import CollectorRegistry
+
 from services.common.prometheus import CONTENT_TYPE, MetricsText
 from services.notifications.delivery.deliverer import Deliverer
+from services.notifications.latency import REGISTRY
 from services.notifications.ports import QueueDepth
 from services.notifications.smtp.pool import REASONS
 
@@ -23,7 +26,11 @@ READ_TIMEOUT_SECONDS = 5.0
 DEPTH_TIMEOUT_SECONDS = 2.0
 
 
-async def render_metrics(deliverer: Deliverer, depth: Callable[[], Awaitable[QueueDepth]]) -> str:
+async def render_metrics(
+    deliverer: Deliverer,
+    depth: Callable[[], Awaitable[QueueDepth]],
+    registry: CollectorRegistry | None = REGISTRY,
+) -> str:
     stats = deliverer.stats
     out = MetricsText()
     metric = out.metric
@@ -106,6 +113,8 @@ async def render_metrics(deliverer: Deliverer, depth: Callable[[], Awaitable[Que
             "Pending e-mails whose next attempt is due now.",
             queue.due,
         )
+    if registry is not None:
+        out.collected(registry)
     return out.text()
 
 

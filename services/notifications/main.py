@@ -8,7 +8,8 @@ from services.notifications.service import NotificationService
 
 
 def main() -> None:
-    run_service(lambda: NotificationService(NotificationSettings.from_env()))
+    run_service(lambda: NotificationService(NotificationSettings.from_env()),
+                name="notifications-service")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,15 @@ from uuid import UUID, uuid5
 
 import asyncpg
 from faststream.kafka import KafkaBroker
+from opentelemetry.trace import SpanKind
 
 from services.access.eventlog.watch import keep_publishing
 from services.access.local_lists.entries import rfc3339
 from services.access.local_lists.reads import Fetcher, LocalListReads
+from services.access.messaging.traces import PositionTraces
 from services.access.projection.sql import DEFAULT_SCHEMA, render
+from services.common import tracing
+from services.common.tracing import TRACEPARENT
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +117,12 @@ async def local_list_changed(db: Fetcher, reads: LocalListReads,
 class LocalListPublisher:
     def __init__(self, pool: asyncpg.Pool, broker: KafkaBroker, topic: str, *,
                  schema: str = DEFAULT_SCHEMA, name: str = "access.local-lists",
-                 batch_size: int = 500, poll_interval: float = 1.0) -> None:
+                 batch_size: int = 500, poll_interval: float = 1.0,
+                 traces: PositionTraces | None = None) -> None:
+        """`traces`: the trace context of the commands behind the versions (only while
+        spans are made)."""
         self.wake = asyncio.Event()
+        self._traces = traces
         self._pool = pool
         self._broker = broker
         self._topic = topic
@@ -163,7 +171,10 @@ class LocalListPublisher:
                 events = [await local_list_changed(conn, self._reads, v) for v in versions]
             if not versions:
                 return 0
-            acks = [await self._send(e) for e in events]
+            traces = (await self._traces({v.position for v in versions})
+                      if self._traces is not None else {})
+            acks = [await self._send(e, traces.get(v.position))
+                    for e, v in zip(events, versions, strict=True)]
             await asyncio.gather(*acks)
             await self._track(versions[-1].cursor)
             self.published += len(versions)
@@ -177,12 +188,17 @@ class LocalListPublisher:
             await self._track(Cursor())
         self.notify()
 
-    async def _send(self, event: dict[str, Any]) -> Awaitable[Any]:
+    async def _send(self, event: dict[str, Any], trace: str | None = None) -> Awaitable[Any]:
         """Hand one event to the producer; the returned future resolves on the broker's ack."""
+        headers = {"content-type": CONTENT_TYPE}
+        span = tracing.start("access.local-lists publish", trace, kind=SpanKind.PRODUCER)
+        if span is not None:
+            span.set_attribute("charger.id", event["subject"])
+            headers[TRACEPARENT] = tracing.traceparent(span)
+            span.end()
         return await self._broker.publish(
             json.dumps(event, separators=(",", ":")).encode(), self._topic,
-            key=event["subject"].encode(), no_confirm=True,
-            headers={"content-type": CONTENT_TYPE})
+            key=event["subject"].encode(), no_confirm=True, headers=headers)
 
     async def _track(self, cursor: Cursor) -> None:
         async with self._pool.acquire() as conn:

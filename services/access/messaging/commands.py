@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import Span
 
 from events.envelope import CommandResult
 from events.topics import Topics
-from services.access.executor import Executor
+from services.access.executor import Executor, Item, Valid
+from services.access.latency import BATCH_SECONDS, COMMAND_SECONDS
 from services.access.messaging.intake import DeadLetter, Record, read
-from services.common import fault_points
+from services.common import fault_points, tracing
+from services.common.logs import about
+from services.common.tracing import TRACEPARENT
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +69,17 @@ class CommandConsumer:
         return subscriber
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> list[CommandResult]:
+        received = time.perf_counter()
+        received_ns = time.time_ns()
         intakes = [read(_record(r)) for r in records]
         items = [i.item for i in intakes if i.item is not None]
         dead = [i.dead_letter for i in intakes if i.dead_letter is not None]
+        spans = _start_spans(items, received_ns) if tracing.enabled() else {}
+        traces = {i.command_id: i.traceparent for i in items if i.traceparent is not None}
         try:
+            started = time.perf_counter()
             results = await asyncio.to_thread(self._executor.execute, items) if items else []
+            BATCH_SECONDS.observe(time.perf_counter() - started)
         except Exception:
             log.exception("a batch of %d commands could not be stored; it will be redelivered",
                           len(items))
@@ -75,24 +87,32 @@ class CommandConsumer:
             raise
         fault_points.reached("access.after_commit_before_results")
         acks = [await self._dead_letter(d) for d in dead]
-        acks += [await self._publish_result(r) for r in results]
+        acks += [await self._publish_result(r, traces.get(r.command_id)) for r in results]
         await asyncio.gather(*acks)
+        for span in spans.values():
+            span.end()
+        answered = time.perf_counter() - received
+        for _ in results:
+            COMMAND_SECONDS.observe(answered)
         fault_points.reached("access.after_results_before_offsets")
         self.batches += 1
         self.dead_letters += len(dead)
         self.outcomes.update(r.reason or r.status for r in results)
         return results
 
-    async def _publish_result(self, result: CommandResult) -> Any:
+    async def _publish_result(self, result: CommandResult, traceparent: str | None) -> Any:
+        headers = {"content-type": "application/json"}
+        if traceparent is not None:
+            headers[TRACEPARENT] = traceparent
         return await self._broker.publish(
             result.model_dump_json().encode(), self._topics.command_results,
-            key=result.command_id.encode(), headers={"content-type": "application/json"},
-            no_confirm=True,
+            key=result.command_id.encode(), headers=headers, no_confirm=True,
         )
 
     async def _dead_letter(self, dead: DeadLetter) -> Any:
-        log.warning("dead letter from %s/%d@%d: %s", dead.record.topic, dead.record.partition,
-                    dead.record.offset, dead.error)
+        with about(command_id=dead.command_id):
+            log.warning("dead letter from %s/%d@%d: %s", dead.record.topic,
+                        dead.record.partition, dead.record.offset, dead.error)
         headers = {name: value.decode("utf-8", errors="replace")
                    for name, value in dead.record.headers}
         headers.update({
@@ -109,6 +129,23 @@ class CommandConsumer:
             value, self._topics.commands_dlq, key=dead.record.key, headers=headers,
             no_confirm=True,
         )
+
+
+def _start_spans(items: list[Item], received_ns: int) -> dict[str, Span]:
+    """One span per command, from its batch's receipt to its result sent, continuing the
+    sender's trace (or starting one); each item then carries its own span as the parent
+    of what follows (result, events, e-mails). Changes `items` in place."""
+    spans: dict[str, Span] = {}
+    for index, item in enumerate(items):
+        span = tracing.start("access.command", item.traceparent, received_ns)
+        if span is None:
+            return spans
+        span.set_attribute("command.id", item.command_id)
+        if isinstance(item, Valid):
+            span.set_attribute("command.type", item.type)
+        spans[item.command_id] = span
+        items[index] = replace(item, traceparent=tracing.traceparent(span))
+    return spans
 
 
 def _record(raw: ConsumerRecord[Any, Any]) -> Record:

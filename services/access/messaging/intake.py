@@ -17,6 +17,8 @@ from events.commands import COMMAND_TYPES
 from events.envelope import MAX_MESSAGE_BYTES, CommandEnvelope, CommandResult
 from services.access.executor import Invalid, Item, Valid
 from services.access.messaging.leading_id import leading_id
+from services.common import tracing
+from services.common.tracing import TRACEPARENT
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Record:
 class DeadLetter:
     record: Record
     error: str
+    command_id: str | None = None
+    """The id it carried, when one could be read (for the log line)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,21 @@ def read(record: Record) -> Intake:
     model = COMMAND_TYPES.get(envelope.type)
     if model is None:
         return _dead(record, f"unknown command type {envelope.type!r}", command_id)
+    trace = _traceparent(record, envelope)
     try:
         command = model.model_validate(envelope.data)
     except ValidationError as exc:
-        return Intake(Invalid(command_id, _invalid(command_id, exc)))
-    return Intake(Valid(command_id, envelope.actor, envelope.type, command))
+        return Intake(Invalid(command_id, _invalid(command_id, exc), trace))
+    return Intake(Valid(command_id, envelope.actor, envelope.type, command, trace))
+
+
+def _traceparent(record: Record, envelope: CommandEnvelope) -> str | None:
+    """The `traceparent` extension (either binding's: `ce_` headers become extensions),
+    else a plain `traceparent` header as OpenTelemetry's Kafka instrumentations write it."""
+    extensions = envelope.model_extra
+    if extensions and TRACEPARENT in extensions:
+        return tracing.valid(extensions[TRACEPARENT])
+    return tracing.from_headers(record.headers) if record.headers else None
 
 
 def _raw_envelope(record: Record) -> dict[str, Any]:
@@ -140,9 +154,9 @@ def _dead(
     record: Record, error: str, command_id: object, exc: ValidationError | None = None
 ) -> Intake:
     """A dead letter; it also gets an `invalid` result when it carries a usable id."""
-    dead = DeadLetter(record, error)
     if not isinstance(command_id, str) or not 0 < len(command_id) <= 200:
-        return Intake(None, dead)
+        return Intake(None, DeadLetter(record, error))
+    dead = DeadLetter(record, error, command_id)
     result = CommandResult(command_id=command_id, status="rejected", reason="invalid",
                            detail=error, errors=_errors(exc) if exc else None)
     return Intake(Invalid(command_id, result), dead)

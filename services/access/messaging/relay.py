@@ -15,11 +15,14 @@ from typing import Any, Protocol
 
 import asyncpg
 from faststream.kafka import KafkaBroker
+from opentelemetry.trace import SpanKind
 
 from services.access.eventlog.reader import LogReader
 from services.access.eventlog.values import LoggedEvent
 from services.access.eventlog.watch import keep_publishing
-from services.common import fault_points
+from services.access.messaging.traces import TraceLookup
+from services.common import fault_points, tracing
+from services.common.tracing import TRACEPARENT
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +49,11 @@ class Relay:
     def __init__(
         self, pool: asyncpg.Pool, read_log: LogReader[LoggedEvent], broker: KafkaBroker,
         topic: str, *, name: str = "access.events", batch_size: int = 1000,
-        poll_interval: float = 0.5,
+        poll_interval: float = 0.5, traces: TraceLookup | None = None,
     ) -> None:
+        """`traces`: where the events' commands' trace context is read (only while spans
+        are made: without it no record gets a `traceparent`)."""
+        self._traces = traces
         self.wake = asyncio.Event()
         self._pool = pool
         self._read_log = read_log
@@ -83,7 +89,8 @@ class Relay:
             events = await self._read_log(self.position, self._batch_size)
             if not events:
                 return 0
-            acks = [await self._send(e) for e in events]
+            traces = await self._traces_of(events) if self._traces is not None else {}
+            acks = [await self._send(e, traces.get(e.head.commandid or "")) for e in events]
             await asyncio.gather(*acks)
             fault_points.reached("relay.after_publish_before_position")
             await self._track(events[-1].position)
@@ -136,12 +143,24 @@ class Relay:
                 if offset is not None:
                     seen[partition] = max(seen.get(partition, 0), offset)
 
-    async def _send(self, event: LoggedEvent) -> Awaitable[Any]:
+    async def _traces_of(self, events: Sequence[LoggedEvent]) -> dict[str, str]:
+        assert self._traces is not None
+        commands = {e.head.commandid for e in events if e.head.commandid}
+        return await self._traces(commands) if commands else {}
+
+    async def _send(self, event: LoggedEvent, trace: str | None = None) -> Awaitable[Any]:
         """Hand one event to the producer; the returned future resolves on the broker's ack."""
         envelope = event.envelope
+        headers = {"content-type": CLOUDEVENTS_JSON}
+        span = tracing.start("access.events publish", trace, kind=SpanKind.PRODUCER)
+        if span is not None:
+            span.set_attribute("event.id", str(envelope.id))
+            span.set_attribute("event.type", envelope.type)
+            headers[TRACEPARENT] = tracing.traceparent(span)
+            span.end()
         return await self._broker.publish(
             envelope.model_dump_json().encode(), self._topic, key=envelope.subject.encode(),
-            no_confirm=True, headers={"content-type": CLOUDEVENTS_JSON})
+            no_confirm=True, headers=headers)
 
     async def _track(self, position: int) -> None:
         async with self._pool.acquire() as conn:

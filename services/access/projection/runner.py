@@ -19,6 +19,7 @@ import asyncpg
 
 from services.access.eventlog.reader import LogReader
 from services.access.eventlog.watch import nap
+from services.access.latency import PROJECTION_LAG_SECONDS
 from services.access.projection.apply import apply, read_position
 from services.access.projection.changes import Foldable
 from services.access.projection.sql import DEFAULT_SCHEMA
@@ -109,6 +110,8 @@ class ProjectionRunner:
             async with self._pool.acquire() as conn:
                 self._advance(await apply(conn, events, self._schema,
                                           may_continue=len(events) >= self._batch_size))
+            # Once a batch, for its newest event: the lag a reader of the models sees.
+            PROJECTION_LAG_SECONDS.observe(time.time() - events[-1].head.time.timestamp())
         self._last_success = time.monotonic()
         if events and self._position < events[-1].position:
             return self._batch_size  # a command was left for the next read: read again now

@@ -21,9 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
+from opentelemetry.trace import Span, SpanKind
+
+from services.common import tracing
+from services.common.logs import about
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.health import SmtpHealth, Stats
 from services.notifications.delivery.outcomes import OutcomeWriter
+from services.notifications.latency import SEND_SECONDS
 from services.notifications.mail.message import (
     HeaderHazardError,
     Mailbox,
@@ -43,6 +48,7 @@ from services.notifications.ports import (
     SentLogPort,
 )
 from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
+from services.notifications.traces import EVENT_TRACES
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +178,10 @@ class Sender:
                     log.error("recording sent e-mails failed: %r", failed)
 
     async def _attempt(self, attempt: Attempt) -> tuple[Finished | None, bool]:
+        with about(event_id=str(attempt.event_id)):  # on every line logged about this send
+            return await self._attempt_once(attempt)
+
+    async def _attempt_once(self, attempt: Attempt) -> tuple[Finished | None, bool]:
         """Send one e-mail once: its outcome (None leaves the row as it is, leased, for
         later) and whether its hand-over mark is stored."""
         if attempt.outgoing is None:
@@ -213,9 +223,15 @@ class Sender:
             except Exception:  # not marked: the outcome is then stored before the next send
                 log.exception("could not write a hand-over mark")
 
+        started = time.perf_counter()
+        span = _send_span(attempt) if tracing.enabled() else None
         try:
             await self.mailer.send(message, handed_over)
         except (TransientSmtpError, PermanentSmtpError) as error:
+            SEND_SECONDS.observe(time.perf_counter() - started)
+            if span is not None:
+                span.set_attribute("smtp.failure", error.reason)
+                span.end()
             failures = self.stats.smtp_failures
             failures[error.reason] = failures.get(error.reason, 0) + 1
             # The server did not take it. Wait for the mark, if any, so the outcome below
@@ -236,6 +252,9 @@ class Sender:
                     self.settings.retry_initial_seconds,
                 )
             return outcome, False
+        SEND_SECONDS.observe(time.perf_counter() - started)
+        if span is not None:
+            span.end()
         self.health.ok()
         self.stats.sent += 1
         return Finished(attempt.event_id, attempt.recipient, "sent"), await self._stored(marking)
@@ -328,3 +347,13 @@ class Sender:
         return Finished(
             attempt.event_id, attempt.recipient, "failed", error[:1000], attempted=tried
         )
+
+
+def _send_span(attempt: Attempt) -> Span | None:
+    """The send as a span of its event's trace (when the record brought one)."""
+    event_id = str(attempt.event_id)
+    span = tracing.start("notifications.email send", EVENT_TRACES.get(event_id),
+                         kind=SpanKind.CLIENT)
+    if span is not None:
+        span.set_attribute("event.id", event_id)
+    return span

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from events.commands import TransferChargerToUser
+from events.commands import COMMAND_TYPES, TransferChargerToUser
 from events.envelope import CommandResult
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
@@ -161,3 +161,26 @@ def test_a_command_that_raced_on_stale_state_is_rerun_and_rechecked(s: Scenario)
     assert s.charger_state(charger).owner_id == second
     assert s.of_type("ChargerTransferredToUser")[0]["to_user"]["user_id"] == str(second)
     assert len(s.of_type("ChargerTransferredToUser")) == 1
+
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_a_commands_trace_is_stored_with_its_events_outcome_never_in_its_result(
+    s: Scenario,
+) -> None:
+    owner = s.user()
+    traced = Valid(str(uuid4()), owner, "RegisterCharger", COMMAND_TYPES["RegisterCharger"]
+                   .model_validate({"charger_id": str(uuid4()), "serial_number": "WB-TR1"}),
+                   traceparent=TRACE)
+    refused = Valid(str(uuid4()), uuid4(), "MoveChargerToGroup", COMMAND_TYPES["MoveChargerToGroup"]
+                    .model_validate({"charger_id": str(uuid4()), "group_id": str(uuid4())}),
+                    traceparent=TRACE)
+    [result, rejection] = s.executor.execute([traced, refused])
+    assert result.status == "accepted"
+    assert rejection.status == "rejected"
+    seen, _ = s.store.load_batch([traced.command_id, refused.command_id], [])
+    assert seen[traced.command_id]["traceparent"] == TRACE
+    assert "traceparent" not in seen[refused.command_id]  # no events: nothing to relay
+    [replayed] = s.executor.execute([traced])
+    assert replayed == result

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -69,9 +70,18 @@ async def test_metrics_need_a_token_and_report_lags_from_the_store(every_event_s
             assert found["access_commands_dead_lettered_total"] == "2"
 
             assert await runner.catch_up() == published
+            check = await client.get("/v1/access/check", params={"user_id": str(uuid4()), "charger_id": str(uuid4())},
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+            assert check.status_code == 200
             after = samples((await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text)
             assert after["access_projection_position"] == str(published)
             assert after["access_projection_lag_positions"] == "0"
+            # The histograms and the process metrics follow the counters.
+            assert int(after["access_projection_lag_seconds_count"]) > int(found["access_projection_lag_seconds_count"])
+            assert int(after["access_check_duration_seconds_count"]) == int(found["access_check_duration_seconds_count"]) + 1
+            assert "access_command_duration_seconds_count" in after
+            assert "access_command_batch_duration_seconds_count" in after
+            assert int(after["process_resident_memory_bytes"]) > 0
 
 
 async def _ready() -> dict[str, bool]:

@@ -203,3 +203,31 @@ def test_binary_binding_takes_extension_headers_and_a_json_content_type() -> Non
     assert isinstance(read(Record(json.dumps(register()).encode(), headers=headers)).item, Valid)
     wrong = (*headers[:5], ("ce_Bad_Name", b"x"))
     assert isinstance(read(Record(json.dumps(register()).encode(), headers=wrong)).item, Invalid)
+
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_the_structured_traceparent_extension_is_carried() -> None:
+    intake = read(structured("RegisterUser", register(), traceparent=TRACE))
+    assert isinstance(intake.item, Valid)
+    assert intake.item.traceparent == TRACE
+
+
+def test_the_binary_ce_traceparent_and_a_plain_traceparent_header_are_carried() -> None:
+    def binary(*trace: tuple[str, bytes]) -> Record:
+        headers = (("ce_specversion", b"1.0"), ("ce_id", str(uuid.uuid4()).encode()),
+                   ("ce_source", b"svc"), ("ce_type", b"RegisterUser"),
+                   ("ce_actor", ACTOR.encode()), *trace)
+        return Record(json.dumps(register()).encode(), headers=headers)
+
+    assert read(binary(("ce_traceparent", TRACE.encode()))).item.traceparent == TRACE  # type: ignore[union-attr]
+    assert read(binary(("traceparent", TRACE.encode()))).item.traceparent == TRACE  # type: ignore[union-attr]
+    assert read(binary()).item.traceparent is None  # type: ignore[union-attr]
+
+
+def test_a_malformed_traceparent_is_dropped_and_an_invalid_command_keeps_a_good_one() -> None:
+    assert read(structured("RegisterUser", register(), traceparent="junk")).item.traceparent is None  # type: ignore[union-attr]
+    invalid = read(structured("RegisterUser", {"user_id": "nope"}, traceparent=TRACE)).item
+    assert isinstance(invalid, Invalid)
+    assert invalid.traceparent == TRACE
