@@ -127,6 +127,7 @@ class System(Generic[SinkT]):
             "PUBLIC_BASE_URL": "https://charge.example",
             "NOTIFICATIONS_PORT": str(free_port()),
             "PYTHONUNBUFFERED": "1",
+            "APP_ENV": "dev",  # a throwaway system: the development KEK is allowed
             **self.extra_env,
         }
         if self.supervised:
