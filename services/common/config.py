@@ -1,8 +1,9 @@
 """Configuration both services share, from the environment: the same names for `make
 run`, tests and compose. Each service adds its own (`services/access/config.py`,
-`services/notifications/config.py`); the OCPP gateway's settings subclass `Settings` the
-same way and get the environment reading, the one-line errors and the refusal of
-development secrets with it.
+`services/notifications/config.py`): by subclassing `Settings` (access) or holding it as
+`common` (notifications, and the OCPP gateway the same way: an `EnvSettings` with
+`env_prefix="OCPP_"`), each gets the environment reading, the one-line errors and the
+refusal of development secrets (`Settings.from_env`).
 
 Defaults are for this machine; `make run` exports the values it chose (its own broker,
 mail catcher, token secret, `APP_ENV=dev`) before starting the services.
