@@ -8,7 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, pinned by constraints.txt, so code changes reuse this layer.
+# Dependencies first, pinned by constraints.txt, so code changes reuse this layer: the
+# runtime ones only (`pip install .`), none of the extras (`local`: make run's broker and
+# mail catcher; `bench`, `dev`: harness, tests, linters); tests/unit/test_runtime_imports.py
+# imports every module of the services with those packages refused.
 COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
     && pip install -c constraints.txt -r /tmp/requirements.txt \

@@ -19,7 +19,7 @@ install: $(STAMP)  ## create .venv and install the project with pinned deps (no-
 # Re-runs only when the dependency declarations change; the stamp proves it finished.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[local,bench,dev]'
 	@touch $@
 
 run: install  ## start broker, database, mail catcher and both services in the foreground

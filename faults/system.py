@@ -26,8 +26,8 @@ LEASE_S = 20.0
 settle window (lease + one backoff) that lets a late duplicate show stays short too."""
 RETRY_MAX_S = 4.0
 """Its SMTP backoff cap in fault runs (10 s in production)."""
-SHORT_TIMERS = {"NOTIFICATIONS_LEASE_SECONDS": str(LEASE_S), "SMTP_TIMEOUT_SECONDS": "8",
-                "SMTP_RETRY_MAX_SECONDS": str(RETRY_MAX_S)}
+SHORT_TIMERS = {"LEASE_SECONDS": str(LEASE_S), "SMTP_TIMEOUT_SECONDS": "8",
+                "RETRY_MAX_SECONDS": str(RETRY_MAX_S)}
 SETTLE_S = float(os.environ.get("FAULTS_SETTLE_S", str(LEASE_S + RETRY_MAX_S + 2.0)))
 """How long the suite keeps watching after everything arrived, before the verdict: past
 one lease and one backoff, so an e-mail sent again by a takeover or a retry is seen."""

@@ -143,6 +143,7 @@ class System(Generic[SinkT]):
             "NOTIFICATIONS_PORT": str(free_port()),
             "OCPP_PORT": str(free_port()),
             "PYTHONUNBUFFERED": "1",
+            "APP_ENV": "dev",  # a throwaway system: the development KEK is allowed
             **self.extra_env,
         }
         if self.supervised:

@@ -16,6 +16,10 @@ import pytest
 from services.local.smtp_sink import SmtpSink
 from services.local.tansu import free_port, start_tansu
 
+# The tests run throwaway systems on development secrets (services/common/config.py refuses
+# them otherwise); the tests of that refusal unset it.
+os.environ.setdefault("APP_ENV", "dev")
+
 ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

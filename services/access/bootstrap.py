@@ -39,6 +39,12 @@ from services.common.kafka import broker_options, ensure_settings_topics, keep_t
 
 log = logging.getLogger(__name__)
 
+GRACEFUL_TIMEOUT_SECONDS = 15.0
+"""How long a stop waits for the command batch in hand before cutting it (redelivered)."""
+DRAIN_SECONDS = GRACEFUL_TIMEOUT_SECONDS
+"""The longest a SIGTERM's drain waits (the rest closes at once): compose's
+`stop_grace_period` must cover it."""
+
 
 async def keep_session(_conn: asyncpg.Connection) -> None:
     """The pool's reset on release: nothing beyond asyncpg's own rollback of an open
@@ -76,10 +82,12 @@ class AccessService:
         created = await ensure_settings_topics(s, s.topics.all())
         self.broker = KafkaBroker(
             **broker_options(s), acks="all", enable_idempotence=False, linger_ms=2,
-            client_id="charger-access", logger=None,
+            client_id="charger-access", logger=None, graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
         )
-        rules = Rules(s.token_secret, timedelta(seconds=s.invitation_ttl_seconds),
-                      operators=s.operator_ids, previous_token_secrets=s.previous_token_secrets)
+        rules = Rules(s.token_secret.get_secret_value(),
+                      timedelta(seconds=s.invitation_ttl_seconds), operators=s.operator_ids,
+                      previous_token_secrets=tuple(
+                          p.get_secret_value() for p in s.previous_token_secrets))
         self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
         self._incarnation = Incarnation(s.database_url, "access", s.access_instance)
         await self._incarnation.begin(on_lost=self._stop_consuming)

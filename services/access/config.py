@@ -1,31 +1,45 @@
 """The access service's settings: the shared ones plus what only this service reads.
 
-The same environment names and defaults as README's configuration table; tests build
-the object directly (`dataclasses.replace(AccessSettings(), ...)`).
+The same environment names and defaults as README's configuration table (a test derives
+the table's rows from these classes); tests build the object directly
+(`AccessSettings(database_url=..., ...)`).
 """
 
 from __future__ import annotations
 
-import os
 import socket
-from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from typing import Annotated, Self
 
-from services.common.config import Settings
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from services.access.store.personal.wrapping import (
+    KEK_CURRENT_ENV,
+    KEK_ENV,
+    KEK_FILE_ENV,
+    KekError,
+    load_keks,
+)
+from services.common.config import Settings, comma_separated
+from services.common.errors import SettingError
 
 INVITATION_TTL_SECONDS = 7 * 24 * 3600
+DEV_API_TOKEN = "dev-token"  # noqa: S105 - `make run`'s announced token, published here
+
+TokenSet = Annotated[frozenset[SecretStr], NoDecode]
+"""Comma-separated bearer tokens, each kept out of `repr`."""
 
 
-@dataclass(frozen=True)
 class AccessSettings(Settings):
     api_port: int = 8000
-    api_tokens: frozenset[str] = field(default_factory=frozenset)
+    api_tokens: TokenSet = frozenset()
     """Bearer tokens of the query API (`API_TOKENS`)."""
-    audit_tokens: frozenset[str] = field(default_factory=frozenset)
+    audit_tokens: TokenSet = frozenset()
     """Bearer tokens of auditors (`AUDIT_TOKENS`): only these open `/v1/audit/...`."""
     broker_check_seconds: float = 5.0
     """How often the access service checks that the broker kept its topics and offsets."""
-    operator_ids: frozenset[str] = field(default_factory=frozenset)
+    operator_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     """User ids (`OPERATOR_IDS`) that may send ForgetUser for someone else."""
     invitation_ttl_seconds: int = INVITATION_TTL_SECONDS
     share_ending_notice_hours: float = 24.0
@@ -35,29 +49,42 @@ class AccessSettings(Settings):
     """The access service instance's name (`ACCESS_INSTANCE`, default the host name): the
     same across its restarts, unique among running instances (`incarnation`); empty: a
     unique one."""
+    person_key_kek: SecretStr | None = Field(None, validation_alias=KEK_ENV)
+    person_key_kek_file: str = Field("", validation_alias=KEK_FILE_ENV)
+    person_key_kek_current: str = Field("", validation_alias=KEK_CURRENT_ENV)
+    """The KEKs of person keys (`store/personal/wrapping.py` reads and uses them; declared
+    here so a bad one stops the start with one line and none is a development secret)."""
+
+    @field_validator("api_tokens", "audit_tokens", "operator_ids", mode="before")
+    @classmethod
+    def _sets(cls, value: object) -> object:
+        return frozenset(items) if isinstance(items := comma_separated(value), tuple) else items
+
+    @model_validator(mode="after")
+    def _keks_usable(self) -> AccessSettings:
+        try:
+            load_keks(self.person_key_kek.get_secret_value() if self.person_key_kek else None,
+                      self.person_key_kek_file or None, self.person_key_kek_current or None)
+        except KekError as error:
+            raise SettingError(str(error)) from None
+        return self
 
     @property
     def share_ending_notice(self) -> timedelta:
         return timedelta(hours=self.share_ending_notice_hours)
 
     @classmethod
-    def from_env(cls) -> AccessSettings:
-        env = os.environ
-        shared = Settings.from_env()
-        return cls(
-            **{f.name: getattr(shared, f.name) for f in fields(Settings)},
-            api_port=int(env.get("API_PORT", "8000")),
-            api_tokens=token_set(env.get("API_TOKENS", "")),
-            audit_tokens=token_set(env.get("AUDIT_TOKENS", "")),
-            operator_ids=token_set(env.get("OPERATOR_IDS", "")),
-            broker_check_seconds=float(env.get("BROKER_CHECK_SECONDS", "5")),
-            invitation_ttl_seconds=int(
-                env.get("INVITATION_TTL_SECONDS", str(INVITATION_TTL_SECONDS))),
-            share_ending_notice_hours=float(env.get("SHARE_ENDING_NOTICE_HOURS", "24")),
-            access_instance=env.get("ACCESS_INSTANCE") or socket.gethostname(),
-        )
+    def from_env(cls) -> Self:
+        settings = super().from_env()
+        if settings.access_instance:
+            return settings
+        return settings.model_copy(update={"access_instance": socket.gethostname()})
 
+    def development_secrets(self) -> list[str]:
+        names = super().development_secrets()
+        if not (self.person_key_kek or self.person_key_kek_file):
+            names.append(KEK_ENV)
+        if any(t.get_secret_value() == DEV_API_TOKEN for t in self.api_tokens):
+            names.append("API_TOKENS")
+        return names
 
-def token_set(value: str) -> frozenset[str]:
-    """A comma-separated list (of bearer tokens, of user ids), blanks dropped."""
-    return frozenset(t.strip() for t in value.split(",") if t.strip())

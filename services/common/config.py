@@ -1,78 +1,113 @@
 """Configuration both services share, from the environment: the same names for `make
 run`, tests and compose. Each service adds its own (`services/access/config.py`,
-`services/notifications/config.py`).
+`services/notifications/config.py`): by subclassing `Settings` (access) or holding it as
+`common` (notifications, and the OCPP gateway the same way: an `EnvSettings` with
+`env_prefix="OCPP_"`), each gets the environment reading, the one-line errors and the
+refusal of development secrets (`Settings.from_env`).
 
 Defaults are for this machine; `make run` exports the values it chose (its own broker,
-mail catcher, token secret) before starting the services.
+mail catcher, token secret, `APP_ENV=dev`) before starting the services.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Annotated, Literal, Self
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
+from pydantic import Field, SecretBytes, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import NoDecode
+
 from events.topics import Topics
+from services.common.env_settings import EnvSettings
+from services.common.errors import SettingError
 from services.common.kafka_security import KafkaSecurity, KafkaSettingError
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/charger_access"
 DEV_TOKEN_SECRET = "dev-only-token-secret-change-me"  # noqa: S105
+DEV_ENV = "dev"
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+class DevelopmentSecretError(SettingError):
+    """A development secret outside `APP_ENV=dev`: anyone who read the code knows it."""
+
+
+class Settings(EnvSettings):
+    app_env: Literal["dev", "production"] = "production"
+    """`APP_ENV`: `dev` lets a service start on development secrets; anything else
+    (production) refuses them."""
+    database_url: str = Field(DEFAULT_DATABASE_URL, repr=False)  # may hold a password
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
+    kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
     kafka_partitions: int = 3
     """Partitions of each topic we create (`KAFKA_PARTITIONS`)."""
     kafka_replication_factor: int = 1
     """Replicas of each topic we create (`KAFKA_REPLICATION_FACTOR`): 3 on a production
     cluster; 1 suits a single local broker."""
-    smtp_url: str = field(default="smtp://127.0.0.1:1025", repr=False)  # may hold a password
+    smtp_url: SecretStr = SecretStr("smtp://127.0.0.1:1025")  # may hold a password
     public_base_url: str = "http://localhost:8000"
-    topics: Topics = field(default_factory=Topics)
-    token_secret: bytes = field(default=DEV_TOKEN_SECRET.encode(), repr=False)
+    topics: Annotated[Topics, NoDecode] = Field(default_factory=Topics,
+                                                validation_alias="TOPIC_PREFIX")
+    token_secret: SecretBytes = SecretBytes(DEV_TOKEN_SECRET.encode())
     consumer_group_prefix: str = "charger-access"
-    previous_token_secrets: tuple[bytes, ...] = field(default=(), repr=False)
+    previous_token_secrets: Annotated[tuple[SecretBytes, ...], NoDecode] = Field(
+        (), validation_alias="TOKEN_SECRET_PREVIOUS")
     """`TOKEN_SECRET_PREVIOUS` (comma-separated): secrets `token_secret` replaced, accepted
     for invitation tokens issued under them, never used to issue one."""
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
-        return cls(
-            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
-            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-            kafka_security=KafkaSecurity.from_env(env),
-            kafka_partitions=_positive(env, "KAFKA_PARTITIONS", 3),
-            kafka_replication_factor=_positive(env, "KAFKA_REPLICATION_FACTOR", 1),
-            smtp_url=env.get("SMTP_URL", "smtp://127.0.0.1:1025"),
-            public_base_url=env.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"),
-            topics=Topics(env.get("TOPIC_PREFIX", "")),
-            token_secret=env.get("TOKEN_SECRET", DEV_TOKEN_SECRET).encode(),
-            previous_token_secrets=tuple(
-                s.strip().encode() for s in env.get("TOKEN_SECRET_PREVIOUS", "").split(",")
-                if s.strip()),
-            consumer_group_prefix=env.get("CONSUMER_GROUP_PREFIX", "charger-access"),
-        )
+    def from_env(cls) -> Self:
+        """The settings a service starts with: refused when they hold a development
+        secret outside `APP_ENV=dev`."""
+        settings = cls()
+        if settings.app_env != DEV_ENV and (names := settings.development_secrets()):
+            raise DevelopmentSecretError(
+                f"{', '.join(names)} hold(s) a development value; set real secrets, "
+                f"or APP_ENV={DEV_ENV} on a development machine")
+        return settings
+
+    def development_secrets(self) -> list[str]:
+        """The variables holding a value published in this code."""
+        return ["TOKEN_SECRET"] if self.token_secret.get_secret_value() == (
+            DEV_TOKEN_SECRET.encode()) else []
+
+    @field_validator("kafka_partitions", "kafka_replication_factor", mode="before")
+    @classmethod
+    def _at_least_one(cls, value: object, info: ValidationInfo) -> object:
+        name = str(info.field_name).upper()
+        try:
+            number = int(str(value))
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise KafkaSettingError(f"{name} must be a whole number of at least 1, not {value!r}")
+        return number
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _prefixed(cls, value: object) -> object:
+        return Topics(value) if isinstance(value, str) else value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("previous_token_secrets", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return comma_separated(value)
 
     @property
     def smtp_host_port(self) -> tuple[str, int]:
-        parsed = urlparse(self.smtp_url)
+        parsed = urlparse(self.smtp_url.get_secret_value())
         return parsed.hostname or "127.0.0.1", parsed.port or (
             465 if parsed.scheme == "smtps" else 25)
 
 
-def _positive(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name, str(default))
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise KafkaSettingError(f"{name} must be a whole number of at least 1, not {text!r}")
+def comma_separated(value: object) -> object:
+    """`a, b,,c` as `("a", "b", "c")`: how lists are written in the environment."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
 
 

@@ -4,20 +4,21 @@ Every client (commands, results, relay, local lists, notifications, the gateway,
 topic admin) must connect the same way, so one value holds the choice and gives it in the
 two shapes our clients take: FastStream's `security=` object and aiokafka's own keyword
 arguments. A setting that cannot work is refused at start, naming its variable, rather
-than surfacing later as a connection that hangs. The password is kept out of `repr`, so
+than surfacing later as a connection that hangs. The password is a `SecretStr`, so
 settings can be printed without leaking it.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
+from services.common.env_settings import EnvSettings
 from services.common.errors import SettingError
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -32,14 +33,15 @@ class KafkaSettingError(SettingError):
     """A `KAFKA_*` setting that cannot work; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class KafkaSecurity:
-    protocol: str = "PLAINTEXT"
+class KafkaSecurity(EnvSettings):
+    model_config = SettingsConfigDict(env_prefix="KAFKA_")
+
+    protocol: str = Field("PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL")
     """`KAFKA_SECURITY_PROTOCOL`: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
     sasl_mechanism: str = "PLAIN"
     """`KAFKA_SASL_MECHANISM`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."""
     sasl_username: str = ""
-    sasl_password: str = field(default="", repr=False)
+    sasl_password: SecretStr = SecretStr("")
     ssl_ca_file: str = ""
     """`KAFKA_SSL_CA_FILE`: the CA that signed the broker's certificate (empty: the
     system's trust store)."""
@@ -48,7 +50,13 @@ class KafkaSecurity:
     """`KAFKA_SSL_CERT_FILE` / `KAFKA_SSL_KEY_FILE`: our client certificate, for brokers
     that authenticate clients by TLS."""
 
-    def __post_init__(self) -> None:
+    @field_validator("protocol", "sasl_mechanism", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _refuse_what_cannot_work(self) -> KafkaSecurity:
         if self.protocol not in PROTOCOLS:
             raise KafkaSettingError(
                 f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}, "
@@ -58,7 +66,7 @@ class KafkaSecurity:
                 raise KafkaSettingError(
                     f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_CLASSES)}, "
                     f"not {self.sasl_mechanism!r}")
-            if not self.sasl_username or not self.sasl_password:
+            if not self.sasl_username or not self.sasl_password.get_secret_value():
                 raise KafkaSettingError(
                     f"KAFKA_SECURITY_PROTOCOL={self.protocol} needs KAFKA_SASL_USERNAME "
                     "and KAFKA_SASL_PASSWORD")
@@ -68,18 +76,7 @@ class KafkaSecurity:
             raise KafkaSettingError(
                 f"KAFKA_SSL_* files are set but KAFKA_SECURITY_PROTOCOL={self.protocol} "
                 "uses no TLS (SSL or SASL_SSL)")
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> KafkaSecurity:
-        return cls(
-            protocol=env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper(),
-            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", "PLAIN").strip().upper(),
-            sasl_username=env.get("KAFKA_SASL_USERNAME", ""),
-            sasl_password=env.get("KAFKA_SASL_PASSWORD", ""),
-            ssl_ca_file=env.get("KAFKA_SSL_CA_FILE", ""),
-            ssl_cert_file=env.get("KAFKA_SSL_CERT_FILE", ""),
-            ssl_key_file=env.get("KAFKA_SSL_KEY_FILE", ""),
-        )
+        return self
 
     @property
     def uses_tls(self) -> bool:
@@ -107,7 +104,7 @@ class KafkaSecurity:
         if not self.uses_sasl:
             return None if context is None else BaseSecurity(ssl_context=context)
         sasl = SASL_CLASSES[self.sasl_mechanism]
-        return sasl(self.sasl_username, self.sasl_password, ssl_context=context,
+        return sasl(self.sasl_username, self.sasl_password.get_secret_value(), ssl_context=context,
                     use_ssl=self.uses_tls)
 
     def client_options(self) -> dict[str, Any]:

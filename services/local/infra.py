@@ -14,12 +14,11 @@ import socket
 import sys
 from pathlib import Path
 
-from services.common.config import DEFAULT_DATABASE_URL
+from services.access.config import DEV_API_TOKEN
+from services.common.config import DEFAULT_DATABASE_URL, DEV_ENV
 from services.local.postgres import LocalPostgres, ensure_database
 from services.local.supervisor import Child, Supervisor, say
 from services.local.tansu import free_port, spawn_tansu, wait_for_port
-
-DEV_API_TOKEN = "dev-token"  # noqa: S105 - a well-known local default, printed on start
 
 
 def tcp_answers(host: str, port: int) -> bool:
@@ -110,6 +109,7 @@ def provide_settings(var: Path) -> dict[str, str]:
         say("run", "PERSON_KEY_KEK unset: person keys are wrapped by the public development "
                    "KEK, which protects nothing (docs/security.md)")
     return {
+        "APP_ENV": os.environ.get("APP_ENV", DEV_ENV),  # development KEK and token allowed
         "TOKEN_SECRET": token_secret(var),
         "API_TOKENS": tokens,
         "API_PORT": port,

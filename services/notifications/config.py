@@ -6,73 +6,69 @@ the tests and compose configure it the same way.
 
 from __future__ import annotations
 
-import os
 import socket
-from dataclasses import dataclass, field
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
 
 from services.common.config import Settings
+from services.common.env_settings import EnvSettings
 from services.notifications.smtp.security import SmtpSecurity
 
 
-@dataclass(frozen=True)
-class NotificationSettings:
-    common: Settings = field(default_factory=Settings)
+class NotificationSettings(EnvSettings):
+    common: Settings = Field(default_factory=Settings)
     mail_from: str = "charger-access <no-reply@charger-access.local>"
-    smtp_connections: int = 8
-    smtp_timeout_seconds: float = 30.0
+    smtp_connections: int = Field(8, ge=1)
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
     smtp_starttls: str = "auto"
     """`SMTP_STARTTLS`: `auto` (STARTTLS whenever the server offers it) or `required`."""
     smtp_ca_file: str = ""
     """`SMTP_CA_FILE`: the CA of the SMTP server's certificate (empty: the system's)."""
-    retry_initial_seconds: float = 1.0
-    retry_max_seconds: float = 10.0
+    retry_initial_seconds: float = Field(1.0, gt=0)
+    retry_max_seconds: float = Field(10.0, gt=0)
     """Backoff of transient SMTP failures: doubling from the first delay up to the cap
     (with jitter); also how often a down server is probed."""
-    retry_give_up_seconds: float = 24 * 3600.0
+    retry_give_up_seconds: float = Field(24 * 3600.0, gt=0)
     """An e-mail still not accepted this long after its event is failed and dead-lettered."""
-    retry_poll_seconds: float = 0.5
+    retry_poll_seconds: float = Field(0.5, gt=0)
     """How often the retry loop looks for due rows when it found none."""
-    retry_batch: int = 500
-    lease_seconds: float = 120.0
+    retry_batch: int = Field(500, ge=1)
+    lease_seconds: float = Field(120.0, gt=0)
     """How long a sender owns a row it is about to send; another instance takes it over
     only after this (a crashed sender). Nothing is sent later than `lease_seconds -
     smtp_timeout_seconds` after leasing, so a lease never runs out mid-send."""
-    max_inflight_batches: int = 2
+    max_inflight_batches: int = Field(2, ge=1)
     """Consumed batches whose e-mails may be sending while the next one is claimed."""
-    http_port: int = 8001
+    http_port: int = Field(8001, validation_alias="NOTIFICATIONS_PORT")
     """`/metrics` and `/healthz` (env `NOTIFICATIONS_PORT`; 0: no HTTP server)."""
-    instance: str = ""
+    instance: str = Field("", validation_alias="NOTIFICATIONS_INSTANCE")
     """This instance's name (env `NOTIFICATIONS_INSTANCE`, default the host name), the
     same across its restarts and unique among running instances: a restarted instance
     takes over at once the e-mails its predecessor had leased (`incarnation`)."""
 
     @classmethod
-    def from_env(cls) -> NotificationSettings:
-        env = os.environ
-        return cls(
-            common=Settings.from_env(),
-            mail_from=env.get("MAIL_FROM", cls.mail_from),
-            smtp_connections=int(env.get("SMTP_CONNECTIONS", str(cls.smtp_connections))),
-            smtp_starttls=env.get("SMTP_STARTTLS", cls.smtp_starttls),
-            smtp_ca_file=env.get("SMTP_CA_FILE", cls.smtp_ca_file),
-            smtp_timeout_seconds=float(
-                env.get("SMTP_TIMEOUT_SECONDS", str(cls.smtp_timeout_seconds))),
-            retry_initial_seconds=float(
-                env.get("SMTP_RETRY_INITIAL_SECONDS", str(cls.retry_initial_seconds))),
-            retry_max_seconds=float(
-                env.get("SMTP_RETRY_MAX_SECONDS", str(cls.retry_max_seconds))),
-            lease_seconds=float(env.get("NOTIFICATIONS_LEASE_SECONDS", str(cls.lease_seconds))),
-            http_port=int(env.get("NOTIFICATIONS_PORT", str(cls.http_port))),
-            instance=env.get("NOTIFICATIONS_INSTANCE") or socket.gethostname(),
-        )
+    def from_env(cls) -> Self:
+        """As `Settings.from_env`: development secrets refused outside `APP_ENV=dev`."""
+        settings = cls(common=Settings.from_env())
+        if settings.instance:
+            return settings
+        return settings.model_copy(update={"instance": socket.gethostname()})
 
-    def __post_init__(self) -> None:
+    @field_validator("smtp_starttls", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return (value.strip().lower() or "auto") if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _smtp_usable(self) -> NotificationSettings:
         self.smtp_security  # noqa: B018 - refuse a bad SMTP_URL / SMTP_STARTTLS at start
+        return self
 
     @property
     def smtp_security(self) -> SmtpSecurity:
         return SmtpSecurity.from_settings(
-            self.common.smtp_url, self.smtp_starttls, self.smtp_ca_file)
+            self.common.smtp_url.get_secret_value(), self.smtp_starttls, self.smtp_ca_file)
 
     @property
     def group_id(self) -> str:

@@ -28,6 +28,9 @@ from services.notifications.smtp.pool import SmtpPool
 log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 30.0
+DRAIN_SECONDS = 3 * GRACEFUL_TIMEOUT_SECONDS
+"""The longest a SIGTERM's drain waits: the batch in hand, the retry loop, then the sends
+under way, each up to the graceful timeout; compose's `stop_grace_period` must cover it."""
 
 
 class NotificationService:
@@ -53,7 +56,8 @@ class NotificationService:
         self._pool = await asyncpg.create_pool(
             common.database_url, min_size=1, max_size=self.settings.smtp_connections + 6
         )
-        sent_log = self.sent_log = SentLog(self._pool, RecipientKeys(common.token_secret))
+        keys = RecipientKeys(common.token_secret.get_secret_value())
+        sent_log = self.sent_log = SentLog(self._pool, keys)
         await sent_log.create_schema()
         self._incarnation = Incarnation(
             common.database_url, "notifications", self.settings.instance
@@ -77,7 +81,8 @@ class NotificationService:
         )
         sender = Sender(
             settings=self.settings,
-            renderer=Renderer(LinkSettings(common.public_base_url, common.token_secret)),
+            renderer=Renderer(LinkSettings(common.public_base_url,
+                                                common.token_secret.get_secret_value())),
             sent_log=sent_log,
             mailer=self._smtp,
             dead_letters=KafkaDeadLetters(self._broker, common.topics.notifications_dlq),

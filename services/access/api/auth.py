@@ -7,10 +7,12 @@ Query tokens (`API_TOKENS`) open the query API; only auditor tokens (`AUDIT_TOKE
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
 from services.access.api.context import read_context
 from services.access.api.errors import ForbiddenError, UnauthorizedError
@@ -24,11 +26,11 @@ _auditor_bearer = HTTPBearer(
     description="One of the tokens in `AUDIT_TOKENS`; a query token gets 403 here.")
 
 
-def token_is_known(token: str, known: frozenset[str]) -> bool:
+def token_is_known(token: str, known: Iterable[SecretStr]) -> bool:
     """Constant-time comparison against every known token (no early exit on a match)."""
     matched = False
     for candidate in known:
-        matched |= hmac.compare_digest(token.encode(), candidate.encode())
+        matched |= hmac.compare_digest(token.encode(), candidate.get_secret_value().encode())
     return matched
 
 

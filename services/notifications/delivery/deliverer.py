@@ -72,7 +72,7 @@ class Deliverer:
     def __post_init__(self) -> None:
         self._inflight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_inflight_batches))
-        self.keys = RecipientKeys(self.settings.common.token_secret)
+        self.keys = RecipientKeys(self.settings.common.token_secret.get_secret_value())
 
     @property
     def stats(self) -> Stats:

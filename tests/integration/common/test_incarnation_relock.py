@@ -8,7 +8,6 @@ deterministic by holding the first instance's reconnection until the rival has b
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import shutil
 import stat
 import tempfile
@@ -122,8 +121,8 @@ async def access_service(cluster: LocalPostgres,
     url = cluster.url(f"relock_{uuid.uuid4().hex[:6]}")
     await asyncio.to_thread(ensure_database, url)
     suffix = uuid.uuid4().hex[:6]
-    settings = dataclasses.replace(
-        AccessSettings(), database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
+    settings = AccessSettings(
+        database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
         topics=Topics(f"relock{suffix}."), consumer_group_prefix=f"relock-{suffix}",
         access_instance=f"access-{suffix}")
     service = AccessService(settings, serve_api=False)

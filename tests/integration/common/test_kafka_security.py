@@ -7,7 +7,6 @@ a CA this test makes) and refused SCRAM logins; a successful SCRAM login it cann
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import subprocess
 import uuid
@@ -54,8 +53,8 @@ def sasl_broker(certificate: ServerCertificate, tmp_path_factory: pytest.TempPat
 
 def settings_for(database_url: str, bootstrap: str, security: KafkaSecurity) -> AccessSettings:
     run = uuid.uuid4().hex[:8]
-    return dataclasses.replace(
-        AccessSettings(), database_url=database_url, kafka_bootstrap_servers=bootstrap,
+    return AccessSettings(
+        database_url=database_url, kafka_bootstrap_servers=bootstrap,
         kafka_security=security, topics=Topics(f"t{run}."), token_secret=b"test-secret",
         consumer_group_prefix=f"g{run}")
 
@@ -63,7 +62,7 @@ def settings_for(database_url: str, bootstrap: str, security: KafkaSecurity) -> 
 @pytest.fixture(scope="module")
 async def tls_service(database_url: str, tls_broker: SecuredBroker, certificate: ServerCertificate
                       ) -> AsyncIterator[tuple[AccessService, CommandClient]]:
-    security = KafkaSecurity("SSL", ssl_ca_file=str(certificate.ca_file))
+    security = KafkaSecurity(protocol="SSL", ssl_ca_file=str(certificate.ca_file))
     settings = settings_for(database_url, tls_broker.bootstrap, security)
     service = AccessService(settings, serve_api=False)
     await service.start()
@@ -89,7 +88,7 @@ async def test_a_command_goes_through_a_tls_broker_to_its_result_and_event(
 async def test_a_broker_certificate_from_an_unknown_ca_is_refused(
     database_url: str, tls_broker: SecuredBroker,
 ) -> None:
-    untrusting = settings_for(database_url, tls_broker.bootstrap, KafkaSecurity("SSL"))
+    untrusting = settings_for(database_url, tls_broker.bootstrap, KafkaSecurity(protocol="SSL"))
     async with asyncio.timeout(15):
         with pytest.raises(KafkaUnreachableError, match="KAFKA_SSL_CA_FILE"):
             await ensure_settings_topics(untrusting, ["never-made"])
@@ -100,7 +99,7 @@ async def test_a_refused_scram_login_stops_the_service_with_a_clear_error_not_a_
     database_url: str, sasl_broker: SecuredBroker, certificate: ServerCertificate,
     mechanism: str, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    security = KafkaSecurity("SASL_SSL", mechanism, "access-service", PASSWORD,
+    security = KafkaSecurity(protocol="SASL_SSL", sasl_mechanism=mechanism, sasl_username="access-service", sasl_password=PASSWORD,
                              ssl_ca_file=str(certificate.ca_file))
     service = AccessService(settings_for(database_url, sasl_broker.bootstrap, security),
                             serve_api=False)
@@ -125,7 +124,7 @@ async def test_a_refused_sasl_login_without_tls_is_a_clear_error_too(
 ) -> None:
     """Straight to Tansu's plaintext listener: it offers no PLAIN at all, and knows no
     SCRAM user."""
-    security = KafkaSecurity("SASL_PLAINTEXT", mechanism, "access-service", PASSWORD)
+    security = KafkaSecurity(protocol="SASL_PLAINTEXT", sasl_mechanism=mechanism, sasl_username="access-service", sasl_password=PASSWORD)
     plain = settings_for(database_url, f"127.0.0.1:{sasl_broker.plaintext_port}", security)
     async with asyncio.timeout(15):
         with pytest.raises(KafkaUnreachableError, match=f"SASL_PLAINTEXT \\({mechanism} as"):

@@ -10,7 +10,6 @@ result, published and stored, so its sender is not left waiting."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import uuid
 from typing import Any
@@ -32,8 +31,8 @@ pytestmark = pytest.mark.integration
 
 async def test_an_oversize_message_is_dead_lettered_and_the_partition_goes_on(
         database_url: str, kafka_bootstrap: str) -> None:
-    settings = dataclasses.replace(
-        AccessSettings(), database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
+    settings = AccessSettings(
+        database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
         topics=Topics(f"oversize{uuid.uuid4().hex[:6]}."),
         consumer_group_prefix=f"oversize-{uuid.uuid4().hex[:6]}")
     service = AccessService(settings, serve_api=False)

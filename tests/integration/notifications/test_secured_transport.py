@@ -55,7 +55,7 @@ def broker(certificate: ServerCertificate, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def kafka_security(certificate: ServerCertificate) -> KafkaSecurity:
-    return KafkaSecurity("SSL", ssl_ca_file=str(certificate.ca_file))
+    return KafkaSecurity(protocol="SSL", ssl_ca_file=str(certificate.ca_file))
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from pydantic import SecretStr
 
 from services.access.config import AccessSettings
 from services.common.config import Settings
@@ -48,18 +49,23 @@ def test_every_access_setting_comes_from_its_variable(env: pytest.MonkeyPatch) -
 
     settings = AccessSettings.from_env()
 
-    assert (settings.api_port, settings.api_tokens, settings.audit_tokens) == (
-        9100, frozenset({"a", "b"}), frozenset({"auditor"}))
+    assert (settings.api_port, secrets(settings.api_tokens), secrets(settings.audit_tokens)) == (
+        9100, {"a", "b"}, {"auditor"})
     assert settings.operator_ids == frozenset({"op-1", "op-2"})
     assert (settings.broker_check_seconds, settings.invitation_ttl_seconds) == (0.5, 60)
     assert settings.access_instance == "access-7"
     # The shared settings, read the same way as for the notification service:
     assert settings.database_url == "postgresql://db/elsewhere"
     assert settings.topics == Settings.from_env().topics
-    assert settings.token_secret == b"s"
-    assert settings.previous_token_secrets == (b"old-1", b"old-2")
+    assert settings.token_secret.get_secret_value() == b"s"
+    assert [s.get_secret_value() for s in settings.previous_token_secrets] == [b"old-1", b"old-2"]
+    assert "old-1" not in repr(settings)
+
+
+def secrets(tokens: frozenset[SecretStr]) -> set[str]:
+    return {t.get_secret_value() for t in tokens}
 
 
 def test_the_shared_settings_hold_nothing_only_the_access_service_reads() -> None:
-    shared = set(vars(Settings()))
+    shared = set(Settings.model_fields)
     assert not shared & {name.lower() for name in ACCESS_ONLY}

@@ -48,7 +48,7 @@ def test_sasl_settings_from_the_environment(
 
 def test_sasl_ssl_verifies_the_broker_with_the_given_ca(tmp_path: Path) -> None:
     files = make_server_certificate(tmp_path)
-    security = KafkaSecurity("SASL_SSL", "SCRAM-SHA-512", "svc", SECRET,
+    security = KafkaSecurity(protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512", sasl_username="svc", sasl_password=SECRET,
                              ssl_ca_file=str(files.ca_file))
     made = security.faststream()
     assert isinstance(made, SASLScram512)
@@ -62,7 +62,7 @@ def test_sasl_ssl_verifies_the_broker_with_the_given_ca(tmp_path: Path) -> None:
 
 def test_a_client_certificate_is_loaded(tmp_path: Path) -> None:
     files = make_server_certificate(tmp_path)  # any certificate and key pair will do
-    security = KafkaSecurity("SSL", ssl_ca_file=str(files.ca_file),
+    security = KafkaSecurity(protocol="SSL", ssl_ca_file=str(files.ca_file),
                              ssl_cert_file=str(files.cert_file), ssl_key_file=str(files.key_file))
     assert type(security.faststream()) is BaseSecurity
     assert client_options(Settings(kafka_security=security))["security_protocol"] == "SSL"
@@ -88,7 +88,7 @@ def test_a_setting_that_cannot_work_is_refused_naming_its_variable(
 
 
 def test_unreadable_certificate_files_are_a_setting_error() -> None:
-    security = KafkaSecurity("SSL", ssl_ca_file="/nonexistent/ca.pem")
+    security = KafkaSecurity(protocol="SSL", ssl_ca_file="/nonexistent/ca.pem")
     with pytest.raises(KafkaSettingError, match="KAFKA_SSL_"):
         security.faststream()
 

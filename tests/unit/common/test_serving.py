@@ -26,7 +26,7 @@ class Refused:
 
 
 def bad_setting() -> Service:
-    KafkaSecurity("TLS")
+    KafkaSecurity(protocol="TLS")
     raise AssertionError("not reached")
 
 

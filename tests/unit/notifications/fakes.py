@@ -87,7 +87,7 @@ class FakeSentLog:
         self.links = {link for link in self.links if link[0] != uid}
         forgetting = replace(forgetting, recipient_keys=forgetting.recipient_keys | theirs)
         self.tombstones[uid] = forgetting
-        keys = RecipientKeys(SETTINGS.common.token_secret)
+        keys = RecipientKeys(SETTINGS.common.token_secret.get_secret_value())
         closed = dropped = rewritten = 0
         for row in self.rows.values():
             if row.claim.user_id == uid or row.claim.recipient in forgetting.recipient_keys:

@@ -34,8 +34,8 @@ async def _ready() -> dict[str, bool]:
 async def access_service(database_url: str, kafka_bootstrap: str, token: str
                          ) -> AsyncIterator[Running]:
     run = uuid.uuid4().hex[:8]
-    settings = dataclasses.replace(
-        AccessSettings(), database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
+    settings = AccessSettings(
+        database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
         topics=Topics(f"t{run}."), token_secret=b"test-secret",
         consumer_group_prefix=f"t{run}", api_tokens=frozenset({token}))
     service = AccessService(settings, serve_api=False)

@@ -4,7 +4,6 @@ service recreates them and carries on from the store."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from typing import Any
 
@@ -22,8 +21,8 @@ pytestmark = pytest.mark.integration
 async def test_commands_flow_again_after_the_broker_restarts_empty(new_database: Any) -> None:
     port = free_port()
     broker = start_tansu(port)
-    settings = dataclasses.replace(
-        AccessSettings(), database_url=new_database(), kafka_bootstrap_servers=f"127.0.0.1:{port}",
+    settings = AccessSettings(
+        database_url=new_database(), kafka_bootstrap_servers=f"127.0.0.1:{port}",
         topics=Topics("restart."), consumer_group_prefix="broker-restart",
         broker_check_seconds=0.5,
     )

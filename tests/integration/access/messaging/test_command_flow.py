@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AccessSettings:
-    return dataclasses.replace(
-        AccessSettings(), database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
+    return AccessSettings(
+        database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
         topics=Topics(f"t{uuid.uuid4().hex[:8]}."), token_secret=b"test-secret",
         consumer_group_prefix=f"g{uuid.uuid4().hex[:8]}",
     )

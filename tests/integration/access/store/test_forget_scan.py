@@ -4,7 +4,6 @@ while the history stays: the log still holds their events, under a pseudonym."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from typing import Any
 
@@ -47,8 +46,8 @@ async def scan(url: str, needles: list[str]) -> list[tuple[str, str, str, str]]:
 
 async def test_forgetting_leaves_no_personal_data_anywhere_in_the_database(new_database: Any, kafka_bootstrap: str) -> None:
     url = new_database()
-    settings = dataclasses.replace(
-        AccessSettings(), database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
+    settings = AccessSettings(
+        database_url=url, kafka_bootstrap_servers=kafka_bootstrap,
         topics=Topics(f"fg{uuid.uuid4().hex[:6]}."), consumer_group_prefix=f"fg{uuid.uuid4().hex[:6]}",
         token_secret=b"forget-secret",
     )

@@ -56,7 +56,7 @@ async def test_handle_batch_returns_once_claimed_without_waiting_for_smtp() -> N
 
 
 async def test_a_row_left_leased_by_a_crash_before_hand_over_is_sent_after_the_lease_with_the_same_message_id() -> None:
-    settings = replace(SETTINGS, lease_seconds=0.05, smtp_timeout_seconds=0.0)
+    settings = SETTINGS.model_copy(update={"lease_seconds": 0.05, "smtp_timeout_seconds": 0.0})
     deliverer, log, mailer, _ = make(settings=settings)
     record = raw(invited())
     await handle(deliverer, [record])
@@ -141,7 +141,7 @@ async def test_permanent_refusal_is_recorded_and_dead_lettered_once() -> None:
 
 async def test_transient_failures_past_the_give_up_age_are_failed_and_dead_lettered() -> None:
     mailer = FakeMailer(failures=[TransientSmtpError("452 mailbox full", 452)] * 3)
-    deliverer, log, _, dlq = make(mailer, replace(SETTINGS, retry_give_up_seconds=3600))
+    deliverer, log, _, dlq = make(mailer, SETTINGS.model_copy(update={"retry_give_up_seconds": 3600}))
     await handle(deliverer, [raw(invited())])
     assert log.statuses() == ["pending"]
     deliverer.sender.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
@@ -151,7 +151,7 @@ async def test_transient_failures_past_the_give_up_age_are_failed_and_dead_lette
 
 
 async def test_a_failure_is_not_recorded_until_its_dead_letter_is_published() -> None:
-    settings = replace(SETTINGS, lease_seconds=0.02, smtp_timeout_seconds=0.0)
+    settings = SETTINGS.model_copy(update={"lease_seconds": 0.02, "smtp_timeout_seconds": 0.0})
     mailer = FakeMailer(failures=[PermanentSmtpError("554 no", 554)] * 2)
     deliverer, log, _, dlq = make(mailer, settings)
     dlq.broken = True
@@ -197,7 +197,7 @@ async def test_emails_to_one_person_go_out_in_event_order_within_and_across_batc
                 await asyncio.sleep(0.05)  # the first e-mail is slow to send
             await super().send(message, handed_over)
 
-    deliverer, _, mailer, _ = make(SlowFirst(), replace(SETTINGS, smtp_connections=4))
+    deliverer, _, mailer, _ = make(SlowFirst(), SETTINGS.model_copy(update={"smtp_connections": 4}))
     first = invited(email="kari@example.no")
     revoked = InvitationRevoked(invitation_id=first.invitation_id, email="kari@example.no")
     later = invited(email="kari@example.no")

@@ -5,13 +5,12 @@ hand-over mark keeps it from going out twice (the process itself is killed for r
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
 from tests.unit.notifications.factories import invited
 from tests.unit.notifications.fakes import SETTINGS, FakeMailer, handle, make, raw
 
-SHORT_LEASE = replace(SETTINGS, lease_seconds=0.05, smtp_timeout_seconds=0.0)
+SHORT_LEASE = SETTINGS.model_copy(update={"lease_seconds": 0.05, "smtp_timeout_seconds": 0.0})
 
 
 async def test_emails_handed_over_before_a_crash_are_counted_sent_and_never_sent_again() -> None:

@@ -1,0 +1,120 @@
+"""The settings of both services: a value that cannot work stops the start with one line
+naming its variable (never quoting a secret), development secrets are refused outside
+`APP_ENV=dev`, and secrets stay out of `repr`."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+import pytest
+
+from services.access.config import DEV_API_TOKEN, AccessSettings
+from services.common.config import DevelopmentSecretError, Settings
+from services.common.errors import SettingError
+from services.common.serving import run_service
+from services.notifications.config import NotificationSettings
+
+REAL_KEK = "k1:" + base64.b64encode(b"k" * 32).decode()
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No APP_ENV (production), real secrets; each test spoils one of them."""
+    monkeypatch.delenv("APP_ENV")
+    monkeypatch.setenv("TOKEN_SECRET", "a-real-secret-of-this-deployment")
+    monkeypatch.setenv("PERSON_KEY_KEK", REAL_KEK)
+    monkeypatch.setenv("API_TOKENS", "real-token")
+    return monkeypatch
+
+
+def test_real_secrets_start_both_services(production: pytest.MonkeyPatch) -> None:
+    assert AccessSettings.from_env().app_env == "production"
+    assert NotificationSettings.from_env().common.app_env == "production"
+
+
+@pytest.mark.parametrize(("spoil", "named"), [
+    (lambda env: env.delenv("TOKEN_SECRET"), "TOKEN_SECRET"),
+    (lambda env: env.delenv("PERSON_KEY_KEK"), "PERSON_KEY_KEK"),
+    (lambda env: env.setenv("API_TOKENS", f"real-token,{DEV_API_TOKEN}"), "API_TOKENS"),
+])
+def test_a_development_secret_is_refused_outside_dev(
+    production: pytest.MonkeyPatch, spoil: object, named: str
+) -> None:
+    spoil(production)  # type: ignore[operator]
+    with pytest.raises(DevelopmentSecretError, match=named):
+        AccessSettings.from_env()
+    production.setenv("APP_ENV", "dev")
+    assert AccessSettings.from_env().app_env == "dev"
+
+
+def test_the_notification_service_refuses_the_development_token_secret(
+    production: pytest.MonkeyPatch,
+) -> None:
+    production.delenv("TOKEN_SECRET")
+    with pytest.raises(DevelopmentSecretError, match="TOKEN_SECRET"):
+        NotificationSettings.from_env()
+
+
+@pytest.mark.parametrize(("name", "value", "cls"), [
+    ("API_PORT", "eighty", AccessSettings),
+    ("BROKER_CHECK_SECONDS", "soon", AccessSettings),
+    ("APP_ENV", "staging", Settings),
+    ("SMTP_CONNECTIONS", "0", NotificationSettings),
+    ("NOTIFICATIONS_PORT", "x", NotificationSettings),
+    ("PERSON_KEY_KEK", "k1:c2hvcnQ=", AccessSettings),
+])
+def test_a_bad_value_is_one_setting_error_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, cls: type[Settings]
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingError) as refused:
+        cls.from_env()
+    message = str(refused.value)
+    assert name in message or "KEK" in message
+    assert "\n" not in message
+
+
+def test_a_bad_secret_is_named_but_not_quoted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOKEN_SECRET_PREVIOUS", "ok")
+    monkeypatch.setenv("SMTP_URL", "http://user:hunter2@mail:25")
+    with pytest.raises(SettingError, match="SMTP_URL") as refused:
+        NotificationSettings.from_env()
+    assert "hunter2" not in str(refused.value)
+
+
+def test_a_development_secret_ends_the_process_with_one_line_and_status_2(
+    production: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    production.delenv("TOKEN_SECRET")
+
+    def make() -> object:
+        AccessSettings.from_env()
+        raise AssertionError("not reached")
+
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as stopped:
+        run_service(make)  # type: ignore[arg-type]
+    assert stopped.value.code == 2
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "TOKEN_SECRET" in record.getMessage()
+    assert "APP_ENV=dev" in record.getMessage()
+
+
+def test_secrets_stay_out_of_repr(production: pytest.MonkeyPatch) -> None:
+    production.setenv("SMTP_URL", "smtp://u:smtp-pass@mail:587")
+    production.setenv("AUDIT_TOKENS", "auditor-token")
+    production.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    production.setenv("KAFKA_SASL_USERNAME", "svc")
+    production.setenv("KAFKA_SASL_PASSWORD", "kafka-pass")
+    text = repr(AccessSettings.from_env()) + repr(NotificationSettings.from_env())
+    for secret in ("a-real-secret", base64.b64encode(b"k" * 32).decode(), "real-token",
+                   "smtp-pass", "auditor-token", "kafka-pass"):
+        assert secret not in text
+
+
+def test_an_empty_variable_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose forwards unset optional settings as `${VAR:-}`, i.e. empty."""
+    monkeypatch.setenv("API_PORT", "")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "")
+    settings = AccessSettings.from_env()
+    assert (settings.api_port, settings.kafka_security.protocol) == (8000, "PLAINTEXT")
