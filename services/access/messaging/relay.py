@@ -65,6 +65,8 @@ class Relay:
         self.position = 0
         self.published = 0
         self._lock = asyncio.Lock()
+        self._acked: dict[int, int] = {}
+        self._also_rewind: Sequence[Callable[[], Awaitable[None]]] = ()
 
     def notify(self) -> None:
         """New events may be in the store: publish now instead of at the next poll."""
@@ -91,11 +93,36 @@ class Relay:
                 return 0
             traces = await self._traces_of(events) if self._traces is not None else {}
             acks = [await self._send(e, traces.get(e.head.commandid or "")) for e in events]
-            await asyncio.gather(*acks)
+            went_back = self._offsets_went_back(await asyncio.gather(*acks))
             fault_points.reached("relay.after_publish_before_position")
             await self._track(events[-1].position)
             self.published += len(events)
-            return len(events)
+        if went_back:
+            log.warning("%s handed out offsets below ones it acknowledged before: the broker "
+                        "lost its state; publishing the log again from the start", self._topic)
+            await self._broker_lost()
+        return len(events)
+
+    def _offsets_went_back(self, acked: Sequence[Any]) -> bool:
+        """The broker's own acknowledgements are the surest sign it lost its state: offsets
+        in a partition only ever grow on a broker that keeps its log (acks=all), so an ack
+        below one seen before means the topic was recreated empty. It is seen at the first
+        batch after the loss, however fast the command traffic refills other topics."""
+        went_back = False
+        for meta in acked:
+            partition, offset = getattr(meta, "partition", None), getattr(meta, "offset", None)
+            if not isinstance(partition, int) or not isinstance(offset, int):
+                continue
+            if offset < self._acked.get(partition, -1):
+                went_back = True
+                self._acked.clear()
+            self._acked[partition] = max(self._acked.get(partition, -1), offset)
+        return went_back
+
+    async def _broker_lost(self) -> None:
+        await self.rewind()
+        for rewind in self._also_rewind:
+            await rewind()
 
     async def rewind(self) -> None:
         """Publish the whole log again: the topic was (re)created empty.
@@ -122,6 +149,7 @@ class Relay:
         broker held is then published again from the store, and consumers dedupe on the
         event id. `also`: the other publishers from the store (local lists) to rewind
         with it, since the dead broker lost their topics too."""
+        self._also_rewind = also
         seen: dict[int, int] = {}
         while True:
             await asyncio.sleep(every)
@@ -135,9 +163,7 @@ class Relay:
                 continue
             if any(p in seen and (o is None or o < seen[p]) for p, o in now.items()):
                 seen.clear()
-                await self.rewind()
-                for rewind in also:
-                    await rewind()
+                await self._broker_lost()
                 continue
             for partition, offset in now.items():
                 if offset is not None:

@@ -115,3 +115,51 @@ async def test_the_relay_republishes_when_committed_offsets_go_back() -> None:
     assert relay.position == 0  # tracked from the start: everything is published again
     assert relay.wake.is_set()  # and the relay was woken to do it
     assert rewound == ["local lists"]  # the other publishers from the store too
+
+
+class Ack:
+    def __init__(self, partition: int, offset: int) -> None:
+        self.partition, self.offset = partition, offset
+
+
+class AckingBroker:
+    """Acknowledges each publish with the next offset of partition 0, as a broker does."""
+
+    def __init__(self) -> None:
+        self.next_offset = 0
+
+    async def publish(self, *args: Any, **kwargs: Any) -> asyncio.Future[Ack]:
+        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        future.set_result(Ack(0, self.next_offset))
+        self.next_offset += 1
+        return future
+
+
+async def test_the_relay_republishes_when_the_broker_acknowledges_lower_offsets() -> None:
+    # A restarted memory broker hands out offsets from 0 again; the committed-offset watch
+    # can miss it when command traffic refills its group's offsets between two checks.
+    log = ScriptedLog()
+    owner = log.user()
+    log.charger(owner)
+    events = log.take()
+    pool, broker = FakePool(), AckingBroker()
+    relay = Relay(pool, pooled(pool, RecordingLog(events)), broker=broker,  # type: ignore[arg-type]
+                  topic="access.events", batch_size=1)
+    rewound: list[str] = []
+
+    async def rewind_local_lists() -> None:
+        rewound.append("local lists")
+
+    relay._also_rewind = [rewind_local_lists]
+    assert await relay.publish_next() == 1
+    assert await relay.publish_next() == 1
+    assert relay.position == events[1].position
+    assert rewound == []
+
+    broker.next_offset = 0  # the broker came back empty
+    assert await relay.publish_next() == 1
+    assert relay.position == 0  # published again from the start
+    assert rewound == ["local lists"]
+    assert await relay.publish_next() == 1  # and the new offsets are the reference now
+    assert relay.position == events[0].position
+    assert rewound == ["local lists"]
