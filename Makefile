@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml constraints.txt
 run: install  ## start broker, database, mail catcher and both services in the foreground
 	$(BIN)/charger-access-run
 
+# Two workers, a test module each at a time (module fixtures stay whole): the suite waits on
+# brokers, databases and processes as much as it computes. PYTEST_ARGS='-n 0' runs it serially.
 test: install lint compose-cli  ## install, lint, then the whole test suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: install  ## ruff and mypy --strict
 	$(BIN)/ruff check .
