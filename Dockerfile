@@ -8,16 +8,21 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, pinned by constraints.txt, so code changes reuse this layer.
+# Dependencies first, pinned by constraints.txt, so code changes reuse this layer. The
+# client package (the contract models) is ours, installed from the copy below, never
+# looked up in a registry.
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+RUN python -c "import tomllib; print('\n'.join(d for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('charger-access-client')))" > /tmp/requirements.txt \
     && pip install -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-COPY events ./events
+COPY clients/python ./clients/python
 COPY services ./services
-# Installed in place (editable): package data such as e-mail templates is read from /app.
-RUN pip install --no-deps -e . \
+# The contract as a normal install, as integrating services get it; the service in place
+# (editable): package data such as e-mail templates is read from /app.
+RUN pip install --no-deps ./clients/python \
+    && pip install --no-deps -e . \
+    && rm -rf ./clients/python/build \
     && useradd --create-home --uid 10001 app
 
 USER app

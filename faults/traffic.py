@@ -21,7 +21,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.common.kafka import ensure_topics
 
 log = logging.getLogger(__name__)

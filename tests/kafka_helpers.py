@@ -10,7 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 
 
 def envelope(type_: str, data: dict[str, Any], actor: uuid.UUID | str,

