@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from charger_access_client.client import (
+    DEFAULT_BOOTSTRAP,
     AccessClient,
     NoResultError,
     TopicMissingError,
@@ -97,7 +98,7 @@ async def _results(args: argparse.Namespace, bootstrap: str, security: KafkaSecu
 def run(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     env = os.environ if env is None else env
-    bootstrap = args.bootstrap_servers or env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    bootstrap = args.bootstrap_servers or env.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     topics = Topics(env.get("TOPIC_PREFIX", ""))
     try:
         security = KafkaSecurity.from_env(env)

