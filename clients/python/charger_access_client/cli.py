@@ -7,7 +7,8 @@
 Where the broker is and how to reach it come from the service's own variables
 (`KAFKA_BOOTSTRAP_SERVERS`, `TOPIC_PREFIX`, `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_*`,
 `KAFKA_SSL_*`), so an operator's environment for the service works here unchanged.
-Exit status of `send`: 0 accepted, 1 rejected, 3 no result in time; 2 a usage error.
+Exit status of `send`: 0 accepted, 1 rejected, 3 no result in time; 2 a usage error,
+4 no broker reached (or the login refused).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from charger_access_client.client import (
     DEFAULT_BOOTSTRAP,
     AccessClient,
+    BrokerUnreachableError,
     NoResultError,
     TopicMissingError,
     follow_results,
@@ -33,7 +35,7 @@ from charger_access_client.commands import COMMAND_TYPES
 from charger_access_client.security import KafkaSecurity, KafkaSettingError
 from charger_access_client.topics import Topics
 
-ACCEPTED, REJECTED, USAGE, NO_RESULT = 0, 1, 2, 3
+ACCEPTED, REJECTED, USAGE, NO_RESULT, UNREACHABLE = 0, 1, 2, 3, 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,13 +106,16 @@ def run(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None)
         security = KafkaSecurity.from_env(env)
         job = _send if args.command == "send" else _results
         return asyncio.run(job(args, bootstrap, security, topics))
-    except (KafkaSettingError, TopicMissingError, ValueError, OSError) as error:
+    except BrokerUnreachableError as error:  # an OSError, but not the caller's mistake
         print(f"access-cli: {error}", file=sys.stderr)
-        return USAGE
-    except NoResultError as error:
+        return UNREACHABLE
+    except NoResultError as error:  # a TimeoutError, so an OSError too: before those
         print(f"access-cli: {error}; send again with --id {error.command_id} to learn "
               "its outcome", file=sys.stderr)
         return NO_RESULT
+    except (KafkaSettingError, TopicMissingError, ValueError, OSError) as error:
+        print(f"access-cli: {error}", file=sys.stderr)
+        return USAGE
     except KeyboardInterrupt:
         return ACCEPTED
 

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 from pydantic_core import to_json
 
@@ -38,6 +39,31 @@ class NoResultError(TimeoutError):
     def __init__(self, command_id: str, timeout: float) -> None:
         super().__init__(f"no result for command {command_id} within {timeout:g} s")
         self.command_id = command_id
+
+
+class BrokerUnreachableError(ConnectionError):
+    """No broker could be reached or logged in to; says with which settings, never the
+    password. A broker that refuses a login often just closes the connection."""
+
+
+def _unreachable(bootstrap_servers: str, security: KafkaSecurity,
+                 error: Exception) -> BrokerUnreachableError:
+    if isinstance(error, KeyError):  # aiokafka 0.14 reads a SCRAM refusal as a missing key
+        error = ConnectionRefusedError(f"the broker refused the SASL login ({error!r})")
+    how = security.protocol
+    if security.uses_sasl:
+        how += f" ({security.sasl_mechanism} as {security.sasl_username!r})"
+    return BrokerUnreachableError(
+        f"cannot connect to Kafka at {bootstrap_servers} over {how}: {error}")
+
+
+async def _started(client: AIOKafkaConsumer | AIOKafkaProducer, bootstrap_servers: str,
+                   security: KafkaSecurity) -> None:
+    try:
+        await client.start()
+    except (KafkaError, KeyError) as error:
+        await client.stop()
+        raise _unreachable(bootstrap_servers, security, error) from error
 
 
 class TopicMissingError(LookupError):
@@ -95,8 +121,10 @@ class AccessClient:
                  consumer_options: Mapping[str, Any] | None = None) -> None:
         self.topics = topics or Topics()
         self.source = source
+        self._bootstrap = bootstrap_servers
+        self._security = security or KafkaSecurity()
         self._options = {"bootstrap_servers": bootstrap_servers,
-                         **(security or KafkaSecurity()).client_options()}
+                         **self._security.client_options()}
         self._from_beginning = from_beginning
         self._on_result = on_result
         # acks=all: a command counts as sent only once every replica has it.
@@ -128,10 +156,10 @@ class AccessClient:
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(**{**self._options, **self._consumer_options,
                                        "group_id": None, "enable_auto_commit": False})
-        await consumer.start()
+        await _started(consumer, self._bootstrap, self._security)
         try:
             await fixed_positions(consumer, self.topics.command_results, self._from_beginning)
-            await self._producer.start()
+            await _started(self._producer, self._bootstrap, self._security)
         except BaseException:
             await consumer.stop()
             raise
@@ -233,10 +261,11 @@ async def follow_results(bootstrap_servers: str, *, security: KafkaSecurity | No
                          topics: Topics | None = None,
                          from_beginning: bool = False) -> AsyncIterator[CommandResult]:
     """Every result on the topic as it arrives (from now, or from the topic's start)."""
+    security = security or KafkaSecurity()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers,
-                                **(security or KafkaSecurity()).client_options(),
+                                **security.client_options(),
                                 group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100)
-    await consumer.start()
+    await _started(consumer, bootstrap_servers, security)
     try:
         await fixed_positions(consumer, (topics or Topics()).command_results, from_beginning)
         async for record in consumer:

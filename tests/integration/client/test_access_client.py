@@ -17,11 +17,13 @@ import pytest
 from charger_access_client import CommandResult, Topics, cli
 from charger_access_client.client import (
     AccessClient,
+    BrokerUnreachableError,
     NoResultError,
     TopicMissingError,
 )
 from charger_access_client.commands import RegisterCharger, RegisterUser
 from services.common.kafka import ensure_topics
+from services.local.tansu import free_port
 from tests.integration.access.messaging.in_process import Running, access_service
 
 pytestmark = pytest.mark.integration
@@ -114,6 +116,31 @@ async def test_no_result_in_time_says_which_command(kafka_bootstrap: str) -> Non
             await client.run("RegisterUser", data, actor=user, command_id=command_id,
                              timeout=0.5)
     assert late.value.command_id == command_id
+
+
+async def test_the_cli_says_which_command_had_no_result_in_time(
+    kafka_bootstrap: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    topics = Topics(f"c{uuid.uuid4().hex[:8]}.")
+    await ensure_topics(kafka_bootstrap, topics.all())
+    user, data = _user()
+    command_id = str(uuid.uuid4())
+    argv = ["send", "RegisterUser", "--actor", str(user), "--data", json.dumps(data),
+            "--id", command_id, "--timeout", "0.5"]
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "TOPIC_PREFIX": topics.prefix}
+    assert await asyncio.to_thread(cli.run, argv, env) == cli.NO_RESULT
+    assert f"--id {command_id}" in capsys.readouterr().err
+
+
+async def test_no_broker_at_the_address_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    nobody = f"127.0.0.1:{free_port()}"
+    with pytest.raises(BrokerUnreachableError, match=f"at {nobody} over PLAINTEXT"):
+        await AccessClient(nobody).start()
+    env = {"KAFKA_BOOTSTRAP_SERVERS": nobody}
+    assert await asyncio.to_thread(cli.run, ["results"], env) == cli.UNREACHABLE
+    assert nobody in capsys.readouterr().err
 
 
 async def test_a_topic_prefix_without_topics_is_refused_at_start(kafka_bootstrap: str) -> None:
