@@ -17,8 +17,12 @@ help:  ## list the targets
 install: $(STAMP)  ## create .venv and install the project with pinned deps (no-op when done)
 
 # Re-runs only when the dependency declarations change; the stamp proves it finished.
-$(STAMP): pyproject.toml constraints.txt
+# The client package (clients/python: the contract models) first, editable, so the
+# service's pinned `charger-access-client` is this checkout's and never a registry's.
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+		-e ./clients/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[local,bench,dev]'
 	@touch $@
 
@@ -48,7 +52,7 @@ audit: install  ## the auditors' tool over DATABASE_URL, e.g. make audit ARGS="v
 
 contract-docs: install  ## regenerate docs/openapi.json and docs/asyncapi.json from the code
 	$(BIN)/python -m services.access.api.openapi > docs/openapi.json
-	$(BIN)/python -m events.asyncapi > docs/asyncapi.json
+	$(BIN)/python -m charger_access_client.asyncapi > docs/asyncapi.json
 
 rebuild: install  ## replay the log into fresh read models and swap them in; ARGS="--check" compares only
 	$(BIN)/access-rebuild $(ARGS)

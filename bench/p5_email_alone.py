@@ -29,10 +29,16 @@ from datetime import UTC, datetime, timedelta
 import aiosmtplib
 from aiokafka import AIOKafkaProducer
 
-from events.access_events import AccessEvent, ChargerRef, Person, UserAccessChanged, UserInvited
-from events.envelope import EventEnvelope
-from events.text import Locale
-from events.topics import Topics
+from charger_access_client.access_events import (
+    AccessEvent,
+    ChargerRef,
+    Person,
+    UserAccessChanged,
+    UserInvited,
+)
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.text import Locale
+from charger_access_client.topics import Topics
 from harness.sink_process import SinkProcess
 from services.common.config import Settings
 from services.notifications.config import NotificationSettings

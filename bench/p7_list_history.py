@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.eventlog.values import EventHead
 from services.access.projection.records import LogRecord
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.eventlog.values import EventHead
 from services.access.projection.records import LogRecord
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from events.topics import Topics
+from charger_access_client.client import command_envelope
+from charger_access_client.topics import Topics
 from services.common.kafka import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,7 @@ class Wire:
 
 def envelope(type_: str, data: dict[str, Any], actor: uuid.UUID | str,
              command_id: str | None = None) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": command_id or str(uuid.uuid4()), "source": "faults",
-            "type": type_, "actor": str(actor), "data": data}
+    return command_envelope(type_, data, actor, command_id=command_id, source="faults")
 
 
 class Traffic:

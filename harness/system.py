@@ -23,7 +23,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import asyncpg
 import httpx
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from harness.database import Database
 from harness.processes import (
     BIN,

@@ -8,35 +8,43 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
-from events.topics import Topics
+from charger_access_client import CommandResult, KafkaSecurity
+from charger_access_client.client import AccessClient, command_envelope
+from charger_access_client.topics import Topics
+from services.common import kafka_security
+from services.common.kafka import ensure_topics
 
 
 def envelope(type_: str, data: dict[str, Any], actor: uuid.UUID | str,
              command_id: str | None = None) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": command_id or str(uuid.uuid4()), "source": "tests",
-            "type": type_, "actor": str(actor), "data": data}
+    return command_envelope(type_, data, actor, command_id=command_id, source="tests")
 
 
 class CommandClient:
-    """Publishes commands and reads their results, as another service would."""
+    """The client package's `AccessClient`, as another service would use it, plus what
+    tests look at besides: every result kept (copies under `"<id>#all"`), every event
+    and dead letter."""
 
     def __init__(self, bootstrap: str, topics: Topics,
-                 options: dict[str, Any] | None = None) -> None:
+                 security: KafkaSecurity | None = None) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
-        self.options = options or {}  # security: KafkaSecurity.client_options()
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                         enable_idempotence=False, linger_ms=1, **self.options)
+        self.security = security or KafkaSecurity()
+        self.access = AccessClient(bootstrap, security=self.security, topics=topics,
+                                   source="tests", from_beginning=True,
+                                   on_result=self._on_result)
         self.results: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.dead_letters: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await self.producer.start()
-        self._tasks.append(asyncio.create_task(self._follow(self.topics.command_results, self._on_result)))
+        # The client needs the results topic; a test may start before the service made it.
+        await ensure_topics(self.bootstrap, self.topics.all(),
+                            security=kafka_security.KafkaSecurity(**vars(self.security)))
+        await self.access.start()
         self._tasks.append(asyncio.create_task(self._follow(self.topics.events, self._on_event)))
         self._tasks.append(asyncio.create_task(self._follow(self.topics.commands_dlq, self.dead_letters.append)))
 
@@ -44,10 +52,10 @@ class CommandClient:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.producer.stop()
+        await self.access.stop()
 
-    def _on_result(self, record: Any) -> None:
-        result = json.loads(record.value)
+    def _on_result(self, model: CommandResult) -> None:
+        result = model.model_dump(mode="json")
         self.results.setdefault(result["command_id"], result)
         self.results.setdefault(f"{result['command_id']}#all", []).append(result)  # type: ignore[arg-type]
 
@@ -57,7 +65,7 @@ class CommandClient:
     async def _follow(self, topic: str, sink: Any) -> None:
         consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=None,
                                     auto_offset_reset="earliest", enable_auto_commit=False,
-                                    **self.options)
+                                    **self.security.client_options())
         await consumer.start()
         try:
             async for record in consumer:
@@ -67,24 +75,19 @@ class CommandClient:
 
     async def send(self, type_: str, data: dict[str, Any], actor: uuid.UUID | str,
                    command_id: str | None = None, key: str | None = None) -> str:
-        message = envelope(type_, data, actor, command_id)
-        await self.send_raw(json.dumps(message).encode(), key=key or message["id"])
-        return str(message["id"])
+        return await self.access.send(type_, data, actor=actor, command_id=command_id, key=key)
 
-    async def send_raw(self, value: bytes, key: str | None = None,
+    async def send_raw(self, value: bytes, key: str | bytes | None = None,
                        headers: list[tuple[str, bytes]] | None = None) -> None:
-        await self.producer.send_and_wait(self.topics.commands, value,
-                                          key=key.encode() if key else None, headers=headers)
+        await self.access.send_raw(value, key=key, headers=headers)
 
     async def wait_results(self, ids: Iterable[str], timeout: float = 30.0) -> list[dict[str, Any]]:
         ids = list(ids)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while any(i not in self.results for i in ids):
-            if loop.time() > deadline:
-                missing = [i for i in ids if i not in self.results]
-                raise TimeoutError(f"no result for {missing}")
-            await asyncio.sleep(0.02)
+        for command_id in ids:
+            if command_id not in self.results:  # seen already, or awaited by id from now
+                await self.access.result(command_id, max(0.0, deadline - loop.time()))
         return [self.results[i] for i in ids]
 
     async def run(self, type_: str, data: dict[str, Any], actor: uuid.UUID | str,

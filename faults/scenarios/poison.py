@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from events.envelope import MAX_MESSAGE_BYTES
+from charger_access_client.envelope import MAX_MESSAGE_BYTES
 from faults.report import Figures
 from faults.scenarios import Scenario
 from faults.scenarios.common import say, with_system

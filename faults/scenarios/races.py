@@ -17,9 +17,8 @@ from typing import Any
 
 import asyncpg
 
-from events.commands import COMMAND_TYPES
-from events.envelope import CommandResult
-from events.tokens import invitation_token
+from charger_access_client.commands import COMMAND_TYPES
+from charger_access_client.envelope import CommandResult
 from faults.report import Figures
 from faults.scenarios import Scenario
 from faults.scenarios.common import say
@@ -27,6 +26,7 @@ from faults.system import ADMIN_URL
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
 from services.access.store.application import AccessStore, open_store
+from services.common.tokens import invitation_token
 
 RULES = Rules(b"faults-race-secret", timedelta(days=7))
 TRANSFERS = 50

@@ -18,8 +18,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from events.commands import Command
-from events.envelope import CommandResult
+from charger_access_client.commands import Command
+from charger_access_client.envelope import CommandResult
 from services.access.domain.base import Cause
 from services.access.domain.errors import Rejected
 from services.access.handlers import HANDLERS

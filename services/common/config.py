@@ -17,7 +17,7 @@ from urllib.parse import urlparse, urlsplit, urlunsplit
 from pydantic import Field, SecretBytes, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.common.env_settings import EnvSettings
 from services.common.errors import SettingError
 from services.common.kafka_security import KafkaSecurity, KafkaSettingError

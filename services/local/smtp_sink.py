@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 
-from events.text import normalise_email
+from charger_access_client.text import normalise_email
 from services.local.tansu import free_port
 
 log = logging.getLogger("smtp-sink")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from events.text import normalise_email
+from charger_access_client.text import normalise_email
 
 KEY_PREFIX = "k1:"
 """Marks a recipient column value as a keyed hash (version 1), never an address."""

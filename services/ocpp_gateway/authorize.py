@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from events.keys import normalise_id_token
+from charger_access_client.keys import normalise_id_token
 from services.access.api.authorize import Authorization, authorize
 from services.access.api.repositories.access import AccessRepository
 from services.access.api.repositories.charge_keys import ChargeKeyRepository

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from events.text import Locale
+from charger_access_client.text import Locale
 from tests.e2e.conftest import System
 from tests.kafka_helpers import CommandClient
 

@@ -22,9 +22,9 @@ from typing import Any, get_args, get_type_hints
 from eventsourcing.utils import resolve_topic
 
 import services.access.domain
-from events.access_events import EVENT_TYPES
-from events.commands import COMMAND_TYPES
-from events.text import Level, Locale
+from charger_access_client.access_events import EVENT_TYPES
+from charger_access_client.commands import COMMAND_TYPES
+from charger_access_client.text import Level, Locale
 from services.access.audit.rebuild_check import TABLES
 from services.access.audit.sentences import _SENTENCES
 from services.access.domain.access import LEVELS

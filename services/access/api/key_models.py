@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from events.keys import KeyType
+from charger_access_client.keys import KeyType
 from services.access.api.models import NEXT_CURSOR, POSITION
 
 AUTHORIZE_WHY = Field(

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from events.text import Level, Role
-from events.windows import ShareSchedule, ValidFrom, ValidUntil
+from charger_access_client.text import Level, Role
+from charger_access_client.windows import ShareSchedule, ValidFrom, ValidUntil
 
 POSITION = Field(description="Event position the answer reflects (at least).", examples=[42])
 LOG_POSITION = Field(description="The log position the answer reflects (at least).")

@@ -11,7 +11,7 @@ import base64
 import json
 from typing import Any
 
-from events.envelope import EventEnvelope
+from charger_access_client.envelope import EventEnvelope
 from services.access.audit.store import StoredRow
 from services.access.store.chain import GENESIS
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from events import access_events as ev
-from events.envelope import EventEnvelope
+from charger_access_client import access_events as ev
+from charger_access_client.envelope import EventEnvelope
 from services.access.audit.window_words import window_of
 from services.access.domain.access import LEVELS
 from services.access.domain.windows import Window, in_effect

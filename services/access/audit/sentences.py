@@ -15,8 +15,8 @@ from datetime import tzinfo
 from typing import Any
 from uuid import UUID
 
-from events import access_events as ev
-from events.envelope import EventEnvelope
+from charger_access_client import access_events as ev
+from charger_access_client.envelope import EventEnvelope
 from services.access.audit.window_words import instant, window_of, with_window
 from services.access.domain.windows import Window, next_start, period_end
 

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from events.envelope import EventEnvelope
+from charger_access_client.envelope import EventEnvelope
 from services.access.eventlog.reader import EventLog
 from services.access.eventlog.topics import PUBLISHED_TOPICS
 from services.access.projection.sql import Connection

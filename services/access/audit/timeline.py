@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from events.envelope import EventEnvelope
-from events.text import normalise_email
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.text import normalise_email
 from services.access.audit.sentences import Directory, describe
 
 Kind = Literal["charger", "user", "group", "invitation"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events.envelope import Reason
+from charger_access_client.envelope import Reason
 
 
 class Rejected(Exception):  # noqa: N818 - a rejection is an outcome, not a failure

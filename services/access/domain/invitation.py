@@ -1,7 +1,7 @@
 """An invitation by e-mail to use one or more chargers.
 
 Its token is never stored: each send draws a salt, and the token is a keyed HMAC of the
-invitation id and that salt (see `events.tokens`).
+invitation id and that salt (see `services.common.tokens`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from events.tokens import new_salt, token_matches
 from services.access.domain.base import AccessAggregate, Cause
 from services.access.domain.errors import Rejected
 from services.access.domain.windows import Window
+from services.common.tokens import new_salt, token_matches
 
 
 def _permanent(state: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.utils import resolve_topic
 from pydantic_core import from_json
 
-from events.access_events import EVENT_TYPES, AccessEvent
+from charger_access_client.access_events import EVENT_TYPES, AccessEvent
 from services.access.eventlog.values import EventHead, LoggedEvent, uuid_of_int
 
 

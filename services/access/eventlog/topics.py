@@ -1,7 +1,7 @@
 """Which stored event types are published: the only ones the log's readers select.
 
 A stored event's topic is its class's module path and name. The aggregates' event
-classes that have a contract model (`events.access_events.EVENT_TYPES`) and say
+classes that have a contract model (`charger_access_client.access_events.EVENT_TYPES`) and say
 `PUBLISHED` are read; the rest are internal bookkeeping (uniqueness claims, shares
 recorded for the aggregate's own use) and leave gaps between positions.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from eventsourcing.utils import get_topic
 
-from events.access_events import EVENT_TYPES
+from charger_access_client.access_events import EVENT_TYPES
 from services.access.domain.charge_key import ChargeKey
 from services.access.domain.charger import Charger
 from services.access.domain.group import Group

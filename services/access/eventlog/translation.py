@@ -16,8 +16,8 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from events.access_events import EVENT_TYPES
-from events.envelope import EventEnvelope
+from charger_access_client.access_events import EVENT_TYPES
+from charger_access_client.envelope import EventEnvelope
 from services.access.domain.ids import published_event_id
 from services.access.eventlog.values import LoggedEvent
 from services.access.store.application import memory_store

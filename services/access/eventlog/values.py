@@ -11,8 +11,8 @@ from hashlib import sha1
 from typing import Any
 from uuid import UUID, SafeUUID
 
-from events.access_events import AccessEvent
-from events.envelope import EventEnvelope
+from charger_access_client.access_events import AccessEvent
+from charger_access_client.envelope import EventEnvelope
 from services.access.domain.ids import ID_NAMESPACE
 
 

@@ -3,7 +3,7 @@ raising `Rejected`. They touch aggregates only through the unit of work."""
 
 from __future__ import annotations
 
-from events.commands import (
+from charger_access_client.commands import (
     AcceptInvitation,
     AddChargeKey,
     AddGroupMember,

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from events.commands import AddChargeKey, BlockChargeKey, RemoveChargeKey, UnblockChargeKey
+from charger_access_client.commands import (
+    AddChargeKey,
+    BlockChargeKey,
+    RemoveChargeKey,
+    UnblockChargeKey,
+)
 from services.access.domain.charge_key import ChargeKey
 from services.access.domain.errors import Rejected
 from services.access.domain.group import Group

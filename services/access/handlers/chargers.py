@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events.commands import RegisterCharger
+from charger_access_client.commands import RegisterCharger
 from services.access.domain.charger import Charger
 from services.access.domain.errors import Rejected
 from services.access.domain.ids import serial_index_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events.commands import AddGroupMember, CreateGroup, RemoveGroupMember
+from charger_access_client.commands import AddGroupMember, CreateGroup, RemoveGroupMember
 from services.access.domain.errors import Rejected
 from services.access.domain.group import Group
 from services.access.domain.ids import group_aggregate_id

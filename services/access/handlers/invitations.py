@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events.commands import (
+from charger_access_client.commands import (
     AcceptInvitation,
     DeclineInvitation,
     InviteUser,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
-from events.commands import AddChargeKey, Command
+from charger_access_client.commands import AddChargeKey, Command
 from services.access.domain.ids import (
     charge_key_index_id,
     email_index_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from events.commands import RemoveUser, UpdateUserAccess
+from charger_access_client.commands import RemoveUser, UpdateUserAccess
 from services.access.domain.charger import Charger
 from services.access.domain.errors import Rejected
 from services.access.domain.ids import email_index_id

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from events.commands import MoveChargerToGroup, TransferChargerOwnership, TransferChargerToUser
+from charger_access_client.commands import (
+    MoveChargerToGroup,
+    TransferChargerOwnership,
+    TransferChargerToUser,
+)
 from services.access.domain.charger import Charger
 from services.access.domain.errors import Rejected
 from services.access.domain.ids import email_index_id, phone_index_id

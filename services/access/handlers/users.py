@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from events.commands import ForgetUser, RegisterUser
-from events.envelope import Reason
+from charger_access_client.commands import ForgetUser, RegisterUser
+from charger_access_client.envelope import Reason
 from services.access.domain.charge_key import ChargeKey
 from services.access.domain.errors import Rejected
 from services.access.domain.group import Group

@@ -21,8 +21,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.trace import Span
 
-from events.envelope import CommandResult
-from events.topics import Topics
+from charger_access_client.envelope import CommandResult
+from charger_access_client.topics import Topics
 from services.access.executor import Executor, Item, Valid
 from services.access.latency import BATCH_SECONDS, COMMAND_SECONDS
 from services.access.messaging.intake import DeadLetter, Record, read

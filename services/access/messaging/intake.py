@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from events.commands import COMMAND_TYPES
-from events.envelope import MAX_MESSAGE_BYTES, CommandEnvelope, CommandResult
+from charger_access_client.commands import COMMAND_TYPES
+from charger_access_client.envelope import MAX_MESSAGE_BYTES, CommandEnvelope, CommandResult
 from services.access.executor import Invalid, Item, Valid
 from services.access.messaging.leading_id import leading_id
 from services.common import tracing

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.domain.windows import Window, in_effect
 from services.access.projection.rows import (
     BatchChanges,

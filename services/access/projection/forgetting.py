@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from events.access_events import UserForgotten
+from charger_access_client.access_events import UserForgotten
 from services.access.projection.sql import Connection, render
 
 

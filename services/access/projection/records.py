@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from events.access_events import AccessEvent
+from charger_access_client.access_events import AccessEvent
 from services.access.eventlog.fast import StoredState, parse_stored
 from services.access.eventlog.reader import EventLog, decode
 from services.access.eventlog.unsealing import BatchKeys, sealed_subject_hex, unsealed

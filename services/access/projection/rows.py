@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from events import access_events as ev
-from events.envelope import EventEnvelope
+from charger_access_client import access_events as ev
+from charger_access_client.envelope import EventEnvelope
 from services.access.eventlog.values import EventHead
 
 Head = EventHead | EventEnvelope

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from events import access_events as ev
-from events.access_events import EVENT_TYPES, AccessEvent
+from charger_access_client import access_events as ev
+from charger_access_client.access_events import EVENT_TYPES, AccessEvent
 from services.access.domain.windows import Window, in_effect, next_change
 from services.access.eventlog.values import LoggedEvent
 

@@ -34,8 +34,8 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from events.access_events import EVENT_TYPES, UserForgotten
-from events.envelope import EventEnvelope
+from charger_access_client.access_events import EVENT_TYPES, UserForgotten
+from charger_access_client.envelope import EventEnvelope
 from services.common import fault_points
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.health import SmtpHealth, Stats

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
 
-from events.access_events import (
+from charger_access_client.access_events import (
     AccessEvent,
     ChargerOwnershipTransferred,
     ChargerRef,
@@ -23,9 +23,9 @@ from events.access_events import (
     UserAccessRemoved,
     UserInvited,
 )
-from events.envelope import EventEnvelope
-from events.text import Locale
-from events.windows import Schedule
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.text import Locale
+from charger_access_client.windows import Schedule
 from services.notifications.mail.recipients import notifications_for
 from services.notifications.mail.render import LinkSettings, Renderer
 

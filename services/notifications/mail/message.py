@@ -6,8 +6,8 @@ service below 500 e-mails/s on its own. The message we send has a fixed shape, s
 written directly, in a few dozen microseconds:
 
 - every value that reaches a header is first checked with
-  `events.text.reject_header_hazards` (no CR/LF or other control or format characters,
-  no RFC 2047 marker `=?`): a name, subject or address cannot start a new header line or
+  `charger_access_client.text.reject_header_hazards` (no CR/LF or other control or format
+  characters, no RFC 2047 marker `=?`): a name, subject or address cannot start a new header line or
   smuggle one in as an encoded word;
 - addresses are built from their parts and must be plain ASCII `local@domain` made of
   RFC 5322 atext (IDN domains are written in punycode); display names are written as a
@@ -30,7 +30,7 @@ from datetime import datetime
 from email.utils import format_datetime, parseaddr
 from uuid import UUID
 
-from events.text import reject_header_hazards
+from charger_access_client.text import reject_header_hazards
 from services.notifications.mail.render import RenderedEmail
 
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1c2f7e-2d51-5a3c-9a57-3c0b8f6d2a10")

@@ -1,7 +1,7 @@
 """Which e-mails an event causes: one `Notification` per (event, recipient), no I/O.
 
 Events carry the names, addresses and locales the e-mail needs as they were when the
-event happened (see `events.access_events`), so this mapping is a pure function.
+event happened (see `charger_access_client.access_events`), so this mapping is a pure function.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 from uuid import UUID
 
-from events.access_events import (
+from charger_access_client.access_events import (
     EVENT_TYPES,
     AccessEvent,
     ChargerOwnershipTransferred,
@@ -24,8 +24,8 @@ from events.access_events import (
     UserAccessRemoved,
     UserInvited,
 )
-from events.envelope import EventEnvelope
-from events.text import normalise_email
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.text import normalise_email
 from services.notifications.privacy import undeliverable
 
 Kind = Literal[

@@ -24,7 +24,7 @@ from babel.dates import format_date, format_time
 from babel.lists import format_list
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
-from events.access_events import (
+from charger_access_client.access_events import (
     ChargerRef,
     InvitationResent,
     Person,
@@ -32,8 +32,8 @@ from events.access_events import (
     UserAccessChanged,
     UserInvited,
 )
-from events.text import Locale
-from events.tokens import invitation_token
+from charger_access_client.text import Locale
+from services.common.tokens import invitation_token
 from services.notifications.mail.recipients import Notification
 from services.notifications.mail.windows import describe_moment, describe_window
 

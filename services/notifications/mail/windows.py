@@ -23,8 +23,8 @@ from babel import Locale as BabelLocale
 from babel.dates import format_date, format_time, get_day_names
 from babel.lists import format_list
 
-from events.text import Locale
-from events.windows import Schedule, ScheduleWindow
+from charger_access_client.text import Locale
+from charger_access_client.windows import Schedule, ScheduleWindow
 
 DASH = "\N{EN DASH}"
 APOSTROPHE = "\N{RIGHT SINGLE QUOTATION MARK}"

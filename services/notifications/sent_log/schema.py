@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from events.text import normalise_email
+from charger_access_client.text import normalise_email
 from services.notifications.privacy import PersonSeen, RecipientKeys, people_in
 
 if TYPE_CHECKING:

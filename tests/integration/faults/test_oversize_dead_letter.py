@@ -18,8 +18,8 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from events.envelope import MAX_MESSAGE_BYTES
-from events.topics import Topics
+from charger_access_client.envelope import MAX_MESSAGE_BYTES
+from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings
 from services.access.messaging.commands import DLQ_VALUE_LIMIT

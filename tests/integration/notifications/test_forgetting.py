@@ -23,15 +23,15 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from events.access_events import (
+from charger_access_client.access_events import (
     Person,
     UserAccessChanged,
     UserAccessRemoved,
     UserForgotten,
     UserRegistered,
 )
-from events.envelope import EventEnvelope
-from events.topics import Topics
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.topics import Topics
 from services.common.config import Settings
 from services.local.smtp_sink import SmtpSink
 from services.notifications.config import NotificationSettings

@@ -24,10 +24,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from events.envelope import EventEnvelope
-from events.tokens import invitation_token
-from events.topics import Topics
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.topics import Topics
 from services.common.config import Settings
+from services.common.tokens import invitation_token
 from services.local.smtp_sink import Refusal, SmtpSink
 from services.local.tansu import free_port
 from services.notifications.config import NotificationSettings

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.common.config import Settings
 from services.common.kafka_security import KafkaSecurity
 from services.local.smtp_sink import SmtpSink

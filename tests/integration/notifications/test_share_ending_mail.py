@@ -14,9 +14,9 @@ from email.message import Message
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from events.access_events import ChargerRef, Person, ShareEnding
-from events.envelope import EventEnvelope
-from events.topics import Topics
+from charger_access_client.access_events import ChargerRef, Person, ShareEnding
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.topics import Topics
 from services.common.config import Settings
 from services.local.smtp_sink import SmtpSink
 from services.local.tansu import free_port

@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from events import access_events as ev
-from events.envelope import EventEnvelope
-from events.text import Level, Role
+from charger_access_client import access_events as ev
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.text import Level, Role
 from services.access.eventlog.values import LoggedEvent
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

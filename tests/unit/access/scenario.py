@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from events.commands import COMMAND_TYPES
-from events.envelope import CommandResult, EventEnvelope
-from events.tokens import invitation_token
+from charger_access_client.commands import COMMAND_TYPES
+from charger_access_client.envelope import CommandResult, EventEnvelope
 from services.access.domain.access import effective_level
 from services.access.domain.charger import Charger
 from services.access.domain.group import Group
@@ -23,6 +22,7 @@ from services.access.eventlog.translation import published
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
 from services.access.store.application import memory_store
+from services.common.tokens import invitation_token
 
 SECRET = b"unit-test-token-secret-32-bytes!"
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

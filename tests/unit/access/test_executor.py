@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from events.commands import COMMAND_TYPES, TransferChargerToUser
-from events.envelope import CommandResult
+from charger_access_client.commands import COMMAND_TYPES, TransferChargerToUser
+from charger_access_client.envelope import CommandResult
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
 from tests.unit.access.scenario import SECRET, Cmd, Scenario

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 
-from events.access_events import UserInvited
+from charger_access_client.access_events import UserInvited
 from faults.conservation import Ledger, check_emails
 from faults.spec_mail import Command, Mail, command_of, expected_mail, received_mail
 from services.notifications.mail import examples

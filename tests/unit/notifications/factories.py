@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from events.access_events import AccessEvent, ChargerRef, Person, UserInvited
-from events.envelope import EventEnvelope
-from events.text import Locale
+from charger_access_client.access_events import AccessEvent, ChargerRef, Person, UserInvited
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.text import Locale
 
 
 def charger(name: str | None = "Garasjen", serial: str = "WB-1") -> ChargerRef:

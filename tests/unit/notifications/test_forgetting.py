@@ -9,7 +9,7 @@ import json
 from email.message import EmailMessage
 from uuid import UUID, uuid4
 
-from events.access_events import (
+from charger_access_client.access_events import (
     Person,
     UserAccessChanged,
     UserForgotten,

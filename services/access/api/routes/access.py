@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from events.text import Level
+from charger_access_client.text import Level
 from services.access.api.consistency import Position
 from services.access.api.context import Context
 from services.access.api.models import AccessCheck, ChargerUsers, UserChargers

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from events.keys import normalise_id_token
+from charger_access_client.keys import normalise_id_token
 from services.access.api.authorize import (
     Authorization,
     authorize,

@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.api import create_app
 from services.access.config import AccessSettings
 from services.access.eventlog.values import LoggedEvent

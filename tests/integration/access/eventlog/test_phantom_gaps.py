@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from events.commands import RegisterUser
+from charger_access_client.commands import RegisterUser
 from services.access.eventlog.reader import EventLog
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.access.api import create_app
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings

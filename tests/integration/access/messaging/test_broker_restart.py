@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings
 from services.local.tansu import free_port, start_tansu

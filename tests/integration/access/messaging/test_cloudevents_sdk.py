@@ -20,8 +20,8 @@ from cloudevents.core.v1.event import CloudEvent
 from cloudevents.v1 import kafka as ce_kafka_v1
 from cloudevents.v1.http import CloudEvent as LegacyCloudEvent
 
-from events.envelope import EventEnvelope
-from events.local_lists import LocalListChanged
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.local_lists import LocalListChanged
 from tests.integration.access.messaging.in_process import Running, access_service
 
 pytestmark = pytest.mark.integration
@@ -76,9 +76,7 @@ async def send(running: Running, message: Any) -> None:
     """Publish the SDK's Kafka message as it is: its key, headers and value."""
     key = message.key.encode() if isinstance(message.key, str) else message.key
     value = message.value.encode() if isinstance(message.value, str) else message.value
-    await running.client.producer.send_and_wait(
-        running.service.settings.topics.commands, value, key=key,
-        headers=list(message.headers.items()))
+    await running.client.send_raw(value, key=key, headers=list(message.headers.items()))
 
 
 @pytest.mark.parametrize("binding", list(BINDINGS))

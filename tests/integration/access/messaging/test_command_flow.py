@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings
 from tests.kafka_helpers import CommandClient
@@ -106,7 +106,7 @@ async def test_binary_binding_is_accepted(client: CommandClient) -> None:
 
 async def test_every_other_command_through_kafka_publishes_its_events(client: CommandClient) -> None:
     """The commands the e2e flows don't drive, each through the broker and the store."""
-    from events.tokens import invitation_token
+    from services.common.tokens import invitation_token
 
     owner, member, guest = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     for user in (owner, member, guest):

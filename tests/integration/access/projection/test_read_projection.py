@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.projection.apply import apply, read_position
 from services.access.projection.schema import create_schema
 from tests.unit.access.event_builders import ScriptedLog, person, ref

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.projection.apply import apply
 from services.access.projection.rebuild import rebuild
 from services.access.projection.runner import ProjectionRunner

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from events.topics import Topics
+from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings
 from tests.kafka_helpers import CommandClient

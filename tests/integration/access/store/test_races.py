@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from events.commands import COMMAND_TYPES
-from events.envelope import CommandResult
+from charger_access_client.commands import COMMAND_TYPES
+from charger_access_client.envelope import CommandResult
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
 from services.access.store.application import AccessStore, open_store
@@ -90,7 +90,7 @@ def test_concurrent_registrations_of_one_email_let_one_win(store: AccessStore) -
 
 
 def test_concurrent_accepts_of_one_invitation_grant_once(store: AccessStore) -> None:
-    from events.tokens import invitation_token
+    from services.common.tokens import invitation_token
 
     owner, guest = register(store), register(store)
     charger, invitation = uuid.uuid4(), uuid.uuid4()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from events.envelope import EventEnvelope
+from charger_access_client.envelope import EventEnvelope
 from services.access.audit.replay import replay_until
 from services.access.domain.windows import Window, changes, in_effect
 from services.access.projection.changes import share_why, window_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from events.envelope import EventEnvelope
+from charger_access_client.envelope import EventEnvelope
 from services.access.audit.replay import AccessState, replay_until
 from tests.unit.access.scenario import Scenario
 

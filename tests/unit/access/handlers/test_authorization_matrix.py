@@ -201,7 +201,7 @@ RULES: dict[str, Rule] = {
 
 
 def test_the_table_covers_every_command() -> None:
-    from events.commands import COMMAND_TYPES
+    from charger_access_client.commands import COMMAND_TYPES
 
     assert set(COMMAND_TYPES) - set(RULES) == {"RegisterUser", "RemoveUser"}
 

@@ -9,9 +9,9 @@ from uuid import UUID, uuid4
 import pytest
 from pydantic import ValidationError
 
-from events.commands import InviteUser
-from events.tokens import invitation_token
+from charger_access_client.commands import InviteUser
 from services.access.handlers.context import Rules
+from services.common.tokens import invitation_token
 from tests.unit.access.scenario import SECRET, Scenario
 
 WRONG_TOKEN = "A" * 43

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.commands import COMMAND_TYPES
+from charger_access_client.commands import COMMAND_TYPES
 from services.access.executor import Invalid, Valid
 from services.access.messaging.intake import Intake, Record, read
 

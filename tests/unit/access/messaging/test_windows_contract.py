@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from events.access_events import AccessGranted
-from events.commands import InviteUser, UpdateUserAccess
-from events.windows import Schedule
+from charger_access_client.access_events import AccessGranted
+from charger_access_client.commands import InviteUser, UpdateUserAccess
+from charger_access_client.windows import Schedule
 from services.access.executor import Invalid, Valid
 from services.access.messaging.intake import Record, read
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.projection.changes import fold_logged
 from tests.unit.access.event_builders import T0, ScriptedLog
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.eventlog.values import LoggedEvent
 from services.access.projection.changes import ShareRow, fold_logged, share_reason
 from tests.unit.access.event_builders import ScriptedLog, person, ref

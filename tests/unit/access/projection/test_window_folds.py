@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from events import access_events as ev
+from charger_access_client import access_events as ev
 from services.access.eventlog.values import LoggedEvent
 from services.access.projection.changes import fold_logged, share_reason, share_why, window_of
 from services.access.projection.rows import ShareEffect, ShareRow

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from events.envelope import EventEnvelope
+from charger_access_client.envelope import EventEnvelope
 from services.access.schedule.appending import ACTOR, append_due
 from services.access.schedule.runner import BoundaryScheduler
 from tests.unit.access.scenario import Scenario

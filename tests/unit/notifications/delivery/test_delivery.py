@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from events.access_events import InvitationRevoked
+from charger_access_client.access_events import InvitationRevoked
 from services.notifications.mail.message import OutgoingEmail
 from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
 from tests.unit.notifications.factories import envelope, invited, person

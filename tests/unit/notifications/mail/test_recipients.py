@@ -4,7 +4,7 @@ from uuid import uuid4
 
 import pytest
 
-from events.access_events import (
+from charger_access_client.access_events import (
     ChargerOwnershipTransferred,
     ChargerRegistered,
     ChargerTransferredToUser,

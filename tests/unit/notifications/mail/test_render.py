@@ -7,9 +7,9 @@ from uuid import uuid4
 
 import pytest
 
-from events.access_events import ChargerOwnershipTransferred, InvitationResent
-from events.text import Locale
-from events.tokens import invitation_token
+from charger_access_client.access_events import ChargerOwnershipTransferred, InvitationResent
+from charger_access_client.text import Locale
+from services.common.tokens import invitation_token
 from services.notifications.mail import examples
 from services.notifications.mail.recipients import KINDS, Notification, notifications_for
 from services.notifications.mail.render import LinkSettings, RenderedEmail, Renderer

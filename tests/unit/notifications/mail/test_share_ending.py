@@ -10,9 +10,9 @@ from uuid import uuid4
 import pytest
 from babel.dates import format_date, format_time
 
-from events.access_events import ChargerRef, Person, ShareEnding
-from events.envelope import EventEnvelope
-from events.text import Locale
+from charger_access_client.access_events import ChargerRef, Person, ShareEnding
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.text import Locale
 from services.notifications.mail.message import HeaderHazardError, address, build_message
 from services.notifications.mail.recipients import (
     MAILING_TYPES,

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from events.access_events import (
+from charger_access_client.access_events import (
     AccessEvent,
     ChargerRef,
     InvitationResent,
@@ -17,9 +17,9 @@ from events.access_events import (
     UserAccessChanged,
     UserInvited,
 )
-from events.envelope import EventEnvelope
-from events.text import Locale
-from events.windows import Schedule
+from charger_access_client.envelope import EventEnvelope
+from charger_access_client.text import Locale
+from charger_access_client.windows import Schedule
 from services.notifications.mail.recipients import notifications_for
 from services.notifications.mail.render import LinkSettings, RenderedEmail, Renderer
 

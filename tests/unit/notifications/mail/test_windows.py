@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import format_date, format_time, get_day_names
 
-from events.text import Locale
-from events.windows import Schedule
+from charger_access_client.text import Locale
+from charger_access_client.windows import Schedule
 from services.notifications.mail.windows import describe_moment, describe_window, zone_label
 
 OSLO = ZoneInfo("Europe/Oslo")

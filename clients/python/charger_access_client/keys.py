@@ -12,7 +12,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from events.text import reject_header_hazards
+from charger_access_client.text import reject_header_hazards
 
 MAX_ID_TOKEN = 20
 MAX_LABEL = 100

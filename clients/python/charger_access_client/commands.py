@@ -10,10 +10,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from events.keys import ChargeKeyLabel, IdToken, KeyType
-from events.text import Email, HeaderSafeText, Level, Locale, Phone
-from events.windows import ShareSchedule, ValidFrom, ValidUntil, until_after_from
-from events.wire_names import by_wire_name
+from charger_access_client.keys import ChargeKeyLabel, IdToken, KeyType
+from charger_access_client.text import Email, HeaderSafeText, Level, Locale, Phone
+from charger_access_client.windows import ShareSchedule, ValidFrom, ValidUntil, until_after_from
+from charger_access_client.wire_names import by_wire_name
 
 ChargerIds = Annotated[list[UUID], Field(min_length=1, max_length=100)]
 

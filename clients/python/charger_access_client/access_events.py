@@ -17,10 +17,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.keys import KeyType
-from events.text import Level, Locale, Role
-from events.windows import ShareSchedule, ValidFrom, ValidUntil
-from events.wire_names import by_wire_name
+from charger_access_client.keys import KeyType
+from charger_access_client.text import Level, Locale, Role
+from charger_access_client.windows import ShareSchedule, ValidFrom, ValidUntil
+from charger_access_client.wire_names import by_wire_name
 
 
 class AccessEvent(BaseModel):

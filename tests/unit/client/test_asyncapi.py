@@ -17,10 +17,10 @@ from jsonschema.validators import validator_for
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from events.access_events import EVENT_TYPES
-from events.asyncapi import asyncapi_document, asyncapi_json
-from events.commands import COMMAND_TYPES
-from events.topics import Topics
+from charger_access_client.access_events import EVENT_TYPES
+from charger_access_client.asyncapi import asyncapi_document, asyncapi_json
+from charger_access_client.commands import COMMAND_TYPES
+from charger_access_client.topics import Topics
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
 SPEC_SCHEMA = Path(__file__).parent / "fixtures" / "asyncapi-3.0.0.schema.json.gz"

@@ -1,8 +1,8 @@
 """The Kafka side of the contract as an AsyncAPI 3 document, generated from the models.
 
-`python -m events.asyncapi > docs/asyncapi.json` (or `make contract-docs`); a test fails
-when the committed document and this output differ, so a change to a model is always a
-visible change to the published contract. One message per command and event type, each
+`python -m charger_access_client.asyncapi > docs/asyncapi.json` (or `make contract-docs`);
+a test fails when the committed document and this output differ, so a change to a model is
+always a visible change to the published contract. One message per command and event type, each
 an envelope whose `type` is fixed and whose `data` is that type's model.
 """
 
@@ -16,11 +16,16 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from events import topics
-from events.access_events import EVENT_TYPES
-from events.commands import COMMAND_TYPES
-from events.envelope import CommandEnvelope, CommandResult, DeadLetterHeaders, EventEnvelope
-from events.local_lists import LocalListChanged
+from charger_access_client import topics
+from charger_access_client.access_events import EVENT_TYPES
+from charger_access_client.commands import COMMAND_TYPES
+from charger_access_client.envelope import (
+    CommandEnvelope,
+    CommandResult,
+    DeadLetterHeaders,
+    EventEnvelope,
+)
+from charger_access_client.local_lists import LocalListChanged
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 REF = "#/components/schemas/{model}"

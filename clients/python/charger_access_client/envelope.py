@@ -81,7 +81,9 @@ class CommandEnvelope(BaseModel):
     subject: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = Field(
         default=None, description="What the command is about, for the sender's routing; not read."
     )
-    data: dict[str, Any] = Field(description="The command's fields; see `events.commands`.")
+    data: dict[str, Any] = Field(
+        description="The command's fields; see `charger_access_client.commands`."
+    )
 
     @model_validator(mode="after")
     def _extension_names(self) -> CommandEnvelope:
@@ -154,7 +156,9 @@ class EventEnvelope(BaseModel):
     time: datetime = Field(description="When the event happened.")
     actor: str | None = Field(default=None, description="Extension: the user who caused it.")
     commandid: str | None = Field(default=None, description="Extension: the causing command.")
-    data: dict[str, Any] = Field(description="Event fields; see `events.access_events`.")
+    data: dict[str, Any] = Field(
+        description="Event fields; see `charger_access_client.access_events`."
+    )
 
 
 class DeadLetterHeaders(BaseModel):

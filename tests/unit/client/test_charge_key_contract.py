@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from events.commands import AddChargeKey
+from charger_access_client.commands import AddChargeKey
 from services.access.executor import Invalid, Valid
 from services.access.messaging.intake import Record, read
 
