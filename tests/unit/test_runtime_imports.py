@@ -31,8 +31,8 @@ class Refuse(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, Refuse())
-names = ["events", "services"]
-for package in ("events", "services"):
+names = ["charger_access_client", "services"]
+for package in ("charger_access_client", "services"):
     module = importlib.import_module(package)
     names += [m.name for m in pkgutil.walk_packages(module.__path__, package + ".")
               if not m.name.startswith(LOCAL_ONLY)]
