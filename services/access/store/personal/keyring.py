@@ -13,8 +13,9 @@ a forgotten person stops being readable by every instance from its next batch on
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
@@ -54,9 +55,35 @@ class PostgresKeyRing:
     def __init__(self, datastore: PostgresDatastore, keks: KeyEncryptionKeys) -> None:
         self._datastore = datastore
         self._keks = keks
-        self._known: dict[UUID, bytes] = {}  # _FORGOTTEN marks a forgotten user
-        self._absent: set[UUID] = set()  # asked for this batch: no key, not forgotten
-        self._pending: dict[UUID, bytes] = {}
+        self._batch = threading.local()
+
+    # A batch's keys belong to the thread running it: executors sharing one store (tests
+    # racing commands, a second executor thread) must never decode with a key another
+    # thread made for a transaction that then lost its race and was rolled back.
+    @property
+    def _known(self) -> dict[UUID, bytes]:
+        """Keys of this batch; _FORGOTTEN marks a forgotten user."""
+        return cast("dict[UUID, bytes]", self._state("known", dict))
+
+    @property
+    def _absent(self) -> set[UUID]:
+        """Asked for in this batch: no key, not forgotten."""
+        return cast("set[UUID]", self._state("absent", set))
+
+    @property
+    def _pending(self) -> dict[UUID, bytes]:
+        return cast("dict[UUID, bytes]", self._state("pending", dict))
+
+    @_pending.setter
+    def _pending(self, value: dict[UUID, bytes]) -> None:
+        self._batch.pending = value
+
+    def _state(self, name: str, make: Callable[[], Any]) -> Any:
+        value = getattr(self._batch, name, None)
+        if value is None:
+            value = make()
+            setattr(self._batch, name, value)
+        return value
 
     def create_tables(self) -> None:
         with self._datastore.transaction(commit=True) as curs:
