@@ -1,0 +1,49 @@
+"""P2 times every command from its due time in the open-loop schedule and counts every
+one: a client that falls behind, or a command the system rejects, must show in the
+figures (no timing asserted beyond the order the schedule imposes)."""
+
+from __future__ import annotations
+
+import time
+
+from bench.p2_freshness import RESULT_WAIT, Answer, freshness, open_loop
+
+
+def test_freshness_is_from_the_due_time_and_failures_count_at_the_bound() -> None:
+    assert freshness(10.0, Answer(10.25)) == 0.25
+    assert freshness(10.0, Answer(10.25, "rejected unknown_user (timed)")) == 0.25
+    assert freshness(10.0, Answer(10.25, "http 500", failed=True)) == RESULT_WAIT
+    assert freshness(10.0, Answer(10.0 + RESULT_WAIT + 1, "error", failed=True)) == RESULT_WAIT + 1
+
+
+async def test_commands_whose_tasks_start_late_are_timed_from_their_due_time() -> None:
+    stall = 0.06
+
+    async def one(i: int) -> Answer:
+        if i == 0:
+            time.sleep(stall)  # noqa: ASYNC251 -- blocks the loop: the next tasks start late
+        return Answer(time.monotonic())
+
+    latencies, errors = await open_loop(rate=100.0, seconds=0.05, one=one)
+    assert len(latencies) == 5
+    assert not errors
+    # Command i was due at i * 10 ms but could not run before the 60 ms stall ended;
+    # timed from when its task ran, each would be ~0.
+    for i in range(1, 5):
+        assert latencies[i] >= stall - i / 100.0 - 0.005
+
+
+async def test_rejected_and_failed_commands_are_counted_not_dropped() -> None:
+    async def one(i: int) -> Answer:
+        now = time.monotonic()
+        if i % 3 == 1:
+            return Answer(now, "rejected charger_exists (timed)")
+        if i % 3 == 2:
+            return Answer(now, "http 500 (counted at the bound)", failed=True)
+        return Answer(now)
+
+    latencies, errors = await open_loop(rate=200.0, seconds=0.03, one=one)
+    assert len(latencies) == 6
+    assert errors == {"rejected charger_exists (timed)": 2, "http 500 (counted at the bound)": 2}
+    assert sorted(latencies)[-2:] == [RESULT_WAIT, RESULT_WAIT]
+    assert max(sorted(latencies)[:4]) < RESULT_WAIT
