@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from bench.p2_freshness import RESULT_WAIT, Answer, freshness, open_loop
+from bench.p2_freshness import RESULT_WAIT, Answer, freshness, open_loop, rate_for, seconds_for
 
 
 def test_freshness_is_from_the_due_time_and_failures_count_at_the_bound() -> None:
@@ -47,3 +47,12 @@ async def test_rejected_and_failed_commands_are_counted_not_dropped() -> None:
     assert errors == {"rejected charger_exists (timed)": 2, "http 500 (counted at the bound)": 2}
     assert sorted(latencies)[-2:] == [RESULT_WAIT, RESULT_WAIT]
     assert max(sorted(latencies)[:4]) < RESULT_WAIT
+
+
+def test_the_load_is_half_of_what_p1_measured_and_the_plan_only_without_it() -> None:
+    assert rate_for({"median_rate": 740.0}, fallback=500.0) == 370.0
+    assert rate_for({}, fallback=500.0) == 500.0
+    assert seconds_for(370.0, sustained=740.0, planned=4.0) == 4.0
+    assert seconds_for(500.0, sustained=None, planned=4.0) == 4.0
+    # The fallback rate over what the write side showed it sustains: ~8 s of that.
+    assert seconds_for(500.0, sustained=100.0, planned=4.0) == 1.6
