@@ -45,6 +45,8 @@ class Answer:
     what: str = ""
     failed: bool = False
     """No answer a client could act on (an error, a wrong answer): counted at the bound."""
+    sent: float | None = None
+    """When the command left this process: `sent - due` is the load generator's own lag."""
 
 
 def freshness(due: float, answer: Answer) -> float:
@@ -55,10 +57,11 @@ def freshness(due: float, answer: Answer) -> float:
     return max(waited, RESULT_WAIT) if answer.failed else waited
 
 
-async def open_loop(rate: float, seconds: float, one: Callable[[int], Coroutine[Any, Any, Answer]]
-                    ) -> tuple[list[float], Counter[str]]:
+async def open_loop(rate: float, seconds: float, one: Callable[[int], Coroutine[Any, Any, Answer]],
+                    lags: list[float] | None = None) -> tuple[list[float], Counter[str]]:
     """Send `rate * seconds` commands on an open-loop schedule (`one(i)` at start + i/rate)
-    and time every one of them, accepted, rejected or failed, from its due time."""
+    and time every one of them, accepted, rejected or failed, from its due time; into
+    `lags` go how late each command left this process (to tell our lag from the system's)."""
     errors: Counter[str] = Counter()
     tasks: list[asyncio.Task[Answer]] = []
     dues: list[float] = []
@@ -72,13 +75,16 @@ async def open_loop(rate: float, seconds: float, one: Callable[[int], Coroutine[
         tasks.append(asyncio.create_task(one(i)))
     answers = await asyncio.gather(*tasks)
     errors.update(a.what for a in answers if a.what)
+    if lags is not None:
+        lags.extend(a.sent - due for due, a in zip(dues, answers, strict=True)
+                    if a.sent is not None)
     return [freshness(due, a) for due, a in zip(dues, answers, strict=True)], errors
 
 
-async def paced(b: Bench, http: Pool, rate: float, seconds: float
-                ) -> tuple[list[float], Counter[str]]:
+async def paced(b: Bench, http: Pool, rate: float, seconds: float,
+                lags: list[float] | None = None) -> tuple[list[float], Counter[str]]:
     """P2's load (P8 alternates with it): the three commands, each until visible."""
-    return await open_loop(rate, seconds, lambda i: _one(b, http, i))
+    return await open_loop(rate, seconds, lambda i: _one(b, http, i), lags)
 
 
 async def _one(b: Bench, http: Pool, i: int) -> Answer:
@@ -110,19 +116,22 @@ async def _visible(b: Bench, http: Pool, i: int) -> Answer:
         return Answer(time.monotonic(), "no result in time (counted at the bound)")
     if not outcome.accepted:
         # The rejection is the answer the client waited for: timed and counted like any.
-        return Answer(outcome.received_at, f"rejected {outcome.result.get('reason')} (timed)")
+        return Answer(outcome.received_at, f"rejected {outcome.result.get('reason')} (timed)",
+                      sent=outcome.sent_at)
     if kind == 2:
         b.invites_accepted += 1
     sep = "&" if "?" in path else "?"
     response = await http.get(f"{path}{sep}min_position={outcome.result['position']}")
     visible = time.monotonic()
     if response.status == 503:
-        return Answer(visible, "503 stale (timed to the refusal)")
+        return Answer(visible, "503 stale (timed to the refusal)", sent=outcome.sent_at)
     if response.status != 200:
-        return Answer(visible, f"http {response.status} (counted at the bound)", failed=True)
+        return Answer(visible, f"http {response.status} (counted at the bound)", failed=True,
+                      sent=outcome.sent_at)
     if kind == 1 and not json.loads(response.body).get("allowed"):
-        return Answer(visible, "not allowed (counted at the bound)", failed=True)
-    return Answer(visible)
+        return Answer(visible, "not allowed (counted at the bound)", failed=True,
+                      sent=outcome.sent_at)
+    return Answer(visible, sent=outcome.sent_at)
 
 
 async def kafka_round_trip(b: Bench, rate: float, seconds: float) -> list[float]:
@@ -206,16 +215,19 @@ async def run(b: Bench) -> None:
     p99: list[float] = []
     errors: Counter[str] = Counter()
     counts: list[int] = []
+    lag99: list[float] = []
     try:
         for rep in range(plan.reps):
-            latencies, failed = await paced(b, http, rate, seconds)
+            lags: list[float] = []
+            latencies, failed = await paced(b, http, rate, seconds, lags)
             errors.update(failed)
+            lag99.append(percentile(lags, 99) * 1000)
             counts.append(len(latencies))
             p50.append(percentile(latencies, 50) * 1000)
             p99.append(percentile(latencies, 99) * 1000)
             b.say(f"P2 rep {rep + 1}: p50 {p50[-1]:.1f} ms, p99 {p99[-1]:.1f} ms "
                   f"({len(latencies)} timed from schedule, {sum(failed.values())} of them "
-                  "rejected, failed or censored)")
+                  f"rejected, failed or censored; our own send lag p99 {lag99[-1]:.1f} ms)")
     finally:
         await http.close()
     raw50: list[float] = []
@@ -233,5 +245,5 @@ async def run(b: Bench) -> None:
     b.rows.append(Row("P2", "publish -> visible, p99", "ms", p99, raw99,
                       "Kafka round trip p99", "lower", Target("value", "<=", 50.0), note))
     details: dict[str, Any] = {"timed": counts, "errors": dict(errors), "seconds": seconds,
-                               "rate": rate}
+                               "rate": rate, "send_lag_p99_ms": lag99}
     b.details["P2"] = details

@@ -56,3 +56,18 @@ def test_the_load_is_half_of_what_p1_measured_and_the_plan_only_without_it() -> 
     assert seconds_for(500.0, sustained=None, planned=4.0) == 4.0
     # The fallback rate over what the write side showed it sustains: ~8 s of that.
     assert seconds_for(500.0, sustained=100.0, planned=4.0) == 1.6
+
+
+async def test_the_load_generators_own_lag_is_reported_apart() -> None:
+    async def one(i: int) -> Answer:
+        sent = time.monotonic()
+        if i == 0:
+            time.sleep(0.03)  # noqa: ASYNC251 -- the generator falls behind here
+        return Answer(time.monotonic(), sent=sent)
+
+    lags: list[float] = []
+    latencies, _ = await open_loop(rate=100.0, seconds=0.03, one=one, lags=lags)
+    assert len(lags) == len(latencies) == 3
+    assert lags[0] < 0.005
+    assert lags[1] >= 0.03 - 0.01 - 0.005
+    assert all(lag <= latency for lag, latency in zip(lags, latencies, strict=True))
