@@ -20,9 +20,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.core import Bench, wait_until
 from bench.p5_email_alone import sample_rendered
-from bench.raw_smtp import prebuilt, send_prebuilt
+from bench.raw_smtp import MAIL_FROM, prebuilt, send_prebuilt
 from bench.stats import Row, Target
-from services.notifications.config import NotificationSettings
 
 
 async def invitation_template(b: Bench, within: float = 30.0) -> dict[str, Any]:
@@ -90,7 +89,7 @@ async def raw_smtp(b: Bench, count: int, connections: int) -> float:
     sink = b.system.sink
     assert sink is not None
     port = int(sink.url.rsplit(":", 1)[1])
-    messages = prebuilt(sample_rendered(), NotificationSettings.mail_from, count)
+    messages = prebuilt(sample_rendered(), MAIL_FROM, count)
     rate, _ = await send_prebuilt(port, messages, connections)
     return rate
 

@@ -27,6 +27,10 @@ from services.notifications.mail.message import (
 )
 from services.notifications.mail.render import RenderedEmail
 
+MAIL_FROM = "charger-access <no-reply@charger-access.local>"
+"""The notification service's default `MAIL_FROM` (a literal: the settings class's
+defaults are not class attributes once it is a pydantic-settings model)."""
+
 
 def prebuilt(rendered: RenderedEmail, mail_from: str, count: int) -> list[OutgoingEmail]:
     """`count` finished messages of `rendered`, to distinct recipients and Message-IDs."""

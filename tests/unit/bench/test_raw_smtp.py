@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from bench.p5_email_alone import sample_rendered
-from bench.raw_smtp import prebuilt, send_prebuilt
+from bench.raw_smtp import MAIL_FROM, prebuilt, send_prebuilt
 from services.local.smtp_sink import SmtpSink
 from services.notifications.config import NotificationSettings
 
@@ -22,8 +22,12 @@ def sink() -> Iterator[SmtpSink]:
     server.stop()
 
 
+def test_the_sender_is_the_services_default() -> None:
+    assert NotificationSettings().mail_from == MAIL_FROM
+
+
 def test_prebuilt_messages_are_finished_bytes_each_to_its_own_recipient() -> None:
-    messages = prebuilt(sample_rendered(), NotificationSettings.mail_from, 4)
+    messages = prebuilt(sample_rendered(), MAIL_FROM, 4)
     assert all(isinstance(m.data, bytes) for m in messages)
     assert len({m.recipient for m in messages}) == 4
     assert len({m.message_id for m in messages}) == 4
@@ -36,7 +40,7 @@ def test_prebuilt_messages_are_finished_bytes_each_to_its_own_recipient() -> Non
 
 
 async def test_every_prebuilt_message_arrives_once_over_the_connections(sink: SmtpSink) -> None:
-    messages = prebuilt(sample_rendered(), NotificationSettings.mail_from, 12)
+    messages = prebuilt(sample_rendered(), MAIL_FROM, 12)
     before = sink.stats()
     rate, cpu_ms = await send_prebuilt(sink.port, messages, connections=3)
     after = sink.stats()
