@@ -6,6 +6,7 @@ writes var/bench/latest.json (+ latest.md), stops everything and drops the datab
 `--quick` shortens every measure (to try it out; the figures are not the benchmark's).
 `--profile` also samples the hot paths with py-spy into var/bench/profile-*.txt.
 `--only p7` (or `p1,p3`) runs only those measures, and the ones they need (see `select`).
+Exits 1 when a goal of PERFORMANCE.md is missed (see `bench.verdict`); `--no-fail` exits 0.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bench.profile import summarise
 from bench.selection import MEASURES, select
 from bench.stats import render_table, report_json
 from bench.system import System, bench_system
+from bench.verdict import exit_code, judge
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,6 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", metavar="P1,P7",
                         help=f"only these measures (of {', '.join(MEASURES)}; any case)")
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
+    parser.add_argument("--no-fail", action="store_true",
+                        help="exit 0 even when a goal is missed (to explore)")
     args = parser.parse_args(argv)
     try:
         args.measures = select(args.only)
@@ -138,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         "plan": plan.__dict__,
         "details": b.details,
     }
+    verdict = judge(rows, b.details.get("failed", {}))
+    meta["verdict"] = verdict.as_json()
     table = render_table(rows)
     (out / "latest.json").write_text(report_json(rows, meta) + "\n")
     (out / "latest.md").write_text(table + "\n")
@@ -151,7 +157,15 @@ def main(argv: list[str] | None = None) -> int:
                      if Path(p).exists()]
         (out / "profile-summary.txt").write_text("\n".join(summaries))
         print(f"profiles summarised in {out / 'profile-summary.txt'}")
-    return 0
+    for line in verdict.lines():
+        print(line)
+    code = exit_code(verdict, args.no_fail)
+    if verdict.met:
+        print("every goal measured in this run was met")
+    else:
+        print(f"{len(verdict.lines())} goal(s) not met; exit {code}"
+              + (" (--no-fail)" if args.no_fail else " (--no-fail to explore)"))
+    return code
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class Plan:
     p1_seconds: tuple[float, ...] = (20.0, 8.0, 8.0)
     p1_warmup: float = 2.0
     raw_seconds: float = 3.0
-    p2_rate: float = 500.0
+    p2_rate: float = 500.0  # only when P1 has no figure: P2 runs at half of P1's rate
     p2_seconds: float = 4.0
     p3_grants: int = 1_000_000
     p3_latency_requests: int = 2000

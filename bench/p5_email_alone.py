@@ -4,8 +4,9 @@ raw baseline (`make bench`'s P5, `p5_email`, measures it inside the whole system
 Both figures are taken in the same run, to the same SMTP sink (`harness.sink_process`:
 the shared sink in a process of its own, so it does not share our GIL):
 
-- **raw**: aiosmtplib over `SMTP_CONNECTIONS` connections, sending one pre-built
-  message again and again (no Kafka, no PostgreSQL, no rendering);
+- **raw**: aiosmtplib over `SMTP_CONNECTIONS` connections, sending messages the
+  service's own writer built before the clock started, each to a recipient of its own
+  (`bench.raw_smtp`: no Kafka, no PostgreSQL, no rendering, no serialising);
 - **service**: a `NotificationService` consuming `count` events from Kafka (invitations
   and access changes in nb/fr/en, each to its own recipient), claiming them in the
   sent-log and sending them; measured from the first publish to the last e-mail received.
@@ -26,9 +27,9 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-import aiosmtplib
 from aiokafka import AIOKafkaProducer
 
+from bench.raw_smtp import prebuilt, send_prebuilt
 from charger_access_client.access_events import (
     AccessEvent,
     ChargerRef,
@@ -42,9 +43,8 @@ from charger_access_client.topics import Topics
 from harness.sink_process import SinkProcess
 from services.common.config import Settings
 from services.notifications.config import NotificationSettings
-from services.notifications.mail.message import address, build_message, sender_address
 from services.notifications.mail.recipients import notifications_for
-from services.notifications.mail.render import LinkSettings, Renderer
+from services.notifications.mail.render import LinkSettings, RenderedEmail, Renderer
 from services.notifications.service import NotificationService
 
 LOCALES: tuple[Locale, ...] = ("nb", "fr", "en")
@@ -110,43 +110,10 @@ def events(count: int) -> list[EventEnvelope]:
     return result
 
 
-def sample_message(settings: NotificationSettings) -> tuple[str, str, bytes]:
-    """One e-mail as the service would write it (an invitation), for the raw sends."""
+def sample_rendered() -> RenderedEmail:
+    """One e-mail as the service renders it (an invitation), for the raw sends."""
     [notification] = notifications_for(events(1)[0])
-    rendered = Renderer(LinkSettings("https://bench.example", b"k")).render(notification)
-    built = build_message(
-        rendered,
-        sender=sender_address(settings.mail_from),
-        to=address("raw@example.com"),
-        msg_id="<raw@bench>",
-        date=datetime.now(UTC),
-        locale="nb",
-    )
-    return built.sender, built.recipient, built.data
-
-
-async def raw_baseline(
-    port: int, count: int, connections: int, message: tuple[str, str, bytes]
-) -> tuple[float, float]:
-    """Raw sends per second, and CPU milliseconds per send."""
-    sender, recipient, data = message
-    clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=port) for _ in range(connections)]
-    for client in clients:
-        await client.connect()
-    left = count
-
-    async def worker(client: aiosmtplib.SMTP) -> None:
-        nonlocal left
-        while left > 0:
-            left -= 1
-            await client.sendmail(sender, [recipient], data)
-
-    started, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(worker(c) for c in clients))
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    for client in clients:
-        await client.quit()
-    return count / elapsed, cpu * 1000 / count
+    return Renderer(LinkSettings("https://bench.example", b"k")).render(notification)
 
 
 async def _wait_for(sink: SinkProcess, unique: int, seconds: float) -> float:
@@ -188,8 +155,11 @@ async def measure(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=5
     )
     try:
-        sample = sample_message(settings)
-        raw_before = await raw_baseline(sink.port, raw_count or count, connections, sample)
+        rendered = sample_rendered()
+        raw_count = raw_count or count
+        raw_before = await send_prebuilt(
+            sink.port, prebuilt(rendered, settings.mail_from, raw_count), connections
+        )
         await service.start()
         await producer.start()
         # Warm up: the consumer group has joined once one e-mail has gone through. Every
@@ -214,7 +184,9 @@ async def measure(
         after = sink.stats()
         delivered = int(after["unique"]) - int(before["unique"])
         # The raw baseline before and after, averaged: the machine's load drifts.
-        raw_after = await raw_baseline(sink.port, raw_count or count, connections, sample)
+        raw_after = await send_prebuilt(
+            sink.port, prebuilt(rendered, settings.mail_from, raw_count), connections
+        )
         raw = (raw_before[0] + raw_after[0]) / 2
         raw_cpu = (raw_before[1] + raw_after[1]) / 2
         rate = count / (finished - started)

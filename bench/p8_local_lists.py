@@ -34,7 +34,7 @@ from typing import Any
 from bench.core import Bench
 from bench.kafka import register_user
 from bench.list_topic import ListFollower, Seen
-from bench.p2_freshness import load_seconds, paced
+from bench.p2_freshness import load_rate, load_seconds, paced
 from bench.p5_email import wait_for_mail
 from bench.stats import Row, Target, median, percentile, ratio
 
@@ -215,13 +215,13 @@ class Figures:
 
 async def run(b: Bench) -> None:
     plan = b.plan
-    seconds = load_seconds(b)
-    per_rep = int(plan.p2_rate * seconds) + BOUNDARIES
+    rate, seconds = load_rate(b), load_seconds(b)
+    per_rep = int(rate * seconds) + BOUNDARIES
     if not b.pairs:
         raise RuntimeError("P8 needs P1's owners and chargers")
     drivers = await enrol_drivers(b, math.ceil(per_rep * plan.reps / SHARES_PER_DRIVER))
     source = slots(b.pairs, drivers)
-    b.say(f"P8 {plan.reps} x {seconds:.1f} s at {plan.p2_rate:.0f} cmd/s, shares of "
+    b.say(f"P8 {plan.reps} x {seconds:.1f} s at {rate:.0f} cmd/s, shares of "
           f"{len(b.pairs):,} chargers with {len(drivers)} drivers, alternating with P2; "
           f"{BOUNDARIES} share boundaries inside each P8 load")
     follower = ListFollower(b.system.kafka, b.system.topics.local_lists)
@@ -233,7 +233,7 @@ async def run(b: Bench) -> None:
         for rep in range(plan.reps):
             for kind in ("P8", "P2") if rep % 2 == 0 else ("P2", "P8"):
                 if kind == "P2":
-                    latencies, failed = await paced(b, http, plan.p2_rate, seconds)
+                    latencies, failed = await paced(b, http, rate, seconds)
                     errors.update({f"P2 {what}": n for what, n in failed.items()})
                     theirs.add(latencies)
                     continue
@@ -241,7 +241,7 @@ async def run(b: Bench) -> None:
                 boundaries = await grant_boundaries(b, follower, source, starts, seconds,
                                                     errors)
                 await asyncio.sleep(max(0.0, starts - time.time()))
-                latencies, failed = await changes(b, follower, source, plan.p2_rate, seconds)
+                latencies, failed = await changes(b, follower, source, rate, seconds)
                 errors.update(failed)
                 ours.add(latencies)
                 bounds.add(await boundary_delays(boundaries, errors))
@@ -257,7 +257,7 @@ async def run(b: Bench) -> None:
     vs_p2 = ratio(median(ours.p99), median(theirs.p99))
     b.say(f"P8 p99 / P2 p99: {vs_p2:.2f}x (goal <= {GOAL:g}x); boundary p99 "
           f"{median(bounds.p99):.0f} ms (goal <= {BOUNDARY_GOAL_MS:g} ms)")
-    note = (f"{plan.p2_rate:.0f} cmd/s open loop for {seconds:.1f} s, each an UpdateUserAccess "
+    note = (f"{rate:.0f} cmd/s open loop for {seconds:.1f} s, each an UpdateUserAccess "
             "adding a key to a list; P2 alternating, same rate")
     if errors:
         note += "; " + ", ".join(f"{n} {what}" for what, n in errors.items())

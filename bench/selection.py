@@ -2,6 +2,7 @@
 
 P2 and P8 send their commands to the owners and chargers P1 registered, at a rate P1
 measured (P8 measures P2's freshness itself, alternating with its own load);
+P5 copies an invitation event P1's commands published;
 P6 reports the memory sampled during P1 and P3. The others stand alone (P7 loads P3's
 table itself when P3 did not run).
 """
@@ -9,7 +10,7 @@ table itself when P3 did not run).
 from __future__ import annotations
 
 MEASURES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8")
-NEEDS = {"P2": ("P1",), "P6": ("P1", "P3"), "P8": ("P1",)}
+NEEDS = {"P2": ("P1",), "P5": ("P1",), "P6": ("P1", "P3"), "P8": ("P1",)}
 
 
 def select(only: str) -> tuple[str, ...]:

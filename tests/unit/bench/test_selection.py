@@ -22,6 +22,7 @@ def test_measures_bring_what_they_need_in_order() -> None:
     assert select("p2") == ("P1", "P2")
     assert select("P6,p4") == ("P1", "P3", "P4", "P6")
     assert select("p8") == ("P1", "P8")
+    assert select("p5") == ("P1", "P5")
 
 
 def test_an_unknown_measure_is_refused_by_name() -> None:
