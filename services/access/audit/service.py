@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from services.access.audit import indexed, store
 from services.access.audit.export import Exporter
-from services.access.audit.replay import as_utc, replay_until
+from services.access.audit.replay import AccessState, as_utc, replay_until
 from services.access.audit.timeline import Subject, TimelineEntry, TimelineFilter
 from services.access.audit.verify import Verdict, walk
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection
@@ -76,11 +76,16 @@ async def access_at_replayed(conn: Connection, kind: Literal["charger", "user"],
     """Effective access at `at`, with the why, replayed from every event up to then: the
     reference the indexes are checked against, and the fallback (`--replay`)."""
     moment = as_utc(at)
-    state = await replay_until(store.published_events(conn), moment)
+    return answer_of(await replay_until(store.published_events(conn), moment), kind, id_)
+
+
+def answer_of(state: AccessState, kind: Literal["charger", "user"], id_: str) -> AccessAt:
+    """The access-at answer a replayed state gives (for its moment, `state.at`)."""
+    assert state.at is not None
     if kind == "charger":
-        return AccessAt(kind, id_, moment, state.knows_charger(id_), state.users_of(id_),
+        return AccessAt(kind, id_, state.at, state.knows_charger(id_), state.users_of(id_),
                         state.position)
-    return AccessAt(kind, id_, moment, state.knows_user(id_), state.chargers_of(id_),
+    return AccessAt(kind, id_, state.at, state.knows_user(id_), state.chargers_of(id_),
                     state.position)
 
 
