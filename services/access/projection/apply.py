@@ -54,7 +54,7 @@ async def apply(
 
     Events at or below the tracked position are skipped, so re-applying a batch (after a
     crash, or by a second instance) changes nothing. `defer_access` is for rebuilds
-    only: the access table is then left for `rebuild` to compute once, at the end.
+    only: created rows are then copied into the empty staging tables.
     """
     async with conn.transaction():
         tracked = await conn.fetchval(render(_LOCK_POSITION, schema), PROJECTION_NAME)

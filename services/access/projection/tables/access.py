@@ -1,8 +1,8 @@
 """The access table: the effective level of every (user, charger) pair, with every reason.
 
 Derived from the chargers, group_members and shares tables, never from events directly:
-the live projection recomputes the rows a batch's changes touch, a rebuild computes the
-whole table once at the end. Both give the same levels and the same order of `why`.
+the projection (live, and a rebuild alike) recomputes the rows each segment's changes
+touch, and records each change in `access_history` with the interval the row held in.
 
 A time-bound share is a reason like any other (its `why` entry carries its window), and
 the row says so: `timebound`, and `standing_level`, the level of the reasons always in
@@ -31,7 +31,7 @@ _AGGREGATES = """
         AS standing_level,
     bool_or(tb) AS timebound"""
 """One access row from its reasons (rank 2 = manage, 1 = charge; `tb` = time-bound):
-the same expressions for the incremental and the whole-table computation."""
+the recompute's expressions."""
 
 @dataclass(frozen=True)
 class Marks:
@@ -156,35 +156,3 @@ async def recompute_access(conn: Connection, schema: str, changes: BatchChanges,
         marks.position,
         marks.time,
     )
-
-
-_COMPUTE_ALL_ACCESS = """
-    INSERT INTO {s}.access (user_id, charger_id, level, why, standing_level, timebound)
-    SELECT user_id, charger_id, _AGGREGATES
-    FROM (
-        SELECT c.charger_id, c.owner_id AS user_id, 2 AS rank, 0 AS ord,
-               jsonb_build_object('source', 'owner', 'level', 'manage') AS why, false AS tb
-        FROM {s}.chargers c
-        UNION ALL
-        SELECT c.charger_id, m.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
-               jsonb_build_object('source', 'group:' || m.role, 'group_id', m.group_id,
-                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END), false
-        FROM {s}.chargers c JOIN {s}.group_members m ON m.group_id = c.group_id
-        UNION ALL
-        SELECT sh.charger_id, sh.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
-               sh.why || jsonb_build_object('level', sh.level), _TIMEBOUND
-        FROM {s}.shares sh
-    ) reasons
-    GROUP BY user_id, charger_id"""
-_COMPUTE_ALL_ACCESS = _COMPUTE_ALL_ACCESS.replace("_TIMEBOUND", _TIMEBOUND).replace(
-    "_AGGREGATES", _AGGREGATES)
-
-
-async def recompute_all_access(conn: Connection, schema: str) -> None:
-    """Compute every access row from scratch (a rebuild defers access to this one pass).
-
-    The same reasons, levels and order of `why` as `recompute_access`, as one aggregate
-    over whole tables instead of per changed pair.
-    """
-    await conn.execute(render("DELETE FROM {s}.access", schema))
-    await conn.execute(render(_COMPUTE_ALL_ACCESS, schema))
