@@ -23,6 +23,7 @@ from services.access.api.repositories import (
     LocalListRepository,
 )
 from services.access.config import AccessSettings
+from services.access.projection.sql import DEFAULT_SCHEMA
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 Metrics = Callable[[], Awaitable[str]]
@@ -54,6 +55,8 @@ class ReadContext:
     invitations: InvitationRepository
     keys: ChargeKeyRepository
     local_lists: LocalListRepository
+    schema: str = DEFAULT_SCHEMA
+    """The read models' schema (the auditors' indexes live there too)."""
 
     @classmethod
     def build(
@@ -80,6 +83,7 @@ class ReadContext:
             InvitationRepository(pool, schema),
             ChargeKeyRepository(pool, schema),
             LocalListRepository(pool, schema),
+            schema,
         )
 
 

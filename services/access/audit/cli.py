@@ -43,6 +43,9 @@ T = TypeVar("T")
 DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL",
                                           help="The event store (PostgreSQL).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Replay = Annotated[bool, typer.Option(
+    "--replay", help="Replay the whole log instead of reading the projection's indexes "
+    "(the same answer; they are used only where they cover the moment).")]
 Charger = Annotated[str | None, typer.Option("--charger", help="A charger id.")]
 User = Annotated[str | None, typer.Option("--user", help="A user id.")]
 SignWith = Annotated[Path | None, typer.Option(
@@ -130,6 +133,7 @@ def access_at_command(
     user: User = None,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
     as_json: AsJson = False,
+    replay: Replay = False,
 ) -> None:
     """Who had access to a charger (or what a user had access to) at a moment, and why."""
     subject = _one_subject(charger=charger, user=user)
@@ -138,7 +142,7 @@ def access_at_command(
 
     async def compute() -> service.AccessAt:
         async with _connect(database_url) as conn:
-            return await service.access_at(conn, kind, subject.id, moment)
+            return await service.access_at(conn, kind, subject.id, moment, replay=replay)
 
     answer = _run(compute())
     if as_json:
@@ -227,6 +231,7 @@ def review_command(
                                            " default now.")] = None,
     sign: SignWith = None,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    replay: Replay = False,
 ) -> None:
     """Who could charge on a charger at a moment and why, pinned to the hash chain, as JSON."""
     key = _signing_key(sign)
@@ -234,7 +239,7 @@ def review_command(
 
     async def compute() -> dict[str, Any]:
         async with _connect(database_url) as conn:
-            return await review(conn, charger, moment)
+            return await review(conn, charger, moment, replay=replay)
 
     answer = _run(compute())
     out_file.write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")

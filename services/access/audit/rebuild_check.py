@@ -23,7 +23,8 @@ from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_schema, render
 
 TABLES = ("users", "groups", "group_members", "chargers", "shares", "invitations", "access",
-          "charger_history", "charge_keys", "local_list_versions", "local_list_entries")
+          "charger_history", "charge_keys", "local_list_versions", "local_list_entries",
+          "access_history", "log_positions", "id_positions")
 DIFF_ROWS = 20
 
 _POSITION = "SELECT position FROM {s}.tracking WHERE projection = $1"

@@ -16,6 +16,7 @@ from uuid import UUID
 from charger_access_client.envelope import EventEnvelope
 from services.access.eventlog.reader import EventLog
 from services.access.eventlog.topics import PUBLISHED_TOPICS
+from services.access.eventlog.values import LoggedEvent
 from services.access.projection.sql import Connection
 from services.access.store.application import EVENTS_TABLE
 from services.access.store.chain import CHAIN_TABLE
@@ -102,6 +103,12 @@ async def published_events(conn: Connection, batch: int = BATCH) -> AsyncIterato
             for event in events:
                 yield event.envelope
             after = events[-1].position
+
+
+async def published_after(conn: Connection, position: int) -> LoggedEvent | None:
+    """The first published event past `position`, if any."""
+    events = await _event_log().read(conn, position, 1)
+    return events[0] if events else None
 
 
 async def envelopes_of(conn: Connection, rows: list[StoredRow]) -> dict[int, EventEnvelope]:

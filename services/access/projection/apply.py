@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from services.access.local_lists.segments import complete_units, segments
+from services.access.local_lists.segments import Mark, Segment, complete_units, segments
 from services.access.projection.changes import Foldable, fold_logged
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
+from services.access.projection.tables.access import Marks
 from services.access.projection.tables.local_lists import (
     forget_in_local_lists,
     reached_by,
     update_local_lists,
 )
+from services.access.projection.tables.positions import write_positions
 from services.access.projection.writer import write_changes
 from services.common import fault_points
 
@@ -53,7 +55,7 @@ async def apply(
 
     Events at or below the tracked position are skipped, so re-applying a batch (after a
     crash, or by a second instance) changes nothing. `defer_access` is for rebuilds
-    only: the access table is then left for `rebuild` to compute once, at the end.
+    only: created rows are then copied into the empty staging tables.
     """
     async with conn.transaction():
         tracked = await conn.fetchval(render(_LOCK_POSITION, schema), PROJECTION_NAME)
@@ -72,7 +74,8 @@ async def apply(
             marks = dict(segment.chargers)
             if segment.wide is not None:
                 before = await reached_by(conn, schema, segment)
-            await write_changes(conn, changes, schema, defer_access=defer_access)
+            await write_changes(conn, changes, schema, defer_access=defer_access,
+                                marks=_marks(segment))
             fault_points.reached("projection.mid_batch")
             if segment.wide is not None:
                 after = await reached_by(conn, schema, segment)
@@ -81,6 +84,16 @@ async def apply(
                                      {c: segment.scope(c) for c in marks})
             for forgotten in changes.forgotten:
                 await forget_in_local_lists(conn, schema, forgotten.user_id)
+        await write_positions(conn, schema, fresh)
         position = fresh[-1].position
         await conn.execute(render(_SET_POSITION, schema), PROJECTION_NAME, position)
         return position
+
+
+def _marks(segment: Segment[Foldable]) -> Marks:
+    """Where the segment's access changes happened: a narrow unit's charger at that unit's
+    last event, anything else (a wide unit's segment) at the segment's unit."""
+    last = segment.wide or segment.events[-1]
+    position, time = ((last.position, last.time) if isinstance(last, Mark)
+                      else (last.position, last.head.time))
+    return Marks({c: (m.position, m.time) for c, m in segment.chargers.items()}, position, time)

@@ -1,7 +1,9 @@
 """Rebuilding the read models from the whole log into fresh tables, then swapping them in.
 
-The replay writes into a staging schema with the access table deferred (computed once at
-the end, set-based), which is what makes it fast. The swap then happens in one
+The replay writes into a staging schema, created rows by COPY. The access rows are
+recomputed per segment as the live projection does, since `access_history` records each
+change at the command that made it (a whole-table pass at the end, which was faster,
+cannot say when each row held). The swap then happens in one
 transaction that holds the live tracking row: it applies whatever arrived meanwhile,
 deletes the live tracking row (so a live runner blocked on it fails, backs off and
 re-reads its position from the new tables) and renames the schemas. The old tables are
@@ -23,7 +25,6 @@ from services.access.projection.apply import apply
 from services.access.projection.changes import Foldable
 from services.access.projection.schema import PROJECTION_NAME, create_schema
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_schema, render
-from services.access.projection.tables.access import recompute_all_access
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,9 @@ async def build(
     """
     await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", target))
     await create_schema(conn, target)
-    position = await _replay(conn, read_log, target, batch_size, progress, upto)
-    async with conn.transaction():
-        await recompute_all_access(conn, target)
-    return position
+    # The access rows are kept as the batches go (access_history records each change
+    # where it happened), as the live projection keeps them: no whole-table pass at the end.
+    return await _replay(conn, read_log, target, batch_size, progress, upto)
 
 
 @contextlib.contextmanager

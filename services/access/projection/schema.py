@@ -119,6 +119,36 @@ CREATE TABLE IF NOT EXISTS {s}.charge_keys (
 );
 CREATE INDEX IF NOT EXISTS charge_keys_user ON {s}.charge_keys (user_id, key_id);
 CREATE INDEX IF NOT EXISTS charge_keys_token ON {s}.charge_keys (id_token, type);
+
+-- auditors' indexes: access rows with the interval each held in (until: null while it
+-- holds), and the log's times and the ids each event names (projection/tables/positions.py)
+CREATE TABLE IF NOT EXISTS {s}.access_history (
+    charger_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    level text NOT NULL,
+    why jsonb NOT NULL,
+    from_position bigint NOT NULL,
+    from_time timestamptz NOT NULL,
+    until_position bigint,
+    until_time timestamptz,
+    PRIMARY KEY (charger_id, user_id, from_position)
+);
+CREATE INDEX IF NOT EXISTS access_history_user ON {s}.access_history (user_id, charger_id);
+CREATE INDEX IF NOT EXISTS access_history_open ON {s}.access_history (charger_id, user_id)
+    WHERE until_position IS NULL;
+
+CREATE TABLE IF NOT EXISTS {s}.log_positions (
+    position bigint PRIMARY KEY,
+    time timestamptz NOT NULL,
+    type text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_positions_time ON {s}.log_positions (time, position);
+
+CREATE TABLE IF NOT EXISTS {s}.id_positions (
+    id text NOT NULL,
+    position bigint NOT NULL,
+    PRIMARY KEY (id, position)
+);
 """
 
 _ADDED = """

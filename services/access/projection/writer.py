@@ -20,7 +20,7 @@ import asyncpg
 from services.access.projection.forgetting import scrub_forgotten
 from services.access.projection.rows import BatchChanges
 from services.access.projection.sql import Connection
-from services.access.projection.tables.access import recompute_access
+from services.access.projection.tables.access import Marks, recompute_access
 from services.access.projection.tables.charge_keys import write_charge_keys
 from services.access.projection.tables.chargers import (
     copy_new_chargers,
@@ -41,14 +41,15 @@ log = logging.getLogger(__name__)
 
 
 async def write_changes(
-    conn: Connection, changes: BatchChanges, schema: str, *, defer_access: bool = False
+    conn: Connection, changes: BatchChanges, schema: str, *, defer_access: bool = False,
+    marks: Marks | None = None,
 ) -> None:
     """Apply the net row changes; the caller holds the transaction.
 
-    `defer_access` is a rebuild's mode: the access recompute is skipped (the rebuild
-    computes it once, at the end), and created rows and history rows are copied in
+    `defer_access` is a rebuild's mode: created rows and history rows are copied in
     rather than upserted (the staging tables start empty and each position is applied
-    once).
+    once). The access rows are still recomputed as they change, since `access_history`
+    records each change where it happened; the rebuild checks the whole table at the end.
     """
     s = schema
     if defer_access:
@@ -57,7 +58,7 @@ async def write_changes(
     else:
         await _write_rows(conn, s, changes)
         await write_history(conn, s, changes)
-        await recompute_access(conn, s, changes)
+    await recompute_access(conn, s, changes, marks)
     for forgotten in changes.forgotten:
         await scrub_forgotten(conn, s, forgotten)
 

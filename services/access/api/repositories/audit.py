@@ -1,4 +1,5 @@
-"""The auditors' reads: from the stored log itself, never from the read models."""
+"""The auditors' reads: from the stored log, or from the projection's audit indexes
+(access history, log positions) where they cover the moment asked."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from services.access.api.pagination import Page, page_of
 from services.access.audit import service, store
 from services.access.audit.timeline import Subject, TimelineEntry
 from services.access.audit.verify import Verdict
+from services.access.projection.sql import DEFAULT_SCHEMA
 
 
 class AuditRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA) -> None:
         self._pool = pool
+        self._schema = schema
 
     async def timeline(
         self, subject: Subject, after: int, limit: int
@@ -38,7 +41,7 @@ class AuditRepository:
         self, kind: Literal["charger", "user"], id_: str, at: datetime
     ) -> service.AccessAt:
         async with self._pool.acquire() as conn:
-            return await service.access_at(conn, kind, id_, at)
+            return await service.access_at(conn, kind, id_, at, self._schema)
 
     async def verify(self) -> Verdict:
         async with self._pool.acquire() as conn:

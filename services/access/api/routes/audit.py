@@ -22,7 +22,8 @@ from services.access.audit.timeline import Kind, Subject
 
 
 def audit_repository(request: Request) -> AuditRepository:
-    return AuditRepository(read_context(request).pool)
+    context = read_context(request)
+    return AuditRepository(context.pool, context.schema)
 
 
 Audit = Annotated[AuditRepository, Depends(audit_repository)]

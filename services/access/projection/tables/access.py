@@ -1,8 +1,8 @@
 """The access table: the effective level of every (user, charger) pair, with every reason.
 
 Derived from the chargers, group_members and shares tables, never from events directly:
-the live projection recomputes the rows a batch's changes touch, a rebuild computes the
-whole table once at the end. Both give the same levels and the same order of `why`.
+the projection (live, and a rebuild alike) recomputes the rows each segment's changes
+touch, and records each change in `access_history` with the interval the row held in.
 
 A time-bound share is a reason like any other (its `why` entry carries its window), and
 the row says so: `timebound`, and `standing_level`, the level of the reasons always in
@@ -13,6 +13,10 @@ change access rows, so neither the check nor a rebuild depends on when they arri
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
 
 from services.access.projection.rows import BatchChanges
 from services.access.projection.sql import Connection, render
@@ -27,7 +31,17 @@ _AGGREGATES = """
         AS standing_level,
     bool_or(tb) AS timebound"""
 """One access row from its reasons (rank 2 = manage, 1 = charge; `tb` = time-bound):
-the same expressions for the incremental and the whole-table computation."""
+the recompute's expressions."""
+
+@dataclass(frozen=True)
+class Marks:
+    """Where each charger's access changed (the position and time of the command that
+    changed it), and where any other change happened."""
+
+    chargers: dict[UUID, tuple[int, datetime]]
+    position: int
+    time: datetime
+
 
 _RECOMPUTE_ACCESS = """
     WITH whole AS (SELECT unnest($1::uuid[]) AS charger_id),
@@ -72,18 +86,43 @@ _RECOMPUTE_ACCESS = """
         WHERE a.charger_id = p.charger_id AND a.user_id = p.user_id
           AND NOT EXISTS (SELECT 1 FROM fresh n
                           WHERE n.charger_id = a.charger_id AND n.user_id = a.user_id)
+        RETURNING a.charger_id, a.user_id
+    ),
+    written AS (
+        INSERT INTO {s}.access AS a (user_id, charger_id, level, why, standing_level, timebound)
+        SELECT user_id, charger_id, level, why, standing_level, timebound FROM fresh
+        ON CONFLICT (user_id, charger_id) DO UPDATE SET level = EXCLUDED.level,
+            why = EXCLUDED.why, standing_level = EXCLUDED.standing_level,
+            timebound = EXCLUDED.timebound
+        WHERE (a.level, a.why, a.standing_level, a.timebound) IS DISTINCT FROM
+              (EXCLUDED.level, EXCLUDED.why, EXCLUDED.standing_level, EXCLUDED.timebound)
+        RETURNING a.charger_id, a.user_id, a.level, a.why
+    ),
+    marks AS (
+        SELECT * FROM unnest($6::uuid[], $7::bigint[], $8::timestamptz[]) AS m(charger_id, p, t)
+    ),
+    changed AS (
+        SELECT x.charger_id, x.user_id, coalesce(m.p, $9) AS p, coalesce(m.t, $10) AS t
+        FROM (SELECT charger_id, user_id FROM stale
+              UNION ALL SELECT charger_id, user_id FROM written) x
+        LEFT JOIN marks m USING (charger_id)
+    ),
+    closed AS (
+        UPDATE {s}.access_history h SET until_position = c.p, until_time = c.t
+        FROM changed c
+        WHERE h.charger_id = c.charger_id AND h.user_id = c.user_id
+          AND h.until_position IS NULL
     )
-    INSERT INTO {s}.access AS a (user_id, charger_id, level, why, standing_level, timebound)
-    SELECT user_id, charger_id, level, why, standing_level, timebound FROM fresh
-    ON CONFLICT (user_id, charger_id) DO UPDATE SET level = EXCLUDED.level, why = EXCLUDED.why,
-        standing_level = EXCLUDED.standing_level, timebound = EXCLUDED.timebound
-    WHERE (a.level, a.why, a.standing_level, a.timebound) IS DISTINCT FROM
-          (EXCLUDED.level, EXCLUDED.why, EXCLUDED.standing_level, EXCLUDED.timebound)"""
+    INSERT INTO {s}.access_history
+        (charger_id, user_id, level, why, from_position, from_time)
+    SELECT w.charger_id, w.user_id, w.level, w.why, c.p, c.t
+    FROM written w JOIN changed c USING (charger_id, user_id)"""
 _RECOMPUTE_ACCESS = _RECOMPUTE_ACCESS.replace("_TIMEBOUND", _TIMEBOUND).replace(
     "_AGGREGATES", _AGGREGATES)
 
 
-async def recompute_access(conn: Connection, schema: str, changes: BatchChanges) -> None:
+async def recompute_access(conn: Connection, schema: str, changes: BatchChanges,
+                           marks: Marks | None = None) -> None:
     """Rewrite the access rows whose inputs the batch changed, and only those.
 
     A changed owner or group recomputes the whole charger; a changed share only its
@@ -93,7 +132,12 @@ async def recompute_access(conn: Connection, schema: str, changes: BatchChanges)
     out and `timebound` says a reader must evaluate them. Every reason is kept in `why`,
     highest first. Unchanged rows are left alone and rows that lost every reason are deleted, in
     one statement: the rows it deletes and the rows it upserts are disjoint.
+
+    The same statement keeps `access_history`: each row it changes or deletes closes the
+    pair's open interval, and each row it writes opens one, at the position and time of
+    the command that changed the pair (`marks`: per charger, else the default).
     """
+    marks = marks or Marks({}, 0, datetime.min.replace(tzinfo=UTC))
     whole = changes.touched_chargers
     pairs = [p for p in changes.touched_pairs if p[0] not in whole]
     memberships = list(changes.touched_memberships)
@@ -106,36 +150,9 @@ async def recompute_access(conn: Connection, schema: str, changes: BatchChanges)
         [u for _, u in pairs],
         [g for g, _ in memberships],
         [u for _, u in memberships],
+        list(marks.chargers),
+        [p for p, _ in marks.chargers.values()],
+        [t for _, t in marks.chargers.values()],
+        marks.position,
+        marks.time,
     )
-
-
-_COMPUTE_ALL_ACCESS = """
-    INSERT INTO {s}.access (user_id, charger_id, level, why, standing_level, timebound)
-    SELECT user_id, charger_id, _AGGREGATES
-    FROM (
-        SELECT c.charger_id, c.owner_id AS user_id, 2 AS rank, 0 AS ord,
-               jsonb_build_object('source', 'owner', 'level', 'manage') AS why, false AS tb
-        FROM {s}.chargers c
-        UNION ALL
-        SELECT c.charger_id, m.user_id, CASE m.role WHEN 'member' THEN 1 ELSE 2 END, 1,
-               jsonb_build_object('source', 'group:' || m.role, 'group_id', m.group_id,
-                   'level', CASE m.role WHEN 'member' THEN 'charge' ELSE 'manage' END), false
-        FROM {s}.chargers c JOIN {s}.group_members m ON m.group_id = c.group_id
-        UNION ALL
-        SELECT sh.charger_id, sh.user_id, CASE sh.level WHEN 'manage' THEN 2 ELSE 1 END, 2,
-               sh.why || jsonb_build_object('level', sh.level), _TIMEBOUND
-        FROM {s}.shares sh
-    ) reasons
-    GROUP BY user_id, charger_id"""
-_COMPUTE_ALL_ACCESS = _COMPUTE_ALL_ACCESS.replace("_TIMEBOUND", _TIMEBOUND).replace(
-    "_AGGREGATES", _AGGREGATES)
-
-
-async def recompute_all_access(conn: Connection, schema: str) -> None:
-    """Compute every access row from scratch (a rebuild defers access to this one pass).
-
-    The same reasons, levels and order of `why` as `recompute_access`, as one aggregate
-    over whole tables instead of per changed pair.
-    """
-    await conn.execute(render("DELETE FROM {s}.access", schema))
-    await conn.execute(render(_COMPUTE_ALL_ACCESS, schema))
