@@ -78,10 +78,23 @@ class HeaderClient(CommandClient):
         self._tasks.append(asyncio.create_task(self._follow(
             self.topics.local_lists,
             lambda r: self.list_headers.append((json.loads(r.value), dict(r.headers))))))
+        # The client hands over results as models; the headers come from the topic itself.
+        self._tasks.append(asyncio.create_task(self._follow(
+            self.topics.command_results,
+            lambda r: self.result_headers.__setitem__(json.loads(r.value)["command_id"],
+                                                      dict(r.headers)))))
 
-    def _on_result(self, record: Any) -> None:
-        super()._on_result(record)
-        self.result_headers[json.loads(record.value)["command_id"]] = dict(record.headers)
+    async def result_header(self, command_id: str, timeout: float = 10.0) -> dict[str, bytes]:
+        """The record headers of `command_id`'s result, once the topic follower saw it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            headers = self.result_headers.get(command_id)
+            if headers is not None:
+                return headers
+            if loop.time() > deadline:
+                raise TimeoutError(f"no result record for {command_id}")
+            await asyncio.sleep(0.02)
 
     def _on_event(self, record: Any) -> None:
         super()._on_event(record)
@@ -153,7 +166,7 @@ async def test_one_trace_from_the_command_to_its_result_events_and_email(
 
     # The results' headers: the same trace, the service's span as the parent.
     for command_id in (charger_command["id"], invite_id):
-        header = client.result_headers[command_id]["traceparent"].decode()
+        header = (await client.result_header(command_id))["traceparent"].decode()
         version, trace, span, _flags = header.split("-")
         assert (version, trace) == ("00", TRACE_ID)
         assert span != CALLER_SPAN
