@@ -18,10 +18,11 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from charger_access_client.security import KafkaSecurity as ClientKafkaSecurity
+from charger_access_client.security import KafkaSettingError as ClientKafkaSettingError
 from services.common.env_settings import EnvSettings
 from services.common.errors import SettingError
 
-PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_CLASSES: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
     "PLAIN": SASLPlaintext,
     "SCRAM-SHA-256": SASLScram256,
@@ -57,26 +58,21 @@ class KafkaSecurity(EnvSettings):
 
     @model_validator(mode="after")
     def _refuse_what_cannot_work(self) -> KafkaSecurity:
-        if self.protocol not in PROTOCOLS:
-            raise KafkaSettingError(
-                f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(PROTOCOLS)}, "
-                f"not {self.protocol!r}")
-        if self.uses_sasl:
-            if self.sasl_mechanism not in SASL_CLASSES:
-                raise KafkaSettingError(
-                    f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_CLASSES)}, "
-                    f"not {self.sasl_mechanism!r}")
-            if not self.sasl_username or not self.sasl_password.get_secret_value():
-                raise KafkaSettingError(
-                    f"KAFKA_SECURITY_PROTOCOL={self.protocol} needs KAFKA_SASL_USERNAME "
-                    "and KAFKA_SASL_PASSWORD")
-        if bool(self.ssl_cert_file) != bool(self.ssl_key_file):
-            raise KafkaSettingError("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together")
-        if not self.uses_tls and (self.ssl_ca_file or self.ssl_cert_file):
-            raise KafkaSettingError(
-                f"KAFKA_SSL_* files are set but KAFKA_SECURITY_PROTOCOL={self.protocol} "
-                "uses no TLS (SSL or SASL_SSL)")
+        self.plain()  # the client package's checks: one set of rules for both
         return self
+
+    def plain(self) -> ClientKafkaSecurity:
+        """The same choice as the client package's value (password in the clear, kept out
+        of its `repr`): the client's rules and TLS context serve the service too."""
+        try:
+            return ClientKafkaSecurity(
+                protocol=self.protocol, sasl_mechanism=self.sasl_mechanism,
+                sasl_username=self.sasl_username,
+                sasl_password=self.sasl_password.get_secret_value(),
+                ssl_ca_file=self.ssl_ca_file, ssl_cert_file=self.ssl_cert_file,
+                ssl_key_file=self.ssl_key_file)
+        except ClientKafkaSettingError as error:
+            raise KafkaSettingError(str(error)) from None
 
     @property
     def uses_tls(self) -> bool:
@@ -88,15 +84,10 @@ class KafkaSecurity(EnvSettings):
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A verifying client context (host name checked), or None without TLS."""
-        if not self.uses_tls:
-            return None
         try:
-            context = ssl.create_default_context(cafile=self.ssl_ca_file or None)
-            if self.ssl_cert_file:
-                context.load_cert_chain(self.ssl_cert_file, self.ssl_key_file)
-        except (OSError, ssl.SSLError) as error:
-            raise KafkaSettingError(f"KAFKA_SSL_* files unusable: {error}") from error
-        return context
+            return self.plain().ssl_context()
+        except ClientKafkaSettingError as error:
+            raise KafkaSettingError(str(error)) from None
 
     def faststream(self) -> BaseSecurity | None:
         """FastStream's `KafkaBroker(security=...)`."""
