@@ -50,9 +50,7 @@ class Lists:
         return self.version
 
     async def full(self, charger_id: uuid.UUID) -> ListAt | None:
-        entries = {
-            TokenKey(f"T{n}", "ISO14443"): EntryInfo("Accepted") for n in range(self.tokens)
-        }
+        entries = {TokenKey(f"T{n}", "ISO14443"): EntryInfo("Accepted") for n in range(self.tokens)}
         return ListAt(self.version, "Full", entries, entries)
 
 
