@@ -77,8 +77,13 @@ def die_at(point: str) -> Fault:
         finally:
             gateway.env = unarmed
         took = await asyncio.to_thread(gateway.start)
-        return {"fault": point, "fired": code == EXIT_CODE, "exit_code": code,
-                "after_s": round(time.monotonic() - started, 2), "back_in_s": round(took, 2)}
+        return {
+            "fault": point,
+            "fired": code == EXIT_CODE,
+            "exit_code": code,
+            "after_s": round(time.monotonic() - started, 2),
+            "back_in_s": round(took, 2),
+        }
 
     return fault
 
