@@ -95,27 +95,38 @@ async def timed_shares(
             await asyncio.wait_for(stop.wait(), TIMED_EVERY_S)
 
 
-async def boundaries(system: System, shares: list[tuple[str, str]]) -> Counter[tuple[str, str]]:
-    """How often each share's ShareCameIntoEffect is in the store's log; waits (bounded)
-    until each share has one (its `valid_from` has passed by then)."""
+async def boundaries(
+    system: System, shares: list[tuple[str, str]]
+) -> tuple[Counter[tuple[str, str]], set[tuple[str, str]]]:
+    """How often each share's ShareCameIntoEffect is in the store's log, and the shares
+    that must have one: those granted before their `valid_from` (a share granted when it
+    is already in effect, say while the service was down, comes into effect with its
+    grant: no boundary). Waits (bounded) until each of those has one."""
     deadline = time.monotonic() + BOUNDARY_WITHIN_S
-    wanted = set(shares)
     while True:
         found: Counter[tuple[str, str]] = Counter()
+        due: set[tuple[str, str]] = set()
         conn = await system.connect()
         try:
             log, after = EventLog(), 0
             while batch := await log.read(conn, after, 5000):
                 for event in batch:
-                    if event.envelope.type == "ShareCameIntoEffect":
-                        data = event.envelope.data
-                        found[(str(data["charger_id"]), str(data["user_id"]))] += 1
+                    envelope = event.envelope
+                    if envelope.type not in ("ShareCameIntoEffect", "AccessGranted"):
+                        continue
+                    share = (str(envelope.data["charger_id"]), str(envelope.data["user_id"]))
+                    if envelope.type == "ShareCameIntoEffect":
+                        found[share] += 1
+                    elif (start := envelope.data.get("valid_from")) is not None:
+                        granted = envelope.time.astimezone(UTC)
+                        if datetime.fromisoformat(str(start).replace("Z", "+00:00")) > granted:
+                            due.add(share)
                 after = batch[-1].position
         finally:
             await conn.close()
-        if wanted <= set(found) or time.monotonic() > deadline:
-            return Counter({share: found[share] for share in shares})
-        await asyncio.sleep(0.5)
+        due &= set(shares)
+        if due <= set(found) or time.monotonic() > deadline:
+            return Counter({share: found[share] for share in shares}), due
 
 
 def holder(system: System, point: str) -> ServiceProcess:
@@ -172,10 +183,11 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
         await traffic.flush()
         converged = await auditor.converge(90.0)
         if timed is not None:
-            counts = await boundaries(system, timed)
-            found["boundaries"] = {"shares": len(timed),
-                                   "missing": [i for i, s in enumerate(timed) if not counts[s]],
-                                   "lost": sum(1 for n in counts.values() if n == 0),
+            counts, due = await boundaries(system, timed)
+            found["boundaries"] = {"shares": len(timed), "due": len(due),
+                                   "missing": [i for i, s in enumerate(timed)
+                                               if s in due and not counts[s]],
+                                   "lost": sum(1 for s in due if counts[s] == 0),
                                    "duplicates": sum(n - 1 for n in counts.values() if n > 1)}
         if point.startswith("notifications."):
             await settle(system, Figures(point))
