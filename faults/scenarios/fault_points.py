@@ -8,14 +8,14 @@ The documented SMTP exception: a crash after an e-mail's last byte left but befo
 hand-over mark was written cannot know whether the server took it, so the next instance
 sends it again: that point may double one e-mail; such doubles are counted as
 `smtp_exception`, not as duplicates. `scheduler.after_append` runs only when named in
-`FAULT_POINTS_ONLY` (not yet by default: its first run failed, see docs/reliability.md —
-the access_changed e-mails of `UpdateUserAccess` are not modelled by `faults.spec_mail`,
-and shares were missing their boundary event). For it the load also grants
+`FAULT_POINTS_ONLY` (not yet by default: the access_changed e-mails of `UpdateUserAccess`
+are not modelled by `faults.spec_mail`, so its verdict fails on them; see
+docs/reliability.md). For it the load also grants
 shares that come into effect a few seconds later (`UpdateUserAccess` with `valid_from`),
 so the scheduler appends boundary events and dies after one; afterwards each such share's
 `ShareCameIntoEffect` must be in the store's log exactly once (lost: none, duplicates:
-more than one). The gateway's points (`gateway.*`) need connected chargers:
-`gateway-fault-points` (kill_gateway.py) runs them. `FAULT_POINTS_ONLY` (comma-separated
+more than one) when it was granted before its `valid_from`. The gateway's points
+(`gateway.*`) need connected chargers: `gateway-fault-points` (kill_gateway.py) runs them. `FAULT_POINTS_ONLY` (comma-separated
 names) runs a subset.
 """
 
