@@ -15,8 +15,8 @@ shares that come into effect a few seconds later (`UpdateUserAccess` with `valid
 so the scheduler appends boundary events and dies after one; afterwards each such share's
 `ShareCameIntoEffect` must be in the store's log exactly once (lost: none, duplicates:
 more than one) when it was granted before its `valid_from`. The gateway's points
-(`gateway.*`) need connected chargers: `gateway-fault-points` (kill_gateway.py) runs them. `FAULT_POINTS_ONLY` (comma-separated
-names) runs a subset.
+(`gateway.*`) need connected chargers: `gateway-fault-points` (kill_gateway.py) runs them.
+`FAULT_POINTS_ONLY` (comma-separated names) runs a subset.
 """
 
 from __future__ import annotations
