@@ -25,6 +25,7 @@ from typing import Literal, Protocol
 from uuid import UUID
 
 from services.access.local_lists.reads import ListAt
+from services.common import fault_points
 from services.ocpp_gateway.changes import ListChange
 from services.ocpp_gateway.dialects import Dialect
 from services.ocpp_gateway.metrics import GatewayMetrics
@@ -133,11 +134,14 @@ class ListSync:
     async def _send(self, request: Payload, update_type: Literal["Full", "Differential"]) -> bool:
         """Send a list (in parts if need be); True when every part was Accepted."""
         self._metrics.lists_sent[update_type] += 1
-        for part in in_parts(request, self._per_message):
+        for n, part in enumerate(in_parts(request, self._per_message)):
+            if n:
+                fault_points.reached("gateway.mid_parts")
             try:
                 status = str((await self._link.call("SendLocalList", part)).get("status"))
             except CallRefused as refused:  # a CALLERROR: refused like any other answer
                 status = refused.code
+            fault_points.reached("gateway.after_list_sent_before_confirmed")
             if status != "Accepted":
                 self._metrics.list_refusals[status] += 1
                 log.info(

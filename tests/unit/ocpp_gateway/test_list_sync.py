@@ -8,6 +8,7 @@ from typing import Any
 
 from services.access.local_lists.entries import EntryInfo, TokenKey
 from services.access.local_lists.reads import ListAt
+from services.common import fault_points
 from services.ocpp_gateway.changes import ListChange
 from services.ocpp_gateway.dialects.v16 import Ocpp16
 from services.ocpp_gateway.list_sync import ListSync
@@ -18,16 +19,20 @@ CHARGER = uuid.uuid4()
 
 
 class Charger:
-    def __init__(self, version: int, refuse: int = 0) -> None:
+    def __init__(self, version: int, refuse: int = 0, per_message: int | None = None) -> None:
         self.version = version
         self.refuse = refuse
+        self.per_message = per_message
         self.sent: list[tuple[str, int]] = []
 
     async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         if action == "GetLocalListVersion":
             return {"listVersion": self.version}
         if action == "GetConfiguration":
-            return {"unknownKey": payload["key"]}
+            if self.per_message is None:
+                return {"unknownKey": payload["key"]}
+            key = payload["key"][0]
+            return {"configurationKey": [{"key": key, "value": str(self.per_message)}]}
         self.sent.append((payload["updateType"], payload["listVersion"]))
         if self.refuse:
             self.refuse -= 1
@@ -37,14 +42,15 @@ class Charger:
 
 
 class Lists:
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, tokens: int = 1) -> None:
         self.version = version
+        self.tokens = tokens
 
     async def current_version(self, charger_id: uuid.UUID) -> int | None:
         return self.version
 
     async def full(self, charger_id: uuid.UUID) -> ListAt | None:
-        entries = {TokenKey("A", "ISO14443"): EntryInfo("Accepted")}
+        entries = {TokenKey(f"T{n}", "ISO14443"): EntryInfo("Accepted") for n in range(self.tokens)}
         return ListAt(self.version, "Full", entries, entries)
 
 
@@ -145,3 +151,29 @@ async def test_a_version_the_topic_never_brought_is_caught_up_by_the_recheck() -
         await asyncio.sleep(0)
     task.cancel()
     assert charger.sent == [("Full", 5)]  # once, after it was behind twice in a row
+
+
+async def test_the_gateway_point_after_a_list_is_sent_fires_before_the_answer_is_kept() -> None:
+    charger = Charger(1)
+    sync_held: list[tuple[list[tuple[str, int]], int]] = []
+    fault_points.arm(
+        "gateway.after_list_sent_before_confirmed:1",
+        lambda code: sync_held.append((list(charger.sent), code)),
+    )
+    try:
+        await run_with(charger, Lists(5))
+    finally:
+        fault_points.arm(None)
+    assert sync_held == [([("Full", 5)], fault_points.EXIT_CODE)]
+
+
+async def test_the_mid_parts_point_fires_between_the_parts_of_a_list() -> None:
+    charger = Charger(1, per_message=2)
+    fired: list[list[tuple[str, int]]] = []
+    fault_points.arm("gateway.mid_parts:2", lambda code: fired.append(list(charger.sent)))
+    try:
+        await run_with(charger, Lists(5, tokens=5))
+    finally:
+        fault_points.arm(None)
+    assert charger.sent == [("Full", 4), ("Differential", 4), ("Differential", 5)]
+    assert fired == [[("Full", 4), ("Differential", 4)]]
