@@ -138,3 +138,35 @@ def test_received_side_reads_what_the_service_really_sends() -> None:
     assert received_mail([message]) == Counter(
         {Mail("invitation", "invitee@example.com", str(invitation)): 1}
     )
+
+
+def test_access_changed_is_expected_only_where_the_share_is_certainly_new() -> None:
+    user, invited_user, charger, shared = (str(uuid.uuid4()) for _ in range(4))
+    want, unmodelled = expected_mail(
+        [
+            Command("RegisterUser", {"user_id": user, "email": "Guest@Example.com"}, "accepted"),
+            Command("RegisterUser", {"user_id": invited_user, "email": "i@example.com"},
+                    "accepted"),
+            Command("RegisterCharger", {"charger_id": charger}, "accepted"),
+            Command("RegisterCharger", {"charger_id": shared}, "accepted"),
+            invite(str(uuid.uuid4()), "i@example.com"),
+            # a fresh user, a fresh charger: one e-mail
+            Command("UpdateUserAccess", {"user_id": user, "charger_ids": [charger]}, "accepted"),
+            # the same charger again: it may change nothing, so no e-mail is certain
+            Command("UpdateUserAccess", {"user_id": user, "charger_ids": [charger]}, "accepted"),
+            # an invited user may hold shares the command revokes (another e-mail)
+            Command("UpdateUserAccess", {"user_id": invited_user, "charger_ids": [shared]},
+                    "accepted"),
+        ]
+    )
+    assert want[Mail("access_changed", "guest@example.com", "")] == 1
+    assert Mail("access_changed", "i@example.com", "") not in want
+    assert unmodelled == 2
+
+
+def test_the_access_changed_subject_is_recognised() -> None:
+    message = Message()
+    message["Subject"] = "Ann Owner has changed your access to chargers"
+    message["X-Envelope-To"] = "guest@example.com"
+    message.set_payload("Your access changed.\n")
+    assert received_mail([message]) == Counter({Mail("access_changed", "guest@example.com", ""): 1})
