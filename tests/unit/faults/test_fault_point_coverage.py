@@ -24,8 +24,8 @@ def test_the_gateway_scenario_runs_both_gateway_points() -> None:
     assert not set(kill_gateway.GATEWAY_POINTS) & set(fault_points.RUN)
 
 
-def test_the_scheduler_point_runs_only_when_named() -> None:
-    assert fault_points.SCHEDULER not in fault_points.RUN
+def test_the_scheduler_point_runs_by_default_and_alone_when_named() -> None:
+    assert fault_points.SCHEDULER in fault_points.RUN
     assert fault_points.chosen(fault_points.SCHEDULER) == (fault_points.SCHEDULER,)
 
 
