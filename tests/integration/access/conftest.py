@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -30,6 +31,23 @@ async def schema(db: asyncpg.Connection) -> AsyncIterator[str]:
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     async with asyncpg.create_pool(database_url, min_size=1, max_size=4) as pool:
         yield pool
+
+
+@pytest.fixture(scope="module")
+def read_database(new_database: Any) -> str:
+    """A database of the module's own with the read schema made, for the property tests
+    that build their stores and projections on it."""
+    url: str = new_database()
+
+    async def schema() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await create_schema(conn, "read")
+        finally:
+            await conn.close()
+
+    asyncio.run(schema())
+    return url
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,6 @@ from services.access.audit.review import review
 from services.access.eventlog.reader import pooled
 from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
-from services.access.projection.schema import create_schema
 from tests.integration.access.local_lists.test_local_list_property import Action, actions, build
 from tests.integration.access.time_bound import Writes
 
@@ -113,21 +112,6 @@ def histories(draw: Any) -> tuple[list[Action], list[bool]]:
                 ("add_member", 1, 2, "member"), ("forget", 2), ("remove_member", 1, 2),
                 ("time_passes", 40)], [False] * 7))
 def test_index_backed_access_at_equals_the_replay(
-        database: str, case: tuple[list[Action], list[bool]]) -> None:
+        read_database: str, case: tuple[list[Action], list[bool]]) -> None:
     history, catch_up = case
-    assert asyncio.run(check_history(database, history, catch_up)) > 0
-
-
-@pytest.fixture(scope="module")
-def database(new_database: Any) -> str:
-    url: str = new_database()
-
-    async def schema() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await create_schema(conn, "read")
-        finally:
-            await conn.close()
-
-    asyncio.run(schema())
-    return url
+    assert asyncio.run(check_history(read_database, history, catch_up)) > 0

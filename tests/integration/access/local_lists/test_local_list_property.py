@@ -37,7 +37,6 @@ from services.access.local_lists.reads import ListAt, LocalListReads
 from services.access.local_lists.versioning import apply_changes
 from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
-from services.access.projection.schema import create_schema
 from tests.integration.access.time_bound import Writes
 
 pytestmark = pytest.mark.integration
@@ -292,21 +291,6 @@ async def check_versions(pool: asyncpg.Pool, reads: LocalListReads, charger: UUI
         assert as_16(since.ocpp16(), as_16(fulls[n - 1].ocpp16())) == as_16(fulls[-1].ocpp16())
 
 
-@pytest.fixture(scope="module")
-def database(new_database: Any) -> str:
-    url: str = new_database()
-
-    async def schema() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await create_schema(conn, "read")
-        finally:
-            await conn.close()
-
-    asyncio.run(schema())
-    return url
-
-
 @settings(max_examples=12, deadline=None, derandomize=False,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(history=st.lists(actions, min_size=4, max_size=24))
@@ -319,6 +303,6 @@ def database(new_database: Any) -> str:
                   ("transfer_ownership", 0, 1), ("move", 0, 1), ("transfer_to_user", 2, 3, True),
                   ("grant", 3, 2, "starts-later", "manage"), ("time_passes", 130)])
 def test_differentials_compose_and_full_lists_are_what_the_check_allows(
-        database: str, history: list[Action]) -> None:
-    asyncio.run(run_history(database, history))
+        read_database: str, history: list[Action]) -> None:
+    asyncio.run(run_history(read_database, history))
 
