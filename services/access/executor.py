@@ -78,7 +78,19 @@ class Executor:
         self._clock = clock
 
     def execute(self, items: Sequence[Item]) -> list[CommandResult]:
-        """Run `items` in order; one result each, in the same order."""
+        """Run `items` in order; one result each, in the same order.
+
+        A batch ends after each `ForgetUser`: its keys are deleted by its commit, so the
+        commands after it must seal under the subjects' new keys, not under those."""
+        results: list[CommandResult] = []
+        start = 0
+        for end, item in enumerate(items, 1):
+            if end == len(items) or (isinstance(item, Valid) and item.type == "ForgetUser"):
+                results.extend(self._execute(items[start:end]))
+                start = end
+        return results
+
+    def _execute(self, items: Sequence[Item]) -> list[CommandResult]:
         try:
             return self._run(items)
         except IntegrityError:

@@ -11,8 +11,9 @@ from services.access.domain.ids import email_index_id
 from services.access.domain.pseudonyms import pseudonym
 from services.access.store.personal.sealing import Ciphers, seal, sealed_subject
 
-KeyFor = Callable[[UUID], bytes | None]
-"""The key to seal a subject's data with (created on first use); None: forgotten."""
+KeyFor = Callable[[UUID], tuple[UUID, bytes] | None]
+"""The subject to seal a subject's data under (itself, unless retired) and its key (created
+on first use); None: forgotten."""
 
 
 def _person_subject(person: dict[str, Any]) -> UUID | None:
@@ -56,8 +57,9 @@ def protect(event_name: str, state: dict[str, Any], originator_id: UUID,
         value = container.get(field)
         if not isinstance(value, str) or sealed_subject(value):
             continue
-        key = key_for(subject)
-        container[field] = seal(key, subject, value) if key else pseudonym(subject, field)
+        sealing = key_for(subject)
+        container[field] = (seal(sealing[1], sealing[0], value) if sealing
+                            else pseudonym(subject, field))
     return copied
 
 

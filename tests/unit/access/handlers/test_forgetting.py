@@ -90,3 +90,21 @@ def test_unsealing_raw_json_gives_the_same_values_as_the_mapper() -> None:
     assert b'"email":"kari@example.no"' in Ciphers.of(keys).unseal_state(stored.state)
     assert b'"name":"Kari"' in Ciphers.of(keys).unseal_state(stored.state)
     assert b"forgotten-" in Ciphers.of({}).unseal_state(stored.state)
+
+
+def test_an_address_used_again_after_forgetting_seals_under_a_new_subject() -> None:
+    """The e-mail's subject is retired with its key: what was sealed for the forgotten
+    person stays forgotten, what is sealed since reads, and neither is taken for corrupt."""
+    s = Scenario()
+    owner = s.user()
+    charger = s.charger(owner)
+    old_invitation, _ = s.invite(owner, "kari@example.no", [charger])
+    kari = s.user(email="kari@example.no")
+    s.ok("ForgetUser", kari, user_id=str(kari))
+    new_invitation, _ = s.invite(owner, "kari@example.no", [charger])
+    again = s.user(email="kari@example.no")  # loads the address's claim, sealed before
+    assert s.invitation_state(old_invitation).email.startswith("forgotten-")
+    assert s.invitation_state(new_invitation).email == "kari@example.no"
+    assert s.user_state(again).email == "kari@example.no"
+    s.ok("ForgetUser", again, user_id=str(again))
+    assert s.invitation_state(new_invitation).email.startswith("forgotten-")
