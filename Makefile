@@ -9,7 +9,8 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit rebuild bench faults compose-cli up down clean contract-docs
+comma := ,
+.PHONY: help install run test lint unit integration e2e audit rebuild bench bench-growth faults compose-cli up down clean contract-docs
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +65,9 @@ keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="statu
 BENCH_ARGS ?=
 bench: install  ## P1-P8 against raw baselines on a system of its own (~8 min; not in `test`)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-growth: install  ## P7 curves, P4 and P6 on fleets of SIZES events (default 100k,1m; 10m takes long)
+	$(BIN)/python -m bench.growth --sizes $(or $(SIZES),100k$(comma)1m) --plot docs/growth.png $(GROWTH_ARGS)
 
 faults: install  ## crash/outage/flood scenarios, conservation-checked (~20 min; ARGS="--only kill-access")
 	$(BIN)/python -m faults $(ARGS)

@@ -1,0 +1,72 @@
+"""bench.growth's arithmetic: sizes, the rows it judges (growth at the largest size only,
+against the smallest size of the same run) and the plot it draws."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bench.growth import (
+    GROWTH_LIMIT,
+    Sample,
+    SizeResult,
+    parse_size,
+    paths,
+    plot,
+    rows_of,
+    size_label,
+)
+from bench.verdict import judge
+
+
+@pytest.mark.parametrize(("text", "size"), [("100k", 100_000), ("1m", 1_000_000),
+                                            ("10M", 10_000_000), ("2500", 2_500),
+                                            ("1.5m", 1_500_000)])
+def test_sizes_read_and_print_back(text: str, size: int) -> None:
+    assert parse_size(text) == size
+    assert parse_size(size_label(size)) == size
+
+
+def _result(size: int, check_p99: float, rate: float, rss: float) -> SizeResult:
+    return SizeResult(size, size, None, rate, {"check": [check_p99] * 3, "timeline": [1.0] * 3},
+                      {"access-service": rss}, {})
+
+
+def test_growth_is_judged_at_the_largest_size_against_the_smallest() -> None:
+    results = [_result(100_000, 2.0, 40_000.0, 90.0), _result(1_000_000, 9.0, 39_000.0, 95.0),
+               _result(10_000_000, 2.0 * GROWTH_LIMIT + 0.1, 30_000.0, 250.0)]
+    rows = rows_of(results)
+    judged = {r.name: r for r in rows if r.target is not None}
+    # The middle size's 4.5x growth is shown, not judged; the largest's misses are.
+    assert set(judged) == {"check p99 at 10M", "timeline p99 at 10M", "rebuild at 10M",
+                           "access-service peak RSS at 10M"}
+    assert math.isclose(judged["check p99 at 10M"].ratio, (2.0 * GROWTH_LIMIT + 0.1) / 2.0)
+    assert judged["check p99 at 10M"].met is False
+    assert judged["timeline p99 at 10M"].met is True
+    assert judged["rebuild at 10M"].met is False  # 0.75x the rate at 100k, goal >= 0.9x
+    assert judged["access-service peak RSS at 10M"].met is False  # 250 MB > 200 MB
+    assert len(judge(rows).missed) == 3
+
+
+def test_one_size_judges_nothing() -> None:
+    rows = rows_of([_result(100_000, 2.0, 40_000.0, 90.0)])
+    assert rows
+    assert all(r.target is None for r in rows)
+
+
+def test_every_read_is_asked_as_often_as_planned() -> None:
+    s = Sample(grants=[("u1", "c1"), ("u2", "c2")], users=["u1", "u2"], chargers=["c1", "c2"],
+               groups=["g1"], listed=["c1"], times=[datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)])
+    asked = paths(s, 5)
+    assert all(len(requests) == 5 for requests in asked.values())
+    assert asked["check"][2] == "/v1/access/check?user_id=u1&charger_id=c1"
+    assert asked["access-at-T"][1] == "/v1/audit/access-at?charger_id=c2&at=2026-01-02T03:04:05Z"
+
+
+def test_the_curves_are_drawn_as_a_png(tmp_path: Path) -> None:
+    target = tmp_path / "growth.png"
+    plot([_result(100_000, 2.0, 40_000.0, 90.0), _result(1_000_000, 2.5, 39_000.0, 95.0)], target)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
