@@ -6,6 +6,8 @@ writes var/bench/latest.json (+ latest.md), stops everything and drops the datab
 `--quick` shortens every measure (to try it out; the figures are not the benchmark's).
 `--profile` also samples the hot paths with py-spy into var/bench/profile-*.txt.
 `--only p7` (or `p1,p3`) runs only those measures, and the ones they need (see `select`).
+`--p4-database URL` rebuilds (and reads) the log of that database in P4 instead of the
+benchmark's own: a seeded fleet, to measure P4 at that log's size.
 Exits 1 when a goal of PERFORMANCE.md is missed (see `bench.verdict`); `--no-fail` exits 0.
 """
 
@@ -20,6 +22,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -55,6 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", metavar="P1,P7",
                         help=f"only these measures (of {', '.join(MEASURES)}; any case)")
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
+    parser.add_argument("--p4-database", default=None, metavar="URL",
+                        help="P4 on this database's log (e.g. a seeded fleet)")
     parser.add_argument("--no-fail", action="store_true",
                         help="exit 0 even when a goal is missed (to explore)")
     args = parser.parse_args(argv)
@@ -117,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    plan = Plan.quick() if args.quick else Plan()
+    plan = replace(Plan.quick() if args.quick else Plan(), p4_database_url=args.p4_database)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.monotonic()
     system = bench_system(out / "system")
@@ -139,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - started, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
-        "plan": plan.__dict__,
+        # A database URL may hold a password: the report only says whether one was given.
+        "plan": {**plan.__dict__, "p4_database_url": plan.p4_database_url is not None},
         "details": b.details,
     }
     verdict = judge(rows, b.details.get("failed", {}))

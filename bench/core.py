@@ -28,10 +28,10 @@ class Plan:
     """Sizes and durations; `quick()` is for trying the benchmark out, not for figures."""
 
     reps: int = 3
-    concurrency: int = 32  # commands in flight (P1) = raw insert connections
+    concurrency: int = 32  # commands in flight (P1), for ours and for the peer
     p1_seconds: tuple[float, ...] = (20.0, 8.0, 8.0)
     p1_warmup: float = 2.0
-    raw_seconds: float = 3.0
+    p1_lone_commands: int = 150  # per repetition, one in flight, against the latency floor
     p2_rate: float = 500.0  # only when P1 has no figure: P2 runs at half of P1's rate
     p2_seconds: float = 4.0
     p3_grants: int = 1_000_000
@@ -40,13 +40,15 @@ class Plan:
     p3_seconds: float = 4.0
     p5_emails: int = 2000
     smtp_connections: int = 8  # the notification service's default SMTP_CONNECTIONS
+    p4_database_url: str | None = None
+    """P4 on another database (a seeded fleet log, say) instead of the benchmark's own."""
     drain_timeout: float = 60.0
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(p1_seconds=(4.0, 3.0, 3.0), p1_warmup=1.0, raw_seconds=1.0, p2_seconds=2.0,
-                   p3_grants=100_000, p3_latency_requests=300, p3_seconds=1.5, p5_emails=300,
-                   drain_timeout=30.0)
+        return cls(p1_seconds=(4.0, 3.0, 3.0), p1_warmup=1.0, p1_lone_commands=45,
+                   p2_seconds=2.0, p3_grants=100_000, p3_latency_requests=300,
+                   p3_seconds=1.5, p5_emails=300, drain_timeout=30.0)
 
 
 @dataclass

@@ -1,26 +1,33 @@
-"""P1: commands end to end (publish on Kafka → result on Kafka), sustained, against raw
-asyncpg single-insert commits at the same concurrency.
+"""P1: commands end to end (publish on Kafka → result on Kafka) at saturation, against
+the `eventsourcing` library's own Application doing the same commands one per transaction
+(`bench.peer_app`, served over Kafka by `bench.peer_service`), same database, same run;
+and a lone command's latency against the floor of two raw Kafka round trips and one raw
+commit (`bench.latency_floor`).
 
 `concurrency` clients each run owner journeys back to back — RegisterUser, then
 RegisterCharger by that user, then InviteUser on that charger — waiting for each result
-before the next command (the later commands depend on the earlier ones). The raw
-baseline is as many connections, each committing one INSERT at a time.
+before the next command (the later commands depend on the earlier ones). The peer gets
+the same clients, journeys and client code, on topics of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-
+from bench import latency_floor
 from bench.core import Bench
-from bench.kafka import Outcome, invite_user, register_charger, register_user
-from bench.stats import Row, Target, percentile
+from bench.helper_process import helper
+from bench.kafka import Commands, Outcome, invite_user, register_charger, register_user
+from bench.stats import Row, Target, median, percentile
+from charger_access_client.topics import Topics
+
+PEER_PREFIX = "bench-peer."
 
 
 class _Tally:
@@ -37,8 +44,10 @@ class _Tally:
         self.outcomes[str(outcome.result.get("reason") or outcome.result.get("status"))] += 1
 
 
-async def _journeys(b: Bench, tally: _Tally) -> None:
-    run = b.commands.run
+async def _journeys(b: Bench, tally: _Tally, commands: Commands, ours: bool) -> None:
+    """Journeys until the deadline; `ours`: note the pairs and invitations made (the
+    measures after P1 use ours, never the peer's)."""
+    run = commands.run
     while time.monotonic() < tally.deadline:
         user, charger, invitation = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         outcome = await run(*register_user(user))
@@ -49,90 +58,136 @@ async def _journeys(b: Bench, tally: _Tally) -> None:
         tally.add(outcome)
         if not outcome.accepted:
             continue
-        b.pairs.append((user, charger))
+        if ours:
+            b.pairs.append((user, charger))
         if time.monotonic() >= tally.deadline:
             continue
         outcome = await run(*invite_user(user, charger, invitation))
         tally.add(outcome)
-        if outcome.accepted:
+        if outcome.accepted and ours:
             b.invites_accepted += 1
 
 
-async def drive(b: Bench, seconds: float) -> _Tally:
+async def drive(b: Bench, seconds: float, commands: Commands | None = None,
+                clients: int | None = None) -> _Tally:
+    """`clients` (default: the plan's concurrency) running journeys for `seconds`, against
+    our service, or against the peer when its `commands` client is given."""
     tally = _Tally(time.monotonic() + seconds)
-    await asyncio.gather(*(_journeys(b, tally) for _ in range(b.plan.concurrency)))
+    await asyncio.gather(*(_journeys(b, tally, commands or b.commands, commands is None)
+                           for _ in range(clients or b.plan.concurrency)))
     return tally
 
 
-_RAW_TABLE = """
-CREATE TABLE IF NOT EXISTS bench_raw_insert (
-    id bigserial PRIMARY KEY, originator_id uuid NOT NULL, version int NOT NULL,
-    topic text NOT NULL, state bytea NOT NULL)"""
-_RAW_INSERT = ("INSERT INTO bench_raw_insert (originator_id, version, topic, state) "
-               "VALUES ($1, $2, $3, $4)")
-
-
-async def raw_inserts(dsn: str, connections: int, seconds: float) -> float:
-    """Rows/s with `connections` connections each committing one INSERT at a time."""
-    conns = [await asyncpg.connect(dsn) for _ in range(connections)]
+@contextlib.asynccontextmanager
+async def peer(b: Bench) -> AsyncIterator[Commands]:
+    """The peer's process, running and following its topics; a client for it."""
+    topics = Topics(b.system.topics.prefix + PEER_PREFIX)
+    commands = Commands(b.system.kafka, topics)
+    await commands.start()  # creates the peer's topics before the peer follows them
     try:
-        await conns[0].execute(_RAW_TABLE)
-        payload = os.urandom(300)
-        deadline = time.monotonic() + seconds
-
-        async def loop(conn: asyncpg.Connection) -> int:
-            done = 0
-            while time.monotonic() < deadline:
-                await conn.execute(_RAW_INSERT, uuid.uuid4(), 1, "bench.Raw", payload)
-                done += 1
-            return done
-
-        started = time.monotonic()
-        counts = await asyncio.gather(*(loop(c) for c in conns))
-        return sum(counts) / (time.monotonic() - started)
+        async with helper("bench.peer_service",
+                          [b.system.database_url, b.system.kafka, topics.prefix,
+                           str(b.plan.concurrency)],
+                          b.out / "system" / "peer.log"):
+            yield commands
     finally:
-        for conn in conns:
-            await conn.close()
+        commands.forget_pending()
+        await commands.stop()
+
+
+async def lone_latencies(b: Bench, commands: int) -> list[float]:
+    """Latencies (s) of `commands` accepted commands sent one at a time (journeys)."""
+    tally = _Tally(time.monotonic() + 3600)
+    while len(tally.latencies) < commands:
+        user, charger, invitation = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        for command in (register_user(user), register_charger(user, charger),
+                        invite_user(user, charger, invitation)):
+            outcome = await b.commands.run(*command)
+            if not outcome.accepted:
+                raise RuntimeError(f"a lone command was rejected: {outcome.result}")
+            tally.add(outcome)
+        b.pairs.append((user, charger))
+        b.invites_accepted += 1
+    return tally.latencies[:commands]
 
 
 async def run(b: Bench) -> list[dict[str, int]]:
-    """Adds the P1 row; returns each repetition's peak RSS per service (for P6)."""
+    """Adds the P1 rows; returns each repetition's peak RSS per service (for P6)."""
     plan = b.plan
     b.say(f"P1 warm-up {plan.p1_warmup:.0f} s, then {plan.p1_seconds} s "
           f"at {plan.concurrency} commands in flight")
-    await drive(b, plan.p1_warmup)
     values: list[float] = []
+    peer_values: list[float] = []
     memory: list[dict[str, int]] = []
     outcomes: Counter[str] = Counter()
+    peer_outcomes: Counter[str] = Counter()
     latencies: list[float] = []
-    for rep, seconds in enumerate(plan.p1_seconds[: plan.reps]):
-        peaks: dict[str, int] = {}
-        async with (b.peak_rss(peaks),
-                    b.profiled("access-service", "p1-access-service", rep == 0),
-                    b.profiled("notifications-service", "p1-notifications", rep == 0)):
-            tally = await drive(b, seconds)
-        values.append(tally.completed / seconds)
-        memory.append(peaks)
-        outcomes.update(tally.outcomes)
-        latencies.extend(tally.latencies)
-        b.say(f"P1 rep {rep + 1}: {values[-1]:.0f} cmd/s over {seconds:.0f} s")
-    raw = []
-    for _ in range(plan.reps):
-        raw.append(await raw_inserts(b.system.database_url, plan.concurrency, plan.raw_seconds))
-    b.say(f"P1 raw inserts: {', '.join(f'{v:.0f}' for v in raw)} rows/s")
+    seconds_each = plan.p1_seconds[: plan.reps]
+    async with peer(b) as peer_commands:
+        await drive(b, plan.p1_warmup)
+        await drive(b, plan.p1_warmup, peer_commands)
+        # On a shared machine the load drifts within minutes: ours and the peer's
+        # repetitions alternate, each taking the lead in turn, so neither gets the quiet.
+        for rep, seconds in enumerate(seconds_each):
+            for ours in ((True, False) if rep % 2 == 0 else (False, True)):
+                if not ours:
+                    tally = await drive(b, seconds, peer_commands)
+                    peer_values.append(tally.completed / seconds)
+                    peer_outcomes.update(tally.outcomes)
+                    b.say(f"P1 peer rep {rep + 1}: {peer_values[-1]:.0f} cmd/s "
+                          f"over {seconds:.0f} s")
+                    continue
+                peaks: dict[str, int] = {}
+                async with (b.peak_rss(peaks),
+                            b.profiled("access-service", "p1-access-service", rep == 0),
+                            b.profiled("notifications-service", "p1-notifications", rep == 0)):
+                    tally = await drive(b, seconds)
+                values.append(tally.completed / seconds)
+                memory.append(peaks)
+                outcomes.update(tally.outcomes)
+                latencies.extend(tally.latencies)
+                b.say(f"P1 rep {rep + 1}: {values[-1]:.0f} cmd/s over {seconds:.0f} s")
+    lone, floors, parts = await _lone_and_floor(b)
+    note = f"{plan.concurrency} in flight; RegisterUser/RegisterCharger/InviteUser journeys"
     b.rows.append(Row(
-        "P1", "commands end to end", "cmd/s", values, raw,
-        f"asyncpg 1 INSERT/commit, {plan.concurrency} conns", "higher",
-        Target("ratio", ">=", 0.5),
-        note=f"{plan.concurrency} in flight; RegisterUser/RegisterCharger/InviteUser journeys",
+        "P1", "commands end to end", "cmd/s", values, peer_values,
+        "eventsourcing Application, 1 cmd/commit", "higher",
+        Target("ratio", ">=", 3.0, of="peer"), note=note,
+    ))
+    b.rows.append(Row(
+        "P1", "lone command latency, p50", "ms", lone, floors,
+        "2 Kafka round trips + 1 commit", "lower", Target("ratio", "<=", 1.5, of="floor"),
+        note=f"one command in flight, {plan.p1_lone_commands} per repetition",
     ))
     details: dict[str, Any] = {
-        "seconds": list(plan.p1_seconds[: plan.reps]),
+        "seconds": list(seconds_each),
         "concurrency": plan.concurrency,
-        "median_rate": sorted(values)[len(values) // 2],
+        "median_rate": median(values),
         "outcomes": dict(outcomes),
         "latency_ms": {"p50": percentile(latencies, 50) * 1000,
                        "p99": percentile(latencies, 99) * 1000},
+        "peer": {"rates": peer_values, "outcomes": dict(peer_outcomes)},
+        "floor": parts,
     }
     b.details["P1"] = details
     return memory
+
+
+async def _lone_and_floor(b: Bench) -> tuple[list[float], list[float], list[dict[str, float]]]:
+    """Per repetition: the lone commands' p50 (ms) and the floor (ms), measured back to
+    back so both see the same machine."""
+    lone: list[float] = []
+    floors: list[float] = []
+    parts: list[dict[str, float]] = []
+    topic = f"{b.system.topics.prefix}bench.floor"
+    for rep in range(b.plan.reps):
+        latencies = await lone_latencies(b, b.plan.p1_lone_commands)
+        lone.append(median(latencies) * 1000)
+        value, part = await latency_floor.measure(b.system.kafka, topic, b.system.database_url,
+                                                  b.plan.p1_lone_commands)
+        floors.append(value * 1000)
+        parts.append({**part, "lone_p99_ms": percentile(latencies, 99) * 1000})
+        b.say(f"P1 lone rep {rep + 1}: p50 {lone[-1]:.2f} ms, floor {floors[-1]:.2f} ms "
+              f"(round trip {part['kafka_round_trip_ms']:.2f} ms, commit "
+              f"{part['commit_ms']:.2f} ms)")
+    return lone, floors, parts

@@ -75,7 +75,8 @@ class Target:
 
 @dataclass
 class Row:
-    """One line of the table: repetitions of our figure and of the raw baseline."""
+    """One line of the table: repetitions of our figure and of its baseline (raw, a peer
+    or a floor), measured in the same run."""
 
     key: str
     name: str
@@ -164,7 +165,7 @@ def fmt_spread(row: Row) -> str:
     return f"{fmt_number(low)}..{fmt_number(high)}{percent}"
 
 
-HEADERS = ("", "measure", "median", "spread (n)", "raw baseline", "ratio", "target", "met")
+HEADERS = ("", "measure", "median", "spread (n)", "baseline", "ratio", "target", "met")
 
 
 def table_cells(row: Row) -> tuple[str, ...]:
