@@ -10,10 +10,11 @@ reads the primary, the second's reads the replica (`QUERY_DATABASE_URL`). For
 - samples, every 50 ms, the replica's replay lag as the primary sees it
   (`pg_stat_replication`: WAL bytes behind, `replay_lag`) and the read-model positions
   behind (the primary's tracking row minus the replica's);
-- probes read-your-writes: a client registers a charger, then asks both APIs at once
-  whether its owner may use it with `min_position` = the result's position, timing each
-  answer from the result's arrival. The primary API is the baseline (same commands, same
-  moment): the ratio is what reading from the replica adds. An answer that denies the
+- probes read-your-writes (`PROBES` at once): a client registers a charger, then asks
+  both APIs at once whether its owner may use it with `min_position` = the result's
+  position, timing each answer from the result's arrival. The primary API is the
+  baseline (same commands, same moment): the ratio is what reading from the replica
+  adds (its replay, and the 5 ms poll of its tracking row). An answer that denies the
   owner after waiting for the position would break `min_position`: counted, must be 0.
 
 Writes `var/bench/replica-lag.json`; exits 1 on a violation.
@@ -44,6 +45,8 @@ from harness.sink_process import SinkProcess
 from services.access.projection.apply import read_position
 
 SAMPLE_SECONDS = 0.05
+PROBES = 4
+"""Read-your-writes probes in flight besides the load (each its own owner and charger)."""
 
 
 async def sample_lag(replicated: ReplicatedDatabase, until: float,
@@ -57,7 +60,8 @@ async def sample_lag(replicated: ReplicatedDatabase, until: float,
             replayed = await read_position(replica)
             if row is not None:
                 into["behind_bytes"].append(float(row["behind_bytes"] or 0))
-                into["replay_lag_ms"].append(float(row["replay_lag_s"] or 0) * 1000)
+                if row["replay_lag_s"] is not None:  # NULL: caught up and idle a while
+                    into["replay_lag_ms"].append(float(row["replay_lag_s"]) * 1000)
             into["positions_behind"].append(float(max(0, ahead - replayed)))
             await asyncio.sleep(SAMPLE_SECONDS)
     finally:
@@ -121,9 +125,10 @@ async def measure(system: System, replicated: ReplicatedDatabase, replica_api: s
         found: dict[str, Any] = {"primary": [], "replica": [], "violations": 0,
                                  "statuses": Counter()}
         sampler = asyncio.create_task(sample_lag(replicated, until, lag))
-        prober = asyncio.create_task(probe(commands, system.api, replica_api, until, found))
+        probers = [asyncio.create_task(probe(commands, system.api, replica_api, until, found))
+                   for _ in range(PROBES)]
         load = await phase(commands, concurrency, seconds, sent)
-        for task in (sampler, prober):
+        for task in (sampler, *probers):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:
@@ -133,6 +138,7 @@ async def measure(system: System, replicated: ReplicatedDatabase, replica_api: s
         "concurrency": concurrency, "seconds": seconds,
         "cmd_per_s": round(load.completed / seconds, 1),
         "replay_lag_ms": ms(lag["replay_lag_ms"], 1.0),
+        "samples": len(lag["behind_bytes"]),
         "behind_bytes": ms(lag["behind_bytes"], 1.0),
         "positions_behind": ms(lag["positions_behind"], 1.0),
         "read_your_writes_ms": {"primary_api": primary, "replica_api": replica},

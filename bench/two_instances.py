@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
@@ -86,10 +87,26 @@ async def phase(commands: Commands, concurrency: int, seconds: float,
     return load
 
 
-def commands_handled(api: str) -> float:
-    """The commands an instance's executor finished (its `/metrics`), every outcome."""
+def counted(api: str, series: str) -> float:
+    """A counter of an instance's `/metrics`, summed over its labels: `access_commands_total`
+    (commands its executor finished), `access_relay_published_total` (events its relay
+    published)."""
     return sum(v for k, v in metrics(http_text(f"{api}/metrics", TOKEN)).items()
-               if k.startswith("access_commands_total"))
+               if k.startswith(series))
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (/proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def snapshot(apis: list[str], pids: list[int | None]) -> list[tuple[float, float, float]]:
+    return [(counted(api, "access_commands_total"), counted(api, "access_relay_published_total"),
+             cpu_seconds(pid)) for api, pid in zip(apis, pids, strict=True)]
 
 
 async def measure(system: System, concurrency: int, seconds: float,
@@ -101,25 +118,30 @@ async def measure(system: System, concurrency: int, seconds: float,
     try:
         rates: dict[str, float] = {}
         apis = [system.api]
+        pids = [system.access.pid if system.access else None]
         for instances in (1, 2):
             if instances == 2:
                 second = await asyncio.to_thread(system.add_access)
                 apis.append(system.api_of(second))
+                pids.append(second.pid)
                 # Both ready = both hold partitions; let the rebalance settle.
                 if not await wait_until(lambda: all(http_ok(f"{a}/readyz") for a in apis), 60):
                     raise RuntimeError("the two instances did not both become ready")
                 await asyncio.sleep(3)
             await phase(commands, concurrency, warmup, sent)
-            before = [commands_handled(api) for api in apis]
+            before = snapshot(apis, pids)
             load = await phase(commands, concurrency, seconds, sent)
-            after = [commands_handled(api) for api in apis]
+            after = snapshot(apis, pids)
+            delta = [[round(a - b, 1) for a, b in zip(x, y, strict=True)]
+                     for x, y in zip(after, before, strict=True)]
             rates[str(instances)] = load.completed / seconds
             report[f"instances_{instances}"] = {
                 "cmd_per_s": round(load.completed / seconds, 1),
                 "outcomes": dict(load.outcomes),
                 "latency_ms": {"p50": round(percentile(load.latencies, 50) * 1000, 1),
                                "p99": round(percentile(load.latencies, 99) * 1000, 1)},
-                "handled_per_instance": [a - b for a, b in zip(after, before, strict=True)],
+                "per_instance": [dict(zip(("commands", "events_published", "cpu_s"), d,
+                                          strict=True)) for d in delta],
             }
             print(f"  two-instances | {instances} instance(s): {rates[str(instances)]:.0f} "
                   f"cmd/s over {seconds:.0f} s at {concurrency} in flight", flush=True)
