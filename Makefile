@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit rebuild bench faults compose-cli up down clean contract-docs
+.PHONY: help install run test lint unit integration e2e audit rebuild bench bench-scaling faults compose-cli up down clean contract-docs
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="statu
 BENCH_ARGS ?=
 bench: install  ## P1-P8 against raw baselines on a system of its own (~8 min; not in `test`)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-scaling: install  ## docs/scaling.md's figures: 1 vs 2 access instances, replica lag (~2 min)
+	$(BIN)/python -m bench.two_instances
+	$(BIN)/python -m bench.replica_lag
 
 faults: install  ## crash/outage/flood scenarios, conservation-checked (~20 min; ARGS="--only kill-access")
 	$(BIN)/python -m faults $(ARGS)

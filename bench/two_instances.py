@@ -129,9 +129,12 @@ async def measure(system: System, concurrency: int, seconds: float,
                     raise RuntimeError("the two instances did not both become ready")
                 await asyncio.sleep(3)
             await phase(commands, concurrency, warmup, sent)
+            broker = system.broker.process.pid if system.broker and system.broker.process else None
             before = snapshot(apis, pids)
+            others = (cpu_seconds(broker), time.process_time())
             load = await phase(commands, concurrency, seconds, sent)
             after = snapshot(apis, pids)
+            others = (cpu_seconds(broker) - others[0], time.process_time() - others[1])
             delta = [[round(a - b, 1) for a, b in zip(x, y, strict=True)]
                      for x, y in zip(after, before, strict=True)]
             rates[str(instances)] = load.completed / seconds
@@ -142,6 +145,7 @@ async def measure(system: System, concurrency: int, seconds: float,
                                "p99": round(percentile(load.latencies, 99) * 1000, 1)},
                 "per_instance": [dict(zip(("commands", "events_published", "cpu_s"), d,
                                           strict=True)) for d in delta],
+                "cpu_s_broker": round(others[0], 1), "cpu_s_bench_client": round(others[1], 1),
             }
             print(f"  two-instances | {instances} instance(s): {rates[str(instances)]:.0f} "
                   f"cmd/s over {seconds:.0f} s at {concurrency} in flight", flush=True)

@@ -89,11 +89,15 @@ async def audit_tools(books: Books, env: Mapping[str, str]) -> None:
     """`access-audit verify` (the hash chain) and `access-rebuild --check` on the store."""
     verify = await _run_json([str(BIN / "access-audit"), "verify", "--json"], env)
     books.chain_ok = verify.get("ok") is True and verify.get("code") == 0
-    books.details["verify"] = {k: verify.get(k) for k in ("ok", "count", "code")}
+    books.details["verify"] = {k: verify[k] for k in ("ok", "count", "code", "output")
+                               if k in verify}
     rebuild = await _run_json([str(BIN / "access-rebuild"), "--check", "--json"], env)
     books.rebuild_equal = rebuild.get("ok") is True and rebuild.get("code") == 0
-    books.details["rebuild"] = {"ok": rebuild.get("ok"), "position": rebuild.get("position"),
-                                "code": rebuild.get("code")}
+    books.details["rebuild"] = {k: rebuild[k] for k in ("ok", "position", "code", "output")
+                                if k in rebuild}
+    if not books.rebuild_equal:  # which tables differ, and how
+        books.details["rebuild"]["tables"] = [
+            t for t in rebuild.get("tables", []) if not t.get("equal", t.get("ok", True))]
 
 
 async def _run_json(command: list[str], env: Mapping[str, str]) -> dict[str, Any]:
