@@ -160,18 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     var = out / "replica-lag"
     replicated = ReplicatedDatabase(var / "log", Database(prefix="ca_bench_replica",
                                                           own_cluster=True))
-    system = System(var, SinkProcess(), name="bench", token=TOKEN, supervised=False,
-                    notifications=False, database=Database(url=""), ready_timeout=150.0,
-                    stop_timeout=40.0)
+    system: System | None = None
     try:
         replicated.start()
-        system.database = Database(url=replicated.url)
+        system = System(var, SinkProcess(), name="bench", token=TOKEN, supervised=False,
+                        notifications=False, database=Database(url=replicated.url),
+                        ready_timeout=150.0, stop_timeout=40.0)
         system.start()
         second = system.add_access(QUERY_DATABASE_URL=replicated.replica_url)
         report = asyncio.run(measure(system, replicated, system.api_of(second),
                                      args.concurrency, args.seconds, args.warmup))
     finally:
-        system.stop()
+        if system is not None:
+            system.stop()
         replicated.stop()
     out.mkdir(parents=True, exist_ok=True)
     (out / "replica-lag.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -52,8 +52,8 @@ class CountingCommands(Commands):
 
 @dataclass
 class Load:
-    """What one phase's journeys did: commands answered before the deadline, and every
-    command id sent (for the books)."""
+    """What one phase's journeys did: commands answered before the deadline, their
+    latencies and outcomes."""
 
     deadline: float
     completed: int = 0
