@@ -100,15 +100,31 @@ async def audit_tools(books: Books, env: Mapping[str, str]) -> None:
             t for t in rebuild.get("tables", []) if not t.get("equal", t.get("ok", True))]
 
 
-async def _run_json(command: list[str], env: Mapping[str, str]) -> dict[str, Any]:
-    done = await asyncio.to_thread(subprocess.run, command, env=dict(env), capture_output=True,
-                                   text=True, timeout=300, check=False)
+CONNECTION_LIMIT = "too many clients already"
+"""PostgreSQL refusing a connection at `max_connections`: on this machine's shared server
+other runs' databases can fill it for a moment. A tool that could not connect has
+judged nothing, so it is asked again (a verdict, even a failing one, never is)."""
+
+
+async def _run_json(command: list[str], env: Mapping[str, str],
+                    attempts: int = 5) -> dict[str, Any]:
+    done = await _run(command, env)
+    for _ in range(attempts - 1):
+        if CONNECTION_LIMIT not in done.stderr:
+            break
+        await asyncio.sleep(3)
+        done = await _run(command, env)
     try:
         report = json.loads(done.stdout)
     except ValueError:
         return {"code": done.returncode, "output": (done.stdout + done.stderr)[-2000:]}
     return {**report, "code": done.returncode} if isinstance(report, dict) else {
         "code": done.returncode}
+
+
+async def _run(command: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(subprocess.run, command, env=dict(env), capture_output=True,
+                                   text=True, timeout=300, check=False)
 
 
 def _command_id(state: bytes) -> str | None:
