@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 comma := ,
-.PHONY: help install run test lint unit integration e2e audit rebuild bench bench-growth faults compose-cli up down clean contract-docs
+.PHONY: help install run test lint unit integration e2e audit rebuild bench bench-growth bench-scaling faults compose-cli up down clean contract-docs
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,10 @@ bench: install  ## P1-P8 against raw baselines on a system of its own (~8 min; n
 
 bench-growth: install  ## P7 curves, P4 and P6 on fleets of SIZES events (default 100k,1m; 10m takes long)
 	$(BIN)/python -m bench.growth --sizes $(or $(SIZES),100k$(comma)1m) --plot docs/growth.png $(GROWTH_ARGS)
+
+bench-scaling: install  ## docs/scaling.md's figures: 1 vs 2 access instances, replica lag (~2 min)
+	$(BIN)/python -m bench.two_instances
+	$(BIN)/python -m bench.replica_lag
 
 faults: install  ## crash/outage/flood scenarios, conservation-checked (~20 min; ARGS="--only kill-access")
 	$(BIN)/python -m faults $(ARGS)

@@ -81,6 +81,7 @@ class System(Generic[SinkT]):
     topics: Topics = field(default_factory=Topics)
     broker: Broker | None = None
     access: ServiceProcess | None = None
+    more_access: list[ServiceProcess] = field(default_factory=list)
     notifier: ServiceProcess | None = None
     more_notifiers: list[ServiceProcess] = field(default_factory=list)
     ocpp: ServiceProcess | None = None
@@ -195,6 +196,24 @@ class System(Generic[SinkT]):
         gateway.start(self.ready_timeout)
         return gateway
 
+    def add_access(self, **env: str) -> ServiceProcess:
+        """Another access-service instance in the same consumer group on the same database
+        (its own API port and instance name; `env` adds variables, e.g.
+        `QUERY_DATABASE_URL`), started and ready: it holds some command partitions."""
+        n = len(self.more_access) + 2
+        port = free_port()
+        env = {**self.env, "API_PORT": str(port), "ACCESS_INSTANCE": f"access-{n}", **env}
+        access = ServiceProcess("access-service", env, self.log_dir / f"access-{n}.log",
+                                f"http://127.0.0.1:{port}/readyz")
+        self.more_access.append(access)
+        access.start(self.ready_timeout)
+        return access
+
+    @staticmethod
+    def api_of(access: ServiceProcess) -> str:
+        """The query API of an access-service instance (`add_access`)."""
+        return f"http://127.0.0.1:{access.env['API_PORT']}"
+
     def add_notifier(self) -> ServiceProcess:
         """Another notification-service instance in the same consumer group, sharing the
         sent-log (its own metrics port and instance name), started and ready."""
@@ -249,7 +268,7 @@ class System(Generic[SinkT]):
             with contextlib.suppress(Exception):
                 stop_process(self.run, self.stop_timeout)
         for service in (*self.more_gateways, self.ocpp, *self.more_notifiers, self.notifier,
-                        self.access):
+                        *self.more_access, self.access):
             if service is not None and service.alive:
                 with contextlib.suppress(Exception):
                     service.terminate(self.stop_timeout)

@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import uvicorn
 from faststream.kafka import KafkaBroker
 
+from services.access.api.tracked_position import TrackedPosition
 from services.access.config import AccessSettings
 from services.access.eventlog.reader import EventLog, pooled
 from services.access.eventlog.watch import LogWatch
@@ -36,6 +37,9 @@ from services.access.store.application import AccessStore, open_store
 from services.common import tracing
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
+
+if TYPE_CHECKING:
+    from services.access.api.context import ReadPosition
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,8 @@ class AccessService:
         self._watch: LogWatch | None = None
         self._server: uvicorn.Server | None = None
         self._incarnation: Incarnation | None = None
+        self._query_pool: asyncpg.Pool | None = None
+        self._query_position: TrackedPosition | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -154,12 +160,28 @@ class AccessService:
         assert self.projection is not None
         metrics = service_metrics(self.pool, EventLog(), self.projection, self.consumer,
                                   self.relay, self.scheduler, self.local_lists)
-        app = create_app(self.pool, self.settings, self.projection, self.readiness,
-                         metrics=metrics)
+        pool: asyncpg.Pool = self.pool
+        position: ReadPosition = self.projection
+        if self.settings.query_database_url:
+            # A replica: its own pool, answering at the position the replica has replayed.
+            pool = self._query_pool = await asyncpg.create_pool(
+                self.settings.query_database_url, min_size=2, max_size=8, reset=keep_session)
+            self._query_position = TrackedPosition(pool)
+            await self._query_position.refresh()
+            self._query_position.start()
+            position = self._query_position
+        app = create_app(pool, self.settings, position, self.readiness, metrics=metrics)
         config = uvicorn.Config(app, host="0.0.0.0", port=self.settings.api_port,  # noqa: S104
                                 log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._tasks.append(asyncio.create_task(self._server.serve(), name="api"))
+
+    async def _stop_query_side(self) -> None:
+        """The replica's position poller and pool, when the API reads a replica."""
+        if self._query_position is not None:
+            await self._query_position.stop()
+        if self._query_pool is not None:
+            await self._query_pool.close()
 
     async def readiness(self) -> dict[str, bool]:
         consumer = self._commands_consumer()
@@ -181,6 +203,7 @@ class AccessService:
                 await task
         if self.projection is not None:
             await self.projection.stop()
+        await self._stop_query_side()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self._watch is not None:

@@ -33,6 +33,10 @@ TokenSet = Annotated[frozenset[SecretStr], NoDecode]
 
 class AccessSettings(Settings):
     api_port: int = 8000
+    query_database_url: str = Field("", repr=False)  # may hold a password
+    """`QUERY_DATABASE_URL`: where the query API reads the read models, e.g. a streaming
+    replica of `DATABASE_URL`; its `min_position` is then the replica's own tracking
+    row (`api/tracked_position.py`). Empty: `DATABASE_URL`, at the projection's position."""
     api_tokens: TokenSet = frozenset()
     """Bearer tokens of the query API (`API_TOKENS`)."""
     audit_tokens: TokenSet = frozenset()

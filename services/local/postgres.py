@@ -186,6 +186,22 @@ class LocalPostgres:
             time.sleep(0.1)
 
 
+def base_backup(primary_port: int, data_dir: Path) -> None:
+    """Copy the cluster on 127.0.0.1:`primary_port` into `data_dir` as a hot standby that
+    streams from it (`pg_basebackup -R`: `standby.signal` and `primary_conninfo` written);
+    start it with `LocalPostgres(data_dir, another_port)`. The primary must allow
+    replication connections, as initdb's trust cluster does from 127.0.0.1."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _hand_over(data_dir)
+    done = subprocess.run(
+        [str(server_bindir() / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port),
+         "-U", "postgres", "-D", str(data_dir), "-R", "-X", "stream", "-c", "fast"],
+        check=False, capture_output=True, text=True, cwd="/", **_run_as(),
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pg_basebackup into {data_dir} failed: {done.stderr.strip()}")
+
+
 def start_cluster(data_dir: Path, port: int, log_path: Path | None = None) -> LocalPostgres:
     """Initialise (once) and start a cluster; the caller stops it with `.stop()`."""
     cluster = LocalPostgres(data_dir, port, log_path)
