@@ -9,7 +9,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint unit integration e2e audit rebuild bench faults compose-cli up down clean contract-docs
+.PHONY: help install run test lint unit integration e2e audit rebuild bench seed-fleet faults compose-cli up down clean contract-docs
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,13 @@ keys: install  ## key-encryption keys of person keys, e.g. make keys ARGS="statu
 BENCH_ARGS ?=
 bench: install  ## P1-P8 against raw baselines on a system of its own (~8 min; not in `test`)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The history is the same for the same SIZE and SEED (ids from the seed); ARGS="--workers 2"
+# writes fleets side by side. DATABASE_URL unset: a new database, named in the output.
+SIZE ?= 100k
+SEED ?= 1
+seed-fleet: install  ## a fleet-scale history (SIZE events, SEED) into DATABASE_URL, e.g. SIZE=1M SEED=7
+	$(BIN)/python -m bench.fleet --size $(SIZE) --seed $(SEED) $(ARGS)
 
 faults: install  ## crash/outage/flood scenarios, conservation-checked (~20 min; ARGS="--only kill-access")
 	$(BIN)/python -m faults $(ARGS)

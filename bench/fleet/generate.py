@@ -27,10 +27,10 @@ from bench.fleet.tally import BigFleet, FleetSummary, Tally
 from bench.fleet.writer import STEP, TOKEN_SECRET, Writer
 from services.access.store.application import AccessStore, open_store
 
-EVENTS_PER_CHARGER = 16
+EVENTS_PER_CHARGER = 14
 """What one charger brings with its drivers, shares, keys and invitations (measured):
 how the budget is split into fleets."""
-EVENTS_PER_COMMAND = 4.5
+EVENTS_PER_COMMAND = 4.2
 """What a command of the mix writes on average (measured): sizes the time slots."""
 QUIET_DAYS = 10
 """The main story ends this long before `ends_at` (longer than an invitation lives)."""
@@ -74,7 +74,8 @@ def today() -> datetime:
 def plan_fleets(seed: int, size: int, ends_at: datetime) -> list[FleetPlan]:
     rng = random.Random(f"{seed}:fleets")
     counts = [min(fleets.MAX_CHARGERS, max(fleets.MIN_CHARGERS, size // EVENTS_PER_CHARGER // 2))]
-    while sum(counts) * EVENTS_PER_CHARGER < size:
+    # Another fleet while the budget left is over half the smallest fleet's.
+    while size - sum(counts) * EVENTS_PER_CHARGER > fleets.MIN_CHARGERS * EVENTS_PER_CHARGER // 2:
         left = max(fleets.MIN_CHARGERS, size // EVENTS_PER_CHARGER - sum(counts))
         drawn = math.exp(rng.uniform(math.log(fleets.MIN_CHARGERS),
                                      math.log(fleets.MAX_CHARGERS)))

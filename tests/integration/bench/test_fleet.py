@@ -19,7 +19,7 @@ from services.access.rebuild_cli import run_rebuild
 
 pytestmark = pytest.mark.integration
 
-SIZE = 2000
+SIZE = 1500
 SEED = 11
 ENDS_AT = datetime(2026, 6, 1, tzinfo=UTC)
 KINDS = {  # the list, as the domain names its events
