@@ -162,9 +162,10 @@ def build_fleet(world: World, size: int) -> Fleet:
 
 
 def share(world: World, fleet: Fleet) -> None:
-    """Each driver's chargers (a few, often the popular ones; one driver a great many),
-    set by the owner; later some drivers' lists change."""
-    _w, rng = world.writer, world.rng
+    """Each driver's chargers (a few, often the popular ones), set by the owner: the first
+    driver has a great many, the first charger is shared with a fifth of the drivers;
+    later some drivers' lists change."""
+    rng = world.rng
     popular = fleet.chargers[:max(1, len(fleet.chargers) // 20)]
     for index, driver in enumerate(fleet.drivers):
         if index == 0:
@@ -174,6 +175,8 @@ def share(world: World, fleet: Fleet) -> None:
             chosen = rng.sample(fleet.chargers, count)
             if rng.random() < 0.5:
                 chosen = list(dict.fromkeys([rng.choice(popular), *chosen]))
+            if rng.random() < 0.2:
+                chosen = list(dict.fromkeys([fleet.chargers[0], *chosen]))
         update(world, fleet, driver, chosen)
     for driver in fleet.drivers[1:]:
         if rng.random() < 0.1:
