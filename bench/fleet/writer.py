@@ -23,7 +23,8 @@ TOKEN_SECRET = DEV_TOKEN_SECRET.encode()
 """The local service's default secret: `make run` on the result accepts the tokens."""
 INVITATION_TTL = timedelta(days=7)
 STEP = timedelta(seconds=10)
-"""Time between two commands: 10 M events (~3.5 M commands) span about a year."""
+"""Time between two commands: 10 M events (~2.4 M commands, in slots half again as long
+as they need) span about a year."""
 
 
 class PlanBrokenError(RuntimeError):
@@ -45,7 +46,8 @@ class Writer:
 
     def begin(self, story: str, start: datetime, limit: datetime) -> None:
         """A story of its own (command ids `story:n`) on a clock from `start` that stops
-        at `limit`."""
+        at `limit`. The clock is read when a batch runs: the last story must be settled."""
+        assert not self._pending, "begin a story only when the last one is settled"
         self._story, self._told = story, 0
         self.now, self.limit = start, limit
 
