@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 comma := ,
-.PHONY: help install run test lint unit integration e2e audit rebuild bench bench-growth bench-scaling faults compose-cli up down clean contract-docs
+.PHONY: help install run test lint unit integration e2e audit rebuild bench bench-growth bench-scaling seed-fleet faults compose-cli up down clean contract-docs
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,13 @@ bench-growth: install  ## P7 curves, P4 and P6 on fleets of SIZES events (defaul
 bench-scaling: install  ## docs/scaling.md's figures: 1 vs 2 access instances, replica lag (~2 min)
 	$(BIN)/python -m bench.two_instances
 	$(BIN)/python -m bench.replica_lag
+
+# The history is the same for the same SIZE and SEED (ids from the seed); ARGS="--workers 2"
+# writes fleets side by side. DATABASE_URL unset: a new database, named in the output.
+SIZE ?= 100k
+SEED ?= 1
+seed-fleet: install  ## a fleet-scale history (SIZE events, SEED) into DATABASE_URL, e.g. SIZE=1M SEED=7
+	$(BIN)/python -m bench.fleet --size $(SIZE) --seed $(SEED) $(ARGS)
 
 faults: install  ## crash/outage/flood scenarios, conservation-checked (~20 min; ARGS="--only kill-access")
 	$(BIN)/python -m faults $(ARGS)

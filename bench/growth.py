@@ -31,6 +31,7 @@ import matplotlib
 import psycopg
 from psycopg import sql
 
+from bench.fleet import seed_fleet
 from bench.http import Connection
 from bench.stats import Row, Target, median, percentile, render_table, report_json
 from bench.system import TOKEN, System, memory_kib
@@ -115,8 +116,6 @@ def ensure_fleet(admin_url: str, size: int, seed: int, reseed: bool,
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     say(f"{size_label(size)}: writing a fleet of {size:,} events into {name} (seed {seed})")
     started = time.monotonic()
-    from bench.fleet import seed_fleet  # noqa: PLC0415 - loads the whole domain; only when writing
-
     seed_fleet(url, size, seed)
     seconds = time.monotonic() - started
     with psycopg.connect(url, autocommit=True) as conn:

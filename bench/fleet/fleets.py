@@ -1,0 +1,343 @@
+"""One fleet's life, as commands: its people, chargers, shares, keys, invitations,
+transfers and a forgotten driver, in an order every rule accepts.
+
+Each function sends commands through the `Writer` and notes in the `Tally` what they
+should leave behind, so a test can hold the read model against it. Invitees are people
+of their own (never drivers), so a share comes either from the owner's UpdateUserAccess
+or from one accepted invitation, and the tally need not model how the two combine.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from bench.fleet.tally import Tally
+from bench.fleet.writer import TOKEN_SECRET, Writer
+from charger_access_client.commands import (
+    AcceptInvitation,
+    AddChargeKey,
+    AddGroupMember,
+    BlockChargeKey,
+    CreateGroup,
+    DeclineInvitation,
+    ForgetUser,
+    InviteUser,
+    MoveChargerToGroup,
+    RegisterCharger,
+    RegisterUser,
+    RemoveChargeKey,
+    RemoveGroupMember,
+    RemoveUser,
+    ResendInvitation,
+    RevokeInvitation,
+    TransferChargerOwnership,
+    TransferChargerToUser,
+    UnblockChargeKey,
+    UpdateUserAccess,
+)
+from services.access.domain.invitation import Invitation
+from services.common.tokens import invitation_token
+
+MIN_CHARGERS = 50
+MAX_CHARGERS = 5000
+MAX_SHARES_IN_ONE_UPDATE = 1000
+"""UpdateUserAccess takes at most this many chargers (the contract's limit)."""
+MAX_INVITED_CHARGERS = 3
+LOCALES = ("en", "nb", "fr")
+FATES = ("accepted", "accepted", "resent", "declined", "revoked", "expired")
+"""What becomes of a fleet's invitations, in turn ("resent": sent again, then accepted)."""
+
+
+@dataclass
+class Person:
+    user_id: UUID
+    email: str
+    phone: str | None
+
+
+@dataclass
+class Fleet:
+    group_id: UUID
+    owner: Person
+    admins: list[Person]
+    chargers: list[UUID] = field(default_factory=list)
+    drivers: list[Person] = field(default_factory=list)
+    spare: list[UUID] = field(default_factory=list)
+    """Chargers given away at the end: never invited to."""
+
+
+@dataclass
+class World:
+    """One fleet's story: its own random numbers, names and clock (from the seed and the
+    fleet's number only), so fleets can be written in any order, or side by side."""
+
+    writer: Writer
+    tally: Tally
+    ends_at: datetime
+    index: int
+    rng: random.Random
+    people: int = 0
+    serials: int = 0
+    tokens: int = 0
+
+    def new_id(self) -> UUID:
+        return UUID(int=self.rng.getrandbits(128), version=4)
+
+    def person(self, *, phone: bool = False, name: bool = True) -> Person:
+        """Register a new user (and their personal group)."""
+        self.people += 1
+        n = self.people
+        person = Person(self.new_id(), f"driver{n}.f{self.index}@fleet.example",
+                        f"+47{self.index:05d}{n:06d}" if phone else None)
+        self.writer.run(person.user_id, RegisterUser(
+            user_id=person.user_id, email=person.email, phone=person.phone,
+            name=f"Driver {n}" if name else None,
+            locale=self.rng.choice(LOCALES)))
+        self.tally.users += 1
+        return person
+
+    def address(self) -> str:
+        """An e-mail address nobody registered."""
+        self.people += 1
+        return f"invitee{self.people}.f{self.index}@fleet.example"
+
+    def charger(self, actor: Person, group_id: UUID | None) -> UUID:
+        self.serials += 1
+        charger_id = self.new_id()
+        self.writer.run(actor.user_id, RegisterCharger(
+            charger_id=charger_id, serial_number=f"FLT-{self.index}-{self.serials}",
+            name=f"Charger {self.index}-{self.serials}", group_id=group_id))
+        self.tally.chargers += 1
+        self.tally.charger_group[charger_id] = group_id or actor.user_id
+        self.tally.charger_owner[charger_id] = actor.user_id
+        return charger_id
+
+    def window(self) -> dict[str, datetime]:
+        """No window (half the shares), one ending after the history, or one starting
+        after it: no boundary falls inside the history, where the scheduler would have
+        appended it (its events are the scheduler's to write, not a command's)."""
+        rng, end = self.rng, self.ends_at
+        kind = rng.random()
+        if kind < 0.5:
+            return {}
+        until = end + timedelta(days=rng.randint(30, 365))
+        if kind < 0.8:
+            return {"valid_until": until}
+        starts = end + timedelta(days=rng.randint(2, 20))
+        return {"valid_from": starts, "valid_until": starts + timedelta(days=rng.randint(30, 365))}
+
+
+def build_fleet(world: World, size: int) -> Fleet:
+    w, t, rng = world.writer, world.tally, world.rng
+    owner = world.person(phone=True)
+    fleet = Fleet(world.new_id(), owner, [world.person() for _ in range(1 + size // 500)])
+    w.run(owner.user_id, CreateGroup(group_id=fleet.group_id, name=f"Fleet {world.index}"))
+    t.fleets += 1
+    t.fleet_members += 1 + len(fleet.admins)
+    for admin in fleet.admins:
+        w.run(owner.user_id, AddGroupMember(group_id=fleet.group_id, user_id=admin.user_id,
+                                            role="admin"))
+    managers = [owner, *fleet.admins]
+    moved = max(1, size // 100)
+    for _ in range(size - moved):
+        fleet.chargers.append(world.charger(rng.choice(managers), fleet.group_id))
+    for _ in range(moved):  # bought first, then brought into the fleet
+        charger_id = world.charger(owner, None)
+        w.run(owner.user_id, MoveChargerToGroup(charger_id=charger_id, group_id=fleet.group_id))
+        t.charger_group[charger_id] = fleet.group_id
+        t.transfers["MoveChargerToGroup"] += 1
+        fleet.chargers.append(charger_id)
+    fleet.spare = fleet.chargers[-max(1, size // 200):]
+    for _ in range(max(2, size // 2)):
+        driver = world.person(phone=rng.random() < 0.3, name=rng.random() < 0.8)
+        w.run(rng.choice(managers).user_id, AddGroupMember(
+            group_id=fleet.group_id, user_id=driver.user_id, role="member"))
+        fleet.drivers.append(driver)
+    t.fleet_members += len(fleet.drivers)
+    return fleet
+
+
+def share(world: World, fleet: Fleet) -> None:
+    """Each driver's chargers (a few, often the popular ones), set by the owner: the first
+    driver has a great many, the first charger is shared with a fifth of the drivers;
+    later some drivers' lists change."""
+    rng = world.rng
+    popular = fleet.chargers[:max(1, len(fleet.chargers) // 20)]
+    for index, driver in enumerate(fleet.drivers):
+        if index == 0:
+            chosen = fleet.chargers[:MAX_SHARES_IN_ONE_UPDATE]
+        else:
+            count = min(len(fleet.chargers), rng.choice((1, 1, 2, 3, 5, 8)))
+            chosen = rng.sample(fleet.chargers, count)
+            if rng.random() < 0.5:
+                chosen = list(dict.fromkeys([rng.choice(popular), *chosen]))
+            if rng.random() < 0.2:
+                chosen = list(dict.fromkeys([fleet.chargers[0], *chosen]))
+        update(world, fleet, driver, chosen)
+    for driver in fleet.drivers[1:]:
+        if rng.random() < 0.1:
+            update(world, fleet, driver, rng.sample(fleet.chargers, min(3, len(fleet.chargers))))
+
+
+def update(world: World, fleet: Fleet, driver: Person, chargers: list[UUID]) -> None:
+    """UpdateUserAccess by the owner: the driver's shares on the fleet become `chargers`."""
+    rng = world.rng
+    level = "manage" if rng.random() < 0.05 else "charge"
+    window = world.window()
+    world.writer.run(fleet.owner.user_id, UpdateUserAccess(
+        user_id=driver.user_id, charger_ids=chargers, level=level, **window))
+    world.tally.revoke_in_group(driver.user_id, fleet.group_id)
+    for charger_id in chargers:
+        world.tally.grant(charger_id, driver.user_id, level, bool(window))
+
+
+def family(world: World, fleet: Fleet) -> None:
+    """A few drivers share a charger of their own (in their personal group) with another."""
+    w, rng, t = world.writer, world.rng, world.tally
+    for driver in fleet.drivers[1:]:
+        if rng.random() >= 0.05:
+            continue
+        charger_id = world.charger(driver, None)
+        other = rng.choice(fleet.drivers)
+        if other is driver:
+            continue
+        window = world.window()
+        w.run(driver.user_id, UpdateUserAccess(user_id=other.user_id, charger_ids=[charger_id],
+                                               **window))
+        t.grant(charger_id, other.user_id, "charge", bool(window))
+
+
+def keys(world: World, fleet: Fleet) -> None:
+    """Cards handed out by an admin; some blocked (a few of them unblocked), some removed."""
+    w, rng, t = world.writer, world.rng, world.tally
+    admin = fleet.admins[0]
+    for driver in fleet.drivers:
+        if rng.random() >= 0.6:
+            continue
+        for _ in range(rng.choice((1, 1, 2))):
+            world.tokens += 1
+            key_id = world.new_id()
+            w.run(admin.user_id, AddChargeKey(key_id=key_id, user_id=driver.user_id,
+                                              id_token=f"FLEET{world.index:05X}{world.tokens:06X}",
+                                              label=f"Card {world.tokens}"))
+            t.add_key(driver.user_id, key_id)
+            # Every fate in every fleet: its first keys are blocked/unblocked/removed.
+            fate = [0.0, 0.05, 0.12][world.tokens - 1] if world.tokens <= 3 else rng.random()
+            if fate < 0.1:
+                w.run(admin.user_id, BlockChargeKey(key_id=key_id))
+                t.keys[key_id] = True
+                if fate < 0.04:
+                    w.run(admin.user_id, UnblockChargeKey(key_id=key_id))
+                    t.keys[key_id] = False
+            elif fate < 0.15:
+                w.run(admin.user_id, RemoveChargeKey(key_id=key_id))
+                t.remove_key(driver.user_id, key_id)
+
+
+def invite(world: World, fleet: Fleet) -> None:
+    """Invitations to people outside the fleet, each with its fate: accepted (some after
+    being sent again), declined, revoked, or left to expire."""
+    w, rng, t = world.writer, world.rng, world.tally
+    invitable = fleet.chargers[:len(fleet.chargers) - len(fleet.spare)]
+    first = rng.randrange(len(FATES))
+    for n in range(max(len(FATES), len(fleet.chargers) // 10)):
+        fate = FATES[(first + n) % len(FATES)]  # every fate in every fleet
+        invitee = world.person() if fate in ("accepted", "resent", "declined") else None
+        email = invitee.email if invitee else world.address()
+        invitation_id = world.new_id()
+        chargers = rng.sample(invitable, min(len(invitable), rng.randint(1, MAX_INVITED_CHARGERS)))
+        level = "manage" if rng.random() < 0.05 else "charge"
+        window = world.window()
+        inviter = rng.choice([fleet.owner, *fleet.admins])
+        w.run(inviter.user_id, InviteUser(invitation_id=invitation_id, email=email,
+                                          charger_ids=chargers, level=level, **window))
+        t.invitations[invitation_id] = "expired"
+        if fate == "revoked":
+            w.run(fleet.owner.user_id, RevokeInvitation(invitation_id=invitation_id))
+            t.invitations[invitation_id] = "revoked"
+        elif invitee is not None:
+            answer = _answer(world, invitation_id, invitee, fate, chargers, level, bool(window))
+            if fate == "resent":
+                w.after_commit(_resend(world, inviter, invitation_id, answer))
+            else:
+                w.after_commit(answer)
+
+
+def _answer(world: World, invitation_id: UUID, invitee: Person, fate: str,
+            chargers: list[UUID], level: str, timed: bool) -> Callable[[], None]:
+    def answer() -> None:
+        found = world.writer.state(invitation_id)
+        assert isinstance(found, Invitation)
+        token = invitation_token(TOKEN_SECRET, invitation_id, found.token_salt)
+        if fate == "declined":
+            world.writer.run(invitee.user_id, DeclineInvitation(invitation_id=invitation_id,
+                                                                token=token))
+            world.tally.invitations[invitation_id] = "declined"
+            return
+        world.writer.run(invitee.user_id, AcceptInvitation(invitation_id=invitation_id,
+                                                            token=token))
+        world.tally.invitations[invitation_id] = "accepted"
+        for charger_id in chargers:
+            world.tally.grant(charger_id, invitee.user_id, level, timed)
+    return answer
+
+
+def _resend(world: World, inviter: Person, invitation_id: UUID,
+            then: Callable[[], None]) -> Callable[[], None]:
+    def resend() -> None:
+        world.writer.run(inviter.user_id, ResendInvitation(invitation_id=invitation_id))
+        world.writer.after_commit(then)
+    return resend
+
+
+def change_hands(world: World, fleet: Fleet) -> None:
+    """Drivers removed (shares, then membership), chargers handed to an admin, the spare
+    chargers given to drivers (their shares end), and one driver forgotten."""
+    w, rng, t = world.writer, world.rng, world.tally
+    owner = fleet.owner
+    drivers = fleet.drivers[1:]  # the first keeps its many shares
+    removed = rng.sample(drivers, max(1, len(drivers) // 50))
+    for driver in removed:
+        w.run(owner.user_id, RemoveUser(user_id=driver.user_id))
+        t.revoke_in_group(driver.user_id, fleet.group_id)
+    for driver in removed[: max(1, len(removed) // 2)]:
+        w.run(owner.user_id, RemoveGroupMember(group_id=fleet.group_id, user_id=driver.user_id))
+        t.fleet_members -= 1
+    admin = fleet.admins[-1]
+    theirs = [c for c in fleet.chargers[:-len(fleet.spare)]
+              if t.charger_owner[c] != admin.user_id]
+    for charger_id in rng.sample(theirs, min(2, len(theirs))):
+        w.run(owner.user_id, TransferChargerOwnership(charger_id=charger_id,
+                                                      new_owner_id=admin.user_id))
+        t.charger_owner[charger_id] = admin.user_id
+        t.transfers["TransferChargerOwnership"] += 1
+    keeping = [d for d in drivers if d not in removed]
+    recipients = rng.sample(keeping, min(len(fleet.spare), len(keeping) - 1))
+    for charger_id, recipient in zip(fleet.spare, recipients, strict=False):
+        by_phone = recipient.phone is not None and rng.random() < 0.5
+        w.run(owner.user_id, TransferChargerToUser(
+            charger_id=charger_id, keep_connection=False,
+            recipient_email=None if by_phone else recipient.email,
+            recipient_phone=recipient.phone if by_phone else None))
+        t.revoke_all_on(charger_id)
+        t.charger_group[charger_id] = recipient.user_id
+        t.charger_owner[charger_id] = recipient.user_id
+        t.transfers["TransferChargerToUser"] += 1
+    forgotten = rng.choice([d for d in keeping if d not in recipients])
+    w.run(forgotten.user_id, ForgetUser(user_id=forgotten.user_id))
+    t.forgotten.add(forgotten.user_id)
+    for key_id in list(t.keys_of.get(forgotten.user_id, [])):
+        t.remove_key(forgotten.user_id, key_id)
+
+
+def pending_invitation(world: World, owner_id: UUID, charger_id: UUID) -> UUID:
+    """An invitation sent in the history's last days: still pending when it ends."""
+    invitation_id = world.new_id()
+    world.writer.run(owner_id, InviteUser(
+        invitation_id=invitation_id, email=world.address(), charger_ids=[charger_id]))
+    world.tally.invitations[invitation_id] = "pending"
+    return invitation_id
