@@ -52,18 +52,22 @@ def email_digest(email: str) -> str:
 
 
 def named_emails(data: Any, found: set[str] | None = None) -> set[str]:
-    """Every value of an `email` field at any depth (the timeline's rule), as it stands:
-    the projection's reader leaves most of them sealed (`records.KEPT_PERSONAL`)."""
+    """Every value of an `email` field at any depth (the timeline's rule), as it stands
+    (the projection's reader leaves most of them sealed, `records.KEPT_PERSONAL`), but
+    for those beside a `user_id`: that is the person's own address (a registration, a
+    `Person` with an account), and the event names their id, which finds it."""
     found = set() if found is None else found
     if isinstance(data, list):
         for item in data:
             named_emails(item, found)
     elif isinstance(data, dict):
+        has_user = data.get("user_id") is not None
         for key, item in data.items():
             if key in ID_KEYS:
                 continue
             if key == "email" and isinstance(item, str):
-                found.add(item)
+                if not has_user:
+                    found.add(item)
             else:
                 named_emails(item, found)
     return found

@@ -28,10 +28,17 @@ def test_ids_are_found_at_any_depth_in_lists_and_references() -> None:
 
 def test_addresses_are_found_at_any_depth_but_not_in_id_fields() -> None:
     data = {"email": "Ola@Example.no", "invitation_id": "i",
-            "to_user": {"user_id": "u", "email": "pii:v1:00ff:sealed"},
+            "to_user": {"user_id": None, "email": "pii:v1:00ff:sealed"},
             "chargers": [{"charger_id": "c", "email": "kari@example.no"}],
             "pseudonym_email": "forgotten-0123456789ab@forgotten.invalid"}
     assert named_emails(data) == {"Ola@Example.no", "pii:v1:00ff:sealed", "kari@example.no"}
+
+
+def test_a_persons_own_address_beside_their_id_is_left_to_the_id() -> None:
+    data = {"user_id": "u", "email": "ola@example.no",
+            "changed_by": {"user_id": "k", "email": "kari@example.no"},
+            "user": {"user_id": None, "email": "eva@example.no"}}
+    assert named_emails(data) == {"eva@example.no"}
 
 
 def test_an_address_is_indexed_by_its_normalised_form() -> None:
