@@ -7,12 +7,14 @@ follows the id's own events, not the log's length:
 - the events naming the id (`id_positions`: any id field, or the actor), and for a user
   those naming the address they registered with (`email_positions`), which is how
   invitations sent to it are found;
-- every event naming an invitation that any of those names, again and again until no
-  new one appears: an invitation's answer is about the chargers it was for and the
-  person it went to, which only its earlier events tell.
+- from where one of those (or of these) names an invitation first, every later event
+  naming it: an invitation's answer is about the chargers it was for and the person it
+  went to, which only its earlier events tell. (Its events before that point are about
+  the subject only if they name it, its address, or another invitation so found.)
 
 The filter's state for everything it decides with is then what the replay's is at that
-event. The sentences name users, groups, chargers, invitees, keys and shares' windows as
+event. They are read in store order a batch at a time, and only as far as the page
+asked for needs. The sentences name users, groups, chargers, invitees, keys and shares' windows as
 they were known then: those come from the events that taught the replay's directory
 each name a page uses (`sentences.NAMING_TYPES` naming the id, `WINDOW_TYPES` naming the
 pair), read the same way. Events the projection has not applied yet are read from the
@@ -22,6 +24,7 @@ A property test checks the answers equal the replay's.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 
 from charger_access_client.envelope import EventEnvelope
@@ -48,10 +51,11 @@ _TRACKED = "SELECT position FROM {s}.tracking WHERE projection = $1"
 _HAS = "SELECT EXISTS (SELECT 1 FROM {s}.log_positions WHERE position = $1)"
 
 _NAMING = """
-    SELECT position FROM {s}.id_positions WHERE id = ANY($1::text[]) AND position <= $3
+    SELECT position FROM {s}.id_positions
+    WHERE id = ANY($1::text[]) AND position > $3 AND position <= $4
     UNION
     SELECT position FROM {s}.email_positions
-    WHERE email_digest = ANY($2::text[]) AND position <= $3"""
+    WHERE email_digest = ANY($2::text[]) AND position > $3 AND position <= $4"""
 
 _TEACHING = """
     SELECT i.position FROM {s}.id_positions i JOIN {s}.log_positions l USING (position)
@@ -106,15 +110,15 @@ class _Events:
         self.by_position.update((e.sequence, e) for e in read)
         return read
 
-    async def naming(self, ids: Iterable[str], emails: Iterable[str]) -> list[EventEnvelope]:
-        """The indexed events naming any of `ids` or `emails` not read yet."""
+    async def naming(self, ids: Iterable[str], emails: Iterable[str], past: int) -> list[int]:
+        """The indexed positions past `past` naming any of `ids` or `emails`."""
         rows = await self.conn.fetch(render(_NAMING, self.schema), sorted(set(ids)),
-                                     sorted({email_digest(e) for e in emails}), self.tracked)
-        return await self.read(r["position"] for r in rows)
+                                     sorted({email_digest(e) for e in emails}), past,
+                                     self.tracked)
+        return [int(r["position"]) for r in rows]
 
-    def in_order(self, upto: int | None = None) -> list[EventEnvelope]:
-        return [self.by_position[p] for p in sorted(self.by_position)
-                if upto is None or p <= upto]
+    def in_order(self, upto: int) -> list[EventEnvelope]:
+        return [self.by_position[p] for p in sorted(self.by_position) if p <= upto]
 
 
 async def timeline(conn: Connection, schema: str, subject: Subject, emails: list[str],
@@ -124,10 +128,7 @@ async def timeline(conn: Connection, schema: str, subject: Subject, emails: list
     the replay gives them; `emails` are the user's registered addresses (as the replay
     starts with), `tracked` what `indexed_up_to` answered. The caller holds one snapshot."""
     events = _Events(conn, schema, tracked)
-    await _gather(events, subject, emails, await events.read_tail())
-    about = TimelineFilter(subject, emails)
-    page = [e for e in events.in_order() if about.feed(e) is not None and e.sequence > after]
-    page = page[:limit] if limit is not None else page
+    page = await _about(events, subject, emails, after, limit)
     if not page:
         return []
     last = page[-1].sequence
@@ -141,25 +142,41 @@ async def timeline(conn: Connection, schema: str, subject: Subject, emails: list
     return entries
 
 
-async def _gather(events: _Events, subject: Subject, emails: list[str],
-                  tail: list[EventEnvelope]) -> None:
-    """Read every event the filter's decisions about `subject` depend on (see the module)."""
+async def _about(events: _Events, subject: Subject, emails: list[str], after: int,
+                 limit: int | None) -> list[EventEnvelope]:
+    """The events about `subject` past `after`, up to `limit`: the filter fed, in store
+    order, the events naming the subject (or its address) and, from where an event
+    names an invitation first, that invitation's (see the module); read a batch at a
+    time, and no further than the page needs."""
     ids, addresses = {subject.id}, set(emails)
-    fresh = [*tail, *await events.naming(ids, addresses)]
-    while fresh:
-        new_ids: set[str] = set()
-        new_addresses: set[str] = set()
-        for envelope in fresh:
-            found = mentions(envelope)
-            new_ids |= found.ids["invitation"]
-            if (subject.kind == "user" and envelope.type == "UserRegistered"
-                    and found.names(subject)):
-                new_addresses |= found.emails
-        new_ids -= ids
-        new_addresses -= addresses
-        ids |= new_ids
-        addresses |= new_addresses
-        fresh = await events.naming(new_ids, new_addresses) if new_ids or new_addresses else []
+    pending = [*(e.sequence for e in await events.read_tail()),
+               *await events.naming(ids, addresses, 0)]
+    heapq.heapify(pending)
+    about, fed = TimelineFilter(subject, emails), 0
+    page: list[EventEnvelope] = []
+    while pending and (limit is None or len(page) < limit):
+        position = heapq.heappop(pending)
+        if position <= fed:
+            continue  # named twice
+        fed = position
+        if position not in events.by_position:
+            await events.read([position, *heapq.nsmallest(BATCH - 1, pending)])
+        envelope = events.by_position.get(position)
+        if envelope is None:
+            continue  # not a published event (the index holds only those)
+        found = mentions(envelope)
+        new_ids = found.ids["invitation"] - ids
+        new_addresses = set()
+        if subject.kind == "user" and envelope.type == "UserRegistered" and found.names(subject):
+            new_addresses = found.emails - addresses
+        if new_ids or new_addresses:
+            ids |= new_ids
+            addresses |= new_addresses
+            for later in await events.naming(new_ids, new_addresses, position):
+                heapq.heappush(pending, later)
+        if about.feed(envelope) is not None and position > after:
+            page.append(envelope)
+    return page
 
 
 async def _teaching(events: _Events, page: list[EventEnvelope], last: int) -> None:
