@@ -14,9 +14,9 @@ follows the id's own events, not the log's length:
 
 The filter's state for everything it decides with is then what the replay's is at that
 event. They are read in store order a batch at a time, and only as far as the page
-asked for needs. The sentences name users, groups, chargers, invitees, keys and shares' windows as
-they were known then: those come from the events that taught the replay's directory
-each name a page uses (`sentences.NAMING_TYPES` naming the id, `WINDOW_TYPES` naming the
+asked for needs. The sentences name users, groups, chargers, invitees, keys and shares'
+windows as they were known then: those come from the events that taught the replay's
+directory each name a page uses (`sentences.NAMING_TYPES` naming the id, `WINDOW_TYPES` naming the
 pair), read the same way. Events the projection has not applied yet are read from the
 log past its tracked position, so the answer is at the log's head, as the replay's is.
 A property test checks the answers equal the replay's.
