@@ -185,7 +185,7 @@ CREATE TABLE IF NOT EXISTS {s}.index_since (
 DO $$
 BEGIN
     IF to_regclass('{s}.email_positions') IS NULL THEN
-        CREATE TABLE {s}.email_positions (
+        CREATE TABLE IF NOT EXISTS {s}.email_positions (
             email_digest text NOT NULL,
             position bigint NOT NULL,
             PRIMARY KEY (email_digest, position)
