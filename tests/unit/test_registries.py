@@ -115,7 +115,9 @@ def _created_tables() -> Iterator[str]:
 
 
 def test_rebuild_check_compares_every_read_model_table():
-    read_model = set(_created_tables()) - {"tracking"}  # tracking: the projection's position
+    # tracking: the projection's position; index_since: where an index added to older
+    # read models starts (a rebuild's start at 0, so it is not compared)
+    read_model = set(_created_tables()) - {"tracking", "index_since"}
     assert read_model ^ set(TABLES) == set()
 
 

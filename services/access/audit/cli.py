@@ -45,7 +45,7 @@ DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Replay = Annotated[bool, typer.Option(
     "--replay", help="Replay the whole log instead of reading the projection's indexes "
-    "(the same answer; they are used only where they cover the moment).")]
+    "(the same answer; they are used only where they cover what is asked).")]
 Charger = Annotated[str | None, typer.Option("--charger", help="A charger id.")]
 User = Annotated[str | None, typer.Option("--user", help="A user id.")]
 SignWith = Annotated[Path | None, typer.Option(
@@ -95,13 +95,14 @@ def timeline_command(
                                                    help="An invitation id.")] = None,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
     as_json: AsJson = False,
+    replay: Replay = False,
 ) -> None:
     """Every event about a charger, user, group or invitation, in order, in words."""
     subject = _one_subject(charger=charger, user=user, group=group, invitation=invitation)
 
     async def collect() -> list[Any]:
         async with _connect(database_url) as conn:
-            return [entry async for entry in service.timeline(conn, subject)]
+            return await service.timeline(conn, subject, replay=replay)
 
     entries = _run(collect())
     if as_json:

@@ -20,6 +20,13 @@ from charger_access_client.envelope import EventEnvelope
 from services.access.audit.window_words import instant, window_of, with_window
 from services.access.domain.windows import Window, next_start, period_end
 
+NAMING_TYPES = ("UserRegistered", "UserForgotten", "GroupCreated", "ChargerRegistered",
+                "UserInvited", "InvitationResent", "ChargeKeyAdded")
+"""The types `Directory.learn` takes a name from: each names the id it names (a key's
+type by its user's id, as every event about the key names that user too)."""
+WINDOW_TYPES = ("AccessGranted", "AccessRevoked")
+"""The types `Directory.learn` takes a share's window from (they name charger and user)."""
+
 
 @dataclass
 class Directory:

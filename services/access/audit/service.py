@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from services.access.audit import indexed, store
+from services.access.audit import indexed, indexed_timeline, store
 from services.access.audit.export import Exporter
 from services.access.audit.replay import AccessState, as_utc, replay_until
 from services.access.audit.timeline import Subject, TimelineEntry, TimelineFilter
@@ -16,23 +17,55 @@ from services.access.projection.sql import DEFAULT_SCHEMA, Connection
 from services.access.store.chain import GENESIS
 
 
-async def timeline(conn: Connection, subject: Subject,
-                   after: int = 0) -> AsyncIterator[TimelineEntry]:
-    """Every event about `subject` past position `after`, in store order.
+async def timeline(conn: Connection, subject: Subject, after: int = 0,
+                   schema: str = DEFAULT_SCHEMA, *, limit: int | None = None,
+                   replay: bool = False) -> list[TimelineEntry]:
+    """The events about `subject` past position `after` (the first `limit`, when given),
+    in store order, at the log's head.
 
-    The whole log is read (what an event is about can depend on earlier events), but
-    only entries past `after` are produced: a page of the API starts there.
-    """
-    emails: list[str] = []
-    if subject.kind == "user":
-        registered = await store.first_event(conn, subject.id)
-        if registered is not None and registered.type == "UserRegistered":
-            emails.append(registered.data["email"])
+    Read from the projection's indexes: only the events that name the id (and what they
+    depend on), not the log (`indexed_timeline`); the same answer as
+    `timeline_replayed` (a property test checks it). Replayed when asked (`replay`) or
+    when the indexes do not hold the log from its start."""
+    emails = await registered_emails(conn, subject)
+    if not replay:
+        async with conn.transaction(readonly=True, isolation="repeatable_read"):
+            tracked = await indexed_timeline.indexed_up_to(conn, schema)
+            if tracked is not None:
+                return await indexed_timeline.timeline(conn, schema, subject, emails, tracked,
+                                                       after, limit)
+    return await timeline_replayed(conn, subject, after, limit=limit, emails=emails)
+
+
+async def timeline_replayed(conn: Connection, subject: Subject, after: int = 0, *,
+                            limit: int | None = None,
+                            emails: list[str] | None = None) -> list[TimelineEntry]:
+    """The timeline from the whole log (what an event is about can depend on earlier
+    events), read only as far as the page needs: the reference the indexes are checked
+    against, and the fallback (`--replay`)."""
+    if emails is None:
+        emails = await registered_emails(conn, subject)
     events = TimelineFilter(subject, emails)
-    async for envelope in store.published_events(conn):
-        entry = events.feed(envelope)
-        if entry is not None and entry.position > after:
-            yield entry
+    entries: list[TimelineEntry] = []
+    async with aclosing(store.published_events(conn)) as envelopes:  # ends its snapshot
+        async for envelope in envelopes:
+            entry = events.feed(envelope)
+            if entry is not None and entry.position > after:
+                entries.append(entry)
+                if limit is not None and len(entries) >= limit:
+                    break
+    return entries
+
+
+async def registered_emails(conn: Connection, subject: Subject) -> list[str]:
+    """The address a user registered with (as the log reads it now), which invitations
+    sent to them before they registered name."""
+    if subject.kind != "user":
+        return []
+    registered = await store.first_event(conn, subject.id)
+    if registered is not None and registered.type == "UserRegistered":
+        return [registered.data["email"]]
+    return []
 
 
 @dataclass(frozen=True)

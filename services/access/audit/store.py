@@ -7,7 +7,7 @@ the envelopes of `access.events`; internal ones (uniqueness claims, bookkeeping)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -95,7 +95,8 @@ async def stored_rows(
             yield row
 
 
-async def published_events(conn: Connection, batch: int = BATCH) -> AsyncIterator[EventEnvelope]:
+async def published_events(conn: Connection,
+                           batch: int = BATCH) -> AsyncGenerator[EventEnvelope, None]:
     """Every published event as its envelope (as `access.events` has it), in store order."""
     log, after = _event_log(), 0
     async with conn.transaction(readonly=True, isolation="repeatable_read"):

@@ -134,14 +134,19 @@ class TimelineFilter:
         return about
 
     def _entry(self, envelope: EventEnvelope) -> TimelineEntry:
-        actor = envelope.actor
-        return TimelineEntry(
-            position=envelope.sequence, time=envelope.time, type=envelope.type,
-            event_id=str(envelope.id), subject=envelope.subject, actor=actor,
-            actor_name=self.directory.actor(actor) if actor else None,
-            command_id=envelope.commandid, sentence=describe(self.directory, envelope),
-            data=envelope.data,
-        )
+        return entry_of(self.directory, envelope)
+
+
+def entry_of(directory: Directory, envelope: EventEnvelope) -> TimelineEntry:
+    """The event as a timeline entry, in words, with the names `directory` knows."""
+    actor = envelope.actor
+    return TimelineEntry(
+        position=envelope.sequence, time=envelope.time, type=envelope.type,
+        event_id=str(envelope.id), subject=envelope.subject, actor=actor,
+        actor_name=directory.actor(actor) if actor else None,
+        command_id=envelope.commandid, sentence=describe(directory, envelope),
+        data=envelope.data,
+    )
 
 
 def timeline(subject: Subject, envelopes: Iterable[EventEnvelope]) -> list[TimelineEntry]:

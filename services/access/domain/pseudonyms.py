@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
+_PSEUDONYM_DOMAIN = "@forgotten.invalid"
+
 
 def pseudonymous_email(subject: UUID) -> str:
-    return f"forgotten-{subject.hex[:12]}@forgotten.invalid"
+    return f"forgotten-{subject.hex[:12]}{_PSEUDONYM_DOMAIN}"
+
+
+def is_pseudonymous_email(value: str) -> bool:
+    """Whether an address is a forgotten person's stand-in (no one's real address)."""
+    return value.strip().lower().endswith(_PSEUDONYM_DOMAIN)
 
 
 def pseudonymous_name(subject: UUID) -> str:

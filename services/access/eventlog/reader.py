@@ -40,6 +40,11 @@ class EventLog:
             f"FROM {table} WHERE notification_id > $1 AND topic = ANY($3::text[]) "
             f"ORDER BY notification_id LIMIT $2"
         )
+        self._at = (
+            f"SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
+            f"FROM {table} WHERE notification_id = ANY($1::bigint[]) "
+            f"AND topic = ANY($2::text[]) ORDER BY notification_id"
+        )
         self._last_published = (
             f"SELECT notification_id FROM {table} WHERE topic = ANY($1::text[]) "  # noqa: S608
             f"ORDER BY notification_id DESC LIMIT 1"
@@ -47,6 +52,12 @@ class EventLog:
 
     async def read(self, conn: Connection, after: int, limit: int) -> list[LoggedEvent]:
         rows = await self.fetch_rows(conn, after, limit)
+        return [decode(row) for row in await unsealed(conn, rows)]
+
+    async def read_at(self, conn: Connection, positions: Sequence[int]) -> list[LoggedEvent]:
+        """The published events at exactly these positions, in store order: an index's
+        answer read without the events between them."""
+        rows = list(await conn.fetch(self._at, list(positions), PUBLISHED_TOPICS))
         return [decode(row) for row in await unsealed(conn, rows)]
 
     async def fetch_rows(self, conn: Connection, after: int, limit: int) -> list[Any]:

@@ -66,6 +66,9 @@ async def apply(
             return int(tracked)
         if may_continue:
             fresh = list(complete_units(fresh))
+        # Indexed first: a forgotten person's scrub (in the batch's changes) then drops
+        # the index rows of the batch's own events that still named their address.
+        await write_positions(conn, schema, fresh)
         for segment in segments(fresh):
             changes = fold_logged(segment.events)
             if changes.skipped_types:
@@ -84,7 +87,6 @@ async def apply(
                                      {c: segment.scope(c) for c in marks})
             for forgotten in changes.forgotten:
                 await forget_in_local_lists(conn, schema, forgotten.user_id)
-        await write_positions(conn, schema, fresh)
         position = fresh[-1].position
         await conn.execute(render(_SET_POSITION, schema), PROJECTION_NAME, position)
         return position

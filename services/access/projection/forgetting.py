@@ -3,8 +3,9 @@
 The log itself already reads them as a pseudonym (their key is gone), so a rebuild
 produces clean tables; this is for the rows written while their data was readable. Their
 old values are replaced wherever a row may hold them: their user row, their personal
-group's name, invitations to their address, names or addresses quoted in history, and
-any charge key still listed for them.
+group's name, invitations to their address, names or addresses quoted in history, the
+timeline's index of their address (`email_positions`: a rebuild reads those events'
+addresses as pseudonyms, which are not indexed), and any charge key still listed for them.
 """
 
 from __future__ import annotations
@@ -13,11 +14,21 @@ import json
 
 from charger_access_client.access_events import UserForgotten
 from services.access.projection.sql import Connection, render
+from services.access.projection.tables.positions import email_digest
 
 
 def _quoted(value: str) -> str:
     """How jsonb prints a string value (with its quotes), to replace whole values only."""
     return json.dumps(value, ensure_ascii=False)
+
+
+_UNINDEX_EMAIL = """
+    DELETE FROM {s}.email_positions
+    WHERE email_digest = $1 AND position < (
+        SELECT max(i.position) FROM {s}.id_positions i JOIN {s}.log_positions l USING (position)
+        WHERE i.id = $2 AND l.type = 'UserForgotten')"""
+"""Only the rows before the forgetting (indexed with its batch, before this runs): a later
+event may name the address again, sealed under a fresh subject."""
 
 
 async def scrub_forgotten(conn: Connection, schema: str, event: UserForgotten) -> None:
@@ -30,6 +41,8 @@ async def scrub_forgotten(conn: Connection, schema: str, event: UserForgotten) -
         await conn.execute(render(
             "UPDATE {s}.invitations SET email = $2 WHERE lower(email) = lower($1)", schema),
             old["email"], event.pseudonym_email)
+        await conn.execute(render(_UNINDEX_EMAIL, schema), email_digest(old["email"]),
+                           str(event.user_id))
         for value, stand_in in replacements:
             if value:
                 await conn.execute(render(

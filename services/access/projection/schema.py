@@ -174,6 +174,28 @@ BEGIN
         UPDATE {s}.access SET standing_level = level;
     END IF;
 END $$;
+
+-- e-mail addresses (by digest) → the positions naming them, for the timeline; a database
+-- that had applied events before the table existed records from where it is complete
+-- (`index_since`), and answers from the log until its next rebuild
+CREATE TABLE IF NOT EXISTS {s}.index_since (
+    name text PRIMARY KEY,
+    position bigint NOT NULL
+);
+DO $$
+BEGIN
+    IF to_regclass('{s}.email_positions') IS NULL THEN
+        CREATE TABLE IF NOT EXISTS {s}.email_positions (
+            email_digest text NOT NULL,
+            position bigint NOT NULL,
+            PRIMARY KEY (email_digest, position)
+        );
+        INSERT INTO {s}.index_since (name, position)
+        SELECT 'email_positions', coalesce(max(position), 0) FROM {s}.tracking
+        WHERE projection = 'access'
+        ON CONFLICT (name) DO UPDATE SET position = excluded.position;
+    END IF;
+END $$;
 """
 
 

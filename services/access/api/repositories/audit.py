@@ -1,5 +1,5 @@
-"""The auditors' reads: from the stored log, or from the projection's audit indexes
-(access history, log positions) where they cover the moment asked."""
+"""The auditors' reads: from the projection's audit indexes (access history, log and id
+positions) where they cover what is asked, else from the stored log."""
 
 from __future__ import annotations
 
@@ -25,16 +25,13 @@ class AuditRepository:
     ) -> tuple[int, Page[TimelineEntry]]:
         """The log's head and one page of the events about `subject` past position `after`.
 
-        The log is read from its start every time (what an event is about can depend on
-        earlier ones), and only as far as this page needs.
+        From the projection's indexes where they hold the log (the events naming the id,
+        not the whole log), else replayed from the log's start, only as far as the page.
         """
         async with self._pool.acquire() as conn:
             head = await store.head(conn)
-            entries: list[TimelineEntry] = []
-            async for entry in service.timeline(conn, subject, after):
-                entries.append(entry)
-                if len(entries) > limit:
-                    break
+            entries = await service.timeline(conn, subject, after, self._schema,
+                                             limit=limit + 1)
         return head, page_of(entries, limit, lambda e: e.position)
 
     async def access_at(

@@ -1,4 +1,5 @@
-"""`/v1/audit/...`: the auditors' questions over HTTP, answered from the stored log.
+"""`/v1/audit/...`: the auditors' questions over HTTP, answered from the stored log (through
+the projection's indexes where they hold it: `audit/service.py`).
 
 Only auditor tokens (`AUDIT_TOKENS`) open these: a query-API token is known but not
 enough (403 `forbidden`); no token or an unknown one is 401.

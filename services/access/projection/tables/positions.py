@@ -3,15 +3,24 @@
 `log_positions` (position → time, type) answers "the last position at or before T" and
 "was this charger or user registered by T" without reading the log; `id_positions`
 (id → positions) lists the events that name an id (any of the fields the timeline
-reads, and the actor), so an auditor reads those events only. Both are written once per
+reads, and the actor), so an auditor reads those events only; `email_positions` (the
+SHA-256 of a normalised address → positions) the events naming an e-mail address, which
+is how a user's timeline finds the invitations sent to their address. A forgotten
+person's pseudonymous address is not indexed (it only ever stands in events that name
+the person's id), and their address's rows go with their data (`forgetting.py`), so a
+rebuild, which reads the pseudonyms, writes the same rows. Each is written once per
 batch, one statement each, and re-applied batches change nothing (ON CONFLICT).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from charger_access_client.text import normalise_email
+from services.access.domain.pseudonyms import is_pseudonymous_email
+from services.access.eventlog.unsealing import BatchKeys, sealed_subject_hex
 from services.access.projection.changes import Foldable
 from services.access.projection.sql import Connection
 from services.access.projection.tables.arrays import execute_rows
@@ -29,6 +38,39 @@ _INSERT_IDS = """
     INSERT INTO {s}.id_positions (id, position)
     SELECT * FROM unnest($1::text[], $2::bigint[])
     ON CONFLICT (id, position) DO NOTHING"""
+
+
+_INSERT_EMAILS = """
+    INSERT INTO {s}.email_positions (email_digest, position)
+    SELECT * FROM unnest($1::text[], $2::bigint[])
+    ON CONFLICT (email_digest, position) DO NOTHING"""
+
+
+def email_digest(email: str) -> str:
+    """The index's key for an address: its normalised form's SHA-256 (hex)."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def named_emails(data: Any, found: set[str] | None = None) -> set[str]:
+    """Every value of an `email` field at any depth (the timeline's rule), as it stands
+    (the projection's reader leaves most of them sealed, `records.KEPT_PERSONAL`), but
+    for those beside a `user_id`: that is the person's own address (a registration, a
+    `Person` with an account), and the event names their id, which finds it."""
+    found = set() if found is None else found
+    if isinstance(data, list):
+        for item in data:
+            named_emails(item, found)
+    elif isinstance(data, dict):
+        has_user = data.get("user_id") is not None
+        for key, item in data.items():
+            if key in ID_KEYS:
+                continue
+            if key == "email" and isinstance(item, str):
+                if not has_user:
+                    found.add(item)
+            else:
+                named_emails(item, found)
+    return found
 
 
 def named_ids(data: Any, found: set[str] | None = None) -> set[str]:
@@ -56,8 +98,25 @@ def _id_rows(events: Iterable[Foldable]) -> list[tuple[str, int]]:
     return rows
 
 
+async def _email_rows(conn: Connection, events: Sequence[Foldable]) -> list[tuple[str, int]]:
+    """(digest, position) of each address an event names, read as the log reads it now
+    (sealed ones opened: the live projection's reader and a rebuild's differ in which
+    they open), so the rows are the same however the events were read."""
+    named = [(e.position, named_emails(e.data)) for e in events]
+    keys = await BatchKeys.fetch(conn, {subject for _, values in named for value in values
+                                        if (subject := sealed_subject_hex(value)) is not None})
+    rows: set[tuple[str, int]] = set()
+    for position, values in named:
+        for value in values:
+            email = keys.open(value, "email")
+            if email is not None and not is_pseudonymous_email(email):
+                rows.add((email_digest(email), position))
+    return sorted(rows)
+
+
 async def write_positions(conn: Connection, s: str, events: Sequence[Foldable]) -> None:
-    """Index a batch's events: their times and types, and the ids each one names."""
+    """Index a batch's events: their times and types, the ids and the addresses each names."""
     await execute_rows(conn, s, _INSERT_TIMES,
                        [(e.position, e.head.time, e.head.type) for e in events])
     await execute_rows(conn, s, _INSERT_IDS, _id_rows(events))
+    await execute_rows(conn, s, _INSERT_EMAILS, await _email_rows(conn, events))
