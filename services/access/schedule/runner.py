@@ -3,9 +3,9 @@
 It sleeps until the earliest due time, but never longer than `max_nap` and no longer
 than until the log watch wakes it (a commit may have granted a share due sooner). Each
 turn first folds what the log gained, then appends, through the write side, for every
-share due by now (`appending.append_due`, in a thread: the store is synchronous). It
-has a store of its own: the store's key ring keeps per-batch state that must not be
-shared with the command consumer's thread.
+share due by now, together (`appending.append_all_due`, in a thread: the store is
+synchronous). It has a store of its own: the store's key ring keeps per-batch state that
+must not be shared with the command consumer's thread.
 
 At start it folds the whole log before appending anything, so after downtime every
 missed boundary is due at once and appended in order with its nominal time.
@@ -24,7 +24,7 @@ from services.access.eventlog.reader import LogReader
 from services.access.eventlog.values import LoggedEvent
 from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
-from services.access.schedule.appending import append_due
+from services.access.schedule.appending import append_all_due
 from services.access.schedule.shares import ShareKey, Timetable
 from services.common import fault_points
 
@@ -113,16 +113,14 @@ class BoundaryScheduler:
         """One turn: fold the log, then append for every share due now; how many shares
         got something appended."""
         await self.catch_up()
-        appended = 0
         now = self._clock()
         due = self.timetable.pop_due(now)
-        for done, (key, at) in enumerate(due):
-            try:
-                appended += await self._append(key, at, now)
-            except BaseException:
-                for left, _at in due[done:]:  # due again next turn
-                    self.timetable.retry(left)
-                raise
+        try:
+            appended = await self._append(due, now) if due else 0
+        except BaseException:
+            for left, _at in due:  # due again next turn
+                self.timetable.retry(left)
+            raise
         self._last_success = time.monotonic()
         return appended
 
@@ -135,20 +133,23 @@ class BoundaryScheduler:
             if len(events) < self._batch_size:
                 return self.timetable.position
 
-    async def _append(self, key: ShareKey, due: datetime, now: datetime) -> int:
-        charger_id, user_id = key
-        appended = await asyncio.to_thread(
-            append_due, self._store, charger_id, user_id, self.timetable.notice, self._clock)
+    async def _append(self, due: list[tuple[ShareKey, datetime]], now: datetime) -> int:
+        """Append for every share due now, together (`append_all_due`: one load, one
+        commit); how many got something appended."""
+        results = await asyncio.to_thread(
+            append_all_due, self._store, [key for key, _at in due], self.timetable.notice,
+            self._clock)
         fault_points.reached("scheduler.after_append")
-        self.boundaries += appended.boundaries
-        self.notices += appended.notices
-        if not appended:
-            # Another instance appended it (the log will show it), or the notice of a
-            # share that ended first: not due at `due` again.
-            self.timetable.settle(key, due)
-        if not appended.notices:
-            self.timetable.settle_notice(key, now)
-        return int(bool(appended))
+        for (key, at), appended in zip(due, results, strict=True):
+            self.boundaries += appended.boundaries
+            self.notices += appended.notices
+            if not appended:
+                # Another instance appended it (the log will show it), or the notice of a
+                # share that ended first: not due at `at` again.
+                self.timetable.settle(key, at)
+            if not appended.notices:
+                self.timetable.settle_notice(key, now)
+        return sum(1 for appended in results if appended)
 
     def _nap(self) -> float:
         due = self.timetable.next_due()
