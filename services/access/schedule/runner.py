@@ -2,8 +2,10 @@
 
 It sleeps until the earliest due time, but never longer than `max_nap` and no longer
 than until the log watch wakes it (a commit may have granted a share due sooner). Each
-turn first folds what the log gained, then appends, through the write side, for every
-share due by now, together (`appending.append_all_due`, in a thread: the store is
+turn appends, through the write side, for every share due by now (before reading the
+log, so a boundary never waits for that read), then folds what the log gained and appends
+for what that made due. The shares due at once are appended together
+(`appending.append_all_due`: one load, one commit, in a thread: the store is
 synchronous). It has a store of its own: the store's key ring keeps per-batch state that
 must not be shared with the command consumer's thread.
 
@@ -64,6 +66,8 @@ class BoundaryScheduler:
         self._max_backoff = max_backoff
         self._stall_after = stall_after
         self._last_success = time.monotonic()
+        self._unfolded = False
+        """The last turn appended after folding the log: fold before appending again."""
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -110,19 +114,32 @@ class BoundaryScheduler:
             await nap(self.wake, self._nap())
 
     async def tick(self) -> int:
-        """One turn: fold the log, then append for every share due now; how many shares
-        got something appended."""
+        """One turn: append for every share due now, fold the log, append for what it made
+        due; how many shares got something appended."""
+        # What the timetable knows to be due goes first, before reading the log: a boundary
+        # must not wait for that read (the aggregate decides anyway, so a share the log
+        # has just revoked costs a load, not a wrong event). Then what the log brought.
+        # Unless the timetable has not yet folded what this scheduler appended last turn
+        # (it would load those shares again for nothing).
+        appended = 0 if self._unfolded else await self._append_due()
         await self.catch_up()
+        self._unfolded = False
+        late = await self._append_due()
+        self._unfolded = late > 0
+        self._last_success = time.monotonic()
+        return appended + late
+
+    async def _append_due(self) -> int:
         now = self._clock()
         due = self.timetable.pop_due(now)
+        if not due:
+            return 0
         try:
-            appended = await self._append(due, now) if due else 0
+            return await self._append(due, now)
         except BaseException:
             for left, _at in due:  # due again next turn
                 self.timetable.retry(left)
             raise
-        self._last_success = time.monotonic()
-        return appended
 
     async def catch_up(self) -> int:
         """Fold the log up to its end; the position reached."""

@@ -57,7 +57,8 @@ async def test_a_turn_appends_what_is_due_with_its_nominal_time(s: Scenario) -> 
     assert await turn.tick() == 1
     assert [(e.type, e.data["at"], e.data.get("ended")) for e in marks(s)] == [
         ("ShareCameIntoEffect", iso(start), None), ("ShareWentOutOfEffect", iso(end), True)]
-    assert (turn.boundaries, turn.notices, turn.due_shares) == (2, 0, 1)
+    # the turn folded its own ShareWentOutOfEffect: the share has nothing more ahead
+    assert (turn.boundaries, turn.notices, turn.due_shares) == (2, 0, 0)
     assert await turn.tick() == 0  # folds its own last event: the share is over
     assert turn.due_shares == 0
 
