@@ -156,7 +156,8 @@ class BoundaryScheduler:
         results = await asyncio.to_thread(
             append_all_due, self._store, [key for key, _at in due], self.timetable.notice,
             self._clock)
-        fault_points.reached("scheduler.after_append")
+        for _share in due:  # counted per share, as when each had its own append
+            fault_points.reached("scheduler.after_append")
         for (key, at), appended in zip(due, results, strict=True):
             self.boundaries += appended.boundaries
             self.notices += appended.notices
