@@ -33,6 +33,13 @@ DRAIN_SECONDS = 3 * GRACEFUL_TIMEOUT_SECONDS
 under way, each up to the graceful timeout; compose's `stop_grace_period` must cover it."""
 
 
+async def keep_session(_conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing beyond asyncpg's own rollback of an open
+    transaction. The default also sends `RESET ALL; UNLISTEN *; ...`, a round trip and a
+    socket write per release (every claim and outcome write), and this service leaves no
+    session state on a pooled connection (its advisory locks are unlocked in `finally`)."""
+
+
 class NotificationService:
     def __init__(self, settings: NotificationSettings) -> None:
         self.settings = settings
@@ -54,7 +61,8 @@ class NotificationService:
         # Each SMTP sender keeps a connection for its hand-over marks; the rest serve
         # claims, outcomes and the retry loop.
         self._pool = await asyncpg.create_pool(
-            common.database_url, min_size=1, max_size=self.settings.smtp_connections + 6
+            common.database_url, min_size=1, max_size=self.settings.smtp_connections + 6,
+            reset=keep_session,
         )
         keys = RecipientKeys(common.token_secret.get_secret_value())
         sent_log = self.sent_log = SentLog(self._pool, keys)

@@ -13,7 +13,7 @@ appends what it missed, in order, when it comes back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +76,44 @@ def append_due(
             continue
         return Appended(boundaries, int(noticed))
     raise ShareContentionError(f"share {charger_id}/{user_id} kept conflicting")
+
+
+def append_all_due(
+    store: EventStore, keys: Sequence[tuple[UUID, UUID]], notice: timedelta,
+    clock: Callable[[], datetime],
+) -> list[Appended]:
+    """`append_due` for every (charger, user) share of `keys`, in one load and one commit:
+    boundaries falling close together (many shares granted for the same hour) then cost
+    one round of the store, not one each, and none waits behind the others' commits. A
+    conflict (another instance appended some, or a command changed one of the chargers)
+    falls back to one share at a time, each with its own retries."""
+    if len(keys) <= 1:
+        return [append_due(store, c, u, notice, clock) for c, u in keys]
+    _seen, found = store.load_batch([], list(dict.fromkeys(c for c, _u in keys)))
+    now = clock()
+    appended: list[Appended] = []
+    for charger_id, user_id in keys:
+        charger = found.get(charger_id)
+        if not isinstance(charger, Charger):
+            appended.append(Appended())
+            continue
+        cause = Cause(ACTOR, command_id(charger, user_id, notice), now)
+        boundaries = charger.mark_boundaries(user_id, now, cause)
+        noticed = False
+        due = _notice_due(charger, user_id, notice)
+        if due is not None and due <= now:
+            noticed = charger.notice_ending(_person(store, user_id), now, notice, cause)
+        appended.append(Appended(boundaries, int(noticed)))
+    events = [e for a in found.values() if isinstance(a, Charger) for e in a.collect_events()]
+    if not events:
+        return appended
+    try:
+        store.commit(events, [], Forgetting())
+    except IntegrityError:
+        log.info("%d shares changed while appending their boundaries together; "
+                 "one at a time", len(keys))
+        return [append_due(store, c, u, notice, clock) for c, u in keys]
+    return appended
 
 
 def command_id(charger: Charger, user_id: UUID, notice: timedelta) -> str:

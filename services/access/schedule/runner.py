@@ -2,10 +2,12 @@
 
 It sleeps until the earliest due time, but never longer than `max_nap` and no longer
 than until the log watch wakes it (a commit may have granted a share due sooner). Each
-turn first folds what the log gained, then appends, through the write side, for every
-share due by now (`appending.append_due`, in a thread: the store is synchronous). It
-has a store of its own: the store's key ring keeps per-batch state that must not be
-shared with the command consumer's thread.
+turn appends, through the write side, for every share due by now (before reading the
+log, so a boundary never waits for that read), then folds what the log gained and appends
+for what that made due. The shares due at once are appended together
+(`appending.append_all_due`: one load, one commit, in a thread: the store is
+synchronous). It has a store of its own: the store's key ring keeps per-batch state that
+must not be shared with the command consumer's thread.
 
 At start it folds the whole log before appending anything, so after downtime every
 missed boundary is due at once and appended in order with its nominal time.
@@ -24,7 +26,7 @@ from services.access.eventlog.reader import LogReader
 from services.access.eventlog.values import LoggedEvent
 from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
-from services.access.schedule.appending import append_due
+from services.access.schedule.appending import append_all_due
 from services.access.schedule.shares import ShareKey, Timetable
 from services.common import fault_points
 
@@ -64,6 +66,8 @@ class BoundaryScheduler:
         self._max_backoff = max_backoff
         self._stall_after = stall_after
         self._last_success = time.monotonic()
+        self._unfolded = False
+        """The last turn appended after folding the log: fold before appending again."""
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -110,21 +114,32 @@ class BoundaryScheduler:
             await nap(self.wake, self._nap())
 
     async def tick(self) -> int:
-        """One turn: fold the log, then append for every share due now; how many shares
-        got something appended."""
+        """One turn: append for every share due now, fold the log, append for what it made
+        due; how many shares got something appended."""
+        # What the timetable knows to be due goes first, before reading the log: a boundary
+        # must not wait for that read (the aggregate decides anyway, so a share the log
+        # has just revoked costs a load, not a wrong event). Then what the log brought.
+        # Unless the timetable has not yet folded what this scheduler appended last turn
+        # (it would load those shares again for nothing).
+        appended = 0 if self._unfolded else await self._append_due()
         await self.catch_up()
-        appended = 0
+        self._unfolded = False
+        late = await self._append_due()
+        self._unfolded = late > 0
+        self._last_success = time.monotonic()
+        return appended + late
+
+    async def _append_due(self) -> int:
         now = self._clock()
         due = self.timetable.pop_due(now)
-        for done, (key, at) in enumerate(due):
-            try:
-                appended += await self._append(key, at, now)
-            except BaseException:
-                for left, _at in due[done:]:  # due again next turn
-                    self.timetable.retry(left)
-                raise
-        self._last_success = time.monotonic()
-        return appended
+        if not due:
+            return 0
+        try:
+            return await self._append(due, now)
+        except BaseException:
+            for left, _at in due:  # due again next turn
+                self.timetable.retry(left)
+            raise
 
     async def catch_up(self) -> int:
         """Fold the log up to its end; the position reached."""
@@ -135,20 +150,24 @@ class BoundaryScheduler:
             if len(events) < self._batch_size:
                 return self.timetable.position
 
-    async def _append(self, key: ShareKey, due: datetime, now: datetime) -> int:
-        charger_id, user_id = key
-        appended = await asyncio.to_thread(
-            append_due, self._store, charger_id, user_id, self.timetable.notice, self._clock)
-        fault_points.reached("scheduler.after_append")
-        self.boundaries += appended.boundaries
-        self.notices += appended.notices
-        if not appended:
-            # Another instance appended it (the log will show it), or the notice of a
-            # share that ended first: not due at `due` again.
-            self.timetable.settle(key, due)
-        if not appended.notices:
-            self.timetable.settle_notice(key, now)
-        return int(bool(appended))
+    async def _append(self, due: list[tuple[ShareKey, datetime]], now: datetime) -> int:
+        """Append for every share due now, together (`append_all_due`: one load, one
+        commit); how many got something appended."""
+        results = await asyncio.to_thread(
+            append_all_due, self._store, [key for key, _at in due], self.timetable.notice,
+            self._clock)
+        for _share in due:  # counted per share, as when each had its own append
+            fault_points.reached("scheduler.after_append")
+        for (key, at), appended in zip(due, results, strict=True):
+            self.boundaries += appended.boundaries
+            self.notices += appended.notices
+            if not appended:
+                # Another instance appended it (the log will show it), or the notice of a
+                # share that ended first: not due at `at` again.
+                self.timetable.settle(key, at)
+            if not appended.notices:
+                self.timetable.settle_notice(key, now)
+        return sum(1 for appended in results if appended)
 
     def _nap(self) -> float:
         due = self.timetable.next_due()

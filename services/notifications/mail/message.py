@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime, parseaddr
 from uuid import UUID
 
@@ -129,13 +131,14 @@ def build_message(
     msg_id = safe_header(msg_id)
     if not _PRINTABLE_ASCII.match(msg_id) or " " in msg_id:
         raise HeaderHazardError("Message-ID is not a plain msg-id")
-    boundary = f"=_ca_{uuid.uuid5(MESSAGE_ID_NAMESPACE, msg_id).hex}"
+    # Unique per message is all a boundary needs: `=_` never occurs in quoted-printable.
+    boundary = f"=_ca_{hashlib.blake2b(msg_id.encode(), digest_size=16).hexdigest()}"
     head = "".join(
         (
             f"From: {sender.header_value()}\r\n",
             f"To: {to.header_value()}\r\n",
             f"Subject: {_unstructured(safe_header(rendered.subject), len('Subject: '))}\r\n",
-            f"Date: {format_datetime(date)}\r\n",
+            f"Date: {_date_header(date.replace(microsecond=0), date.utcoffset())}\r\n",
             f"Message-ID: {msg_id}\r\n",
             "Auto-Submitted: auto-generated\r\n",
             f"Content-Language: {locale}\r\n",
@@ -153,6 +156,14 @@ def build_message(
         )
     )
     return OutgoingEmail(sender.addr_spec, to.addr_spec, msg_id, data)
+
+
+@functools.lru_cache(maxsize=16)
+def _date_header(date: datetime, offset: timedelta | None) -> str:
+    """Formatted once per second: e-mails sent together share their Date. `offset` is
+    part of the key: the same instant in another zone compares equal but reads apart."""
+    assert offset == date.utcoffset()
+    return format_datetime(date)
 
 
 def _part(boundary: str, subtype: str, text: str) -> bytes:

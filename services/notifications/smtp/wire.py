@@ -9,9 +9,14 @@ the process is killed next), before waiting for the answer; the caller writes it
 that same instant, so only a few microseconds separate the two writes.
 
 That needs control over when bytes leave the process, which is why this is our own small
-client (commands, multi-line replies, timeouts, STARTTLS or implicit TLS, AUTH PLAIN/LOGIN:
-all our sends need) and not aiosmtplib. Over TLS the bytes pass through the TLS layer's
-buffers first; the hand-over waits until the encrypted bytes are in the kernel too.
+client (commands, multi-line replies, timeouts, STARTTLS or implicit TLS, AUTH PLAIN/LOGIN,
+PIPELINING: all our sends need) and not aiosmtplib. Over TLS the bytes pass through the
+TLS layer's buffers first; the hand-over waits until the encrypted bytes are in the
+kernel too.
+
+When the server offers PIPELINING (RFC 2920; every mainstream MTA does), MAIL, RCPT and
+DATA go in one write and their three replies are read together: two round trips and two
+socket writes per e-mail instead of four, which on loopback is most of a send's cost.
 """
 
 from __future__ import annotations
@@ -77,6 +82,8 @@ class SmtpConnection:
         # With no high-water mark, `drain` returns only once every byte is in the kernel.
         writer.transport.set_write_buffer_limits(high=0)
         self.encrypted = False
+        self.pipelining = False
+        """The server offered PIPELINING in its last EHLO answer."""
 
     @classmethod
     async def open(
@@ -107,6 +114,7 @@ class SmtpConnection:
                     f"{host}:{port} offers no STARTTLS (SMTP_STARTTLS=required)")
             if security.credentials is not None:
                 await connection._log_in(host, port, features, *security.credentials)
+            connection.pipelining = "PIPELINING" in features
         except ReplyError as refused:
             # A server that will not talk (554 greeting, 421) is down for every e-mail.
             connection.close()
@@ -202,10 +210,15 @@ class SmtpConnection:
         """MAIL, RCPT, DATA for one message. `handed_over` is called once the whole
         message, final `.` included, is in the kernel, before the server's answer is read.
         A refusal before DATA resets the envelope so the connection can be used again."""
+        mail = b"MAIL FROM:<" + sender.encode("ascii") + b">"
+        rcpt = b"RCPT TO:<" + recipient.encode("ascii") + b">"
         try:
-            await self.command(b"MAIL FROM:<" + sender.encode("ascii") + b">", (250,))
-            await self.command(b"RCPT TO:<" + recipient.encode("ascii") + b">", (250, 251))
-            await self.command(b"DATA", (354,))
+            if self.pipelining:
+                await self._envelope_pipelined(mail, rcpt)
+            else:
+                await self.command(mail, (250,))
+                await self.command(rcpt, (250, 251))
+                await self.command(b"DATA", (354,))
             fault_points.reached("notifications.mid_data")
         except ReplyError as refused:
             if refused.reply.code == 421:  # the server is closing the connection
@@ -223,6 +236,31 @@ class SmtpConnection:
         handed_over()
         fault_points.reached("notifications.after_mark_before_reply")
         return await self._expect((250,), "end of data")
+
+    async def _envelope_pipelined(self, mail: bytes, rcpt: bytes) -> None:
+        """MAIL, RCPT and DATA in one write (RFC 2920: DATA last in the group), then all
+        three replies, in order, whatever they say: each is the answer to its command, so
+        none may be left unread. The first refusal is raised. Should a server accept DATA
+        after refusing MAIL or RCPT (a conforming one answers 503 or 554), the data phase
+        is closed at once, with no message, before the refusal is raised."""
+        for line in (mail, rcpt):
+            if b"\r" in line or b"\n" in line:
+                raise ValueError("an SMTP command is one line")
+        self._write(b"".join((mail, b"\r\n", rcpt, b"\r\nDATA\r\n")))
+        refusal: ReplyError | None = None
+        reply = Reply(0, "")
+        for expect, step in (((250,), "MAIL"), ((250, 251), "RCPT"), ((354,), "DATA")):
+            reply = await self._reply()
+            if reply.code == 421:  # closing: the rest will not be answered
+                raise ReplyError(reply, step)
+            if refusal is None and reply.code not in expect:
+                refusal = ReplyError(reply, step)
+        if refusal is None:
+            return
+        if reply.code == 354:
+            self._write(b".\r\n")
+            await self._reply()
+        raise refusal
 
     async def quit(self) -> None:
         with contextlib.suppress(ReplyError, ConnectionLostError):
@@ -289,5 +327,9 @@ class SmtpConnection:
 
 def _dot_stuffed(data: bytes) -> bytes:
     """CRLF line endings, a leading `.` doubled, and a final CRLF (RFC 5321 4.5.2)."""
-    data = _LEADING_PERIOD.sub(b"..", _LINE_ENDINGS.sub(b"\r\n", data))
+    crlf = data.count(b"\r\n")
+    if data.count(b"\r") != crlf or data.count(b"\n") != crlf:
+        data = _LINE_ENDINGS.sub(b"\r\n", data)  # rare: our writer writes CRLF already
+    if data.startswith(b".") or b"\n." in data:
+        data = _LEADING_PERIOD.sub(b"..", data)
     return data if data.endswith(b"\r\n") else data + b"\r\n"

@@ -197,3 +197,84 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(
     await pool.send(message)  # not "server down" on the stale connection: a new one
     assert len(received) == 2
     await pool.close()
+
+
+def pipelining(replies: list[bytes], received: list[bytes]) -> Script:
+    """A server offering PIPELINING that reads the whole MAIL, RCPT, DATA group before it
+    answers any of it (a client waiting for each answer would never get one), then gives
+    `replies` for the group; after a 354 it takes the message and answers 250."""
+
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 hi\r\n")
+        assert (await reader.readline()).startswith(b"EHLO")
+        writer.write(b"250-hi\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+        answers = replies
+        while (first := await reader.readline()) and not first.startswith(b"QUIT"):
+            if first.startswith(b"RSET"):  # after a refusal
+                writer.write(OK)
+                continue
+            group = [first, await reader.readline(), await reader.readline()]
+            received.append(b"".join(group))
+            writer.write(b"".join(answers))
+            if answers[-1].startswith(b"354"):
+                received.append(b"".join(await lines_until(reader, b".\r\n")))
+                writer.write(OK)
+            answers = [OK, OK, b"354 go\r\n"]
+
+    return server
+
+
+async def test_mail_rcpt_and_data_go_in_one_group_when_the_server_offers_pipelining(
+    scripted: Callable[[Script], Awaitable[int]],
+) -> None:
+    received: list[bytes] = []
+    port = await scripted(pipelining([OK, OK, b"354 go\r\n"], received))
+    connection = await SmtpConnection.open("127.0.0.1", port, 2.0)
+    try:
+        assert connection.pipelining
+        reply = await connection.send("a@x.no", "b@x.no", b"Subject: s\r\n\r\nbody\r\n")
+    finally:
+        connection.close()
+    assert reply.code == 250
+    assert received == [b"MAIL FROM:<a@x.no>\r\nRCPT TO:<b@x.no>\r\nDATA\r\n",
+                        b"Subject: s\r\n\r\nbody\r\n"]
+
+
+@pytest.mark.parametrize(
+    ("replies", "code"),
+    [
+        ([OK, b"550 no such user\r\n", b"554 no valid recipients\r\n"], 550),
+        ([b"553 bad sender\r\n", b"503 need MAIL\r\n", b"503 need RCPT\r\n"], 553),
+        # not conforming: DATA accepted after a refused recipient; no message may follow
+        ([OK, b"550 no such user\r\n", b"354 go\r\n"], 550),
+    ],
+)
+async def test_a_pipelined_refusal_reads_every_answer_and_the_connection_is_reused(
+    scripted: Callable[[Script], Awaitable[int]], replies: list[bytes], code: int
+) -> None:
+    received: list[bytes] = []
+    port = await scripted(pipelining(replies, received))
+    connection = await SmtpConnection.open("127.0.0.1", port, 2.0)
+    try:
+        with pytest.raises(ReplyError) as refused:
+            await connection.send("a@x.no", "gone@x.no", b"Subject: s\r\n\r\nx\r\n")
+        assert refused.value.reply.code == code
+        assert (await connection.send("a@x.no", "c@x.no", b"Subject: t\r\n\r\ny\r\n")).code == 250
+    finally:
+        connection.close()
+    messages = [r for r in received if not r.startswith(b"MAIL")]
+    assert messages[-1] == b"Subject: t\r\n\r\ny\r\n"
+    assert all(b"Subject: s" not in m for m in messages)
+
+
+async def test_the_sink_offers_pipelining_and_takes_pipelined_mail(smtp_server: SmtpSink) -> None:
+    connection = await SmtpConnection.open("127.0.0.1", smtp_server.port, 5.0)
+    try:
+        assert connection.pipelining
+        for n in range(3):
+            body = f"Subject: n{n}\r\n\r\nbody {n}\r\n".encode()
+            assert (await connection.send("a@example.no", f"b{n}@example.no", body)).code == 250
+    finally:
+        await connection.quit()
+    messages = await smtp_server.wait_for(3)
+    assert sorted(m["Subject"] for m in messages) == ["n0", "n1", "n2"]

@@ -12,7 +12,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from charger_access_client.envelope import EventEnvelope
-from services.access.schedule.appending import ACTOR, append_due
+from services.access.schedule.appending import ACTOR, append_all_due, append_due
 from services.access.schedule.runner import BoundaryScheduler
 from tests.unit.access.scenario import Scenario
 from tests.unit.access.schedule.helpers import WEEKEND, share_log, update
@@ -57,7 +57,8 @@ async def test_a_turn_appends_what_is_due_with_its_nominal_time(s: Scenario) -> 
     assert await turn.tick() == 1
     assert [(e.type, e.data["at"], e.data.get("ended")) for e in marks(s)] == [
         ("ShareCameIntoEffect", iso(start), None), ("ShareWentOutOfEffect", iso(end), True)]
-    assert (turn.boundaries, turn.notices, turn.due_shares) == (2, 0, 1)
+    # the turn folded its own ShareWentOutOfEffect: the share has nothing more ahead
+    assert (turn.boundaries, turn.notices, turn.due_shares) == (2, 0, 0)
     assert await turn.tick() == 0  # folds its own last event: the share is over
     assert turn.due_shares == 0
 
@@ -170,6 +171,60 @@ def test_a_version_conflict_is_retried_on_fresh_state(
     appended = append_due(s.store, charger, guest, NOTICE, lambda: s.now)
     assert not appended  # the retry found nothing due
     assert [e.type for e in marks(s)] == ["ShareCameIntoEffect"]
+
+
+async def test_shares_due_together_are_appended_in_one_commit(
+        s: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    owners = [s.user() for _ in range(3)]
+    chargers = [s.charger(owner) for owner in owners]
+    guests = [s.user() for _ in range(4)]
+    start = s.now + timedelta(hours=1)
+    shares = [(0, 0), (0, 1), (1, 2), (2, 3)]  # two guests on the first charger
+    for c, g in shares:
+        update(s, owners[c], guests[g], [chargers[c]], valid_from=start + timedelta(seconds=g))
+    turn = scheduler(s)
+    await turn.tick()
+    commits: list[int] = []
+    real = s.store.commit
+
+    def counted(*args: Any) -> list[int]:
+        commits.append(len(args[0]))
+        return real(*args)
+
+    monkeypatch.setattr(s.store, "commit", counted)
+    s.now = start + timedelta(seconds=10)
+    assert await turn.tick() == 4
+    assert commits == [4]
+    assert sorted((e.data["user_id"], e.data["at"]) for e in marks(s)) == sorted(
+        (str(guests[g]), iso(start + timedelta(seconds=g))) for _c, g in shares)
+    assert await turn.tick() == 0
+
+
+def test_a_conflict_appending_together_falls_back_to_one_at_a_time(
+        s: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    owner = s.user()
+    charger, other = s.charger(owner), s.charger(owner)
+    guest, second = s.user(), s.user()
+    start = s.now + timedelta(hours=1)
+    update(s, owner, guest, [charger, other], valid_from=start)
+    update(s, owner, second, [other], valid_from=start)
+    s.now = start
+    keys = [(charger, guest), (other, guest), (other, second)]
+    real = s.store.commit
+    raced: list[bool] = []
+
+    def first_loses(*args: Any) -> list[int]:
+        if not raced:  # another instance appends one of them first
+            raced.append(True)
+            assert append_due(s.store, other, second, NOTICE, lambda: s.now)
+            raise IntegrityError("version taken")
+        return real(*args)
+
+    monkeypatch.setattr(s.store, "commit", first_loses)
+    appended = append_all_due(s.store, keys, NOTICE, lambda: s.now)
+    assert [bool(a) for a in appended] == [True, True, False]
+    assert sorted((e.data["charger_id"], e.data["user_id"]) for e in marks(s)) == sorted(
+        (str(c), str(u)) for c, u in keys)
 
 
 def failing(*_args: object) -> None:
