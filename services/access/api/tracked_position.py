@@ -21,6 +21,7 @@ import asyncpg
 
 from services.access.projection.apply import read_position
 from services.access.projection.sql import DEFAULT_SCHEMA
+from services.common.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class TrackedPosition:
         self._waiters = 0
         self._wanted = asyncio.Event()
         self._advanced = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundLoop(self._poll, "tracked-position")
 
     @property
     def position(self) -> int:
@@ -55,15 +56,10 @@ class TrackedPosition:
         return self._position
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._poll(), name="tracked-position")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def wait_for(self, position: int, timeout: float) -> bool:  # noqa: ASYNC109 (a budget the API passes on)
         """Wait until the API's database shows `position`; False when `timeout` ran out."""

@@ -23,6 +23,7 @@ from services.access.latency import PROJECTION_LAG_SECONDS
 from services.access.projection.apply import apply, read_position
 from services.access.projection.changes import Foldable
 from services.access.projection.sql import DEFAULT_SCHEMA
+from services.common.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class ProjectionRunner:
         self._advanced = asyncio.Event()
         self._on_advance: list[Callable[[], None]] = []
         self._last_success = time.monotonic()
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundLoop(self.run, "projection-runner")
 
     @property
     def position(self) -> int:
@@ -70,15 +71,10 @@ class ProjectionRunner:
 
     def start(self) -> None:
         """Run the loop as a background task (idempotent)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="projection-runner")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def run(self) -> None:
         """Loop until cancelled: apply batches, back off on errors, sleep when caught up."""

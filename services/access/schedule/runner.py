@@ -16,7 +16,6 @@ missed boundary is due at once and appended in order with its nominal time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from services.access.ports import EventStore
 from services.access.schedule.appending import append_all_due
 from services.access.schedule.shares import ShareKey, Timetable
 from services.common import fault_points
+from services.common.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class BoundaryScheduler:
         self._last_success = time.monotonic()
         self._unfolded = False
         """The last turn appended after folding the log: fold before appending again."""
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundLoop(self.run, "schedule")
 
     @property
     def due_shares(self) -> int:
@@ -80,18 +80,13 @@ class BoundaryScheduler:
         self.wake.set()
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="schedule")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     def running(self) -> bool:
-        return self._task is not None and not self._task.done() and not self.stalled()
+        return self._background.alive() and not self.stalled()
 
     def stalled(self) -> bool:
         return time.monotonic() - self._last_success > self._stall_after
