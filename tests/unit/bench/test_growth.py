@@ -70,3 +70,8 @@ def test_the_curves_are_drawn_as_a_png(tmp_path: Path) -> None:
     target = tmp_path / "growth.png"
     plot([_result(100_000, 2.0, 40_000.0, 90.0), _result(1_000_000, 2.5, 39_000.0, 95.0)], target)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_size_whose_read_models_were_kept_has_no_rebuild_row() -> None:
+    rows = rows_of([_result(100_000, 2.0, math.nan, 90.0), _result(1_000_000, 2.0, 30_000.0, 95.0)])
+    assert [r.name for r in rows if r.key == "P4"] == ["rebuild at 1M"]
