@@ -3,15 +3,15 @@ and 10 M events (`make bench-growth SIZES=100k,1m,10m`).
 
 Each size is a fleet from the generator (`bench.fleet`, reproducible from its seed) in a
 database of its own, kept between runs (`ca_growth_<size>_s<seed>`) because a 10 M fleet
-takes long to write; `--reseed` writes it again. At each size: the read models are
-rebuilt from the log (P4's rate at that size) when the fleet is new, its read models are
-behind, or `--rebuild` asks (a fleet's projection is slow: docs/performance.md), the
-whole system is started on the database, and one keep-alive client asks each read of PERFORMANCE.md's P7 (check, list
-pages, access-at-T, timeline, local list) for ids sampled from the read models, while the
-services' memory is sampled (P6). A read's figure is its p99; its growth is the figure at
-a size over the figure at the smallest size of the same run, the baseline the goal is
-judged against (<= 1.5x at the largest size). The curves are drawn with matplotlib into
-`docs/growth.png` (`--plot`), beside the table in `var/bench/growth.md`.
+takes long to write; `--reseed` writes it again. At each size: the read models are rebuilt
+from the log (P4's rate at that size) when the fleet is new, its read models are behind,
+or `--rebuild` asks (a fleet's projection is slow: docs/performance.md), the whole system
+is started on the database, and one keep-alive client asks each read of PERFORMANCE.md's
+P7 (check, list pages, access-at-T, timeline, local list) for ids sampled from the read
+models, while the services' memory is sampled (P6). A read's figure is its p99; its growth
+is the figure at a size over the figure at the smallest size of the same run, the baseline
+the goal is judged against (<= 1.5x at the largest size). The curves are drawn with
+matplotlib into `docs/growth.png` (`--plot`), beside the table in `var/bench/growth.md`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class Sample:
     groups: list[str] = field(default_factory=list)
     listed: list[str] = field(default_factory=list)
     """Chargers with a local list."""
-    times: list[datetime] = field(default_factory=list)
+    moments: list[tuple[str, datetime]] = field(default_factory=list)
+    """(charger, a moment after it was registered) for access-at-T."""
 
 
 @dataclass
@@ -156,12 +157,20 @@ async def sample(pool: asyncpg.Pool, n: int, rng: random.Random) -> Sample:
         "ORDER BY count(*) DESC LIMIT 20")]
     found.listed = [r[0] for r in await pool.fetch(
         "SELECT DISTINCT charger_id::text FROM read.local_list_versions LIMIT $1", n)]
-    bounds = await pool.fetchrow("SELECT min(time), max(time) FROM read.log_positions")
-    first, last = (bounds[0], bounds[1]) if bounds else (None, None)
-    if first is None or last is None:
-        raise RuntimeError("the fleet's log has no positions: was it rebuilt?")
-    span = (last - first).total_seconds()
-    found.times = [first + timedelta(seconds=rng.uniform(0, span)) for _ in range(n)]
+    # access-at-T: a moment in each sampled charger's own life (before it, a 404).
+    lives = await pool.fetch(
+        "SELECT i.id, min(l.time) AS born, (SELECT max(time) FROM read.log_positions) AS last"
+        " FROM read.id_positions i JOIN read.log_positions l ON l.position = i.position"
+        " WHERE i.id = ANY($1::text[]) GROUP BY i.id", found.chargers)
+    if not lives:
+        raise RuntimeError("the fleet's chargers have no positions: was the log indexed?")
+    born = {r["id"]: (r["born"], r["last"]) for r in lives}
+    found.moments = []
+    for charger in found.chargers:
+        if charger in born:
+            first, last = born[charger]
+            moment = first + timedelta(seconds=rng.uniform(0, (last - first).total_seconds()))
+            found.moments.append((charger, moment))
     return found
 
 
@@ -171,7 +180,7 @@ def paths(s: Sample, n: int) -> dict[str, list[str]]:
     def cycle(items: Sequence[Any]) -> list[Any]:
         return [items[i % len(items)] for i in range(n)] if items else []
 
-    at = [t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for t in s.times]
+    at = [(c, t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")) for c, t in s.moments]
     return {
         "check": [f"/v1/access/check?user_id={u}&charger_id={c}" for u, c in cycle(s.grants)],
         "user's chargers page": [f"/v1/users/{u}/chargers?limit={PAGE}" for u in cycle(s.users)],
@@ -179,8 +188,7 @@ def paths(s: Sample, n: int) -> dict[str, list[str]]:
                                  for c in cycle(s.chargers)],
         "group's chargers page": [f"/v1/groups/{g}/chargers?limit={PAGE}"
                                   for g in cycle(s.groups)],
-        "access-at-T": [f"/v1/audit/access-at?charger_id={c}&at={t}"
-                        for c, t in zip(cycle(s.chargers), cycle(at), strict=True)],
+        "access-at-T": [f"/v1/audit/access-at?charger_id={c}&at={t}" for c, t in cycle(at)],
         "timeline": [f"/v1/audit/timeline?charger_id={c}&limit={PAGE}"
                      for c in cycle(s.chargers)],
         "local list": [f"/v1/chargers/{c}/local-list/2.0.1" for c in cycle(s.listed)],

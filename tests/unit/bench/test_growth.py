@@ -59,7 +59,8 @@ def test_one_size_judges_nothing() -> None:
 
 def test_every_read_is_asked_as_often_as_planned() -> None:
     s = Sample(grants=[("u1", "c1"), ("u2", "c2")], users=["u1", "u2"], chargers=["c1", "c2"],
-               groups=["g1"], listed=["c1"], times=[datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)])
+               groups=["g1"], listed=["c1"],
+               moments=[("c2", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))])
     asked = paths(s, 5)
     assert all(len(requests) == 5 for requests in asked.values())
     assert asked["check"][2] == "/v1/access/check?user_id=u1&charger_id=c1"
