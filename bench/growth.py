@@ -40,7 +40,7 @@ from bench.system import TOKEN, System, memory_kib
 from bench.verdict import exit_code, judge
 from harness.database import DEFAULT_ADMIN_URL, Database
 from harness.sink_process import SinkProcess
-from services.access.eventlog.reader import pooled
+from services.access.eventlog.reader import EventLog, pooled
 from services.access.projection.apply import read_position
 from services.access.projection.rebuild import rebuild
 from services.access.projection.records import ProjectionLog
@@ -304,7 +304,7 @@ async def projected_to_head(url: str) -> bool:
     try:
         if await conn.fetchval("SELECT to_regclass('read.tracking')") is None:
             return False
-        head = await conn.fetchval("SELECT max(notification_id) FROM chargeraccess_events")
+        head = await EventLog().last_published(conn)  # internal events are not projected
         return bool(head) and await read_position(conn) >= head
     finally:
         await conn.close()
