@@ -46,14 +46,6 @@ def system(replicated: ReplicatedDatabase, kafka_bootstrap: str,
         running.stop()
 
 
-@pytest.fixture(scope="module")
-async def commands(system: System) -> AsyncIterator[CommandClient]:
-    client = CommandClient(system.kafka, system.topics)
-    await client.start()
-    yield client
-    await client.stop()
-
-
 @pytest.fixture
 async def api(system: System) -> AsyncIterator[httpx.AsyncClient]:
     async with system.http() as client:
