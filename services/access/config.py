@@ -88,7 +88,9 @@ class AccessSettings(Settings):
         names = super().development_secrets()
         if not (self.person_key_kek or self.person_key_kek_file):
             names.append(KEK_ENV)
-        if any(t.get_secret_value() == DEV_API_TOKEN for t in self.api_tokens):
+        # None at all: the query API would refuse every request, so say so at start.
+        if not self.api_tokens or any(
+                t.get_secret_value() == DEV_API_TOKEN for t in self.api_tokens):
             names.append("API_TOKENS")
         return names
 

@@ -61,12 +61,13 @@ class Settings(EnvSettings):
         settings = cls()
         if settings.app_env != DEV_ENV and (names := settings.development_secrets()):
             raise DevelopmentSecretError(
-                f"{', '.join(names)} hold(s) a development value; set real secrets, "
+                f"{', '.join(names)} hold(s) a development value or nothing; set real secrets, "
                 f"or APP_ENV={DEV_ENV} on a development machine")
         return settings
 
     def development_secrets(self) -> list[str]:
-        """The variables holding a value published in this code."""
+        """The variables holding a value published in this code (or, where a service
+        cannot work without one, none at all)."""
         return ["TOKEN_SECRET"] if self.token_secret.get_secret_value() == (
             DEV_TOKEN_SECRET.encode()) else []
 

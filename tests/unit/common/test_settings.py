@@ -37,6 +37,7 @@ def test_real_secrets_start_both_services(production: pytest.MonkeyPatch) -> Non
     (lambda env: env.delenv("TOKEN_SECRET"), "TOKEN_SECRET"),
     (lambda env: env.delenv("PERSON_KEY_KEK"), "PERSON_KEY_KEK"),
     (lambda env: env.setenv("API_TOKENS", f"real-token,{DEV_API_TOKEN}"), "API_TOKENS"),
+    (lambda env: env.setenv("API_TOKENS", ""), "API_TOKENS"),  # none: every request refused
 ])
 def test_a_development_secret_is_refused_outside_dev(
     production: pytest.MonkeyPatch, spoil: object, named: str
