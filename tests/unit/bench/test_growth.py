@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.growth import (
-    GROWTH_LIMIT,
-    Sample,
-    SizeResult,
-    parse_size,
-    paths,
-    plot,
-    rows_of,
-    size_label,
-)
+from bench.growth.fleets import parse_size, size_label
+from bench.growth.reads import Sample, paths
+from bench.growth.report import GROWTH_LIMIT, SizeResult, plot, rows_of
 from bench.verdict import judge
 
 

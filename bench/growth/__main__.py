@@ -1,0 +1,100 @@
+"""`make bench-growth`: each size's fleet, its reads, then the table, verdict and curves."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.growth.fleets import (
+    ensure_fleet,
+    log_size,
+    parse_size,
+    projected_to_head,
+    rebuild_rate,
+    size_label,
+)
+from bench.growth.reads import measure_reads, start_system
+from bench.growth.report import SizeResult, plot, rows_of
+from bench.stats import median, render_table, report_json
+from bench.verdict import exit_code, judge
+from harness.database import DEFAULT_ADMIN_URL
+
+
+def run_size(size: int, seed: int, args: argparse.Namespace, rng: random.Random,
+             say: Callable[[str], None]) -> SizeResult:
+    url, seeded = ensure_fleet(args.admin_url, size, seed, args.reseed, say)
+    if args.rebuild or seeded is not None or not asyncio.run(projected_to_head(url)):
+        replayed, rate = asyncio.run(rebuild_rate(url))
+        say(f"{size_label(size)}: rebuilt the read models from {replayed:,} published "
+            f"events at {rate:,.0f}/s")
+    else:
+        rate = math.nan
+        say(f"{size_label(size)}: read models kept from an earlier run (--rebuild measures P4)")
+    events = asyncio.run(log_size(url))
+    system = start_system(args.out / f"system-{size_label(size)}", url)
+    try:
+        p99, rss, counts = asyncio.run(measure_reads(system, args.requests, args.reps, rng))
+    finally:
+        system.stop()
+    say(f"{size_label(size)}: " + ", ".join(f"{k} p99 {median(v):.2f} ms" for k, v in p99.items()))
+    return SizeResult(size, events, seeded, rate, p99, rss, counts)
+
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.growth", description=__doc__)
+    parser.add_argument("--sizes", default="100k,1m", help="fleet sizes in events, smallest "
+                        "first (e.g. 100k,1m,10m)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reseed", action="store_true", help="write the fleets again")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="rebuild kept read models too (P4 at each size)")
+    parser.add_argument("--requests", type=int, default=500, help="requests per read and rep")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument("--out", type=Path, default=Path("var/bench"))
+    parser.add_argument("--plot", type=Path, default=None, help="write the curves here "
+                        "(e.g. docs/growth.png)")
+    parser.add_argument("--no-fail", action="store_true")
+    args = parser.parse_args(argv)
+    args.sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    if args.sizes != sorted(args.sizes):
+        parser.error("--sizes: smallest first")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.out = args.out.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def say(line: str) -> None:
+        print(f"  growth | {line}", flush=True)
+
+    rng = random.Random(args.seed)
+    results = [run_size(size, args.seed, args, rng, say) for size in args.sizes]
+    rows = rows_of(results)
+    table = render_table(rows)
+    print(table)
+    verdict = judge(rows)
+    for line in verdict.lines():
+        print(f"  growth | {line}")
+    meta = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "seed": args.seed,
+            "sizes": [{"size": r.size, "events": r.events, "seed_seconds": r.seed_seconds,
+                       "counts": r.counts} for r in results], "verdict": verdict.as_json()}
+    (args.out / "growth.json").write_text(report_json(rows, meta))
+    (args.out / "growth.md").write_text(table + "\n\n" + json.dumps(meta["sizes"]) + "\n")
+    if args.plot is not None:
+        plot(results, args.plot)
+        say(f"curves drawn into {args.plot}")
+    return exit_code(verdict, args.no_fail)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
