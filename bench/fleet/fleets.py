@@ -47,6 +47,7 @@ MAX_CHARGERS = 5000
 MAX_SHARES_IN_ONE_UPDATE = 1000
 """UpdateUserAccess takes at most this many chargers (the contract's limit)."""
 MAX_INVITED_CHARGERS = 3
+MAX_STAFF = 20
 LOCALES = ("en", "nb", "fr")
 FATES = ("accepted", "accepted", "resent", "declined", "revoked", "expired")
 """What becomes of a fleet's invitations, in turn ("resent": sent again, then accepted)."""
@@ -66,6 +67,8 @@ class Fleet:
     admins: list[Person]
     chargers: list[UUID] = field(default_factory=list)
     drivers: list[Person] = field(default_factory=list)
+    staff: set[UUID] = field(default_factory=set)
+    """The drivers who are members of the fleet's group (`staff_size`)."""
     spare: list[UUID] = field(default_factory=list)
     """Chargers given away at the end: never invited to."""
 
@@ -153,12 +156,23 @@ def build_fleet(world: World, size: int) -> Fleet:
         fleet.chargers.append(charger_id)
     fleet.spare = fleet.chargers[-max(1, size // 200):]
     for _ in range(max(2, size // 2)):
-        driver = world.person(phone=rng.random() < 0.3, name=rng.random() < 0.8)
+        fleet.drivers.append(world.person(phone=rng.random() < 0.3, name=rng.random() < 0.8))
+    for driver in fleet.drivers[:staff_size(size)]:
         w.run(rng.choice(managers).user_id, AddGroupMember(
             group_id=fleet.group_id, user_id=driver.user_id, role="member"))
-        fleet.drivers.append(driver)
-    t.fleet_members += len(fleet.drivers)
+        fleet.staff.add(driver.user_id)
+    t.fleet_members += len(fleet.staff)
     return fleet
+
+
+def staff_size(chargers: int) -> int:
+    """How many drivers are members of the fleet's group (may charge on every one of
+    its chargers); the others charge where they are shared. Bounded: a member's card is
+    on every charger's local list, so members times chargers is what a group's lists
+    cost, and a fleet of drivers who were all members (as the first generator had it)
+    made that quadratic, a million list entries for a fleet of 1 500 chargers, far past
+    the issue's "10 M events and 1 M grants"."""
+    return max(2, min(MAX_STAFF, chargers // 100))
 
 
 def share(world: World, fleet: Fleet) -> None:
@@ -208,16 +222,19 @@ def family(world: World, fleet: Fleet) -> None:
         window = world.window()
         w.run(driver.user_id, UpdateUserAccess(user_id=other.user_id, charger_ids=[charger_id],
                                                **window))
+        t.revoke_where_managed_by(driver.user_id, other.user_id)
         t.grant(charger_id, other.user_id, "charge", bool(window))
 
 
 def keys(world: World, fleet: Fleet) -> None:
-    """Cards handed out by an admin; some blocked (a few of them unblocked), some removed."""
+    """Cards handed out by an admin to the staff, and added by the other drivers
+    themselves (an admin may add keys only for its group's members); some blocked (a few
+    of them unblocked), some removed, by whoever added them."""
     w, rng, t = world.writer, world.rng, world.tally
-    admin = fleet.admins[0]
     for driver in fleet.drivers:
         if rng.random() >= 0.6:
             continue
+        admin = fleet.admins[0] if driver.user_id in fleet.staff else driver
         for _ in range(rng.choice((1, 1, 2))):
             world.tokens += 1
             key_id = world.new_id()
@@ -295,8 +312,9 @@ def _resend(world: World, inviter: Person, invitation_id: UUID,
 
 
 def change_hands(world: World, fleet: Fleet) -> None:
-    """Drivers removed (shares, then membership), chargers handed to an admin, the spare
-    chargers given to drivers (their shares end), and one driver forgotten."""
+    """Drivers removed (their shares), some members leaving the group, chargers handed to
+    an admin, the spare chargers given to drivers (their shares end), and one driver
+    forgotten."""
     w, rng, t = world.writer, world.rng, world.tally
     owner = fleet.owner
     drivers = fleet.drivers[1:]  # the first keeps its many shares
@@ -304,8 +322,10 @@ def change_hands(world: World, fleet: Fleet) -> None:
     for driver in removed:
         w.run(owner.user_id, RemoveUser(user_id=driver.user_id))
         t.revoke_in_group(driver.user_id, fleet.group_id)
-    for driver in removed[: max(1, len(removed) // 2)]:
+    members = [d for d in drivers if d.user_id in fleet.staff]
+    for driver in rng.sample(members, max(1, len(members) // 4)):
         w.run(owner.user_id, RemoveGroupMember(group_id=fleet.group_id, user_id=driver.user_id))
+        fleet.staff.discard(driver.user_id)
         t.fleet_members -= 1
     admin = fleet.admins[-1]
     theirs = [c for c in fleet.chargers[:-len(fleet.spare)]

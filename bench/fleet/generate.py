@@ -27,10 +27,10 @@ from bench.fleet.tally import BigFleet, FleetSummary, Tally
 from bench.fleet.writer import STEP, TOKEN_SECRET, Writer
 from services.access.store.application import AccessStore, open_store
 
-EVENTS_PER_CHARGER = 14
+EVENTS_PER_CHARGER = 13
 """What one charger brings with its drivers, shares, keys and invitations (measured):
 how the budget is split into fleets."""
-EVENTS_PER_COMMAND = 4.2
+EVENTS_PER_COMMAND = 4.6
 """What a command of the mix writes on average (measured): sizes the time slots."""
 QUIET_DAYS = 10
 """The main story ends this long before `ends_at` (longer than an invitation lives)."""

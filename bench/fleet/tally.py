@@ -91,6 +91,15 @@ class Tally:
             if self.charger_group[charger_id] == group_id:
                 self.revoke(charger_id, user_id)
 
+    def revoke_where_managed_by(self, actor_id: UUID, user_id: UUID) -> None:
+        """An UpdateUserAccess by `actor_id` replaces the user's shares on every charger
+        the actor manages: those the actor owns and those it holds a `manage` share on
+        (drivers manage no group here)."""
+        for charger_id in list(self._chargers_of.get(user_id, ())):
+            if (self.charger_owner[charger_id] == actor_id
+                    or self.shares.get((charger_id, actor_id)) == "manage"):
+                self.revoke(charger_id, user_id)
+
     def revoke_all_on(self, charger_id: UUID) -> None:
         for user_id in list(self._users_of.get(charger_id, ())):
             self.revoke(charger_id, user_id)
