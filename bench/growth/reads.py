@@ -23,6 +23,11 @@ from harness.sink_process import SinkProcess
 AUDIT_TOKEN = "bench-audit-token"  # noqa: S105 - a local, throwaway bearer token
 PAGE = 50
 """Items per list page asked for."""
+LIST_LENGTHS = (5, 20)
+"""The local lists asked for hold this many entries, at every size: a list's cost follows
+its length, so lists of any length would compare a fleet's long lists with another's
+short ones; what P7 asks is whether a list of the same length costs more in a bigger
+history."""
 
 
 @dataclass
@@ -34,7 +39,7 @@ class Sample:
     chargers: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     listed: list[str] = field(default_factory=list)
-    """Chargers with a local list."""
+    """Chargers with a local list of `LIST_LENGTHS` entries."""
     moments: list[tuple[str, datetime]] = field(default_factory=list)
     """(charger, a moment after it was registered) for access-at-T."""
 
@@ -56,7 +61,11 @@ async def sample(pool: asyncpg.Pool, n: int, rng: random.Random) -> Sample:
         "SELECT group_id::text FROM read.chargers GROUP BY group_id "
         "ORDER BY count(*) DESC LIMIT 20")]
     found.listed = [r[0] for r in await pool.fetch(
-        "SELECT DISTINCT charger_id::text FROM read.local_list_versions LIMIT $1", n)]
+        "SELECT charger_id::text FROM read.local_list_entries WHERE removed_in IS NULL"
+        " GROUP BY charger_id HAVING count(*) BETWEEN $2 AND $3 ORDER BY random() LIMIT $1",
+        n, *LIST_LENGTHS)]
+    if not found.listed:
+        raise RuntimeError(f"no charger's local list holds {LIST_LENGTHS} entries")
     # access-at-T: a moment in each sampled charger's own life (before it, a 404).
     lives = await pool.fetch(
         "SELECT i.id, min(l.time) AS born, (SELECT max(time) FROM read.log_positions) AS last"
