@@ -28,6 +28,11 @@ from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_s
 
 log = logging.getLogger(__name__)
 
+ANALYZE_FIRST = 1_000
+ANALYZE_GROWTH = 4
+"""The staging tables are analyzed after 1 k events replayed, then each time the count
+has grown fourfold (4 k, 16 k, ...): a few times per rebuild, whatever its size."""
+
 Progress = Callable[[int, int], None]
 """Called with (position reached, events replayed so far)."""
 
@@ -109,7 +114,7 @@ async def _replay(
     `read_log` takes a connection of its own, so the database writes batch N while this
     process decodes batch N+1: the two halves of the work overlap instead of adding up.
     """
-    position, count = 0, 0
+    position, count, analyzed_at = 0, 0, ANALYZE_FIRST // ANALYZE_GROWTH
     held: list[Foldable] = []  # events `apply` left for the next batch (a command's start)
     pending: asyncio.Future[Sequence[Foldable]] = asyncio.ensure_future(
         read_log(0, batch_size)
@@ -130,6 +135,9 @@ async def _replay(
                                    may_continue=len(read) >= batch_size)
             held = [e for e in events if e.position > position]
             count += len(events) - len(held)
+            if count >= analyzed_at * ANALYZE_GROWTH:
+                await analyze(conn, staging)
+                analyzed_at = count
             if progress is not None:
                 progress(position, count)
     finally:
@@ -137,6 +145,16 @@ async def _replay(
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pending
+
+
+async def analyze(conn: Connection, schema: str) -> None:
+    """Give the planner the staging tables' statistics. They are new and fill within
+    minutes, before autovacuum ever analyzes them, so without this every statement is
+    planned for empty tables: at 100 k events a list lookup sorted the whole entries
+    table on disk (49 ms where an index takes 0.1), and the replay ran at half speed."""
+    tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+    for row in tables:
+        await conn.execute(f"ANALYZE {checked_schema(schema)}.{checked_schema(row['tablename'])}")
 
 
 async def _nothing() -> Sequence[Foldable]:

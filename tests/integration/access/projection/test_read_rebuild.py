@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from charger_access_client import access_events as ev
+from services.access.projection import rebuild as rebuild_module
 from services.access.projection.apply import apply
 from services.access.projection.rebuild import rebuild
 from services.access.projection.runner import ProjectionRunner
@@ -79,3 +80,29 @@ async def test_a_row_created_twice_is_upserted_as_the_live_tables_have_it(db, po
     email = await db.fetchval(f'SELECT email FROM "{schema}".users WHERE user_id = $1', owner)
     assert email == "second@example.com"
     assert charger in [row[0] for row in live["chargers"]]
+
+
+DEFAULT_FIRST = rebuild_module.ANALYZE_FIRST
+
+
+@pytest.mark.parametrize("first", [DEFAULT_FIRST, 10**9])
+async def test_the_replay_gives_the_planner_statistics_of_the_tables_it_fills(
+        db, schema, monkeypatch, first):
+    """Unanalyzed tables are planned as empty ones (reltuples -1): with the default
+    threshold every table the replay filled has statistics, with one never reached
+    (the control) some table has none."""
+    monkeypatch.setattr(rebuild_module, "ANALYZE_FIRST", first)
+    events = busy_log(users=60, chargers=40, churn=1500)
+    assert len(events) > DEFAULT_FIRST
+    target = schema + "_staged"
+    try:
+        await rebuild_module.build(db, reader(events), target, batch_size=500)
+        unanalyzed = await db.fetch(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = $1 AND c.relkind = 'r' AND c.reltuples < 0", target)
+    finally:
+        await db.execute(f'DROP SCHEMA IF EXISTS "{target}" CASCADE')
+    if first == DEFAULT_FIRST:
+        assert unanalyzed == []
+    else:
+        assert unanalyzed
