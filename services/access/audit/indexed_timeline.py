@@ -16,10 +16,11 @@ The filter's state for everything it decides with is then what the replay's is a
 event. They are read in store order a batch at a time, and only as far as the page
 asked for needs. The sentences name users, groups, chargers, invitees, keys and shares'
 windows as they were known then: those come from the events that taught the replay's
-directory each name a page uses (`sentences.NAMING_TYPES` naming the id, `WINDOW_TYPES` naming the
-pair), read the same way. Events the projection has not applied yet are read from the
-log past its tracked position, so the answer is at the log's head, as the replay's is.
-A property test checks the answers equal the replay's.
+directory each name a page uses (`name_positions`: the events of `sentences.NAMING_TYPES`
+giving the id its name; `WINDOW_TYPES` naming the pair), read the same way. Events the
+projection has not applied yet are read from the log past its tracked position, so the
+answer is at the log's head, as the replay's is. A property test checks the answers
+equal the replay's.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 
 from charger_access_client.envelope import EventEnvelope
 from services.access.audit import store
-from services.access.audit.sentences import NAMING_TYPES, WINDOW_TYPES, Directory
+from services.access.audit.sentences import WINDOW_TYPES, Directory
 from services.access.audit.timeline import (
     Subject,
     TimelineEntry,
@@ -44,9 +45,11 @@ from services.access.projection.tables.positions import email_digest, named_ids
 
 BATCH = 1000
 
-_TABLES = ("id_positions", "log_positions", "email_positions", "index_since")
+_TABLES = ("id_positions", "log_positions", "email_positions", "name_positions",
+           "index_since")
 _EXISTS = "SELECT bool_and(to_regclass(t) IS NOT NULL) FROM unnest($1::text[]) AS t"
-_SINCE = "SELECT position FROM {s}.index_since WHERE name = 'email_positions'"
+_SINCE = "SELECT max(position) FROM {s}.index_since"
+"""From where the newest index is complete (0: every one holds the whole log)."""
 _TRACKED = "SELECT position FROM {s}.tracking WHERE projection = $1"
 _HAS = "SELECT EXISTS (SELECT 1 FROM {s}.log_positions WHERE position = $1)"
 
@@ -58,14 +61,13 @@ _NAMING = """
     WHERE email_digest = ANY($2::text[]) AND position > $3 AND position <= $4"""
 
 _TEACHING = """
-    SELECT i.position FROM {s}.id_positions i JOIN {s}.log_positions l USING (position)
-    WHERE i.id = ANY($1::text[]) AND l.type = ANY($2::text[]) AND i.position < $3
+    SELECT position FROM {s}.name_positions WHERE id = ANY($1::text[]) AND position < $2
     UNION
-    SELECT a.position FROM unnest($4::text[], $5::text[]) AS p(charger_id, user_id)
+    SELECT a.position FROM unnest($3::text[], $4::text[]) AS p(charger_id, user_id)
     JOIN {s}.id_positions a ON a.id = p.charger_id
     JOIN {s}.id_positions b ON b.id = p.user_id AND b.position = a.position
     JOIN {s}.log_positions l ON l.position = a.position
-    WHERE l.type = ANY($6::text[]) AND a.position < $3"""
+    WHERE l.type = ANY($5::text[]) AND a.position < $2"""
 
 
 async def indexed_up_to(conn: Connection, schema: str) -> int | None:
@@ -192,7 +194,6 @@ async def _teaching(events: _Events, page: list[EventEnvelope], last: int) -> No
         if charger is not None and user is not None:
             pairs.add((str(charger), str(user)))
     chargers, users = [c for c, _ in sorted(pairs)], [u for _, u in sorted(pairs)]
-    rows = await events.conn.fetch(render(_TEACHING, events.schema), sorted(ids),
-                                   list(NAMING_TYPES), last,
+    rows = await events.conn.fetch(render(_TEACHING, events.schema), sorted(ids), last,
                                    chargers, users, list(WINDOW_TYPES))
     await events.read(r["position"] for r in rows)

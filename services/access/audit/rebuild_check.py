@@ -24,7 +24,8 @@ from services.access.projection.sql import DEFAULT_SCHEMA, Connection, checked_s
 
 TABLES = ("users", "groups", "group_members", "chargers", "shares", "invitations", "access",
           "charger_history", "charge_keys", "local_list_versions", "local_list_entries",
-          "access_history", "log_positions", "id_positions", "email_positions")
+          "access_history", "log_positions", "id_positions", "name_positions",
+          "email_positions")
 DIFF_ROWS = 20
 
 _POSITION = "SELECT position FROM {s}.tracking WHERE projection = $1"

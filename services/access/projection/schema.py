@@ -195,6 +195,18 @@ BEGIN
         WHERE projection = 'access'
         ON CONFLICT (name) DO UPDATE SET position = excluded.position;
     END IF;
+    -- ids → the positions of the events that give their names (the timeline's directory)
+    IF to_regclass('{s}.name_positions') IS NULL THEN
+        CREATE TABLE IF NOT EXISTS {s}.name_positions (
+            id text NOT NULL,
+            position bigint NOT NULL,
+            PRIMARY KEY (id, position)
+        );
+        INSERT INTO {s}.index_since (name, position)
+        SELECT 'name_positions', coalesce(max(position), 0) FROM {s}.tracking
+        WHERE projection = 'access'
+        ON CONFLICT (name) DO UPDATE SET position = excluded.position;
+    END IF;
 END $$;
 """
 

@@ -3,7 +3,8 @@
 `log_positions` (position → time, type) answers "the last position at or before T" and
 "was this charger or user registered by T" without reading the log; `id_positions`
 (id → positions) lists the events that name an id (any of the fields the timeline
-reads, and the actor), so an auditor reads those events only; `email_positions` (the
+reads, and the actor), so an auditor reads those events only; `name_positions` (id → the
+positions of the events that give its name, `NAME_SUBJECTS`); `email_positions` (the
 SHA-256 of a normalised address → positions) the events naming an e-mail address, which
 is how a user's timeline finds the invitations sent to their address. A forgotten
 person's pseudonymous address is not indexed (it only ever stands in events that name
@@ -39,6 +40,21 @@ _INSERT_IDS = """
     SELECT * FROM unnest($1::text[], $2::bigint[])
     ON CONFLICT (id, position) DO NOTHING"""
 
+
+_INSERT_NAMES = """
+    INSERT INTO {s}.name_positions (id, position)
+    SELECT * FROM unnest($1::text[], $2::bigint[])
+    ON CONFLICT (id, position) DO NOTHING"""
+
+NAME_SUBJECTS = {
+    "UserRegistered": "user_id", "UserForgotten": "user_id", "GroupCreated": "group_id",
+    "ChargerRegistered": "charger_id", "UserInvited": "invitation_id",
+    "InvitationResent": "invitation_id", "ChargeKeyAdded": "user_id",
+}
+"""The events the timeline's directory takes a name from (`sentences.NAMING_TYPES`,
+checked equal by a unit test), by the field naming whose name it is: `name_positions`
+keeps only those, so the timeline finds what names its page's ids without reading every
+event an id's owner ever acted in (`id_positions` also holds actors)."""
 
 _INSERT_EMAILS = """
     INSERT INTO {s}.email_positions (email_digest, position)
@@ -98,6 +114,12 @@ def _id_rows(events: Iterable[Foldable]) -> list[tuple[str, int]]:
     return rows
 
 
+def _name_rows(events: Iterable[Foldable]) -> list[tuple[str, int]]:
+    return [(str(e.data[field]), e.position) for e in events
+            if (field := NAME_SUBJECTS.get(e.head.type)) is not None
+            and e.data.get(field) is not None]
+
+
 async def _email_rows(conn: Connection, events: Sequence[Foldable]) -> list[tuple[str, int]]:
     """(digest, position) of each address an event names, read as the log reads it now
     (sealed ones opened: the live projection's reader and a rebuild's differ in which
@@ -119,4 +141,5 @@ async def write_positions(conn: Connection, s: str, events: Sequence[Foldable]) 
     await execute_rows(conn, s, _INSERT_TIMES,
                        [(e.position, e.head.time, e.head.type) for e in events])
     await execute_rows(conn, s, _INSERT_IDS, _id_rows(events))
+    await execute_rows(conn, s, _INSERT_NAMES, _name_rows(events))
     await execute_rows(conn, s, _INSERT_EMAILS, await _email_rows(conn, events))

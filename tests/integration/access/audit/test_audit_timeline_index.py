@@ -71,14 +71,17 @@ async def test_a_database_without_read_models_is_replayed(history):
         await conn.close()
 
 
-async def test_an_older_database_records_from_where_its_address_index_is_whole(db, schema):
-    """Read models kept before the address index existed gain it empty at the next start,
-    with the position it starts at; a fresh schema (a rebuild's) starts at 0."""
-    assert await db.fetchval(f"SELECT position FROM {schema}.index_since") == 0
-    await db.execute(f"DROP TABLE {schema}.email_positions")
+@pytest.mark.parametrize("index", ["email_positions", "name_positions"])
+async def test_an_older_database_records_from_where_an_index_is_whole(db, schema, index):
+    """Read models kept before an index existed gain it empty at the next start, with the
+    position it starts at; a fresh schema (a rebuild's) starts at 0."""
+    since = f"SELECT position FROM {schema}.index_since WHERE name = '{index}'"
+    assert await db.fetchval(f"SELECT max(position) FROM {schema}.index_since") == 0
+    await db.execute(f"DROP TABLE {schema}.{index}")
     await db.execute(f"UPDATE {schema}.tracking SET position = 7 WHERE projection = 'access'")
     await create_schema(db, schema)
-    assert await db.fetchval(f"SELECT position FROM {schema}.index_since") == 7
-    assert await db.fetchval(f"SELECT count(*) FROM {schema}.email_positions") == 0
+    assert await db.fetchval(since) == 7
+    assert await db.fetchval(f"SELECT count(*) FROM {schema}.{index}") == 0
+    assert await indexed_up_to(db, schema) is None  # the timeline replays until a rebuild
     await create_schema(db, schema)  # and keeps it at every later start
-    assert await db.fetchval(f"SELECT position FROM {schema}.index_since") == 7
+    assert await db.fetchval(since) == 7

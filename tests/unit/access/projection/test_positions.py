@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from services.access.audit.sentences import NAMING_TYPES
 from services.access.audit.timeline import _KEYS
 from services.access.domain.pseudonyms import is_pseudonymous_email, pseudonymous_email
 from services.access.projection.tables.positions import (
     ID_KEYS,
+    NAME_SUBJECTS,
     email_digest,
     named_emails,
     named_ids,
@@ -16,6 +18,11 @@ from services.access.projection.tables.positions import (
 
 def test_the_index_reads_the_fields_the_timeline_reads() -> None:
     assert set(_KEYS) == ID_KEYS
+
+
+def test_the_name_index_holds_the_events_the_directory_learns_names_from() -> None:
+    assert set(NAME_SUBJECTS) == set(NAMING_TYPES)
+    assert set(NAME_SUBJECTS.values()) <= ID_KEYS
 
 
 def test_ids_are_found_at_any_depth_in_lists_and_references() -> None:
