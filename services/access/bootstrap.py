@@ -37,6 +37,7 @@ from services.access.store.application import AccessStore, open_store
 from services.common import tracing
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
+from services.common.leadership import Leadership
 
 if TYPE_CHECKING:
     from services.access.api.context import ReadPosition
@@ -77,6 +78,8 @@ class AccessService:
         self._incarnation: Incarnation | None = None
         self._query_pool: asyncpg.Pool | None = None
         self._query_position: TrackedPosition | None = None
+        self.leadership: Leadership | None = None
+        self._created_at_start: list[str] = []
 
     async def start(self) -> None:
         s = self.settings
@@ -119,24 +122,45 @@ class AccessService:
         self._watch.wake(self.scheduler.notify)
         await self._watch.start()
         await self.broker.start()
-        await self.relay.setup()
-        await self.local_lists.setup()
-        await self._topics_created(created)
-        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
-        self._tasks.append(asyncio.create_task(self.local_lists.run(), name="local-lists"))
+        self._created_at_start = created
+        self.leadership = Leadership(s.database_url, f"{s.consumer_group_prefix}-followers",
+                                     self._lead)
+        self._tasks.append(asyncio.create_task(self.leadership.run(), name="leadership"))
         self._tasks.append(asyncio.create_task(keep_topics(
             s, s.topics.all(), on_created=self._topics_created),
             name="topics"))
-        self._tasks.append(asyncio.create_task(self.relay.watch_broker_state(
-            self._commands_consumer, s.broker_check_seconds, also=[self.local_lists.rewind]),
-            name="broker-state"))
         self.projection.start()
-        self.scheduler.start()
         if self._serve_api:
             await self._start_api()
         log.info("access service started")
 
-    async def _topics_created(self, created: list[str]) -> None:
+    async def _lead(self) -> None:
+        """The followers run once per deployment, by the instance that leads
+        (`services.common.leadership`): the relay, the local-list publisher, the broker's
+        state watch and the boundary scheduler. Positions are read afresh at each term:
+        another instance may have led meanwhile."""
+        assert self.relay is not None
+        assert self.local_lists is not None
+        assert self.scheduler is not None
+        await self.relay.setup()
+        await self.local_lists.setup()
+        await self._topics_created(self._created_at_start, leading=True)
+        self._created_at_start = []
+        self.scheduler.start()
+        try:
+            await asyncio.gather(
+                self.relay.run(), self.local_lists.run(),
+                self.relay.watch_broker_state(self._commands_consumer,
+                                              self.settings.broker_check_seconds,
+                                              also=[self.local_lists.rewind]))
+        finally:
+            await self.scheduler.stop()
+
+    async def _topics_created(self, created: list[str], *, leading: bool = False) -> None:
+        """Rewind the publishers of topics created empty, on the leader only (a standby's
+        positions are not the ones in use)."""
+        if not (leading or (self.leadership is not None and self.leadership.leading)):
+            return
         if self.relay is not None and self.settings.topics.events in created:
             await self.relay.rewind()
         if self.local_lists is not None and self.settings.topics.local_lists in created:
@@ -158,8 +182,11 @@ class AccessService:
 
         assert self.pool is not None
         assert self.projection is not None
+        leadership = self.leadership
         metrics = service_metrics(self.pool, EventLog(), self.projection, self.consumer,
-                                  self.relay, self.scheduler, self.local_lists)
+                                  self.relay, self.scheduler, self.local_lists,
+                                  leading=None if leadership is None
+                                  else lambda: leadership.leading)
         pool: asyncpg.Pool = self.pool
         position: ReadPosition = self.projection
         if self.settings.query_database_url:
@@ -186,14 +213,22 @@ class AccessService:
     async def readiness(self) -> dict[str, bool]:
         consumer = self._commands_consumer()
         assigned = bool(consumer is not None and consumer.assignment())
-        relay_alive = any(t.get_name() == "relay" and not t.done() for t in self._tasks)
+        seeking = any(t.get_name() == "leadership" and not t.done() for t in self._tasks)
+        leadership = self.leadership
+        # Leading with the relay running, or standing by for the instance that leads.
+        relay_ok = seeking and leadership is not None and leadership.state != "starting"
         projection_ok = self.projection is not None and not self.projection.stalled()
-        return {"commands_consumer_assigned": assigned, "relay_running": relay_alive,
+        return {"commands_consumer_assigned": assigned, "relay_running": relay_ok,
                 "projection_running": projection_ok}
 
     async def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+        for task in self._tasks:  # the followers first, while the broker still takes sends
+            if task.get_name() == "leadership":
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self.broker is not None:
             await self.broker.stop()
         for task in self._tasks:
@@ -204,8 +239,6 @@ class AccessService:
         if self.projection is not None:
             await self.projection.stop()
         await self._stop_query_side()
-        if self.scheduler is not None:
-            await self.scheduler.stop()
         if self._watch is not None:
             await self._watch.stop()
         if self.pool is not None:

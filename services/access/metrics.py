@@ -105,7 +105,12 @@ class AccessMetrics:
         lists_head: ListsHead | None = None,
         corrupt: CorruptStats | None = None,
         registry: CollectorRegistry | None = None,
+        leading: Callable[[], bool] | None = None,
     ) -> None:
+        """`leading`: whether this instance leads the followers (relay, local-list
+        publisher, scheduler); a standby reports none of their figures, which are the
+        leader's to report."""
+        self._leading = leading
         self._projection = projection
         self._registry = registry
         self._corrupt = corrupt
@@ -123,19 +128,25 @@ class AccessMetrics:
         projection = self._projection.position
         out.metric("access_projection_position", "gauge",
                    "Position of the last event applied to the read models.", projection)
-        relay = self._relay
+        leading = self._leading is None or self._leading()
+        if self._leading is not None:
+            out.metric("access_leading", "gauge", "1 when this instance leads the followers "
+                       "(relay, local-list publisher, scheduler); 0 on a standby.", int(leading))
+        relay = self._relay if leading else None
+        local_lists = self._local_lists if leading else None
+        schedule = self._schedule if leading else None
         if relay is not None:
             out.metric("access_relay_position", "gauge",
                        "Position of the last event published on access.events.", relay.position)
             out.metric("access_relay_published_total", "counter",
                        "Events published on access.events by this process (re-sends too).",
                        relay.published)
-        if self._local_lists is not None:
+        if local_lists is not None:
             out.metric("access_local_lists_published_total", "counter",
                        "LocalListChanged events published on access.local-lists by this "
-                       "process (re-sends too).", self._local_lists.published)
-        if self._schedule is not None:
-            _schedule_metrics(out, self._schedule)
+                       "process (re-sends too).", local_lists.published)
+        if schedule is not None:
+            _schedule_metrics(out, schedule)
         if self._corrupt is not None:
             out.metric("access_personal_data_corrupt_total", "counter",
                        "Sealed personal values that did not authenticate under their key "
@@ -160,8 +171,8 @@ class AccessMetrics:
                     out.metric("access_relay_lag_positions", "gauge",
                                "Last published position minus the relay's position.",
                                max(0, published - relay.position))
-        if self._local_lists is not None and self._lists_head is not None:
-            await self._lists_lag(out, self._local_lists, self._lists_head)
+        if local_lists is not None and self._lists_head is not None:
+            await self._lists_lag(out, local_lists, self._lists_head)
         if self._registry is not None:
             out.collected(self._registry)
         return out.text()
@@ -214,6 +225,8 @@ def service_metrics(
     schedule: ScheduleStats | None = None,
     local_lists: LocalListStats | None = None,
     schema: str = DEFAULT_SCHEMA,
+    *,
+    leading: Callable[[], bool] | None = None,
 ) -> MetricsRenderer:
     """The whole service's metrics, for `create_app(..., metrics=...)`."""
 
@@ -228,4 +241,5 @@ def service_metrics(
 
     return AccessMetrics(projection, store=heads, commands=commands, relay=relay,
                          schedule=schedule, local_lists=local_lists,
-                         lists_head=lists_head, corrupt=CORRUPT, registry=REGISTRY).render
+                         lists_head=lists_head, corrupt=CORRUPT, registry=REGISTRY,
+                         leading=leading).render

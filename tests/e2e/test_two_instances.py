@@ -102,3 +102,8 @@ async def test_two_instances_answer_every_command_once_and_keep_the_log_whole(
     assert books.details["commands_with_events"] == len(statuses)
     assert books.chain_ok, books.details["verify"]
     assert books.rebuild_equal, books.details["rebuild"]
+    # The followers run once: one instance leads, the other publishes nothing.
+    seen = [metrics(http_text(f"{api}/metrics", TOKEN)) for api in apis]
+    assert sorted(m["access_leading"] for m in seen) == [0, 1]
+    assert [("access_relay_published_total" in m) for m in seen] == [
+        m["access_leading"] == 1 for m in seen]

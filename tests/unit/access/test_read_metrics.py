@@ -62,6 +62,23 @@ async def test_outcomes_positions_and_lags():
     assert text.endswith("\n")
 
 
+async def test_a_standby_reports_none_of_the_leaders_figures():
+    async def heads() -> tuple[int, int]:
+        return 120, 118
+
+    def render(leading: bool):
+        return AccessMetrics(Projection(100), store=heads, relay=Relay(40, 0),
+                             leading=lambda: leading).render()
+
+    standby, leader = samples(await render(False)), samples(await render(True))
+
+    assert standby["access_leading"] == "0"
+    assert leader["access_leading"] == "1"
+    assert leader["access_relay_lag_positions"] == "78"
+    assert {k for k in standby if k.startswith("access_relay")} == set()
+    assert standby["access_projection_lag_positions"] == "18"  # each instance projects
+
+
 async def test_each_family_has_one_help_and_type_line():
     text = await AccessMetrics(Projection(5), commands=Commands(Counter({"accepted": 1, "expired": 2}))).render()
     names = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")]
