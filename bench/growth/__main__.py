@@ -39,11 +39,14 @@ def run_size(size: int, seed: int, args: argparse.Namespace, rng: random.Random,
     events = asyncio.run(log_size(url))
     system = start_system(args.out / f"system-{size_label(size)}", url)
     try:
-        p99, rss, counts = asyncio.run(measure_reads(system, args.requests, args.reps, rng))
+        p99, rss, counts, catch_up = asyncio.run(
+            measure_reads(system, args.requests, args.reps, rng))
     finally:
         system.stop()
     say(f"{size_label(size)}: " + ", ".join(f"{k} p99 {median(v):.2f} ms" for k, v in p99.items()))
-    return SizeResult(size, events, seeded, rate, p99, rss, counts)
+    say(f"{size_label(size)}: caught up with the history in {catch_up.seconds:.0f} s first")
+    return SizeResult(size, events, seeded, rate, p99, rss, counts, catch_up.seconds,
+                      catch_up.rss_mb)
 
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from bench.growth.rest import CatchUp, wait_at_rest
 from bench.http import Connection
 from bench.stats import percentile
 from bench.system import TOKEN, System, memory_kib
@@ -129,7 +130,9 @@ async def ask(base_url: str, token: str, requests: list[str]) -> list[float]:
 
 async def measure_reads(system: System, requests: int, reps: int,
                         rng: random.Random) -> tuple[dict[str, list[float]], dict[str, float],
-                                                     dict[str, int]]:
+                                                     dict[str, int], CatchUp]:
+    """The reads' p99s, each service's peak RSS while they were asked, the fleet's counts,
+    and the catch-up before them (`rest.wait_at_rest`)."""
     pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=2)
     try:
         s = await sample(pool, requests, rng)
@@ -144,6 +147,7 @@ async def measure_reads(system: System, requests: int, reps: int,
     p99: dict[str, list[float]] = {name: [] for name in asked}
     rss: dict[str, float] = {}
     pids = system.service_pids()
+    catch_up = await wait_at_rest(system.api, TOKEN, pids)
 
     async def sampled(block: Awaitable[None]) -> None:
         async def watch() -> None:
@@ -167,7 +171,7 @@ async def measure_reads(system: System, requests: int, reps: int,
                 p99[name].append(percentile(latencies, 99) * 1000)
 
     await sampled(every_read())
-    return p99, rss, counts
+    return p99, rss, counts, catch_up
 
 
 def start_system(var: Path, url: str) -> System:

@@ -4,11 +4,14 @@ against the smallest size of the same run) and the plot it draws."""
 from __future__ import annotations
 
 import math
+import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bench.growth import rest
 from bench.growth.fleets import parse_size, size_label
 from bench.growth.reads import Sample, paths
 from bench.growth.report import GROWTH_LIMIT, SizeResult, plot, rows_of
@@ -69,3 +72,32 @@ def test_the_curves_are_drawn_as_a_png(tmp_path: Path) -> None:
 def test_a_size_whose_read_models_were_kept_has_no_rebuild_row() -> None:
     rows = rows_of([_result(100_000, 2.0, math.nan, 90.0), _result(1_000_000, 2.0, 30_000.0, 95.0)])
     assert [r.name for r in rows if r.key == "P4"] == ["rebuild at 1M"]
+
+
+def test_memory_while_catching_up_is_judged_too() -> None:
+    small = _result(100_000, 2.0, 40_000.0, 90.0)
+    big = _result(1_000_000, 2.0, 40_000.0, 90.0)
+    big.catch_up_seconds, big.catch_up_rss_mb = 75.0, {"access-service": 230.0}
+    judged = {r.name: r for r in rows_of([small, big]) if r.target is not None}
+    assert judged["access-service peak RSS catching up at 1M"].met is False
+    assert judged["access-service peak RSS at 1M"].met is True
+
+
+@pytest.mark.parametrize(("page", "busy"), [
+    ("access_leading 1\naccess_relay_lag_positions 0\naccess_local_lists_lag_positions 0\n", False),
+    ("access_leading 1\naccess_relay_lag_positions 12\naccess_local_lists_lag_positions 0\n", True),
+    ("access_leading 1\naccess_relay_lag_positions 0\naccess_local_lists_lag_positions 3\n", True),
+    ("access_leading 0\n", True),
+])
+def test_a_system_is_lagging_while_a_publisher_has_work_or_nobody_leads(
+        monkeypatch: pytest.MonkeyPatch, page: str, busy: bool) -> None:
+    monkeypatch.setattr(rest, "http_text", lambda *_a, **_k: page)
+    assert rest.lagging("http://api", "token") is busy
+
+
+def test_cpu_time_of_a_process_grows_while_it_works() -> None:
+    before = rest.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:
+        pass
+    assert rest.cpu_seconds(os.getpid()) > before

@@ -1,0 +1,73 @@
+"""Waiting for a freshly started system to finish catching up with a fleet's history.
+
+The bench's broker is new and empty, so the access service publishes the whole log and
+every local-list version again (what it does after a broker lost its data) and the
+notification service reads all of it. Reads asked meanwhile compete with that for the
+two cores: the first 1 M run's p99s spread over 100x between repetitions. So the reads
+are asked at rest, once the relay and the local-list publisher have nothing left and the
+services' processes are idle; the catch-up's own peak memory is kept apart (P6 reports
+the higher of the two).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+
+from bench.system import memory_kib
+from harness.processes import http_text, metrics
+
+LAGS = ("access_relay_lag_positions", "access_local_lists_lag_positions")
+IDLE_CPU = 0.2
+"""At rest: the services together use under this share of one core (over `WINDOW`). Idle,
+they use ~0.1 (the access service's polls, ~7 %, and the other two ~1 % each); catching
+up, one core or more."""
+WINDOW = 2.0
+
+
+@dataclass
+class CatchUp:
+    seconds: float = 0.0
+    rss_mb: dict[str, float] = field(default_factory=dict)
+    """Each service's peak RSS while catching up."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def lagging(api: str, token: str) -> bool:
+    """Whether the publishers have work left (or no instance leads them yet)."""
+    seen = metrics(http_text(f"{api}/metrics", token, timeout=10))
+    if seen.get("access_leading", 1) != 1:
+        return True
+    return any(seen.get(name, 0) > 0 for name in LAGS)
+
+
+async def wait_at_rest(api: str, token: str, pids: dict[str, int],
+                       timeout: float = 3600) -> CatchUp:  # noqa: ASYNC109
+    """Return once the publishers have caught up and the services are idle."""
+    found, started = CatchUp(), time.monotonic()
+
+    def sample() -> None:
+        for name, pid in pids.items():
+            found.rss_mb[name] = max(found.rss_mb.get(name, 0.0),
+                                     memory_kib(pid).get("VmRSS", 0) / 1024)
+
+    while time.monotonic() - started < timeout:
+        sample()
+        if await asyncio.to_thread(lagging, api, token):
+            await asyncio.sleep(0.5)
+            continue
+        before = sum(cpu_seconds(pid) for pid in pids.values())
+        await asyncio.sleep(WINDOW)
+        sample()
+        if sum(cpu_seconds(pid) for pid in pids.values()) - before < IDLE_CPU * WINDOW:
+            found.seconds = time.monotonic() - started
+            return found
+    raise TimeoutError(f"the system did not come to rest within {timeout:.0f} s")
