@@ -175,40 +175,37 @@ BEGIN
     END IF;
 END $$;
 
--- e-mail addresses (by digest) → the positions naming them, for the timeline; a database
--- that had applied events before the table existed records from where it is complete
--- (`index_since`), and answers from the log until its next rebuild
+-- the timeline's indexes added after the first release (`_LATER_INDEX`) record here
+-- from where each is complete
 CREATE TABLE IF NOT EXISTS {s}.index_since (
     name text PRIMARY KEY,
     position bigint NOT NULL
 );
+"""
+
+_LATER_INDEX = """
 DO $$
 BEGIN
-    IF to_regclass('{s}.email_positions') IS NULL THEN
-        CREATE TABLE IF NOT EXISTS {s}.email_positions (
-            email_digest text NOT NULL,
+    IF to_regclass('{s}.<table>') IS NULL THEN
+        CREATE TABLE IF NOT EXISTS {s}.<table> (
+            <key> text NOT NULL,
             position bigint NOT NULL,
-            PRIMARY KEY (email_digest, position)
+            PRIMARY KEY (<key>, position)
         );
         INSERT INTO {s}.index_since (name, position)
-        SELECT 'email_positions', coalesce(max(position), 0) FROM {s}.tracking
-        WHERE projection = 'access'
-        ON CONFLICT (name) DO UPDATE SET position = excluded.position;
-    END IF;
-    -- ids → the positions of the events that give their names (the timeline's directory)
-    IF to_regclass('{s}.name_positions') IS NULL THEN
-        CREATE TABLE IF NOT EXISTS {s}.name_positions (
-            id text NOT NULL,
-            position bigint NOT NULL,
-            PRIMARY KEY (id, position)
-        );
-        INSERT INTO {s}.index_since (name, position)
-        SELECT 'name_positions', coalesce(max(position), 0) FROM {s}.tracking
+        SELECT '<table>', coalesce(max(position), 0) FROM {s}.tracking
         WHERE projection = 'access'
         ON CONFLICT (name) DO UPDATE SET position = excluded.position;
     END IF;
 END $$;
 """
+"""A key → positions index the timeline reads, made empty in a database that had applied
+events before it existed: it then records from where it is complete (`index_since`), and
+the timeline answers from the log until the next rebuild."""
+
+LATER_INDEXES = (("email_positions", "email_digest"), ("name_positions", "id"))
+"""e-mail addresses (by digest) → the positions naming them; ids → the positions of the
+events that give their names (the timeline's directory)."""
 
 
 _START_TRACKING = """
@@ -225,5 +222,8 @@ async def create_schema(conn: Connection, schema: str = DEFAULT_SCHEMA) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('charger-access.read-schema'))")
         await conn.execute(render(_DDL, schema))
         await conn.execute(render(_ADDED, schema))
+        for table, key in LATER_INDEXES:
+            await conn.execute(render(
+                _LATER_INDEX.replace("<table>", table).replace("<key>", key), schema))
         await create_local_list_tables(conn, schema)
         await conn.execute(render(_START_TRACKING, schema), PROJECTION_NAME)
