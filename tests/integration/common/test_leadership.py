@@ -16,6 +16,11 @@ from services.common.leadership import Leadership
 pytestmark = pytest.mark.integration
 
 FAST = {"retry_seconds": 0.05, "check_seconds": 0.05}
+ADVISORY = """
+    SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
+"""Advisory locks held in this test's database (pg_locks shows the whole server's: other
+tests' services hold theirs at the same time)."""
 
 
 class Work:
@@ -90,8 +95,7 @@ async def test_a_leader_whose_session_the_server_ends_stops_leading(database_url
         await until(lambda: one.leading)
         async with seeking(other):
             await until(lambda: other.state == "standby")
-            holder = await db.fetchval(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            holder = await db.fetchval(ADVISORY.replace("count(*)", "pid"))
             assert await db.fetchval("SELECT pg_terminate_backend($1)", holder)
             # One of them leads again (either may win the race), never both for long.
             await until(lambda: one.terms + other.terms == 2)
@@ -112,8 +116,7 @@ async def test_a_leader_whose_work_fails_gives_the_lead_up(database_url):
             await until(lambda: healthy.running == 1)
             locks = await asyncpg.connect(database_url)
             try:
-                held = await locks.fetchval(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                held = await locks.fetchval(ADVISORY)
             finally:
                 await locks.close()
             assert held == 1
