@@ -80,7 +80,9 @@ async def access_at(
     charger_id: IdParam = None,
     user_id: IdParam = None,
 ) -> AccessAtAnswer:
-    """Effective access at `at`, with the why, replayed from the log up to then."""
+    """Effective access at `at`, with the why, as the log up to then made it: read from the
+    projection's access history (equal to a replay of the log, property-tested), or
+    replayed when its indexes do not cover `at` yet."""
     subject = _one(charger=charger_id, user=user_id)
     kind: Literal["charger", "user"] = "charger" if subject.kind == "charger" else "user"
     answer = await audit.access_at(kind, subject.id, at)
