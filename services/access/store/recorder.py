@@ -23,7 +23,7 @@ from psycopg.sql import SQL, Identifier
 
 from services.access.ports import Forgetting, PendingResult
 from services.access.store.chain import CHAIN_TABLE, GENESIS, link
-from services.access.store.personal.keyring import PostgresKeyRing
+from services.access.store.personal.keyring import SCHEMA_LOCK_KEY, PostgresKeyRing
 
 RESULTS_TABLE = "command_results"
 
@@ -31,6 +31,17 @@ RESULTS_TABLE = "command_results"
 class ResultRecordingRecorder(PostgresApplicationRecorder):
     keyring: PostgresKeyRing | None = None
     """Set by the application: new personal-data keys are inserted with their events."""
+
+    def create_table(self) -> None:
+        """One creator at a time (`SCHEMA_LOCK`), across both of the library's steps (its
+        composite types, each in a transaction of its own, then the tables): the lock is
+        held by a connection of its own for the whole of it."""
+        with self.datastore.get_connection() as conn:
+            conn.execute(f"SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")
+            try:
+                super().create_table()
+            finally:
+                conn.execute(f"SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

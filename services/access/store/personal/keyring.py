@@ -32,6 +32,12 @@ from services.access.ports import Forgetting
 from services.access.store.personal.sealing import new_key
 from services.access.store.personal.wrapping import KeyEncryptionKeys, WrappedKey
 
+SCHEMA_LOCK_KEY = "hashtext('charger-access.store-schema')"
+SCHEMA_LOCK = f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})"
+"""Held while the store's tables are created: processes opening the store at the same time
+(instances starting together, the fleet generator's workers) otherwise race on the catalogue
+("tuple concurrently updated"), even with IF NOT EXISTS."""
+
 SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS person_keys ("
     " subject uuid PRIMARY KEY, key bytea NOT NULL, created_at timestamptz DEFAULT now(),"
@@ -123,6 +129,7 @@ class PostgresKeyRing:
 
     def create_tables(self) -> None:
         with self._datastore.transaction(commit=True) as curs:
+            curs.execute(SCHEMA_LOCK)
             for statement in SCHEMA_SQL:
                 curs.execute(statement)
 
