@@ -5,8 +5,8 @@ every local-list version again (what it does after a broker lost its data) and t
 notification service reads all of it. Reads asked meanwhile compete with that for the
 two cores: the first 1 M run's p99s spread over 100x between repetitions. So the reads
 are asked at rest, once the relay and the local-list publisher have nothing left and the
-services' processes are idle; the catch-up's own peak memory is kept apart (P6 reports
-the higher of the two).
+services' processes are idle; the catch-up's own peak memory is kept apart (P6 judges
+both: a row for the reads and a row for the catch-up).
 """
 
 from __future__ import annotations
