@@ -28,6 +28,7 @@ from services.access.eventlog.reader import EventLog
 from services.access.latency import REGISTRY
 from services.access.projection.sql import DEFAULT_SCHEMA, render
 from services.access.store.personal.sealing import CORRUPT
+from services.common.connection_lost import CONNECTION_LOST
 from services.common.prometheus import MetricsText, Sample
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ class AccessMetrics:
         if self._store is not None:
             try:
                 head, published = await self._store()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except CONNECTION_LOST as exc:
                 log.warning("metrics: store head unavailable: %s", exc)
                 out.metric("access_store_up", "gauge", "1 when the store answered.", 0)
             else:
@@ -181,7 +182,7 @@ class AccessMetrics:
     async def _lists_lag(out: MetricsText, publisher: LocalListStats, head: ListsHead) -> None:
         try:
             newest = await head()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except CONNECTION_LOST as exc:
             log.warning("metrics: local-list head unavailable: %s", exc)
             return
         out.metric("access_local_lists_lag_positions", "gauge",

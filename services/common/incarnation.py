@@ -33,6 +33,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from services.common.connection_lost import CONNECTION_LOST
+
 log = logging.getLogger(__name__)
 
 LOCK = "SELECT pg_try_advisory_lock(hashtextextended('charger-access/' || $1, 0))"
@@ -127,8 +129,7 @@ class Incarnation:
                 try:
                     held = await self._relock()
                     break
-                except (OSError, TimeoutError, asyncpg.PostgresError,
-                        asyncpg.InterfaceError) as exc:  # the database is not back yet
+                except CONNECTION_LOST as exc:  # the database is not back yet
                     log.warning("cannot take the name %r again yet (%s); retrying",
                                 self.name, exc)
                     await asyncio.sleep(self._retry)
@@ -143,7 +144,7 @@ class Incarnation:
             return False
         try:
             await self._connection.fetchval("SELECT 1")
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except CONNECTION_LOST:
             return False
         return True
 

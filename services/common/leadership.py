@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 import asyncpg
 
+from services.common.connection_lost import CONNECTION_LOST
+
 log = logging.getLogger(__name__)
 
 State = Literal["starting", "leader", "standby"]
@@ -62,8 +64,10 @@ class Leadership:
         while True:
             try:
                 await self._term()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as e:
+            except CONNECTION_LOST as e:
                 log.warning("leadership %s: database connection lost (%s)", self.name, e)
+            except Exception:  # never end: a deployment without a leader publishes nothing
+                log.exception("leadership %s failed; seeking it again", self.name)
             self.state = "standby"
             await asyncio.sleep(self._retry)
 

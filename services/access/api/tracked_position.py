@@ -22,6 +22,7 @@ import asyncpg
 from services.access.projection.apply import read_position
 from services.access.projection.sql import DEFAULT_SCHEMA
 from services.common.background import BackgroundLoop
+from services.common.connection_lost import CONNECTION_LOST
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class TrackedPosition:
         while True:
             try:
                 await self.refresh()
-            except (OSError, asyncpg.PostgresError):  # the replica may be restarting
+            except CONNECTION_LOST:  # the replica may be restarting
                 log.warning("reading the query database's position failed", exc_info=True)
                 await asyncio.sleep(self._idle_interval)
                 continue

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from services.access.store.application import EVENTS_TABLE
+from services.common.connection_lost import CONNECTION_LOST
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class LogWatch:
                 finally:
                     with contextlib.suppress(Exception):
                         await conn.close()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except CONNECTION_LOST as exc:
                 log.warning("listening for store commits failed (%s); retrying", exc)
                 await asyncio.sleep(1)
 
@@ -83,7 +84,7 @@ async def keep_publishing(
         wake.clear()
         try:
             published = await publish_next()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except CONNECTION_LOST as exc:
             log.warning("%s paused at %s: %s", name, where(), exc)
             await asyncio.sleep(1)
             continue

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import pytest
+from asyncpg.exceptions import InternalClientError
 
 from services.common.leadership import Leadership
 
@@ -120,3 +122,34 @@ async def test_a_leader_whose_work_fails_gives_the_lead_up(database_url):
             finally:
                 await locks.close()
             assert held == 1
+
+
+class SessionEndedOnce(asyncpg.Connection):  # type: ignore[misc]
+    """The leader's session as asyncpg sees it when a check starts between the server's
+    FATAL message and the socket's close: once, the check fails with the protocol's
+    internal error (the CI failure this reproduces), then the session is gone."""
+
+    ended = 0
+
+    async def fetchval(self, query: str, *args: object, **kwargs: object) -> object:
+        if query == "SELECT 1" and not SessionEndedOnce.ended:
+            SessionEndedOnce.ended += 1
+            raise InternalClientError(
+                "cannot switch to state 11; another operation (2) is in progress")
+        return await super().fetchval(query, *args, **kwargs)
+
+
+async def test_a_leader_whose_session_ends_mid_check_seeks_the_lead_again(
+        database_url, monkeypatch):
+    connect = asyncpg.connect
+    monkeypatch.setattr(
+        "services.common.leadership.asyncpg.connect",
+        functools.partial(connect, connection_class=SessionEndedOnce))
+    work = Work()
+    one = Leadership(database_url, "followers", work, **FAST)
+    async with seeking(one) as task:
+        await until(lambda: one.terms == 2 or task.done())
+        assert not task.done(), "the leadership loop ended instead of seeking the lead again"
+        assert SessionEndedOnce.ended == 1
+        await until(lambda: work.running == 1)
+        assert work.started == 2

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from services.access.api.context import Context
 from services.access.api.errors import RETRY_AFTER_HEADER, RETRY_AFTER_SECONDS
 from services.access.api.models import Health, Readiness
+from services.common.connection_lost import CONNECTION_LOST
 
 log = logging.getLogger(__name__)
 
@@ -48,5 +49,5 @@ async def _database_answers(pool: asyncpg.Pool) -> bool:
     try:
         async with asyncio.timeout(DB_CHECK_TIMEOUT):
             return bool(await pool.fetchval("SELECT true"))
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except CONNECTION_LOST:
         return False
