@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 
 _LOCK_POSITION = "SELECT position FROM {s}.tracking WHERE projection = $1 FOR UPDATE"
 _SET_POSITION = "UPDATE {s}.tracking SET position = $2 WHERE projection = $1"
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+"""A batch's statements take arrays of ids whose sizes differ by thousands from one
+segment to the next (one share, or every charger of a fleet). After five runs of a
+prepared statement PostgreSQL may switch to a generic plan, made without the arrays: it
+read a user's current list entries with a plan costing 3.3 ms where the one made for the
+actual array costs 0.17 (rebuild of a 100 k fleet: 71 s, 54 s with custom plans). Planning
+each statement costs far less than a wrong plan."""
 
 
 async def read_position(conn: Connection, schema: str = DEFAULT_SCHEMA) -> int:
@@ -58,6 +65,7 @@ async def apply(
     only: created rows are then copied into the empty staging tables.
     """
     async with conn.transaction():
+        await conn.execute(_CUSTOM_PLANS)
         tracked = await conn.fetchval(render(_LOCK_POSITION, schema), PROJECTION_NAME)
         if tracked is None:
             raise LookupError(f"no tracking row in schema {schema!r}: run create_schema first")
