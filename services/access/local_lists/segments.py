@@ -38,10 +38,11 @@ WHOLE_LIST = frozenset({
 """Narrow events that may change anyone's entries on their charger (owner, group, every
 share); the other narrow ones change only their user's."""
 BY_GROUP = frozenset({"GroupMemberAdded", "GroupMemberRemoved"})
-BY_USER = frozenset({
+KEY_EVENTS = frozenset({
     "ChargeKeyAdded", "ChargeKeyBlocked", "ChargeKeyUnblocked", "ChargeKeyRemoved",
-    "UserForgotten",
 })
+"""Wide events that change only keys: never which lists a user is on."""
+BY_USER = KEY_EVENTS | {"UserForgotten"}
 
 
 class _Head(Protocol):
@@ -97,6 +98,12 @@ class Segment(Generic[E]):
     @property
     def relevant(self) -> bool:
         return bool(self.chargers) or self.wide is not None
+
+    @property
+    def keeps_reach(self) -> bool:
+        """Whether writing the segment leaves the lists it reaches as they were (only
+        keys change): they need not be looked up again after it."""
+        return all(e.head.type in KEY_EVENTS for e in self.events)
 
     def scope(self, charger_id: UUID) -> frozenset[UUID] | None:
         """Whose entries on `charger_id`'s list the segment may change; None: anyone's.

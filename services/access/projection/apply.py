@@ -89,7 +89,8 @@ async def apply(
                                 marks=_marks(segment))
             fault_points.reached("projection.mid_batch")
             if segment.wide is not None:
-                after = await reached_by(conn, schema, segment)
+                after = before if segment.keeps_reach else await reached_by(
+                    conn, schema, segment)
                 marks.update(dict.fromkeys(before | after, segment.wide))
             await update_local_lists(conn, schema, marks,
                                      {c: segment.scope(c) for c in marks})

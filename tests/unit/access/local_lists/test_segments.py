@@ -87,3 +87,16 @@ def test_a_wide_unit_may_change_its_users_entries_on_every_list_it_reaches() -> 
     assert keys.scope(C1) == {U}, "a charger found through the user"
     assert removed.scope(C2) == {member}
     assert nameless.scope(C1) is None, "no user named: anyone's"
+
+
+def test_only_a_segment_of_key_events_keeps_its_reach() -> None:
+    """A key's events change no one's holdings, so the lists a segment reaches are the
+    same after it; a membership, a forgetting or a rider may change them."""
+    key = {"user_id": str(U), "key_id": str(uuid4())}
+    batch = events(("ChargeKeyAdded", "a", key), ("ChargeKeyBlocked", "b", key),
+                   ("GroupMemberAdded", "c", {"group_id": str(uuid4()), "user_id": str(U)}),
+                   ("UserRegistered", "d", {}), ("ChargeKeyRemoved", "d", key),
+                   ("UserForgotten", "e", {"user_id": str(U)}))
+    cut = segments(batch)
+    assert [[e.position for e in s.events] for s in cut] == [[1], [2], [3], [4, 5], [6]]
+    assert [s.keeps_reach for s in cut] == [True, True, False, False, False]
