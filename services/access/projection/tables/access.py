@@ -60,9 +60,7 @@ _PAIRS = """
 it) or a changed membership (the user on each of the group's chargers) may change."""
 
 _RECOMPUTE_ACCESS = """
-    WITH pairs AS (
-        SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[]) AS p(charger_id, user_id)
-    ),
+    WITH pairs AS (SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS p(charger_id, user_id)),
     reasons AS (
         SELECT p.charger_id, p.user_id, 2 AS rank, 0 AS ord,
                jsonb_build_object('source', 'owner', 'level', 'manage') AS why, false AS tb
@@ -84,11 +82,12 @@ _RECOMPUTE_ACCESS = """
         SELECT user_id, charger_id, _AGGREGATES
         FROM reasons GROUP BY user_id, charger_id
     ),
+    gone AS (
+        SELECT charger_id, user_id FROM pairs EXCEPT SELECT charger_id, user_id FROM fresh
+    ),
     stale AS (
-        DELETE FROM {s}.access a USING pairs p
-        WHERE a.charger_id = p.charger_id AND a.user_id = p.user_id
-          AND NOT EXISTS (SELECT 1 FROM fresh n
-                          WHERE n.charger_id = a.charger_id AND n.user_id = a.user_id)
+        DELETE FROM {s}.access a USING gone g
+        WHERE a.charger_id = g.charger_id AND a.user_id = g.user_id
         RETURNING a.charger_id, a.user_id
     ),
     written AS (
@@ -140,7 +139,9 @@ async def recompute_access(conn: Connection, schema: str, changes: BatchChanges,
     recompute gets every pair as arrays: planned for their real number. Found inside it,
     as a union, they were guessed at 100 rows whatever their number, so a share's single
     row joined the whole chargers table by a sequential scan: 17 ms a change at 100 k
-    events, growing with the fleet.
+    events, growing with the fleet. The pairs that lost every reason are a set difference
+    (`gone`): as an anti-join, the planner's guess of a few grouped rows made it a nested
+    loop, pairs times pairs (2 000 pairs: 2 M comparisons, 0.43 s at 1 M events).
 
     The same statement keeps `access_history`: each row it changes or deletes closes the
     pair's open interval, and each row it writes opens one, at the position and time of
