@@ -30,7 +30,7 @@ from opentelemetry.trace import SpanKind
 
 from services.access.eventlog.watch import keep_publishing
 from services.access.local_lists.entries import rfc3339
-from services.access.local_lists.reads import Fetcher, LocalListReads
+from services.access.local_lists.reads import ListAt, LocalListReads
 from services.access.messaging.traces import PositionTraces
 from services.access.projection.sql import DEFAULT_SCHEMA, render
 from services.common import tracing
@@ -91,11 +91,8 @@ def event_id(charger_id: UUID, version: int) -> str:
     return str(uuid5(_ID_SPACE, f"{charger_id}:{version}"))
 
 
-async def local_list_changed(db: Fetcher, reads: LocalListReads,
-                             version: Version) -> dict[str, Any]:
-    """The CloudEvent for one version: the Differential from the one before."""
-    diff = await reads.differential(db, version.charger_id, version.version - 1,
-                                    version.version)
+def local_list_changed(version: Version, diff: ListAt) -> dict[str, Any]:
+    """The CloudEvent for one version: `diff`, the Differential from the one before."""
     return {
         "specversion": "1.0",
         "id": event_id(version.charger_id, version.version),
@@ -168,7 +165,9 @@ class LocalListPublisher:
                                         self._batch_size)
                 versions = [Version(r["charger_id"], r["version"], r["position"],
                                     r["changed_at"]) for r in rows]
-                events = [await local_list_changed(conn, self._reads, v) for v in versions]
+                diffs = await self._reads.differentials(
+                    conn, [(v.charger_id, v.version) for v in versions])
+            events = [local_list_changed(v, diffs[v.charger_id, v.version]) for v in versions]
             if not versions:
                 return 0
             traces = (await self._traces({v.position for v in versions})

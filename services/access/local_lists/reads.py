@@ -13,7 +13,7 @@ each version against the one before it, however far the model has moved on since
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -45,6 +45,19 @@ _CHANGED = """
     SELECT id_token, type, _INFO, added_in, removed_in FROM {s}.local_list_entries
     WHERE charger_id = $1
       AND ((added_in > $2 AND added_in <= $3) OR (removed_in > $2 AND removed_in <= $3))"""
+
+_EACH_CHANGED = """
+    SELECT x.charger_id, x.version, e.id_token, e.type, _INFO, e.added_in, e.removed_in
+    FROM unnest($1::uuid[], $2::int[]) AS x(charger_id, version)
+    JOIN {s}.local_list_entries e ON e.charger_id = x.charger_id
+     AND (e.added_in = x.version OR e.removed_in = x.version)"""
+"""`_CHANGED` from each version's predecessor, for many (charger, version) at once."""
+
+_EACH_TOKENS_LIVE_AT = """
+    SELECT x.charger_id, x.version, e.id_token, e.type, _INFO
+    FROM unnest($1::uuid[], $2::int[], $3::text[]) AS x(charger_id, version, id_token)
+    JOIN {s}.local_list_entries e ON e.charger_id = x.charger_id AND e.id_token = x.id_token
+     AND e.added_in <= x.version AND (e.removed_in IS NULL OR e.removed_in > x.version)"""
 
 _TOKENS_LIVE_AT = """
     SELECT id_token, type, _INFO FROM {s}.local_list_entries
@@ -87,6 +100,8 @@ class LocalListReads:
         self._current = _render(_CURRENT, schema)
         self._changed = _render(_CHANGED, schema)
         self._tokens_live_at = _render(_TOKENS_LIVE_AT, schema)
+        self._each_changed = _render(_EACH_CHANGED, schema)
+        self._each_tokens_live_at = _render(_EACH_TOKENS_LIVE_AT, schema)
 
     async def latest(self, db: Fetcher, charger_id: UUID) -> int | None:
         """The charger's current version; None when it has no list (unknown charger)."""
@@ -104,24 +119,55 @@ class LocalListReads:
     async def differential(self, db: Fetcher, charger_id: UUID, since: int,
                            version: int) -> ListAt:
         """What takes a charger holding version `since` to `version`."""
-        before: dict[TokenKey, EntryInfo] = {}
-        after: dict[TokenKey, EntryInfo] = {}
-        for r in await db.fetch(self._changed, charger_id, since, version):
-            key, removed_in = TokenKey(r["id_token"], r["type"]), r["removed_in"]
-            info = _info(r)
-            if r["added_in"] <= since:
-                before[key] = info
-            if r["added_in"] <= version and (removed_in is None or removed_in > version):
-                after[key] = info
-        changes: dict[TokenKey, EntryInfo | None] = {
-            key: info for key, info in after.items() if before.get(key) != info}
-        changes.update({key: None for key in before if key not in after})
+        changes = _changes(await db.fetch(self._changed, charger_id, since, version),
+                           since, version)
         siblings: Mapping[TokenKey, EntryInfo] = {}
         if changes:
             tokens = sorted({key.id_token for key in changes})
             siblings = _entries(await db.fetch(self._tokens_live_at, charger_id, tokens,
                                                version))
         return ListAt(version, "Differential", changes, with_token_siblings(changes, siblings))
+
+    async def differentials(self, db: Fetcher, versions: Sequence[tuple[UUID, int]]
+                            ) -> dict[tuple[UUID, int], ListAt]:
+        """`differential(charger, version - 1, version)` of each (charger, version), in two
+        queries whatever their number: the topic follower publishes versions by the
+        hundred, and two queries each made its catch-up on a new broker a query-bound
+        hour at 1 M events."""
+        rows: dict[tuple[UUID, int], list[Any]] = {v: [] for v in versions}
+        for r in await db.fetch(self._each_changed, [c for c, _ in versions],
+                                [n for _, n in versions]):
+            rows[r["charger_id"], r["version"]].append(r)
+        changes = {v: _changes(found, v[1] - 1, v[1]) for v, found in rows.items()}
+        asked = sorted({(c, n, key.id_token) for (c, n), changed in changes.items()
+                        for key in changed})
+        siblings: dict[tuple[UUID, int], dict[TokenKey, EntryInfo]] = {v: {} for v in versions}
+        if asked:
+            for r in await db.fetch(self._each_tokens_live_at, [a[0] for a in asked],
+                                    [a[1] for a in asked], [a[2] for a in asked]):
+                siblings[r["charger_id"], r["version"]][
+                    TokenKey(r["id_token"], r["type"])] = _info(r)
+        return {(c, n): ListAt(n, "Differential", changed,
+                               with_token_siblings(changed, siblings[c, n]))
+                for (c, n), changed in changes.items()}
+
+
+def _changes(rows: Iterable[Any], since: int, version: int) -> Changes:
+    """The keys whose entry differs between `since` and `version`, from the rows added or
+    removed in (since, version]: the new entry, or None for a key gone."""
+    before: dict[TokenKey, EntryInfo] = {}
+    after: dict[TokenKey, EntryInfo] = {}
+    for r in rows:
+        key, removed_in = TokenKey(r["id_token"], r["type"]), r["removed_in"]
+        info = _info(r)
+        if r["added_in"] <= since:
+            before[key] = info
+        if r["added_in"] <= version and (removed_in is None or removed_in > version):
+            after[key] = info
+    changes: dict[TokenKey, EntryInfo | None] = {
+        key: info for key, info in after.items() if before.get(key) != info}
+    changes.update({key: None for key in before if key not in after})
+    return changes
 
 
 def _render(query: str, schema: str) -> str:

@@ -260,6 +260,11 @@ async def run_history(url: str, history: list[Action]) -> None:
                 then = {n: as_now(world, entries) for (c, n), entries in seen.items()
                         if c == charger}
                 await check_versions(pool, reads, charger, last[charger][0], then)
+            # The topic follower's batch read: every charger's every version at once, each
+            # the Differential from its predecessor as read alone.
+            every = [(c, n) for c in world.chargers for n in range(1, last[c][0] + 1)]
+            assert await reads.differentials(pool, every) == {
+                (c, n): await reads.differential(pool, c, n - 1, n) for c, n in every}
             report = await check_rebuild(pool)
             ours = [t for t in report.tables if t.table in LIST_TABLES]
             assert len(ours) == len(LIST_TABLES)
