@@ -132,8 +132,8 @@ class LocalListReads:
                             ) -> dict[tuple[UUID, int], ListAt]:
         """`differential(charger, version - 1, version)` of each (charger, version), in two
         queries whatever their number: the topic follower publishes versions by the
-        hundred, and two queries each made its catch-up on a new broker a query-bound
-        hour at 1 M events."""
+        hundred, and two queries for each made its catch-up on a new broker query-bound
+        (1.9 M versions at 1 M events: 912 s, 529 s read this way)."""
         rows: dict[tuple[UUID, int], list[Any]] = {v: [] for v in versions}
         for r in await db.fetch(self._each_changed, [c for c, _ in versions],
                                 [n for _, n in versions]):

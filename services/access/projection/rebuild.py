@@ -3,12 +3,12 @@
 The replay writes into a staging schema, created rows by COPY. The access rows are
 recomputed per segment as the live projection does, since `access_history` records each
 change at the command that made it (a whole-table pass at the end, which was faster,
-cannot say when each row held). The new tables are vacuumed (`vacuum`), and the swap then
-happens in one
-transaction that holds the live tracking row: it applies whatever arrived meanwhile,
-deletes the live tracking row (so a live runner blocked on it fails, backs off and
-re-reads its position from the new tables) and renames the schemas. The old tables are
-dropped afterwards. Queries keep answering from the old tables until the swap commits.
+cannot say when each row held). The new tables are vacuumed (`vacuum`), and the swap
+then happens in one transaction that holds the live tracking row: it applies whatever
+arrived meanwhile, deletes the live tracking row (so a live runner blocked on it fails,
+backs off and re-reads its position from the new tables) and renames the schemas. The
+old tables are dropped afterwards. Queries keep answering from the old tables until the
+swap commits.
 """
 
 from __future__ import annotations
