@@ -13,7 +13,7 @@ import pytest
 from services.access.api import create_app
 from services.access.config import AccessSettings
 from services.access.projection.runner import ProjectionRunner
-from tests.integration.access.api.test_read_api import AUTH, TOKEN, Api, InMemoryLog, world
+from tests.integration.access.api.query_api import AUTH, TOKEN, Api, InMemoryLog, world
 
 pytestmark = pytest.mark.integration
 
