@@ -164,6 +164,10 @@ class Invitation(AccessAggregate):
     def resend(self, ttl: timedelta, cause: Cause) -> None:
         if self.status != "pending":
             raise Rejected("not_pending", f"the invitation is {self.status}")
+        until = self.window.valid_until
+        if until is not None and until <= cause.at:  # as InviteUser's window rule
+            raise Rejected("invalid", f"valid_until: the invitation's window ended at "
+                           f"{until.isoformat()}; invite again with a new window")
         self.trigger_event(
             self.InvitationResent, invitation_id=self.invitation_id, email=self.email,
             chargers=self.chargers, level=self.level, locale=self.locale, inviter=self.inviter,

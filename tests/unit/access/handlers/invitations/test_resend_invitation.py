@@ -72,3 +72,20 @@ def test_resend_after_accept_is_not_pending(s: Scenario) -> None:
 def test_resend_unknown_invitation_is_not_found(s: Scenario) -> None:
     owner = s.user()
     assert s.run("ResendInvitation", owner, invitation_id=uuid4()).reason == "not_found"
+
+
+def test_resend_after_the_invitations_window_ended_is_invalid(s: Scenario) -> None:
+    """Sent again, the link would grant a share that can never be in effect: refused as
+    an InviteUser with that window would be, and the pending invitation left as it was."""
+    owner, chargers = owner_with_chargers(s)
+    invitation_id = uuid4()
+    ends = s.now + timedelta(days=2)
+    s.ok("InviteUser", owner, invitation_id=invitation_id, email="guest@example.com",
+         charger_ids=chargers, level="charge", valid_until=ends.isoformat())
+    s.advance(days=1)
+    s.ok("ResendInvitation", owner, invitation_id=invitation_id)  # the window still open
+    token = s.token(invitation_id)
+    s.advance(days=2)
+    result = s.run("ResendInvitation", owner, invitation_id=invitation_id)
+    assert (result.status, result.reason) == ("rejected", "invalid")
+    assert s.token(invitation_id) == token
