@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from services.common.config import Settings
 from services.common.env_settings import EnvSettings
+from services.common.errors import SettingError
 from services.notifications.smtp.security import SmtpSecurity
 
 
@@ -63,6 +64,12 @@ class NotificationSettings(EnvSettings):
     @model_validator(mode="after")
     def _smtp_usable(self) -> NotificationSettings:
         self.smtp_security  # noqa: B018 - refuse a bad SMTP_URL / SMTP_STARTTLS at start
+        if self.lease_seconds <= self.smtp_timeout_seconds:
+            # A send may take the whole SMTP timeout: a shorter lease could run out
+            # mid-send and let another instance send the same e-mail.
+            raise SettingError(
+                f"LEASE_SECONDS ({self.lease_seconds:g}) must be longer than "
+                f"SMTP_TIMEOUT_SECONDS ({self.smtp_timeout_seconds:g})")
         return self
 
     @property

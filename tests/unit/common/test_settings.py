@@ -119,3 +119,15 @@ def test_an_empty_variable_means_the_default(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "")
     settings = AccessSettings.from_env()
     assert (settings.api_port, settings.kafka_security.protocol) == (8000, "PLAINTEXT")
+
+
+def test_a_lease_no_longer_than_the_smtp_timeout_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A send may take the whole SMTP timeout: a lease that could run out mid-send would
+    let another instance send the same e-mail. Refused at start, naming both settings."""
+    monkeypatch.setenv("SMTP_TIMEOUT_SECONDS", "30")
+    monkeypatch.setenv("LEASE_SECONDS", "30")
+    with pytest.raises(SettingError, match=r"LEASE_SECONDS \(30\) must be longer than SMTP_TIMEOUT_SECONDS"):
+        NotificationSettings.from_env()
+    monkeypatch.setenv("LEASE_SECONDS", "31")
+    assert NotificationSettings.from_env().lease_seconds == 31
