@@ -1,9 +1,9 @@
-"""What the time-bound share tests share: a window, granting with it, and playing the
-scheduler."""
+"""What the time-bound share tests share: a window (the auditors' tests' own), granting
+with it, and playing the scheduler."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -11,14 +11,7 @@ from services.access.domain.base import Cause
 from services.access.domain.windows import Window
 from tests.unit.access.scenario import Scenario
 
-WEEKEND = {"time_zone": "Europe/Oslo",
-           "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}
 NOTICE = timedelta(hours=24)
-
-
-def iso(t: datetime) -> str:
-    """As the published events write an instant (pydantic's JSON: UTC as Z)."""
-    return t.isoformat().replace("+00:00", "Z")
 
 
 def invite(s: Scenario, actor: UUID, user: UUID, chargers: list[UUID], level: str = "charge",

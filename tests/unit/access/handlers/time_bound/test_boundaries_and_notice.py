@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tests.unit.access.audit.shares import WEEKEND, iso
 from tests.unit.access.handlers.time_bound.common import (
     NOTICE,
-    WEEKEND,
-    iso,
     mark,
     notice,
     share,

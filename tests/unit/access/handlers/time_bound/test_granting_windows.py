@@ -7,10 +7,9 @@ from datetime import timedelta
 from uuid import uuid4
 
 from services.access.domain.windows import Window
+from tests.unit.access.audit.shares import WEEKEND, iso
 from tests.unit.access.handlers.time_bound.common import (
-    WEEKEND,
     invite,
-    iso,
     share,
     window_of,
 )
