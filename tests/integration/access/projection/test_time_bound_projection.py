@@ -103,13 +103,15 @@ async def test_rebuild_check_is_equal_after_boundary_events(both):
     pending = uuid4()
     w.ok("InviteUser", owner, invitation_id=pending, email="later@example.com",
          charger_ids=[other], level="charge", valid_until=end, schedule=WEEKEND)
+    w.ok("ResendInvitation", owner, invitation_id=pending)  # resent with its window
     await read.sync()
     w.now = end + timedelta(days=8)
     for charger_id, user in ((charger, guest), (other, guest), (charger, weekender),
                              (charger, member)):
         w.mark(charger_id, user, w.now)
     assert w.mark(charger, guest, w.now) == []  # nothing due twice
-    w.ok("ResendInvitation", owner, invitation_id=pending)
+    late = w.run("ResendInvitation", owner, invitation_id=pending)
+    assert (late.status, late.reason) == ("rejected", "invalid")  # its window has ended
     await read.sync()
     boundaries = await pool.fetchval("SELECT count(*) FROM read.charger_history "
                                      "WHERE type LIKE 'ShareWentOutOfEffect'")
