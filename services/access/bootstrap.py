@@ -115,7 +115,8 @@ class AccessService:
         self._scheduler_store = await asyncio.to_thread(open_store, s.database_url,
                                                         pool_size=1)
         self.scheduler = BoundaryScheduler(self._scheduler_store, pooled(self.pool, ShareLog()),
-                                           s.share_ending_notice)
+                                           s.share_ending_notice,
+                                           horizon=s.schedule_horizon)
         self._watch = LogWatch(s.database_url)
         self._watch.wake(self.relay.notify)
         self._watch.wake(self.projection.notify)

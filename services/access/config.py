@@ -49,6 +49,9 @@ class AccessSettings(Settings):
     share_ending_notice_hours: float = 24.0
     """How long before a share's `valid_until` its holder gets the `share_ending` notice
     (`SHARE_ENDING_NOTICE_HOURS`)."""
+    schedule_horizon_hours: float = Field(24.0, gt=0)
+    """The boundary scheduler holds in memory only the time-bound shares due within this
+    many hours, and folds the log afresh every half of it (`SCHEDULE_HORIZON_HOURS`)."""
     access_instance: str = ""
     """The access service instance's name (`ACCESS_INSTANCE`, default the host name): the
     same across its restarts, unique among running instances (`incarnation`); empty: a
@@ -76,6 +79,10 @@ class AccessSettings(Settings):
     @property
     def share_ending_notice(self) -> timedelta:
         return timedelta(hours=self.share_ending_notice_hours)
+
+    @property
+    def schedule_horizon(self) -> timedelta:
+        return timedelta(hours=self.schedule_horizon_hours)
 
     @classmethod
     def from_env(cls) -> Self:

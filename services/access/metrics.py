@@ -71,6 +71,7 @@ class ScheduleStats(Protocol):
 
     boundaries: int
     notices: int
+    refills: int
 
     @property
     def due_shares(self) -> int: ...
@@ -213,8 +214,11 @@ def _schedule_metrics(out: MetricsText, schedule: ScheduleStats) -> None:
     out.metric("access_schedule_notices_total", "counter",
                "ShareEnding notices this process appended.", schedule.notices)
     out.metric("access_schedule_due_shares", "gauge",
-               "Time-bound shares with a boundary or an ending notice still ahead.",
-               schedule.due_shares)
+               "Time-bound shares with a boundary or an ending notice due within the "
+               "scheduler's horizon.", schedule.due_shares)
+    out.metric("access_schedule_refills_total", "counter",
+               "Timetables the scheduler folded afresh from the log for its next horizon.",
+               schedule.refills)
 
 
 def service_metrics(

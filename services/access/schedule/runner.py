@@ -11,6 +11,12 @@ must not be shared with the command consumer's thread.
 
 At start it folds the whole log before appending anything, so after downtime every
 missed boundary is due at once and appended in order with its nominal time.
+
+With a `horizon`, the timetable holds only the shares due within it (memory stays that of
+the next hours' shares, not of every share a fleet was ever granted). Once half of it has
+passed, the scheduler folds the whole log again into the next horizon's timetable, a few
+batches a turn so boundaries due meanwhile are not held up, and swaps it in when it has
+caught up. A share the swap forgets it had settled costs one needless load.
 """
 
 from __future__ import annotations
@@ -48,12 +54,19 @@ class BoundaryScheduler:
         *,
         clock: Clock = utc_now,
         batch_size: int = 1000,
+        horizon: timedelta | None = None,
+        refill_batches: int = 10,
         max_nap: float = 0.25,
         max_backoff: float = 5.0,
         stall_after: float = 30.0,
     ) -> None:
         self.wake = asyncio.Event()
-        self.timetable = Timetable(notice)
+        self._horizon = horizon
+        self.timetable = Timetable(notice, self._horizon_from(clock()))
+        self._next: Timetable | None = None
+        """The next horizon's timetable while it is being folded."""
+        self.refills = 0
+        """Timetables this process folded afresh for a later horizon."""
         self.boundaries = 0
         """Boundary events this process appended."""
         self.notices = 0
@@ -62,6 +75,7 @@ class BoundaryScheduler:
         self._read_log = read_log
         self._clock = clock
         self._batch_size = batch_size
+        self._refill_batches = refill_batches
         self._max_nap = max_nap
         self._max_backoff = max_backoff
         self._stall_after = stall_after
@@ -72,8 +86,11 @@ class BoundaryScheduler:
 
     @property
     def due_shares(self) -> int:
-        """Time-bound shares with a boundary or a notice still ahead."""
+        """Time-bound shares with a boundary or a notice still ahead (within the horizon)."""
         return len(self.timetable.shares)
+
+    def _horizon_from(self, now: datetime) -> datetime | None:
+        return None if self._horizon is None else now + self._horizon
 
     def notify(self) -> None:
         """The log gained events (the log watch calls this): fold them now."""
@@ -93,6 +110,8 @@ class BoundaryScheduler:
 
     async def run(self) -> None:
         """Loop until cancelled; a failing database is logged and retried with backoff."""
+        if self.timetable.position == 0:  # nothing folded yet: the horizon starts now
+            self.timetable = Timetable(self.timetable.notice, self._horizon_from(self._clock()))
         backoff = 0.1
         while True:
             self.wake.clear()
@@ -118,6 +137,7 @@ class BoundaryScheduler:
         # (it would load those shares again for nothing).
         appended = 0 if self._unfolded else await self._append_due()
         await self.catch_up()
+        await self._refill()
         self._unfolded = False
         late = await self._append_due()
         self._unfolded = late > 0
@@ -144,6 +164,24 @@ class BoundaryScheduler:
             self.timetable.fold(events)
             if len(events) < self._batch_size:
                 return self.timetable.position
+
+    async def _refill(self) -> None:
+        """Fold a few batches of the log into the next horizon's timetable (begun once half
+        of the current one has passed); swap it in once it has reached the log's end."""
+        if self._horizon is None or self.timetable.until is None:
+            return
+        if self._next is None:
+            now = self._clock()
+            if now < self.timetable.until - self._horizon / 2:
+                return
+            self._next = Timetable(self.timetable.notice, self._horizon_from(now))
+        for _batch in range(self._refill_batches):
+            events = await self._read_log(self._next.position, self._batch_size)
+            self._next.fold(events)
+            if len(events) < self._batch_size:
+                self.timetable, self._next = self._next, None
+                self.refills += 1
+                return
 
     async def _append(self, due: list[tuple[ShareKey, datetime]], now: datetime) -> int:
         """Append for every share due now, together (`append_all_due`: one load, one

@@ -6,6 +6,12 @@ boundary (or its grant), and whether its ending notice was given. From that, eac
 next due time: its next boundary (`next_change` after the last one recorded) or the
 time of its ending notice, whichever comes first; a heap orders them.
 
+A timetable may hold only the shares due before a horizon (`until`): at fleet scale the
+time-bound shares are many (900 k at 10 M events) and most are due months ahead, so
+holding them all would cost the service most of its memory. A share due later is
+dropped as it is folded; the scheduler folds the log afresh into a later horizon's
+timetable before this one's ends (`runner.BoundaryScheduler`), which picks it up then.
+
 This is only a timetable. The Charger aggregate decides what is appended (its
 `mark_boundaries` and `notice_ending` are idempotent on its own state), so a timetable
 that lags the log costs a needless load, never a wrong or a duplicate event. Pure: no
@@ -78,8 +84,10 @@ class Share:
 class Timetable:
     """The time-bound shares and their due times, folded from the log's share events."""
 
-    def __init__(self, notice: timedelta) -> None:
+    def __init__(self, notice: timedelta, until: datetime | None = None) -> None:
         self.notice = notice
+        self.until = until
+        """The horizon: shares due after it are not held (None: every share is held)."""
         self.position = 0
         self.shares: dict[ShareKey, Share] = {}
         self._heap: list[tuple[datetime, int, ShareKey]] = []
@@ -175,8 +183,11 @@ class Timetable:
         if share.finished(self.notice):
             self._drop(key)
             return
-        self.shares[key] = share
         due = share.due(self.notice)
+        if due is not None and self.until is not None and due > self.until:
+            self._drop(key)  # beyond the horizon: the next timetable folds it again
+            return
+        self.shares[key] = share
         if due is None:
             self._entry.pop(key, None)
             return

@@ -156,3 +156,26 @@ async def test_the_notice_once_sealed_and_none_after_the_share_changed(
     assert s.emails[kept].encode() not in stored
     assert b"Kari Nordmann" not in stored
     assert b"pii:v1:" in stored
+
+
+async def test_a_share_beyond_the_horizon_comes_due_after_a_fresh_fold(
+        s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
+    owner, soon, later = s.user(), s.user(), s.user()
+    charger = s.charger(owner)
+    began = s.now
+    s.ok("UpdateUserAccess", owner, user_id=soon, charger_ids=[charger],
+         valid_from=began + timedelta(minutes=30))
+    s.ok("UpdateUserAccess", owner, user_id=later, charger_ids=[charger],
+         valid_from=began + timedelta(hours=3))
+    turn = BoundaryScheduler(stores[0], pooled(pool, ShareLog()), NOTICE, clock=lambda: s.now,
+                             horizon=timedelta(hours=2), batch_size=2, refill_batches=1)
+    await turn.tick()
+    assert turn.due_shares == 1  # the later one is past the horizon
+    came = []
+    for minutes in range(0, 4 * 60, 15):
+        s.now = began + timedelta(minutes=minutes)
+        await turn.tick()
+        came = [(e.data["user_id"], e.data["at"]) for e in await marks(pool)]
+    assert came == [(str(soon), iso(began + timedelta(minutes=30))),
+                    (str(later), iso(began + timedelta(hours=3)))]
+    assert turn.refills >= 2

@@ -22,6 +22,7 @@ class Schedule:
     boundaries = 12
     notices = 3
     due_shares = 40
+    refills = 5
 
 
 def test_the_notice_period_defaults_to_24_hours(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,11 +36,20 @@ def test_the_notice_period_comes_from_its_variable(monkeypatch: pytest.MonkeyPat
     assert AccessSettings.from_env().share_ending_notice == timedelta(minutes=90)
 
 
-def test_readme_and_compose_name_the_setting() -> None:
+def test_the_horizon_defaults_to_24_hours_and_comes_from_its_variable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCHEDULE_HORIZON_HOURS", raising=False)
+    assert AccessSettings.from_env().schedule_horizon == timedelta(hours=24)
+    monkeypatch.setenv("SCHEDULE_HORIZON_HOURS", "0.5")
+    assert AccessSettings.from_env().schedule_horizon == timedelta(minutes=30)
+
+
+def test_readme_and_compose_name_the_settings() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert "| `SHARE_ENDING_NOTICE_HOURS` |" in readme
-    assert "SHARE_ENDING_NOTICE_HOURS: ${SHARE_ENDING_NOTICE_HOURS:-24}" in (
-        ROOT / "docker-compose.yml").read_text()
+    compose = (ROOT / "docker-compose.yml").read_text()
+    for name, default in (("SHARE_ENDING_NOTICE_HOURS", 24), ("SCHEDULE_HORIZON_HOURS", 24)):
+        assert f"| `{name}` |" in readme
+        assert f"{name}: ${{{name}:-{default}}}" in compose
 
 
 async def test_the_scheduler_counts_are_in_the_metrics() -> None:
@@ -48,6 +58,7 @@ async def test_the_scheduler_counts_are_in_the_metrics() -> None:
     assert "access_schedule_boundaries_total 12" in lines
     assert "access_schedule_notices_total 3" in lines
     assert "access_schedule_due_shares 40" in lines
+    assert "access_schedule_refills_total 5" in lines
     assert "# TYPE access_schedule_boundaries_total counter" in lines
     assert "# TYPE access_schedule_due_shares gauge" in lines
 

@@ -1,0 +1,94 @@
+"""The scheduler's horizon: it holds only the shares due within it, folds the log afresh
+for the next one before it ends, and so appends every boundary and notice when due, as
+one holding every share would, with a fraction of them in memory."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from services.access.schedule.runner import BoundaryScheduler
+from services.access.schedule.shares import Timetable
+from tests.unit.access.scenario import Scenario
+from tests.unit.access.schedule.helpers import all_share_events, share_log, update
+
+NOTICE = timedelta(hours=24)
+HORIZON = timedelta(hours=6)
+MARKS = ("ShareCameIntoEffect", "ShareWentOutOfEffect", "ShareEnding")
+
+
+@pytest.fixture
+def s() -> Scenario:
+    return Scenario()
+
+
+def test_a_share_due_after_the_horizon_is_not_held_until_a_later_one(s: Scenario) -> None:
+    owner, soon, later = s.user(), s.user(), s.user()
+    charger = s.charger(owner)
+    update(s, owner, soon, [charger], valid_from=s.now + timedelta(hours=1))
+    update(s, owner, later, [charger], valid_from=s.now + timedelta(hours=9))
+    near = Timetable(NOTICE, until=s.now + HORIZON)
+    near.fold(all_share_events(s))
+    assert set(near.shares) == {(charger, soon)}
+    assert near.pop_due(s.now + timedelta(days=1)) == [((charger, soon), s.now + timedelta(hours=1))]
+    far = Timetable(NOTICE, until=s.now + 2 * HORIZON)
+    far.fold(all_share_events(s))
+    assert set(far.shares) == {(charger, soon), (charger, later)}
+
+
+def test_a_share_moved_past_the_horizon_by_its_grant_leaves_the_timetable(s: Scenario) -> None:
+    owner, guest = s.user(), s.user()
+    charger = s.charger(owner)
+    update(s, owner, guest, [charger], valid_from=s.now + timedelta(hours=1))
+    update(s, owner, guest, [charger], valid_from=s.now + timedelta(hours=9))
+    timetable = Timetable(NOTICE, until=s.now + HORIZON)
+    timetable.fold(all_share_events(s))
+    assert timetable.shares == {}
+    assert timetable.next_due() is None
+
+
+def expected_marks(s: Scenario, windows: dict[UUID, tuple[datetime, datetime]]
+                   ) -> list[tuple[str, str, datetime]]:
+    """Each share's marks from its window alone: in effect at its start, the notice
+    `NOTICE` before its end (granted long before), out of effect at its end."""
+    found = []
+    for user, (start, end) in windows.items():
+        found += [(str(user), "ShareCameIntoEffect", start),
+                  (str(user), "ShareEnding", end - NOTICE),
+                  (str(user), "ShareWentOutOfEffect", end)]
+    return sorted(found, key=lambda m: (m[2], m[0]))
+
+
+async def test_with_a_horizon_every_mark_is_appended_at_its_time(s: Scenario) -> None:
+    rng = random.Random(7)
+    owner = s.user()
+    charger = s.charger(owner)
+    began = s.now
+    windows: dict[UUID, tuple[datetime, datetime]] = {}
+    for _ in range(40):
+        guest = s.user()
+        start = began + timedelta(minutes=rng.randint(60, 4 * 24 * 60))
+        end = start + timedelta(minutes=rng.randint(30 * 60, 3 * 24 * 60))
+        update(s, owner, guest, [charger], valid_from=start, valid_until=end)
+        windows[guest] = (start, end)
+    read_before = s.store.recorder.max_notification_id() or 0
+    turn = BoundaryScheduler(s.store, share_log(s), NOTICE, clock=lambda: s.now,
+                             horizon=HORIZON, refill_batches=1, batch_size=50)
+    step, seen, held = timedelta(minutes=10), [], 0
+    while s.now < began + timedelta(days=8):
+        await turn.tick()
+        held = max(held, turn.due_shares)
+        read = s.store.recorder.max_notification_id() or 0
+        seen += [(s.now, e) for e in s.published_since(read_before) if e.type in MARKS]
+        read_before = read
+        s.now += step
+    appended = [(e.data["user_id"], e.type, datetime.fromisoformat(e.data["at"]))
+                for _when, e in seen]
+    assert sorted(appended, key=lambda m: (m[2], m[0])) == expected_marks(s, windows)
+    for (_user, _type, due), (when, _e) in zip(appended, seen, strict=True):
+        assert due <= when < due + step  # at the first turn at or after its time
+    assert turn.refills >= 8 * 24 / (HORIZON.total_seconds() / 3600 / 2) - 2
+    assert held < len(windows) / 2  # it never held most of them
