@@ -22,6 +22,7 @@ from services.access.api.repositories import (
     InvitationRepository,
     LocalListRepository,
 )
+from services.access.api.repositories.audit import AuditRepository
 from services.access.config import AccessSettings
 from services.access.projection.sql import DEFAULT_SCHEMA
 
@@ -55,6 +56,8 @@ class ReadContext:
     invitations: InvitationRepository
     keys: ChargeKeyRepository
     local_lists: LocalListRepository
+    audit: AuditRepository
+    """One per app: it remembers what it learnt of the audit indexes' coverage."""
     schema: str = DEFAULT_SCHEMA
     """The read models' schema (the auditors' indexes live there too)."""
 
@@ -83,6 +86,7 @@ class ReadContext:
             InvitationRepository(pool, schema),
             ChargeKeyRepository(pool, schema),
             LocalListRepository(pool, schema),
+            AuditRepository(pool, schema),
             schema,
         )
 

@@ -12,50 +12,69 @@ every event whose time is at or before T, the index the intervals that start by 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from services.access.api.moment import at_moment, window_of
 from services.access.audit import store
+from services.access.audit.coverage import ACCESS_TABLES, IndexCoverage
 from services.access.audit.replay import as_utc
 from services.access.projection.schema import PROJECTION_NAME
-from services.access.projection.sql import Connection, checked_schema, render
+from services.access.projection.sql import Connection, render
 
 _ROWS = """
     SELECT charger_id, user_id, level, why FROM {s}.access_history
     WHERE {key} = $1 AND from_time <= $2 AND (until_time IS NULL OR $2 < until_time)"""
 
-_POSITION = """
-    SELECT position FROM {s}.log_positions WHERE time <= $1
-    ORDER BY time DESC, position DESC LIMIT 1"""
-
-_REGISTERED = """
-    SELECT EXISTS (SELECT 1 FROM {s}.id_positions i JOIN {s}.log_positions l USING (position)
-                   WHERE i.id = $1 AND l.type = $2 AND l.time <= $3)"""
+_ANSWER = """
+    SELECT (SELECT position FROM {s}.tracking WHERE projection = $4) AS tracked,
+           (SELECT position FROM {s}.log_positions WHERE time <= $1
+            ORDER BY time DESC, position DESC LIMIT 1) AS position,
+           EXISTS (SELECT 1 FROM {s}.id_positions i JOIN {s}.log_positions l USING (position)
+                   WHERE i.id = $2 AND l.type = $3 AND l.time <= $1) AS registered"""
+"""How far the projection is, the last position at or before T, and whether the id was
+registered by then: one round trip."""
 
 _REGISTRATION = {"charger": "ChargerRegistered", "user": "UserRegistered"}
-
-
-_INDEXED = "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL"
 _TRACKED = "SELECT position FROM {s}.tracking WHERE projection = $1"
-_HAS = "SELECT EXISTS (SELECT 1 FROM {s}.log_positions WHERE position = $1)"
 
 
-async def covers(conn: Connection, schema: str, at: datetime) -> bool:
-    """Whether the indexes hold every event an answer for `at` needs: the tables exist,
-    they were kept from the log's first event on (not added to an older database since
-    its last rebuild), and the projection has applied every event up to `at` (it may lag
-    the log by the events of the last moments)."""
-    tables = f"{checked_schema(schema)}.access_history", f"{checked_schema(schema)}.log_positions"
-    if not await conn.fetchval(_INDEXED, *tables):
-        return False
-    first = await store.published_after(conn, 0)
-    if first is None:
-        return True
-    if not await conn.fetchval(render(_HAS, schema), first.position):
+@dataclass(frozen=True)
+class IndexedAnswer:
+    exists: bool
+    entries: list[dict[str, Any]]
+    position: int
+
+
+async def answer_at(conn: Connection, schema: str, kind: Literal["charger", "user"], id_: str,
+                    at: datetime, coverage: IndexCoverage) -> IndexedAnswer | None:
+    """Access at `at` from the indexes; None when they do not cover it (see `covers`)."""
+    if not await coverage.from_start(conn, schema, ACCESS_TABLES):
+        return None
+    row = await conn.fetchrow(render(_ANSWER, schema), at, id_, _REGISTRATION[kind],
+                              PROJECTION_NAME)
+    assert row is not None
+    if not await _applied_up_to(conn, int(row["tracked"] or 0), at):
+        return None
+    return IndexedAnswer(bool(row["registered"]), await entries_at(conn, schema, kind, id_, at),
+                         int(row["position"] or 0))
+
+
+async def covers(conn: Connection, schema: str, at: datetime,
+                 coverage: IndexCoverage | None = None) -> bool:
+    """Whether the indexes hold every event an answer for `at` needs: they were kept from
+    the log's first event on (`coverage`: not added to an older database since its last
+    rebuild), and the projection has applied every event up to `at` (it may lag the log
+    by the events of the last moments)."""
+    if not await (coverage or IndexCoverage()).from_start(conn, schema, ACCESS_TABLES):
         return False
     tracked = int(await conn.fetchval(render(_TRACKED, schema), PROJECTION_NAME) or 0)
+    return await _applied_up_to(conn, tracked, at)
+
+
+async def _applied_up_to(conn: Connection, tracked: int, at: datetime) -> bool:
     pending = await store.published_after(conn, tracked)
     return pending is None or as_utc(pending.head.time) > at
 
@@ -69,17 +88,6 @@ def entry_at(level: str, why: list[dict[str, Any]], at: datetime) -> dict[str, A
     if moment.level is not None:
         return {"level": moment.level, "in_effect": True, "why": moment.why}
     return {"level": level, "in_effect": False, "why": why}
-
-
-async def position_at(conn: Connection, schema: str, at: datetime) -> int:
-    """The last indexed position whose time is at or before `at` (0 before any)."""
-    value = await conn.fetchval(render(_POSITION, schema), at)
-    return int(value or 0)
-
-
-async def registered_by(conn: Connection, schema: str, kind: Literal["charger", "user"],
-                        id_: str, at: datetime) -> bool:
-    return bool(await conn.fetchval(render(_REGISTERED, schema), id_, _REGISTRATION[kind], at))
 
 
 async def entries_at(conn: Connection, schema: str, kind: Literal["charger", "user"],

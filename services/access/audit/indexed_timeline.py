@@ -29,7 +29,7 @@ import heapq
 from collections.abc import Iterable
 
 from charger_access_client.envelope import EventEnvelope
-from services.access.audit import store
+from services.access.audit.coverage import TIMELINE_TABLES, IndexCoverage
 from services.access.audit.sentences import WINDOW_TYPES, Directory
 from services.access.audit.timeline import (
     Subject,
@@ -40,18 +40,12 @@ from services.access.audit.timeline import (
 )
 from services.access.eventlog.reader import EventLog
 from services.access.projection.schema import PROJECTION_NAME
-from services.access.projection.sql import Connection, checked_schema, render
+from services.access.projection.sql import Connection, render
 from services.access.projection.tables.positions import email_digest, named_ids
 
 BATCH = 1000
 
-_TABLES = ("id_positions", "log_positions", "email_positions", "name_positions",
-           "index_since")
-_EXISTS = "SELECT bool_and(to_regclass(t) IS NOT NULL) FROM unnest($1::text[]) AS t"
-_SINCE = "SELECT max(position) FROM {s}.index_since"
-"""From where the newest index is complete (0: every one holds the whole log)."""
 _TRACKED = "SELECT position FROM {s}.tracking WHERE projection = $1"
-_HAS = "SELECT EXISTS (SELECT 1 FROM {s}.log_positions WHERE position = $1)"
 
 _NAMING = """
     SELECT position FROM {s}.id_positions
@@ -70,17 +64,12 @@ _TEACHING = """
     WHERE l.type = ANY($5::text[]) AND a.position < $2"""
 
 
-async def indexed_up_to(conn: Connection, schema: str) -> int | None:
+async def indexed_up_to(conn: Connection, schema: str,
+                        coverage: IndexCoverage | None = None) -> int | None:
     """The position up to which the indexes hold every published event, or None when
     they do not hold the log from its first event (no read models in this database, or
     ones kept since before an index existed, until their next rebuild)."""
-    s = checked_schema(schema)
-    if not await conn.fetchval(_EXISTS, [f"{s}.{table}" for table in _TABLES]):
-        return None
-    if int(await conn.fetchval(render(_SINCE, schema)) or 0) > 0:
-        return None
-    first = await store.published_after(conn, 0)
-    if first is not None and not await conn.fetchval(render(_HAS, schema), first.position):
+    if not await (coverage or IndexCoverage()).from_start(conn, schema, TIMELINE_TABLES):
         return None
     return int(await conn.fetchval(render(_TRACKED, schema), PROJECTION_NAME) or 0)
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.access.audit import indexed, indexed_timeline, store
+from services.access.audit.coverage import IndexCoverage
 from services.access.audit.export import Exporter
 from services.access.audit.replay import AccessState, as_utc, replay_until
 from services.access.audit.timeline import Subject, TimelineEntry, TimelineFilter
@@ -19,7 +20,8 @@ from services.access.store.chain import GENESIS
 
 async def timeline(conn: Connection, subject: Subject, after: int = 0,
                    schema: str = DEFAULT_SCHEMA, *, limit: int | None = None,
-                   replay: bool = False) -> list[TimelineEntry]:
+                   replay: bool = False,
+                   coverage: IndexCoverage | None = None) -> list[TimelineEntry]:
     """The events about `subject` past position `after` (the first `limit`, when given),
     in store order, at the log's head.
 
@@ -30,7 +32,7 @@ async def timeline(conn: Connection, subject: Subject, after: int = 0,
     emails = await registered_emails(conn, subject)
     if not replay:
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
-            tracked = await indexed_timeline.indexed_up_to(conn, schema)
+            tracked = await indexed_timeline.indexed_up_to(conn, schema, coverage)
             if tracked is not None:
                 return await indexed_timeline.timeline(conn, schema, subject, emails, tracked,
                                                        after, limit)
@@ -89,19 +91,21 @@ class AccessAt:
 
 async def access_at(conn: Connection, kind: Literal["charger", "user"], id_: str,
                     at: datetime, schema: str = DEFAULT_SCHEMA, *,
-                    replay: bool = False) -> AccessAt:
+                    replay: bool = False, coverage: IndexCoverage | None = None) -> AccessAt:
     """Effective access at `at`, with the why, from the projection's indexes.
 
     The same answer as `access_at_replayed` (a property test checks it), at the cost of
     an index lookup instead of a read of the whole log. Replayed when asked (`replay`) or
     when the indexes do not cover `at` (no read models in this database, built before the
-    indexes existed, or the projection still behind the events up to `at`)."""
+    indexes existed, or the projection still behind the events up to `at`). `coverage`:
+    what this process already knows of the indexes (a long-lived one saves asking)."""
     moment = as_utc(at)
-    if replay or not await indexed.covers(conn, schema, moment):
-        return await access_at_replayed(conn, kind, id_, moment)
-    return AccessAt(kind, id_, moment, await indexed.registered_by(conn, schema, kind, id_, moment),
-                    await indexed.entries_at(conn, schema, kind, id_, moment),
-                    await indexed.position_at(conn, schema, moment))
+    if not replay:
+        found = await indexed.answer_at(conn, schema, kind, id_, moment,
+                                        coverage or IndexCoverage())
+        if found is not None:
+            return AccessAt(kind, id_, moment, found.exists, found.entries, found.position)
+    return await access_at_replayed(conn, kind, id_, moment)
 
 
 async def access_at_replayed(conn: Connection, kind: Literal["charger", "user"], id_: str,

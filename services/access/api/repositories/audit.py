@@ -10,15 +10,19 @@ import asyncpg
 
 from services.access.api.pagination import Page, page_of
 from services.access.audit import service, store
+from services.access.audit.coverage import IndexCoverage
 from services.access.audit.timeline import Subject, TimelineEntry
 from services.access.audit.verify import Verdict
 from services.access.projection.sql import DEFAULT_SCHEMA
 
 
 class AuditRepository:
-    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA) -> None:
+    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA,
+                 coverage: IndexCoverage | None = None) -> None:
         self._pool = pool
         self._schema = schema
+        self._coverage = coverage or IndexCoverage()
+        """Kept by the app across requests: what it learnt of the indexes' coverage."""
 
     async def timeline(
         self, subject: Subject, after: int, limit: int
@@ -31,14 +35,15 @@ class AuditRepository:
         async with self._pool.acquire() as conn:
             head = await store.head(conn)
             entries = await service.timeline(conn, subject, after, self._schema,
-                                             limit=limit + 1)
+                                             limit=limit + 1, coverage=self._coverage)
         return head, page_of(entries, limit, lambda e: e.position)
 
     async def access_at(
         self, kind: Literal["charger", "user"], id_: str, at: datetime
     ) -> service.AccessAt:
         async with self._pool.acquire() as conn:
-            return await service.access_at(conn, kind, id_, at, self._schema)
+            return await service.access_at(conn, kind, id_, at, self._schema,
+                                           coverage=self._coverage)
 
     async def verify(self) -> Verdict:
         async with self._pool.acquire() as conn:

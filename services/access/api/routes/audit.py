@@ -23,8 +23,7 @@ from services.access.audit.timeline import Kind, Subject
 
 
 def audit_repository(request: Request) -> AuditRepository:
-    context = read_context(request)
-    return AuditRepository(context.pool, context.schema)
+    return read_context(request).audit
 
 
 Audit = Annotated[AuditRepository, Depends(audit_repository)]

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from services.access.audit.cli import app
+from services.access.audit.coverage import IndexCoverage
 from services.access.audit.indexed_timeline import indexed_up_to
 from services.access.eventlog.reader import EventLog
 from services.access.projection.schema import create_schema
@@ -85,3 +86,24 @@ async def test_an_older_database_records_from_where_an_index_is_whole(db, schema
     assert await indexed_up_to(db, schema) is None  # the timeline replays until a rebuild
     await create_schema(db, schema)  # and keeps it at every later start
     assert await db.fetchval(since) == 7
+
+
+async def test_coverage_is_asked_until_seen_whole_then_remembered(history):
+    """A process asks whether the indexes hold the log from its start until they do (a
+    rebuild may swap such indexes in), then no more: once whole, always whole."""
+    conn = await asyncpg.connect(history.url)
+    coverage = IndexCoverage()
+    kept = conn.transaction()
+    await kept.start()
+    try:
+        await conn.execute("UPDATE read.index_since SET position = 5")
+        assert await indexed_up_to(conn, "read", coverage) is None
+        await conn.execute("UPDATE read.index_since SET position = 0")  # as a rebuild would
+        tracked = await indexed_up_to(conn, "read", coverage)
+        assert tracked == await EventLog().last_published(conn)
+        await conn.execute("UPDATE read.index_since SET position = 5")
+        assert await indexed_up_to(conn, "read", coverage) == tracked  # not asked again
+        assert await indexed_up_to(conn, "read", IndexCoverage()) is None  # a new process asks
+    finally:
+        await kept.rollback()  # the module's database stays as it was
+        await conn.close()
