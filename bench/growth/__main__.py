@@ -7,6 +7,7 @@ import asyncio
 import json
 import math
 import random
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from bench.growth.fleets import (
 )
 from bench.growth.reads import measure_reads, start_system
 from bench.growth.report import SizeResult, plot, rows_of
+from bench.growth.standby import HeldLead
 from bench.stats import median, render_table, report_json
 from bench.verdict import exit_code, judge
 from harness.database import DEFAULT_ADMIN_URL
@@ -37,16 +39,21 @@ def run_size(size: int, seed: int, args: argparse.Namespace, rng: random.Random,
         rate = math.nan
         say(f"{size_label(size)}: read models kept from an earlier run (--rebuild measures P4)")
     events = asyncio.run(log_size(url))
-    system = start_system(args.out / f"system-{size_label(size)}", url)
+    prefix = f"growth-{uuid.uuid4().hex[:6]}"
+    held = HeldLead(url, prefix) if args.standby_reads else None
+    system = start_system(args.out / f"system-{size_label(size)}", url, prefix)
     try:
         p99, rss, counts, catch_up = asyncio.run(
-            measure_reads(system, args.requests, args.reps, rng))
+            measure_reads(system, args.requests, args.reps, rng, held, args.catch_up_limit))
     finally:
+        if held is not None:
+            held.release()
         system.stop()
     say(f"{size_label(size)}: " + ", ".join(f"{k} p99 {median(v):.2f} ms" for k, v in p99.items()))
-    say(f"{size_label(size)}: caught up with the history in {catch_up.seconds:.0f} s first")
+    say(f"{size_label(size)}: " + (f"caught up with the history in {catch_up.seconds:.0f} s"
+        if catch_up.finished else f"still catching up after {catch_up.seconds:.0f} s"))
     return SizeResult(size, events, seeded, rate, p99, rss, counts, catch_up.seconds,
-                      catch_up.rss_mb)
+                      catch_up.rss_mb, catch_up.finished, standby=held is not None)
 
 
 
@@ -64,6 +71,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
     parser.add_argument("--plot", type=Path, default=None, help="write the curves here "
                         "(e.g. docs/growth.png)")
+    parser.add_argument("--standby-reads", action="store_true",
+                        help="ask the reads of a standby access service (the bench holds "
+                        "the lead), then let it lead and watch the catch-up")
+    parser.add_argument("--catch-up-limit", type=float, default=3600.0,
+                        help="seconds to watch the catch-up on the new broker at most")
     parser.add_argument("--no-fail", action="store_true")
     args = parser.parse_args(argv)
     args.sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from bench.growth.rest import CatchUp, wait_at_rest
+from bench.growth.standby import HeldLead
 from bench.http import Connection
 from bench.stats import percentile
 from bench.system import TOKEN, System, memory_kib
@@ -128,11 +129,13 @@ async def ask(base_url: str, token: str, requests: list[str]) -> list[float]:
 
 
 
-async def measure_reads(system: System, requests: int, reps: int,
-                        rng: random.Random) -> tuple[dict[str, list[float]], dict[str, float],
-                                                     dict[str, int], CatchUp]:
+async def measure_reads(system: System, requests: int, reps: int, rng: random.Random,
+                        held: HeldLead | None = None, catch_up_limit: float = 3600
+                        ) -> tuple[dict[str, list[float]], dict[str, float],
+                                   dict[str, int], CatchUp]:
     """The reads' p99s, each service's peak RSS while they were asked, the fleet's counts,
-    and the catch-up before them (`rest.wait_at_rest`)."""
+    and the catch-up on the new broker (`rest.wait_at_rest`): before the reads, or, with
+    the lead `held` by the bench, after them, once it is let go."""
     pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=2)
     try:
         s = await sample(pool, requests, rng)
@@ -147,7 +150,10 @@ async def measure_reads(system: System, requests: int, reps: int,
     p99: dict[str, list[float]] = {name: [] for name in asked}
     rss: dict[str, float] = {}
     pids = system.service_pids()
-    catch_up = await wait_at_rest(system.api, TOKEN, pids)
+    if held is None:
+        catch_up = await wait_at_rest(system.api, TOKEN, pids, catch_up_limit)
+    else:
+        await wait_at_rest(system.api, TOKEN, pids, leader=False)
 
     async def sampled(block: Awaitable[None]) -> None:
         async def watch() -> None:
@@ -171,12 +177,17 @@ async def measure_reads(system: System, requests: int, reps: int,
                 p99[name].append(percentile(latencies, 99) * 1000)
 
     await sampled(every_read())
+    if held is not None:
+        held.release()
+        catch_up = await wait_at_rest(system.api, TOKEN, pids, catch_up_limit)
     return p99, rss, counts, catch_up
 
 
-def start_system(var: Path, url: str) -> System:
+def start_system(var: Path, url: str, prefix: str) -> System:
+    """The whole system on the fleet's database; `prefix`: its consumer groups' (and so
+    its lead's) name, known before it starts so the bench can hold the lead."""
     system = System(var, SinkProcess(), name="growth", token=TOKEN,
                     database=Database(url=url), ready_timeout=600.0, stop_timeout=40.0,
-                    extra_env={"AUDIT_TOKENS": AUDIT_TOKEN})
+                    extra_env={"AUDIT_TOKENS": AUDIT_TOKEN, "CONSUMER_GROUP_PREFIX": prefix})
     system.start()
     return system
