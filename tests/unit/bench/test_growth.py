@@ -101,3 +101,21 @@ def test_cpu_time_of_a_process_grows_while_it_works() -> None:
     while time.process_time() < deadline:
         pass
     assert rest.cpu_seconds(os.getpid()) > before
+
+
+def test_reads_of_a_standby_and_an_unfinished_catch_up_say_so() -> None:
+    small = _result(100_000, 2.0, 40_000.0, 90.0)
+    big = _result(10_000_000, 2.0, 30_000.0, 95.0)
+    big.standby, big.caught_up, big.catch_up_seconds = True, False, 600.0
+    rows = {r.name: r for r in rows_of([small, big])}
+    assert "access-service peak RSS at 10M (reads; access standing by)" in rows
+    assert "access-service peak RSS at 100k" in rows
+    assert "not finished" in rows["catching up on a new broker at 10M"].note
+
+
+async def test_waiting_for_rest_gives_up_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rest, "lagging", lambda *_a: True)
+    found = await rest.wait_at_rest("http://api", "token", {"me": os.getpid()}, 0.3)
+    assert not found.finished
+    assert found.seconds >= 0.3
+    assert found.rss_mb["me"] > 0
