@@ -28,8 +28,6 @@ from tests.unit.access.scenario import SECRET, Scenario
 
 TOKEN = "time-bound-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-WEEKEND = {"time_zone": "Europe/Oslo",
-           "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}
 
 
 class Writes(Scenario):

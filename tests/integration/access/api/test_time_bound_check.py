@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from tests.integration.access.time_bound import WEEKEND, ReadSide, Writes, iso, read_side
+from tests.integration.access.time_bound import ReadSide, Writes, iso, read_side
+from tests.schedules import WEEKEND
 
 pytestmark = pytest.mark.integration
 

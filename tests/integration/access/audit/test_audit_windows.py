@@ -23,7 +23,8 @@ from services.access.config import AccessSettings
 from services.access.domain.base import Cause
 from services.access.store.chain import GENESIS, link
 from tests.integration.access.audit.history import PgScenario
-from tests.unit.access.audit.shares import WEEKEND, iso, run_scheduler, share
+from tests.schedules import WEEKEND
+from tests.unit.access.audit.shares import iso, run_scheduler, share
 
 pytestmark = pytest.mark.integration
 

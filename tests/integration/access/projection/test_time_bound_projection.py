@@ -17,7 +17,8 @@ import pytest
 from services.access.audit.rebuild_check import check_rebuild
 from services.access.domain.windows import rfc3339
 from services.access.projection.schema import create_schema
-from tests.integration.access.time_bound import WEEKEND, ReadSide, Writes, read_side
+from tests.integration.access.time_bound import ReadSide, Writes, read_side
+from tests.schedules import WEEKEND
 
 pytestmark = pytest.mark.integration
 

@@ -19,14 +19,13 @@ from services.access.handlers.context import Rules
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
+from tests.schedules import WEEKEND
 from tests.unit.access.scenario import SECRET, Scenario
 
 pytestmark = pytest.mark.integration
 
 NOTICE = timedelta(hours=24)
 MARKS = ("ShareCameIntoEffect", "ShareWentOutOfEffect", "ShareEnding")
-WEEKEND = {"time_zone": "Europe/Oslo",
-           "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from typing import Any
 
 from services.access.api.moment import at_moment, effect, listed, window_of
 from services.access.domain.windows import in_effect, next_change
+from tests.schedules import WEEKEND
 
 START = datetime(2026, 6, 5, 14, tzinfo=UTC)  # a Friday
 END = START + timedelta(days=3)
-WEEKEND = {"time_zone": "Europe/Oslo",
-           "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}
 MEMBER = {"source": "group:member", "group_id": "g", "level": "charge"}
 
 

@@ -12,8 +12,6 @@ from charger_access_client.envelope import EventEnvelope
 from services.access.domain.base import Cause
 from tests.unit.access.scenario import Scenario
 
-WEEKEND = {"time_zone": "Europe/Oslo",
-           "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}
 LAG = timedelta(milliseconds=500)
 """How late the simulated scheduler appends a boundary (SPEC: within 1 s)."""
 

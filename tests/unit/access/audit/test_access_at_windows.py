@@ -12,7 +12,8 @@ from charger_access_client.envelope import EventEnvelope
 from services.access.audit.replay import replay_until
 from services.access.domain.windows import Window, changes, in_effect
 from services.access.projection.changes import share_why, window_of
-from tests.unit.access.audit.shares import WEEKEND, each, iso, run_scheduler, share
+from tests.schedules import WEEKEND
+from tests.unit.access.audit.shares import each, iso, run_scheduler, share
 from tests.unit.access.scenario import Scenario
 
 # The scenario starts Saturday 1 March 2025, 12:00 UTC (13:00 in Oslo, CET).

@@ -10,7 +10,8 @@ from services.access.audit.timeline import Subject, timeline
 from services.access.audit.window_words import DASH, instant, schedule_phrase, window_phrase
 from services.access.domain.base import Cause
 from services.access.domain.windows import Schedule, Window
-from tests.unit.access.audit.shares import WEEKEND, run_scheduler, share
+from tests.schedules import WEEKEND
+from tests.unit.access.audit.shares import run_scheduler, share
 from tests.unit.access.scenario import Scenario
 
 MONDAY = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)

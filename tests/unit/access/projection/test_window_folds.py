@@ -11,10 +11,9 @@ from charger_access_client import access_events as ev
 from services.access.eventlog.values import LoggedEvent
 from services.access.projection.changes import fold_logged, share_reason, share_why, window_of
 from services.access.projection.rows import ShareEffect, ShareRow
+from tests.schedules import WEEKEND
 from tests.unit.access.event_builders import T0, ScriptedLog
 
-WEEKEND = {"time_zone": "Europe/Oslo",
-           "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}
 SOURCE = {"kind": "update", "command_id": "cmd-1"}
 
 

@@ -12,9 +12,6 @@ from services.access.eventlog.values import LoggedEvent
 from services.access.schedule.log import SHARE_TOPICS
 from tests.unit.access.scenario import Scenario
 
-WEEKEND = {"time_zone": "Europe/Oslo",
-           "windows": [{"days": ["sat", "sun"], "from": "08:00", "until": "20:00"}]}
-
 
 def share_log(s: Scenario) -> Any:
     """`read_log(after, limit)` over the scenario's store, as `ShareLog` reads PostgreSQL."""

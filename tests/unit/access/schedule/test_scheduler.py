@@ -14,8 +14,9 @@ from eventsourcing.persistence import IntegrityError
 from charger_access_client.envelope import EventEnvelope
 from services.access.schedule.appending import ACTOR, append_all_due, append_due
 from services.access.schedule.runner import BoundaryScheduler
+from tests.schedules import WEEKEND
 from tests.unit.access.scenario import Scenario
-from tests.unit.access.schedule.helpers import WEEKEND, share_log, update
+from tests.unit.access.schedule.helpers import share_log, update
 
 NOTICE = timedelta(hours=24)
 MARKS = ("ShareCameIntoEffect", "ShareWentOutOfEffect", "ShareEnding")

@@ -11,8 +11,9 @@ import pytest
 
 from services.access.schedule.appending import append_due
 from services.access.schedule.shares import Timetable
+from tests.schedules import WEEKEND
 from tests.unit.access.scenario import Scenario
-from tests.unit.access.schedule.helpers import WEEKEND, all_share_events, update
+from tests.unit.access.schedule.helpers import all_share_events, update
 
 NOTICE = timedelta(hours=24)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.unit.access.audit.shares import WEEKEND, iso
+from tests.schedules import WEEKEND
+from tests.unit.access.audit.shares import iso
 from tests.unit.access.handlers.time_bound.common import (
     NOTICE,
     mark,

@@ -7,7 +7,8 @@ from datetime import timedelta
 from uuid import uuid4
 
 from services.access.domain.windows import Window
-from tests.unit.access.audit.shares import WEEKEND, iso
+from tests.schedules import WEEKEND
+from tests.unit.access.audit.shares import iso
 from tests.unit.access.handlers.time_bound.common import (
     invite,
     share,

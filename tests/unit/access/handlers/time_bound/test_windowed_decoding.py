@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from services.access.eventlog.fast import decode_fast
 from services.access.eventlog.reader import decode
 from services.access.eventlog.translation import decode_with_mapper
-from tests.unit.access.audit.shares import WEEKEND
+from tests.schedules import WEEKEND
 from tests.unit.access.handlers.time_bound.common import (
     mark,
     notice,
