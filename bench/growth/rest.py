@@ -48,19 +48,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def lagging(api: str, token: str) -> bool:
-    """Whether the publishers have work left (or no instance leads them yet)."""
+def lagging(api: str, token: str, expected: dict[str, int] | None = None) -> bool:
+    """Whether the publishers have work left (or no instance leads them yet, or the
+    leader's counters in `expected` have not reached their totals yet)."""
     seen = metrics(http_text(f"{api}/metrics", token, timeout=10))
     if seen.get("access_leading", 1) != 1:
+        return True
+    if any(seen.get(name, 0) < total for name, total in (expected or {}).items()):
         return True
     return any(seen.get(name, 0) > 0 for name in LAGS)
 
 
 async def wait_at_rest(api: str, token: str, pids: dict[str, int],
-                       timeout: float = 3600, *, leader: bool = True) -> CatchUp:  # noqa: ASYNC109
+                       timeout: float = 3600, *, leader: bool = True,  # noqa: ASYNC109
+                       expected: dict[str, int] | None = None) -> CatchUp:
     """Return once the publishers have caught up and the services are idle, or once
     `timeout` seconds have passed (`CatchUp.finished` false). `leader` false: the access
-    service stands by (another holds the lead), so only idleness is waited for."""
+    service stands by (another holds the lead), so only idleness is waited for.
+    `expected`: counters of the leader's `/metrics` that must reach these totals first.
+    A lag of 0 alone can be read between the lead's start and its publishers' rewind
+    (their positions still those a system before on the same database reached)."""
     found, started = CatchUp(), time.monotonic()
 
     def sample() -> None:
@@ -70,7 +77,7 @@ async def wait_at_rest(api: str, token: str, pids: dict[str, int],
 
     while time.monotonic() - started < timeout:
         sample()
-        if leader and await asyncio.to_thread(lagging, api, token):
+        if leader and await asyncio.to_thread(lagging, api, token, expected):
             await asyncio.sleep(0.5)
             continue
         before = sum(cpu_seconds(pid) for pid in pids.values())

@@ -95,6 +95,15 @@ def test_a_system_is_lagging_while_a_publisher_has_work_or_nobody_leads(
     assert rest.lagging("http://api", "token") is busy
 
 
+@pytest.mark.parametrize(("published", "busy"), [(99, True), (100, False)])
+def test_a_new_leader_lags_until_it_has_published_everything_again(
+        monkeypatch: pytest.MonkeyPatch, published: int, busy: bool) -> None:
+    page = ("access_leading 1\naccess_relay_lag_positions 0\naccess_local_lists_lag_positions 0\n"
+            f"access_relay_published_total {published}\n")
+    monkeypatch.setattr(rest, "http_text", lambda *_a, **_k: page)
+    assert rest.lagging("http://api", "token", {"access_relay_published_total": 100}) is busy
+
+
 def test_cpu_time_of_a_process_grows_while_it_works() -> None:
     before = rest.cpu_seconds(os.getpid())
     deadline = time.process_time() + 0.05
@@ -114,7 +123,7 @@ def test_reads_of_a_standby_and_an_unfinished_catch_up_say_so() -> None:
 
 
 async def test_waiting_for_rest_gives_up_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rest, "lagging", lambda *_a: True)
+    monkeypatch.setattr(rest, "lagging", lambda *_a: True)  # (api, token, expected)
     found = await rest.wait_at_rest("http://api", "token", {"me": os.getpid()}, 0.3)
     assert not found.finished
     assert found.seconds >= 0.3
