@@ -1,7 +1,6 @@
 """Rebuilding the read models from the whole log into fresh tables, then swapping them in.
 
-The replay writes into a staging schema, created rows by COPY, its tables unlogged
-(`persistence`) until the replay is done. The access rows are
+The replay writes into a staging schema, created rows by COPY. The access rows are
 recomputed per segment as the live projection does, since `access_history` records each
 change at the command that made it (a whole-table pass at the end, which was faster,
 cannot say when each row held). The new tables are vacuumed (`vacuum`), and the swap
@@ -53,7 +52,6 @@ async def rebuild(
         with bulk_gc():
             position = await build(conn, read_log, staging, batch_size=batch_size,
                                    progress=progress)
-        await persistence(conn, staging, logged=True)
         await vacuum(conn, staging)
         await create_schema(conn, schema)
         position = await _swap(conn, read_log, schema, batch_size, position)
@@ -78,7 +76,6 @@ async def build(
     """
     await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", target))
     await create_schema(conn, target)
-    await persistence(conn, target, logged=False)
     # The access rows are kept as the batches go (access_history records each change
     # where it happened), as the live projection keeps them: no whole-table pass at the end.
     return await _replay(conn, read_log, target, batch_size, progress, upto)
@@ -160,24 +157,6 @@ async def analyze(conn: Connection, schema: str) -> None:
     tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
     for row in tables:
         await conn.execute(f"ANALYZE {checked_schema(schema)}.{checked_schema(row['tablename'])}")
-
-
-async def persistence(conn: Connection, schema: str, *, logged: bool) -> None:
-    """Make the tables of `schema` unlogged for the replay, logged again before the swap.
-
-    Logged, every row and index entry the replay writes goes to the WAL as well, and the
-    first change to a page after each checkpoint writes the whole page there: a rebuild
-    of millions of events into indexes far bigger than the buffers touches pages all over
-    them, so the WAL (and the checkpoints it forces) grew faster than the tables did. The
-    staging tables need no crash safety: a rebuild that does not finish is started again
-    from the log (`build` drops what `target` held). Setting them logged rewrites each
-    table once, in order, into the WAL, so the swap gives a replica and a crash the same
-    tables the primary has."""
-    state = "LOGGED" if logged else "UNLOGGED"
-    tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
-    for row in tables:
-        await conn.execute(
-            f"ALTER TABLE {checked_schema(schema)}.{checked_schema(row['tablename'])} SET {state}")
 
 
 async def vacuum(conn: Connection, schema: str) -> None:

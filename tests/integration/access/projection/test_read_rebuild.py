@@ -129,20 +129,3 @@ async def test_the_tables_swapped_in_are_vacuumed(db, pool, schema):
     written, visible = await db.fetchrow(pages, schema)
     assert written > 0
     assert visible == written
-
-
-async def test_the_replay_writes_unlogged_tables_and_swaps_in_logged_ones(db, pool, schema):
-    """The staging tables skip the WAL while the replay fills them; the tables swapped in
-    are logged again, so a crash or a replica has them like any other table."""
-    events = busy_log(users=20, chargers=10, churn=100)
-    persistence = """SELECT DISTINCT c.relpersistence::text FROM pg_class c
-                     JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE n.nspname = $1 AND c.relkind IN ('r', 'i')"""
-    target = schema + "_staged"
-    try:
-        await rebuild_module.build(db, reader(events), target, batch_size=50)
-        assert [r[0] for r in await db.fetch(persistence, target)] == ["u"]
-    finally:
-        await db.execute(f'DROP SCHEMA IF EXISTS "{target}" CASCADE')
-    await rebuild(pool, reader(events), schema=schema)
-    assert [r[0] for r in await db.fetch(persistence, schema)] == ["p"]
