@@ -61,28 +61,25 @@ async def last_time(pool: asyncpg.Pool) -> datetime | None:
     return max((e.head.time for e in events), default=None)
 
 
-def child(argv: list[str]) -> int:
-    url, hours, now = argv[0], argv[1], argv[2]
-    found = asyncio.run(fold(url, None if hours == "all" else float(hours),
-                             datetime.fromisoformat(now) if now else None))
-    print(json.dumps(found))
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.timetable", description=__doc__)
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--hours", default="24", help="the horizon in hours")
+    parser.add_argument("--hours", default="24", help="the horizon in hours ('all': none)")
     parser.add_argument("--now", default="", help="ISO time (default the log's last event's)")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--fold", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        return child(args.child)
+    if args.fold:  # one fold, in this fresh process: its figures as JSON
+        found = asyncio.run(fold(args.database_url,
+                                 None if args.hours == "all" else float(args.hours),
+                                 datetime.fromisoformat(args.now) if args.now else None))
+        print(json.dumps(found))
+        return 0
     rows = []
     for hours in (args.hours, "all"):
-        out = subprocess.run([sys.executable, "-m", "bench.timetable", "--database-url", "-",  # noqa: S603 - our own module
-                              "--child", args.database_url, hours, args.now],
-                             check=True, capture_output=True, text=True).stdout
+        command = [sys.executable, "-m", "bench.timetable", "--fold", "--database-url",
+                   args.database_url, "--hours", hours, "--now", args.now]
+        out = subprocess.run(command, check=True, capture_output=True,  # noqa: S603 - ours
+                             text=True).stdout
         found = json.loads(out.strip().splitlines()[-1])
         label = "every share (no horizon)" if hours == "all" else f"horizon {hours} h"
         rows.append(f"| {label} | {found['share_events']:,.0f} | {found['held']:,.0f} | "
