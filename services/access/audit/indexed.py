@@ -38,7 +38,6 @@ _ANSWER = """
 registered by then: one round trip."""
 
 _REGISTRATION = {"charger": "ChargerRegistered", "user": "UserRegistered"}
-_TRACKED = "SELECT position FROM {s}.tracking WHERE projection = $1"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,10 @@ class IndexedAnswer:
 
 async def answer_at(conn: Connection, schema: str, kind: Literal["charger", "user"], id_: str,
                     at: datetime, coverage: IndexCoverage) -> IndexedAnswer | None:
-    """Access at `at` from the indexes; None when they do not cover it (see `covers`)."""
+    """Access at `at` from the indexes; None when they do not cover it: not kept from the
+    log's first event on (`coverage`: added to an older database since its last
+    rebuild), or the projection has not yet applied every event up to `at` (it may lag
+    the log by the events of the last moments)."""
     if not await coverage.from_start(conn, schema, ACCESS_TABLES):
         return None
     row = await conn.fetchrow(render(_ANSWER, schema), at, id_, _REGISTRATION[kind],
@@ -60,18 +62,6 @@ async def answer_at(conn: Connection, schema: str, kind: Literal["charger", "use
         return None
     return IndexedAnswer(bool(row["registered"]), await entries_at(conn, schema, kind, id_, at),
                          int(row["position"] or 0))
-
-
-async def covers(conn: Connection, schema: str, at: datetime,
-                 coverage: IndexCoverage | None = None) -> bool:
-    """Whether the indexes hold every event an answer for `at` needs: they were kept from
-    the log's first event on (`coverage`: not added to an older database since its last
-    rebuild), and the projection has applied every event up to `at` (it may lag the log
-    by the events of the last moments)."""
-    if not await (coverage or IndexCoverage()).from_start(conn, schema, ACCESS_TABLES):
-        return False
-    tracked = int(await conn.fetchval(render(_TRACKED, schema), PROJECTION_NAME) or 0)
-    return await _applied_up_to(conn, tracked, at)
 
 
 async def _applied_up_to(conn: Connection, tracked: int, at: datetime) -> bool:
