@@ -30,7 +30,7 @@ from harness.database import DEFAULT_ADMIN_URL
 
 def run_size(size: int, seed: int, args: argparse.Namespace, rng: random.Random,
              say: Callable[[str], None]) -> SizeResult:
-    url, seeded = ensure_fleet(args.admin_url, size, seed, args.reseed, say)
+    url, seeded = ensure_fleet(args.admin_url, size, seed, args.reseed, say, args.workers)
     if args.rebuild or seeded is not None or not asyncio.run(projected_to_head(url)):
         replayed, rate = asyncio.run(rebuild_rate(url))
         say(f"{size_label(size)}: rebuilt the read models from {replayed:,} published "
@@ -63,6 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "first (e.g. 100k,1m,10m)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reseed", action="store_true", help="write the fleets again")
+    parser.add_argument("--workers", type=int, default=1, help="generator processes writing "
+                        "a fleet side by side (2: both cores; same history, other log order)")
     parser.add_argument("--rebuild", action="store_true",
                         help="rebuild kept read models too (P4 at each size)")
     parser.add_argument("--requests", type=int, default=500, help="requests per read and rep")

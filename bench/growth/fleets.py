@@ -37,7 +37,7 @@ def database_url(admin_url: str, name: str) -> str:
 
 
 def ensure_fleet(admin_url: str, size: int, seed: int, reseed: bool,
-                 say: Callable[[str], None]) -> tuple[str, float | None]:
+                 say: Callable[[str], None], workers: int = 1) -> tuple[str, float | None]:
     """The URL of a database holding the fleet of `size` events from `seed`, and the
     seconds writing it took (None: it was there from an earlier run)."""
     name = f"ca_growth_{size_label(size).lower()}_s{seed}"
@@ -51,9 +51,10 @@ def ensure_fleet(admin_url: str, size: int, seed: int, reseed: bool,
         if exists:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    say(f"{size_label(size)}: writing a fleet of {size:,} events into {name} (seed {seed})")
+    say(f"{size_label(size)}: writing a fleet of {size:,} events into {name} (seed {seed}, "
+        f"{workers} worker{'s' if workers > 1 else ''})")
     started = time.monotonic()
-    seed_fleet(url, size, seed)
+    seed_fleet(url, size, seed, workers=workers)
     seconds = time.monotonic() - started
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_growth_seed (size bigint, seed bigint, seconds float)")
