@@ -165,10 +165,13 @@ def print_report(out: Console, report: CheckReport) -> None:
     out.print(f"Rebuilt vs live read models at position {report.position}:")
     for t in report.tables:
         if t.equal:
-            out.print(f"  {t.table:<16} equal      {t.live_rows:>8} rows  md5 {t.live_digest}")
+            out.print(f"  {t.table:<16} equal      {t.live_rows:>8} rows  md5 {t.live_digest}"
+                      + (f"  (after position {t.since}, where the index started)"
+                         if t.since else ""))
         else:
             out.print(f"  {t.table:<16} DIFFERENT  live {t.live_rows} rows md5 {t.live_digest}"
-                      f" / rebuilt {t.rebuilt_rows} rows md5 {t.rebuilt_digest}")
+                      f" / rebuilt {t.rebuilt_rows} rows md5 {t.rebuilt_digest}"
+                      + (f"  (after position {t.since})" if t.since else ""))
             for row in t.only_live:
                 out.print(f"      only live:    {row}")
             for row in t.only_rebuilt:
