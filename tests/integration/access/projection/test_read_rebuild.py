@@ -9,6 +9,7 @@ from services.access.projection import rebuild as rebuild_module
 from services.access.projection.apply import apply
 from services.access.projection.rebuild import rebuild
 from services.access.projection.runner import ProjectionRunner
+from services.access.projection.schema import create_schema
 from tests.integration.access.projection.test_read_runner import busy_log, reader, snapshot
 from tests.unit.access.event_builders import ScriptedLog
 
@@ -129,3 +130,25 @@ async def test_the_tables_swapped_in_are_vacuumed(db, pool, schema):
     written, visible = await db.fetchrow(pages, schema)
     assert written > 0
     assert visible == written
+
+
+async def test_the_tables_swapped_in_have_every_index_the_schema_makes(db, pool, schema):
+    """The replay leaves the read-only indexes out and builds them at the end: the tables
+    swapped in must still have every index a fresh schema has, defined the same."""
+    events = busy_log(users=40, chargers=20, churn=200)
+    await rebuild(pool, reader(events), schema=schema)
+    fresh = f"{schema}_fresh"
+    await create_schema(db, fresh)
+    try:
+        rebuilt, made = (await indexes(db, schema), await indexes(db, fresh))
+    finally:
+        await db.execute(f'DROP SCHEMA "{fresh}" CASCADE')
+    assert set(rebuild_module.AFTER_REPLAY) <= set(made)
+    assert rebuilt == made
+
+
+async def indexes(db, schema):
+    rows = await db.fetch(
+        "SELECT indexname, replace(indexdef, $1, 'S.') AS definition FROM pg_indexes "
+        "WHERE schemaname = $2", f"{schema}.", schema)
+    return {r["indexname"]: r["definition"] for r in rows}
