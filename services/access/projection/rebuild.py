@@ -34,13 +34,16 @@ ANALYZE_GROWTH = 4
 """The staging tables are analyzed after 1 k events replayed, then each time the count
 has grown fourfold (4 k, 16 k, ...): a few times per rebuild, whatever its size."""
 
-AFTER_REPLAY = ("local_list_entries_added", "local_list_entries_removed",
-                "local_list_versions_position")
-"""Indexes only the service's reads use (a list's history by version, the publisher's
-catch-up by position), never the replay: the 1 M fleet's rebuild scanned none of them
-(`pg_stat_user_indexes`). They are built once the replay is done, by one sort each, instead
-of being kept entry by entry, each insert a random page of an index that outgrows the
-cache as the fleets do."""
+AFTER_REPLAY = ("access_history_pkey", "local_list_entries_added",
+                "local_list_entries_removed", "local_list_versions_position",
+                "log_positions_time")
+"""Indexes the replay never reads (the 10 M fleet's replay scanned none of them:
+`pg_stat_user_indexes`), only the service's reads do: an access row's history, a list's
+history by version, the publisher's catch-up by position, the log by time. They are made
+once the replay is done, by one sort each, instead of being kept row by row, each insert
+a random page of an index that outgrows the cache as the fleets do (at 10 M they are
+~40 % of the read models' index bytes). `access_history`'s primary key is one of them:
+its rows are only ever inserted (no ON CONFLICT), so it is checked when it is made."""
 
 INDEX_MEMORY = "256MB"
 """`maintenance_work_mem` for building them: 10 M events' entries sort in memory."""
@@ -87,23 +90,44 @@ async def build(
     """
     await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", target))
     await create_schema(conn, target)
-    for index in AFTER_REPLAY:
-        await conn.execute(f"DROP INDEX {checked_schema(target)}.{checked_schema(index)}")
+    remake = await _set_aside(conn, target)
     # The access rows are kept as the batches go (access_history records each change
     # where it happened), as the live projection keeps them: no whole-table pass at the end.
     position = await _replay(conn, read_log, target, batch_size, progress, upto)
-    await _index_for_reads(conn, target)
+    await conn.execute(f"SET maintenance_work_mem = '{INDEX_MEMORY}'")
+    try:
+        for statement in remake:
+            await conn.execute(statement)
+    finally:
+        await conn.execute("RESET maintenance_work_mem")
     return position
 
 
-async def _index_for_reads(conn: Connection, schema: str) -> None:
-    """Build the indexes left out of the replay: the schema's own definitions again, which
-    create only what is missing (as at every start)."""
-    await conn.execute(f"SET maintenance_work_mem = '{INDEX_MEMORY}'")
-    try:
-        await create_schema(conn, schema)
-    finally:
-        await conn.execute("RESET maintenance_work_mem")
+_INDEXES_SET_ASIDE = """
+    SELECT i.tablename, i.indexname, i.indexdef, pg_get_constraintdef(c.oid) AS constraintdef
+    FROM pg_indexes i
+    JOIN pg_namespace n ON n.nspname = i.schemaname
+    LEFT JOIN pg_constraint c ON c.conname = i.indexname AND c.connamespace = n.oid
+    WHERE i.schemaname = $1 AND i.indexname = ANY($2::text[])"""
+
+
+async def _set_aside(conn: Connection, schema: str) -> list[str]:
+    """Drop the `AFTER_REPLAY` indexes (or the constraints they back) of a fresh schema;
+    return the statements that make them again, from the schema's own definitions."""
+    rows = await conn.fetch(_INDEXES_SET_ASIDE, schema, list(AFTER_REPLAY))
+    if len(rows) != len(AFTER_REPLAY):
+        raise LookupError(f"indexes to set aside not all in {schema!r}: {AFTER_REPLAY}")
+    remake = []
+    for row in rows:
+        table = f"{checked_schema(schema)}.{checked_schema(row['tablename'])}"
+        name = checked_schema(row["indexname"])
+        if row["constraintdef"] is not None:
+            await conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+            remake.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {row['constraintdef']}")
+        else:
+            await conn.execute(f"DROP INDEX {checked_schema(schema)}.{name}")
+            remake.append(str(row["indexdef"]))
+    return remake
 
 
 @contextlib.contextmanager

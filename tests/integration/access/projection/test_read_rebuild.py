@@ -144,11 +144,16 @@ async def test_the_tables_swapped_in_have_every_index_the_schema_makes(db, pool,
     finally:
         await db.execute(f'DROP SCHEMA "{fresh}" CASCADE')
     assert set(rebuild_module.AFTER_REPLAY) <= set(made)
+    assert "constraint access_history_pkey" in made
     assert rebuilt == made
 
 
 async def indexes(db, schema):
+    """Every index and constraint of `schema`, by name, with its definition."""
     rows = await db.fetch(
-        "SELECT indexname, replace(indexdef, $1, 'S.') AS definition FROM pg_indexes "
-        "WHERE schemaname = $2", f"{schema}.", schema)
-    return {r["indexname"]: r["definition"] for r in rows}
+        "SELECT indexname AS name, replace(indexdef, $1, 'S.') AS definition "
+        "FROM pg_indexes WHERE schemaname = $2 UNION ALL "
+        "SELECT 'constraint ' || c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = $2",
+        f"{schema}.", schema)
+    return {r["name"]: r["definition"] for r in rows}
