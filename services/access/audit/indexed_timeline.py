@@ -44,6 +44,8 @@ from services.access.projection.sql import Connection, render
 from services.access.projection.tables.positions import email_digest, named_ids
 
 BATCH = 1000
+"""Events read in one round trip at most; for a page, about twice what it still needs
+(a charger in a big fleet is named by thousands, each decoded only if read)."""
 
 _TRACKED = "SELECT position FROM {s}.tracking WHERE projection = $1"
 
@@ -151,7 +153,8 @@ async def _about(events: _Events, subject: Subject, emails: list[str], after: in
             continue  # named twice
         fed = position
         if position not in events.by_position:
-            await events.read([position, *heapq.nsmallest(BATCH - 1, pending)])
+            ahead = BATCH if limit is None else min(BATCH, 2 * (limit - len(page)) + 8)
+            await events.read([position, *heapq.nsmallest(ahead - 1, pending)])
         envelope = events.by_position.get(position)
         if envelope is None:
             continue  # not a published event (the index holds only those)
@@ -165,7 +168,7 @@ async def _about(events: _Events, subject: Subject, emails: list[str], after: in
             addresses |= new_addresses
             for later in await events.naming(new_ids, new_addresses, position):
                 heapq.heappush(pending, later)
-        if about.feed(envelope) is not None and position > after:
+        if about.is_about(envelope, found) and position > after:
             page.append(envelope)
     return page
 

@@ -111,13 +111,17 @@ class TimelineFilter:
         """Invitations that are about the subject: their later events are too."""
 
     def feed(self, envelope: EventEnvelope) -> TimelineEntry | None:
-        found = mentions(envelope)
-        about = self._is_about(envelope, found)
+        about = self.is_about(envelope, mentions(envelope))
         entry = self._entry(envelope) if about else None
         self.directory.learn(envelope)
         return entry
 
-    def _is_about(self, envelope: EventEnvelope, found: Mentions) -> bool:
+    def is_about(self, envelope: EventEnvelope, found: Mentions) -> bool:
+        """Whether the event (naming `found`) is about the subject; fed in store order.
+
+        `feed` without the entry: a reader that words its page with a directory of its
+        own (`indexed_timeline`) need not word every event twice, nor walk it twice. The
+        filter's `directory` learns nothing from it."""
         subject = self.subject
         if subject.kind == "user" and envelope.type == "UserRegistered" and found.names(subject):
             self._emails |= found.emails
