@@ -84,8 +84,8 @@ def label(query: str) -> str:
     """A statement's text in one short line: what it reads from."""
     text = re.sub(r"\s+", " ", query).strip()
     tables = re.findall(r'(?:FROM|JOIN) ([a-z_."]+)', text)
-    head = text[:40]
-    return f"{head}... [{', '.join(dict.fromkeys(t.split('.')[-1].strip('"') for t in tables))}]"
+    names = dict.fromkeys(t.split(".")[-1].strip('"') for t in tables)
+    return f"{text[:40]}... [{', '.join(names)}]"
 
 
 class Recorder:
