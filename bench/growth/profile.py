@@ -105,7 +105,7 @@ class Recorder:
 
 @dataclass
 class Fleet:
-    size: int
+    name: str
     pool: asyncpg.Pool
     recorder: Recorder
     sample: Sample
@@ -114,9 +114,7 @@ class Fleet:
     timings: dict[str, Timings] = field(default_factory=lambda: defaultdict(Timings))
 
 
-async def open_fleet(size: int, admin_url: str, seed: int, requests: int,
-                     rng: random.Random) -> Fleet:
-    url = database_url(admin_url, f"ca_growth_{size_label(size).lower()}_s{seed}")
+async def open_fleet(name: str, url: str, requests: int, rng: random.Random) -> Fleet:
     recorder = Recorder()
 
     async def logged(conn: asyncpg.Connection) -> None:
@@ -124,9 +122,9 @@ async def open_fleet(size: int, admin_url: str, seed: int, requests: int,
 
     pool = await asyncpg.create_pool(url, min_size=2, max_size=2, init=logged,
                                      reset=keep_session)  # as the service's
-    found = await sample(pool, requests, rng)
+    found = await sample(pool, requests, rng, lists=False)
     await recorder.drain()
-    return Fleet(size, pool, recorder, found, requests_of(pool, found, requests))
+    return Fleet(name, pool, recorder, found, requests_of(pool, found, requests))
 
 
 def requests_of(pool: asyncpg.Pool, s: Sample, n: int
@@ -201,10 +199,11 @@ async def run_read(fleet: Fleet, name: str, warm_up: int = 20) -> None:
             timings.by_statement[label(q.query)].append(q.elapsed)
 
 
-async def profile(sizes: list[int], admin_url: str, seed: int, requests: int, reps: int
+async def profile(databases: dict[str, str], requests: int, reps: int, seed: int = 1
                   ) -> dict[str, dict[str, Any]]:
+    """Per fleet (name → database URL, read models built), per read, `summary()`."""
     rng = random.Random(seed)
-    fleets = [await open_fleet(size, admin_url, seed, requests, rng) for size in sizes]
+    fleets = [await open_fleet(name, url, requests, rng) for name, url in databases.items()]
     try:
         for rep in range(reps):
             for name in READS:
@@ -213,7 +212,7 @@ async def profile(sizes: list[int], admin_url: str, seed: int, requests: int, re
     finally:
         for fleet in fleets:
             await fleet.pool.close()
-    return {size_label(f.size): {n: f.timings[n].summary() for n in READS} for f in fleets}
+    return {f.name: {n: f.timings[n].summary() for n in READS} for f in fleets}
 
 
 def render(found: dict[str, dict[str, Any]]) -> str:
@@ -246,8 +245,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = parser.parse_args(argv)
-    sizes = [parse_size(s) for s in args.sizes.split(",")]
-    found = asyncio.run(profile(sizes, args.admin_url, args.seed, args.requests, args.reps))
+    databases = {size_label(size): database_url(
+        args.admin_url, f"ca_growth_{size_label(size).lower()}_s{args.seed}")
+        for size in (parse_size(s) for s in args.sizes.split(","))}
+    found = asyncio.run(profile(databases, args.requests, args.reps, args.seed))
     print(render(found))
     if args.out is not None:
         args.out.write_text(json.dumps(found, indent=2))

@@ -47,8 +47,10 @@ class Sample:
 
 
 
-async def sample(pool: asyncpg.Pool, n: int, rng: random.Random) -> Sample:
-    """Ids spread over the whole fleet (random rows, not the first ones written)."""
+async def sample(pool: asyncpg.Pool, n: int, rng: random.Random, *,
+                 lists: bool = True) -> Sample:
+    """Ids spread over the whole fleet (random rows, not the first ones written);
+    without `lists`, no chargers with local lists are looked for."""
     found = Sample()
     rows = await pool.fetch("SELECT user_id::text, charger_id::text FROM read.access "
                             "TABLESAMPLE SYSTEM (5) LIMIT $1", n * 4)
@@ -62,11 +64,11 @@ async def sample(pool: asyncpg.Pool, n: int, rng: random.Random) -> Sample:
     found.groups = [r[0] for r in await pool.fetch(
         "SELECT group_id::text FROM read.chargers GROUP BY group_id "
         "ORDER BY count(*) DESC LIMIT 20")]
-    found.listed = [r[0] for r in await pool.fetch(
+    found.listed = [] if not lists else [r[0] for r in await pool.fetch(
         "SELECT charger_id::text FROM read.local_list_entries WHERE removed_in IS NULL"
         " GROUP BY charger_id HAVING count(*) BETWEEN $2 AND $3 ORDER BY random() LIMIT $1",
         n, *LIST_LENGTHS)]
-    if not found.listed:
+    if lists and not found.listed:
         raise RuntimeError(f"no charger's local list holds {LIST_LENGTHS} entries")
     # access-at-T: a moment in each sampled charger's own life (before it, a 404).
     lives = await pool.fetch(
