@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 
+from charger_access_client.access_events import AccessEvent
 from charger_access_client.envelope import EventEnvelope
 from services.access.audit.coverage import TIMELINE_TABLES, IndexCoverage
 from services.access.audit.sentences import WINDOW_TYPES, Directory
@@ -39,6 +40,7 @@ from services.access.audit.timeline import (
     mentions,
 )
 from services.access.eventlog.reader import EventLog
+from services.access.eventlog.values import LoggedEvent
 from services.access.projection.schema import PROJECTION_NAME
 from services.access.projection.sql import Connection, render
 from services.access.projection.tables.positions import email_digest, named_ids
@@ -84,23 +86,28 @@ class _Events:
         self.conn, self.schema, self.tracked = conn, schema, tracked
         self.log = EventLog()
         self.by_position: dict[int, EventEnvelope] = {}
+        self.validated: dict[int, AccessEvent] = {}
+        """Each read event's data as the reader validated it (for its sentence)."""
 
     async def read_tail(self) -> list[EventEnvelope]:
         after, read = self.tracked, []
         while events := await self.log.read(self.conn, after, BATCH):
-            read += [e.envelope for e in events]
+            read += self._keep(events)
             after = events[-1].position
-        self.by_position.update((e.sequence, e) for e in read)
         return read
+
+    def _keep(self, events: list[LoggedEvent]) -> list[EventEnvelope]:
+        envelopes = [e.envelope for e in events]
+        self.by_position.update((e.sequence, e) for e in envelopes)
+        self.validated.update((e.position, e.event) for e in events if e.event is not None)
+        return envelopes
 
     async def read(self, positions: Iterable[int]) -> list[EventEnvelope]:
         """The events at `positions` not read yet (in store order)."""
         wanted = sorted(set(positions) - self.by_position.keys())
         read: list[EventEnvelope] = []
         for start in range(0, len(wanted), BATCH):
-            events = await self.log.read_at(self.conn, wanted[start:start + BATCH])
-            read += [e.envelope for e in events]
-        self.by_position.update((e.sequence, e) for e in read)
+            read += self._keep(await self.log.read_at(self.conn, wanted[start:start + BATCH]))
         return read
 
     async def naming(self, ids: Iterable[str], emails: Iterable[str], past: int) -> list[int]:
@@ -130,7 +137,7 @@ async def timeline(conn: Connection, schema: str, subject: Subject, emails: list
     directory, entries = Directory(), []
     for envelope in events.in_order(last):
         if envelope.sequence in wanted:
-            entries.append(entry_of(directory, envelope))
+            entries.append(entry_of(directory, envelope, events.validated.get(envelope.sequence)))
         directory.learn(envelope)
     return entries
 

@@ -123,14 +123,19 @@ def _named(names: dict[str, str], key: object, kind: str) -> str:
 Sentence = Callable[[Directory, str, Any], str]
 
 
-def describe(directory: Directory, envelope: EventEnvelope) -> str:
-    """The event as a sentence, with the names known before it happened."""
+def describe(directory: Directory, envelope: EventEnvelope,
+             event: ev.AccessEvent | None = None) -> str:
+    """The event as a sentence, with the names known before it happened; `event`: the
+    envelope's data already validated (a reader that decoded it has it: validating a
+    thousand charger references again cost as much as decoding them)."""
     model = ev.EVENT_TYPES.get(envelope.type)
     sentence = _SENTENCES.get(envelope.type)
     if model is None or sentence is None:
         return f"{envelope.type} on {envelope.subject}"
     actor = directory.actor(envelope.actor) if envelope.actor else "the system"
-    return sentence(directory, actor, model.model_validate(envelope.data))
+    if event is None or type(event) is not model:
+        event = model.model_validate(envelope.data)
+    return sentence(directory, actor, event)
 
 
 def _registered(d: Directory, _a: str, e: ev.UserRegistered) -> str:

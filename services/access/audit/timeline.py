@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from charger_access_client.access_events import AccessEvent
 from charger_access_client.envelope import EventEnvelope
 from charger_access_client.text import normalise_email
 from services.access.audit.sentences import Directory, describe
@@ -56,21 +57,24 @@ def mentions(envelope: EventEnvelope) -> Mentions:
     return found
 
 
-def _walk(value: Any, found: Mentions) -> None:
+def _walk(value: dict[str, Any] | list[Any], found: Mentions) -> None:
+    """Only into dicts and lists: a call per leaf was most of the walk of an event naming
+    a thousand chargers (three leaves each)."""
     if isinstance(value, list):
         for item in value:
-            _walk(item, found)
-        return
-    if not isinstance(value, dict):
+            if isinstance(item, dict | list):
+                _walk(item, found)
         return
     for key, item in value.items():
         kind = _KEYS.get(key)
         if kind is not None and item is not None:
-            for one in item if isinstance(item, list) else [item]:
-                found.ids[kind].add(str(one))
+            if isinstance(item, list):
+                found.ids[kind].update(str(one) for one in item)
+            else:
+                found.ids[kind].add(str(item))
         elif key == "email" and isinstance(item, str):
             found.emails.add(normalise_email(item))
-        else:
+        elif isinstance(item, dict | list):
             _walk(item, found)
 
 
@@ -141,14 +145,16 @@ class TimelineFilter:
         return entry_of(self.directory, envelope)
 
 
-def entry_of(directory: Directory, envelope: EventEnvelope) -> TimelineEntry:
-    """The event as a timeline entry, in words, with the names `directory` knows."""
+def entry_of(directory: Directory, envelope: EventEnvelope,
+             event: AccessEvent | None = None) -> TimelineEntry:
+    """The event as a timeline entry, in words, with the names `directory` knows (`event`:
+    its data validated, when the reader has it)."""
     actor = envelope.actor
     return TimelineEntry(
         position=envelope.sequence, time=envelope.time, type=envelope.type,
         event_id=str(envelope.id), subject=envelope.subject, actor=actor,
         actor_name=directory.actor(actor) if actor else None,
-        command_id=envelope.commandid, sentence=describe(directory, envelope),
+        command_id=envelope.commandid, sentence=describe(directory, envelope, event),
         data=envelope.data,
     )
 
