@@ -60,6 +60,9 @@ class Timings:
     statements: list[float] = field(default_factory=list)
     count: list[int] = field(default_factory=list)
     shaping: list[float] = field(default_factory=list)
+    disk_read_bytes: int = 0
+    """Read from the machine's disks while this read's calls ran (every process's: the
+    machine should have nothing else running): pages the OS cache did not hold."""
     by_statement: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def summary(self) -> dict[str, Any]:
@@ -69,6 +72,7 @@ class Timings:
             "total_ms": _p(self.total), "statements_ms": _p(self.statements),
             "python_ms": _p(python), "shaping_ms": _p(self.shaping),
             "statements_per_call": median([float(c) for c in self.count]),
+            "disk_read_kb_per_call": self.disk_read_bytes / 1024 / max(1, len(self.total)),
             "by_statement": {k: {"n": len(v), **_p(v)} for k, v in sorted(
                 self.by_statement.items(), key=lambda kv: -sum(kv[1]))},
         }
@@ -179,11 +183,25 @@ def _timeline_json(page: Page[Any]) -> str:
          "position": 0}).model_dump_json()
 
 
+def disk_read_bytes() -> int:
+    """Bytes read from the machine's block devices since boot (`/proc/diskstats`' sectors
+    read, 512 bytes each, of the whole disks, not their partitions or loop devices)."""
+    disks = {d.name for d in Path("/sys/block").iterdir()
+             if not d.name.startswith(("loop", "ram", "zram"))}
+    total = 0
+    for line in Path("/proc/diskstats").read_text().splitlines():
+        fields = line.split()
+        if fields[2] in disks:
+            total += int(fields[5]) * 512
+    return total
+
+
 async def run_read(fleet: Fleet, name: str, warm_up: int = 20) -> None:
     calls, timings = fleet.calls[name], fleet.timings[name]
     for call in calls[:warm_up]:
         (await call())()
     await fleet.recorder.drain()
+    disk_before = disk_read_bytes()
     for call in calls:
         started = time.perf_counter()
         shape = await call()
@@ -197,6 +215,7 @@ async def run_read(fleet: Fleet, name: str, warm_up: int = 20) -> None:
         timings.count.append(len(logged))
         for q in logged:
             timings.by_statement[label(q.query)].append(q.elapsed)
+    timings.disk_read_bytes += disk_read_bytes() - disk_before
 
 
 async def profile(databases: dict[str, str], requests: int, reps: int, seed: int = 1
@@ -217,7 +236,7 @@ async def profile(databases: dict[str, str], requests: int, reps: int, seed: int
 
 def render(found: dict[str, dict[str, Any]]) -> str:
     lines = ["| read | size | total p50 / p99 | statements p50 / p99 (n) | Python p50 / p99 |"
-             " shaping p99 |", "|---|---|---|---|---|---|"]
+             " shaping p99 | disk read / call |", "|---|---|---|---|---|---|---|"]
     for name in READS:
         for size, reads in found.items():
             r = reads[name]
@@ -225,7 +244,8 @@ def render(found: dict[str, dict[str, Any]]) -> str:
                 f"| {name} | {size} | {r['total_ms']['p50']:.3f} / {r['total_ms']['p99']:.3f}"
                 f" | {r['statements_ms']['p50']:.3f} / {r['statements_ms']['p99']:.3f}"
                 f" ({r['statements_per_call']:.0f}) | {r['python_ms']['p50']:.3f} /"
-                f" {r['python_ms']['p99']:.3f} | {r['shaping_ms']['p99']:.3f} |")
+                f" {r['python_ms']['p99']:.3f} | {r['shaping_ms']['p99']:.3f} |"
+                f" {r['disk_read_kb_per_call']:.0f} KB |")
     lines.append("")
     for name in READS:
         for size, reads in found.items():

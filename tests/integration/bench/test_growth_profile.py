@@ -5,13 +5,15 @@ measured, not one it assumed)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bench.fleet import seed_fleet
-from bench.growth.profile import READS, profile
+from bench.growth.profile import READS, disk_read_bytes, profile
 from services.access.rebuild_cli import run_rebuild
 
 pytestmark = pytest.mark.integration
@@ -32,3 +34,18 @@ def test_each_read_is_timed_with_its_statements(new_database: Callable[[], str])
         assert 0 < timed["statements_ms"]["p50"] <= timed["total_ms"]["p50"], read
         assert timed["python_ms"]["p50"] >= 0, read
         assert sum(s["n"] for s in timed["by_statement"].values()) >= 12, read
+        assert timed["disk_read_kb_per_call"] >= 0, read
+
+
+def test_disk_reads_are_counted_from_the_kernel() -> None:
+    var = Path(__file__).resolve().parents[3] / "var"  # the checkout's disk, not a tmpfs
+    var.mkdir(exist_ok=True)
+    before = disk_read_bytes()
+    data = var / f"cold-{os.getpid()}"
+    data.write_bytes(os.urandom(4 << 20))
+    with data.open("rb") as f:  # dropped from the page cache, so the read goes to disk
+        os.fsync(f.fileno())
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        f.read()
+    data.unlink()
+    assert disk_read_bytes() - before >= 4 << 20
