@@ -3,6 +3,7 @@ that refuses it) says so in one line and exits with status 2; a bug still raises
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from services.common.errors import SettingError
 from services.common.kafka import KafkaUnreachableError
 from services.common.kafka_security import KafkaSecurity, KafkaSettingError
-from services.common.serving import Service, run_service
+from services.common.serving import Service, freeze_startup_heap, run_service
 from services.notifications.smtp.security import SmtpSettingError
 
 
@@ -53,3 +54,18 @@ def test_a_bug_is_not_dressed_up_as_a_setting() -> None:
 def test_setting_errors_share_one_base() -> None:
     assert issubclass(KafkaSettingError, SettingError)
     assert issubclass(SmtpSettingError, SettingError)
+
+
+def test_what_the_process_holds_once_started_is_left_out_of_collections() -> None:
+    held = [[n] for n in range(100)]
+    assert gc.is_tracked(held)
+    try:
+        freeze_startup_heap()
+        walked = {id(o) for o in gc.get_objects()}
+        assert gc.get_freeze_count() >= len(held)
+        assert id(held) not in walked
+        assert not any(id(item) in walked for item in held)
+        made_later = [[1]]
+        assert id(made_later) in {id(o) for o in gc.get_objects()}
+    finally:
+        gc.unfreeze()
