@@ -46,7 +46,7 @@ def freeze_startup_heap() -> None:
     that live as long as the process and are never garbage. A read that allocates a lot
     (a timeline page decoding a 1 000-charger event) sets collections off, and those full
     walks were half of such a page's CPU and all of the slowest pages' extra time (at
-    100 k events: 11.7 → 6.4 ms of CPU a page, the slowest 65–80 ms → 20–30 ms).
+    100 k events: 11.7 → 6.4 ms of CPU a page, the slowest 65 to 80 ms → 20 to 30 ms).
     `gc.freeze` moves them to a generation the collector never visits; what is made
     later is collected as before."""
     gc.collect()
