@@ -45,6 +45,7 @@ from services.access.api.repositories.groups import GroupRepository
 from services.access.audit.timeline import Subject
 from services.access.bootstrap import keep_session
 from services.access.projection.sql import DEFAULT_SCHEMA
+from services.common.serving import freeze_startup_heap
 
 READS = ("check", "group's chargers page", "access-at-T", "timeline")
 """The reads profiled: the three that grew past P7's goal at 10 M, and the check as the
@@ -223,6 +224,7 @@ async def profile(databases: dict[str, str], requests: int, reps: int, seed: int
     """Per fleet (name → database URL, read models built), per read, `summary()`."""
     rng = random.Random(seed)
     fleets = [await open_fleet(name, url, requests, rng) for name, url in databases.items()]
+    freeze_startup_heap()  # as a service does once started
     try:
         for rep in range(reps):
             for name in READS:
