@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import re
@@ -48,8 +49,9 @@ from services.access.projection.sql import DEFAULT_SCHEMA
 from services.common.serving import freeze_startup_heap
 
 READS = ("check", "group's chargers page", "access-at-T", "timeline")
-"""The reads profiled: the three that grew past P7's goal at 10 M, and the check as the
-one whose cost is known flat (a reference for the machine's own drift)."""
+"""The reads profiled: the three that grew past P7's goal at 10 M in the night run of 5
+Dec, and the check as the one whose cost is known flat (a reference for the machine's
+own drift)."""
 
 
 @dataclass
@@ -113,7 +115,6 @@ class Fleet:
     name: str
     pool: asyncpg.Pool
     recorder: Recorder
-    sample: Sample
     calls: dict[str, list[Callable[[], Awaitable[Callable[[], str]]]]]
     """Per read, one closure per request: it reads, and returns the answer's shaping."""
     timings: dict[str, Timings] = field(default_factory=lambda: defaultdict(Timings))
@@ -129,7 +130,7 @@ async def open_fleet(name: str, url: str, requests: int, rng: random.Random) -> 
                                      reset=keep_session)  # as the service's
     found = await sample(pool, requests, rng, lists=False)
     await recorder.drain()
-    return Fleet(name, pool, recorder, found, requests_of(pool, found, requests))
+    return Fleet(name, pool, recorder, requests_of(pool, found, requests))
 
 
 def requests_of(pool: asyncpg.Pool, s: Sample, n: int
@@ -231,6 +232,7 @@ async def profile(databases: dict[str, str], requests: int, reps: int, seed: int
                 for fleet in fleets if rep % 2 == 0 else fleets[::-1]:
                     await run_read(fleet, name)
     finally:
+        gc.unfreeze()  # a caller's process (a test's) is left as it was
         for fleet in fleets:
             await fleet.pool.close()
     return {f.name: {n: f.timings[n].summary() for n in READS} for f in fleets}

@@ -5,6 +5,7 @@ measured, not one it assumed)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,8 +25,10 @@ def test_each_read_is_timed_with_its_statements(new_database: Callable[[], str])
     seed_fleet(url, 1500, 5, ends_at=datetime(2026, 6, 1, tzinfo=UTC))
     asyncio.run(run_rebuild(url))
 
+    frozen = gc.get_freeze_count()
     found = asyncio.run(profile({"small": url}, requests=6, reps=2))
 
+    assert gc.get_freeze_count() == frozen  # it freezes as a service does, then thaws
     assert set(found) == {"small"}
     for read in READS:
         timed = found["small"][read]
