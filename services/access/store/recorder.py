@@ -17,7 +17,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg import Cursor
+from psycopg import Connection, Cursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
@@ -92,39 +93,47 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         """One transaction in two round trips (psycopg pipeline mode): everything up to
         the insert that hands out notification ids, then the chain links and results
-        (which need those ids) with the commit."""
+        (which need those ids) with the commit.
+
+        The transaction is opened and closed by statements in the pipeline, not by
+        psycopg's `transaction()`: that one syncs on entering (a round trip for BEGIN
+        alone) and again after COMMIT, which made a lone command's commit five round
+        trips instead of two."""
         results: list[PendingResult] = kwargs.get("command_results") or []
         forgetting: Forgetting | None = kwargs.get("forgetting")
         notification_ids: list[int] = []
         error: Exception | None = None
         with self.datastore.get_connection() as conn:  # (which maps psycopg's errors)
-            with conn.pipeline() as pipeline:
-                try:
-                    with conn.transaction(), conn.cursor() as curs, conn.cursor() as ins, \
-                            conn.cursor() as last:
-                        if self.keyring:
-                            self.keyring.store_new(curs)
-                        if stored_events:
-                            self._lock_table(curs)
-                            self._notify_channel(curs)
-                            ins.execute(self._insert_events_sql, (
-                                [e.originator_id for e in stored_events],
-                                [e.originator_version for e in stored_events],
-                                [e.topic for e in stored_events],
-                                [e.state for e in stored_events]))
-                            last.execute(self._last_link)
-                            # The first round trip; a version conflict raises here.
-                            pipeline.sync()
-                            notification_ids = [r["notification_id"] for r in ins.fetchall()]
-                            self._chain(curs, last.fetchone(), stored_events, notification_ids)
-                        if results:
-                            self._store_results(curs, results, notification_ids)
-                        if forgetting and self.keyring:
-                            self.keyring.forget_in(curs, forgetting)
-                    # The second round trip is the commit; a duplicate result raises there.
-                except Exception as exc:  # raised outside the pipeline, as psycopg prefers
-                    error = exc
+            try:
+                with conn.pipeline() as pipeline, conn.cursor() as curs, \
+                        conn.cursor() as ins, conn.cursor() as last:
+                    curs.execute(_BEGIN)
+                    if self.keyring:
+                        self.keyring.store_new(curs)
+                    if stored_events:
+                        self._lock_table(curs)
+                        self._notify_channel(curs)
+                        ins.execute(self._insert_events_sql, (
+                            [e.originator_id for e in stored_events],
+                            [e.originator_version for e in stored_events],
+                            [e.topic for e in stored_events],
+                            [e.state for e in stored_events]))
+                        last.execute(self._last_link)
+                        # The first round trip; a version conflict raises here.
+                        pipeline.sync()
+                        notification_ids = [r["notification_id"] for r in ins.fetchall()]
+                        self._chain(curs, last.fetchone(), stored_events, notification_ids)
+                    if results:
+                        self._store_results(curs, results, notification_ids)
+                    if forgetting and self.keyring:
+                        self.keyring.forget_in(curs, forgetting)
+                    curs.execute(_COMMIT)
+                # The second round trip is the pipeline's closing sync, which carries the
+                # commit; a duplicate result raises there.
+            except Exception as exc:  # raised outside the pipeline, as psycopg prefers
+                error = exc
             if error is not None:
+                _roll_back(conn)
                 raise error
         return notification_ids
 
@@ -157,16 +166,19 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
     ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]]]:
         """A batch's reads in one round trip (psycopg pipeline mode): the stored outcomes
         of those of `command_ids` seen before, the events of `aggregate_ids` (each in
-        version order), and, into the keyring, the keys of those ids as subjects."""
+        version order), and, into the keyring, the keys of those ids as subjects. The
+        rows are read once the pipeline is closed: fetching inside it asks the server
+        for them (a flush) before the closing sync, a second round trip."""
         seen: dict[str, dict[str, Any]] = {}
         found: dict[UUID, list[StoredEvent]] = {}
-        with self.datastore.get_connection() as conn, conn.pipeline(), \
-                conn.cursor() as results, conn.cursor() as events, conn.cursor() as keys:
-            if command_ids:
-                results.execute(self._select_results, (list(command_ids),))
-            if aggregate_ids:
-                events.execute(self._select_events_of, (list(aggregate_ids),))
-            asked = self.keyring.ask(keys, aggregate_ids) if self.keyring else []
+        with self.datastore.get_connection() as conn, conn.cursor() as results, \
+                conn.cursor() as events, conn.cursor() as keys:
+            with conn.pipeline():
+                if command_ids:
+                    results.execute(self._select_results, (list(command_ids),))
+                if aggregate_ids:
+                    events.execute(self._select_events_of, (list(aggregate_ids),))
+                asked = self.keyring.ask(keys, aggregate_ids) if self.keyring else []
             if command_ids:
                 seen = {row["command_id"]: row["outcome"] for row in results.fetchall()}
             if aggregate_ids:
@@ -178,3 +190,18 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             if asked and self.keyring:
                 self.keyring.absorb(asked, keys.fetchall())
         return seen, found
+
+
+_BEGIN = SQL("BEGIN")
+_COMMIT = SQL("COMMIT")
+
+
+def _roll_back(conn: Connection[DictRow]) -> None:
+    """End a transaction the failed batch left open (aborted) before the pool takes the
+    connection back; a connection that cannot is closed, and the pool replaces it."""
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        return
+    try:
+        conn.rollback()
+    except Exception:
+        conn.close()
