@@ -178,3 +178,45 @@ async def test_a_share_beyond_the_horizon_comes_due_after_a_fresh_fold(
     assert came == [(str(soon), iso(began + timedelta(minutes=30))),
                     (str(later), iso(began + timedelta(hours=3)))]
     assert turn.refills >= 2
+
+
+async def head_of(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn:
+        return int(await conn.fetchval("SELECT max(notification_id) FROM chargeraccess_events"))
+
+
+async def test_the_scheduler_resumes_from_the_logs_head_not_from_its_last_share_event(
+        s: Scenario, pool: asyncpg.Pool) -> None:
+    """A tail of other events (here registrations) is read once: the next turn starts
+    after it, so a turn's read does not grow with the log between shares."""
+    owner = s.user()
+    s.share(owner, s.user(), [s.charger(owner)], "charge")
+    async with pool.acquire() as conn:
+        last_share = (await ShareLog().read(conn, 0, 100))[-1].position
+    for _ in range(5):
+        s.user()
+    head = await head_of(pool)
+    assert head > last_share
+    turn = scheduler(s, s.store, pool)
+    assert await turn.catch_up() == head
+    assert turn.timetable.position == head
+    async with pool.acquire() as conn:
+        again = await ShareLog().read(conn, head, 100)
+    assert (list(again), again.reached) == ([], head)
+
+
+async def test_a_share_read_cut_short_by_its_limit_resumes_after_its_last_event(
+        s: Scenario, pool: asyncpg.Pool) -> None:
+    owner = s.user()
+    charger = s.charger(owner)
+    for _ in range(3):
+        s.share(owner, s.user(), [charger], "charge")
+    s.user()
+    async with pool.acquire() as conn:
+        first = await ShareLog().read(conn, 0, 2)
+        rest = await ShareLog().read(conn, first.reached, 100)
+        everything = await ShareLog().read(conn, 0, 100)
+    assert len(first) == 2
+    assert first.reached == first[-1].position
+    assert [e.position for e in (*first, *rest)] == [e.position for e in everything]
+    assert rest.reached == everything.reached == await head_of(pool)
