@@ -39,12 +39,20 @@ def _uuid_str(value: Any) -> Any:
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
+LINGER_MS = 2
+"""Many clients in flight: a send waits up to 2 ms to share a request with the others'."""
+LONE_LINGER_MS = 0
+"""One command in flight: nothing to share a request with, so a send goes at once, as the
+latency floor's raw producer sends (`bench.latency_floor`)."""
+
+
 class Commands:
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
+    def __init__(self, bootstrap: str, topics: Topics, linger_ms: int = LINGER_MS) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
         self.client = AccessClient(bootstrap, topics=topics, source="bench",
-                                   on_result=self._arrived, producer_options={"linger_ms": 2},
+                                   on_result=self._arrived,
+                                   producer_options={"linger_ms": linger_ms},
                                    consumer_options={"fetch_max_wait_ms": 5})
         self._arrivals: dict[str, float] = {}
 

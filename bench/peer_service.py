@@ -45,9 +45,9 @@ class PeerService:
         self._peer = Peer(self._app, Rules(token_secret=SECRET))
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="peer")
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                          linger_ms=1, enable_idempotence=False)
+                                          linger_ms=0, enable_idempotence=False)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                          enable_auto_commit=False, fetch_max_wait_ms=10)
+                                          enable_auto_commit=False, fetch_max_wait_ms=5)
         self._running: set[asyncio.Future[Any]] = set()
         self._follower: asyncio.Task[None] | None = None
 
