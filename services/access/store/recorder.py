@@ -17,8 +17,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg import Connection, Cursor
-from psycopg.pq import TransactionStatus
+from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
@@ -133,7 +132,8 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             except Exception as exc:  # raised outside the pipeline, as psycopg prefers
                 error = exc
             if error is not None:
-                _roll_back(conn)
+                # Raised inside the connection's block: psycopg rolls the aborted
+                # transaction back as the error leaves it, before the pool has it again.
                 raise error
         return notification_ids
 
@@ -195,13 +195,3 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
 _BEGIN = SQL("BEGIN")
 _COMMIT = SQL("COMMIT")
 
-
-def _roll_back(conn: Connection[DictRow]) -> None:
-    """End a transaction the failed batch left open (aborted) before the pool takes the
-    connection back; a connection that cannot is closed, and the pool replaces it."""
-    if conn.info.transaction_status == TransactionStatus.IDLE:
-        return
-    try:
-        conn.rollback()
-    except Exception:
-        conn.close()

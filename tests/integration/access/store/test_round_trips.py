@@ -9,6 +9,7 @@ client starts sending again after the server has answered.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import uuid
@@ -17,11 +18,15 @@ from datetime import timedelta
 from urllib.parse import urlparse, urlunparse
 
 import pytest
+from eventsourcing.persistence import IntegrityError
+from psycopg.pq import TransactionStatus
 
 from charger_access_client.commands import COMMAND_TYPES
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
+from services.access.ports import Forgetting, PendingResult
 from services.access.store.application import AccessStore, open_store
+from services.access.store.recorder import ResultRecordingRecorder
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +125,34 @@ def test_a_rejected_command_waits_twice(counted: tuple[AccessStore, TurnCounter]
     result = executor.execute([Valid(str(uuid.uuid4()), stranger, "RemoveUser", command)])[0]
     assert result.status == "rejected", result
     assert counter.turns - before == 2
+
+
+def test_a_commit_refused_midway_leaves_its_connection_ready(
+    database_url: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """BEGIN and COMMIT are statements in the pipeline, so a refused commit leaves an
+    aborted transaction behind; it must be rolled back before the pool has the
+    connection again (the pool would, with a warning per conflict), and the next batch
+    gets a ready connection (one connection here: the very same one)."""
+    store = open_store(database_url, pool_size=1)
+    try:
+        executor = Executor(store, RULES)
+        user = uuid.uuid4()
+        register = COMMAND_TYPES["RegisterUser"].model_validate(
+            {"user_id": str(user), "email": f"{user}@example.no"})
+        command_id = str(uuid.uuid4())
+        assert executor.execute([Valid(command_id, user, "RegisterUser", register)])[0].status \
+            == "accepted"
+        with caplog.at_level(logging.WARNING, "psycopg.pool"), \
+                pytest.raises(IntegrityError):  # its result is stored already
+            store.commit([], [PendingResult(command_id, {"command_id": command_id,
+                                                         "status": "accepted"})], Forgetting())
+        assert not [r for r in caplog.records if r.name.startswith("psycopg")]
+        recorder = store.recorder
+        assert isinstance(recorder, ResultRecordingRecorder)
+        with recorder.datastore.get_connection() as conn:
+            assert conn.info.transaction_status == TransactionStatus.IDLE
+        again = executor.execute([Valid(str(uuid.uuid4()), user, "RegisterUser", register)])[0]
+        assert (again.status, again.reason) == ("rejected", "already_exists")
+    finally:
+        store.close()
