@@ -61,6 +61,10 @@ def subscribe(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_records=MAX_BATCH,
         fetch_max_wait_ms=50,  # Tansu holds a fetch for its whole max wait (default 500 ms)
+        # After an empty poll FastStream sleeps this long (default 200 ms) before polling
+        # again, and an event arriving meanwhile waits it out: one e-mail's slowest of 30
+        # went 99-222 ms after its event, 66-81 ms with 50.
+        batch_timeout_ms=50,
         decoder=raw_values,
         title="on_access_events",
         description="Sends the e-mails each access event causes, once per recipient.",
