@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bench import latency_floor
+from bench import cpu, latency_floor
 from bench.core import Bench
 from bench.helper_process import helper
 from bench.kafka import (
@@ -131,6 +131,8 @@ async def run(b: Bench) -> list[dict[str, int]]:
     outcomes: Counter[str] = Counter()
     peer_outcomes: Counter[str] = Counter()
     latencies: list[float] = []
+    our_cpu: list[dict[str, float]] = []
+    peer_cpu: list[dict[str, float]] = []
     seconds_each = plan.p1_seconds[: plan.reps]
     async with peer(b) as peer_commands:
         await drive(b, plan.p1_warmup)
@@ -140,7 +142,9 @@ async def run(b: Bench) -> list[dict[str, int]]:
         for rep, seconds in enumerate(seconds_each):
             for ours in ((True, False) if rep % 2 == 0 else (False, True)):
                 if not ours:
+                    before = cpu.take()
                     tally = await drive(b, seconds, peer_commands)
+                    peer_cpu.append(cpu.per_command(before, cpu.take(), tally.completed))
                     peer_values.append(tally.completed / seconds)
                     peer_outcomes.update(tally.outcomes)
                     b.say(f"P1 peer rep {rep + 1}: {peer_values[-1]:.0f} cmd/s "
@@ -150,12 +154,18 @@ async def run(b: Bench) -> list[dict[str, int]]:
                 async with (b.peak_rss(peaks),
                             b.profiled("access-service", "p1-access-service", rep == 0),
                             b.profiled("notifications-service", "p1-notifications", rep == 0)):
+                    before = cpu.take()
                     tally = await drive(b, seconds)
+                    our_cpu.append(cpu.per_command(before, cpu.take(), tally.completed))
                 values.append(tally.completed / seconds)
                 memory.append(peaks)
                 outcomes.update(tally.outcomes)
                 latencies.extend(tally.latencies)
                 b.say(f"P1 rep {rep + 1}: {values[-1]:.0f} cmd/s over {seconds:.0f} s")
+    for side, runs in (("ours", our_cpu), ("peer", peer_cpu)):
+        spent = cpu.medians(runs)
+        b.say(f"P1 CPU per command, {side} (ms, median): " + ", ".join(
+            f"{part} {ms:.2f}" for part, ms in sorted(spent.items(), key=lambda kv: -kv[1])))
     lone, floors, parts = await _lone_and_floor(b)
     note = f"{plan.concurrency} in flight; RegisterUser/RegisterCharger/InviteUser journeys"
     b.rows.append(Row(
@@ -172,6 +182,9 @@ async def run(b: Bench) -> list[dict[str, int]]:
         "seconds": list(seconds_each),
         "concurrency": plan.concurrency,
         "median_rate": median(values),
+        # Every process's CPU per completed command during the repetitions (`bench.cpu`):
+        # what each side costs the machine, beside how fast it went.
+        "cpu_ms_per_command": {"ours": cpu.medians(our_cpu), "peer": cpu.medians(peer_cpu)},
         "outcomes": dict(outcomes),
         "latency_ms": {"p50": percentile(latencies, 50) * 1000,
                        "p99": percentile(latencies, 99) * 1000},
