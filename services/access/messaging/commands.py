@@ -57,8 +57,8 @@ class CommandConsumer:
             batch_timeout_ms=5, auto_offset_reset="earliest",
             # Tansu holds a fetch for its whole max wait even when records arrive; a command
             # waiting up to 500 ms (aiokafka's default) dominated end-to-end latency. 5 ms
-            # rather than 10 took ~2 ms off a lone command and cost no idle CPU (measured:
-            # the idle service's 7.5 % is elsewhere).
+            # rather than 10 took ~2 ms off a lone command at no idle CPU (7.5 % either way:
+            # the idle loop's turns are this poll's, see docs/performance.md).
             fetch_max_wait_ms=5,
             ack_policy=AckPolicy.NACK_ON_ERROR,
         )

@@ -26,6 +26,8 @@ from services.access.store.chain import CHAIN_TABLE, GENESIS, link
 from services.access.store.personal.keyring import SCHEMA_LOCK_KEY, PostgresKeyRing
 
 RESULTS_TABLE = "command_results"
+_BEGIN = SQL("BEGIN")
+_COMMIT = SQL("COMMIT")
 
 
 class ResultRecordingRecorder(PostgresApplicationRecorder):
@@ -190,8 +192,3 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             if asked and self.keyring:
                 self.keyring.absorb(asked, keys.fetchall())
         return seen, found
-
-
-_BEGIN = SQL("BEGIN")
-_COMMIT = SQL("COMMIT")
-
