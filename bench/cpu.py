@@ -25,7 +25,8 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("ocpp-gateway", "ocpp-gateway"),
     ("bench.peer_service", "peer"),
     ("tansu", "tansu"),
-    ("postgres", "postgres"),
+    ("postgres: ", "postgres"),  # a backend's or helper's process title
+    ("bin/postgres", "postgres"),  # the postmaster (not "postgresql://" in an argument)
     ("charger-access-run", "supervisor"),
     ("spawn_main", "smtp sink"),  # the harness's sink runs in a spawned process
 )

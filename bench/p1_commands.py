@@ -102,10 +102,9 @@ async def peer(b: Bench) -> AsyncIterator[Commands]:
         await commands.stop()
 
 
-async def lone_latencies(b: Bench, commands: int, via: Commands | None = None) -> list[float]:
+async def lone_latencies(b: Bench, commands: int, via: Commands) -> list[float]:
     """Latencies (s) of `commands` accepted commands sent one at a time (journeys), by
-    `via` (default: the bench's client)."""
-    via = via or b.commands
+    `via`."""
     tally = _Tally(time.monotonic() + 3600)
     while len(tally.latencies) < commands:
         user, charger, invitation = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()

@@ -13,6 +13,8 @@ def test_parts_are_named_by_command_line_and_the_bench_by_its_pid() -> None:
     assert part_of("/root/.calfkit/bin/tansu-v0.6.0 broker --listener-url tcp://x", 12, 1) == "tansu"
     assert part_of("python -m bench.peer_service db host", 13, 1) == "peer"
     assert part_of("python -m bench --only p1", 14, 14) == "bench"
+    assert part_of("/usr/lib/postgresql/15/bin/postgres -D /var/lib/x", 16, 1) == "postgres"
+    assert part_of("python -m some.tool postgresql://u@h/db", 17, 1) == "other"
     assert part_of("redis-server 127.0.0.1:6379", 15, 1) == "other"
 
 
