@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import uvicorn
+from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 
 from services.access.api.tracked_position import TrackedPosition
@@ -36,7 +37,12 @@ from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
 from services.common import tracing
 from services.common.incarnation import Incarnation
-from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
+from services.common.kafka import (
+    broker_options,
+    client_options,
+    ensure_settings_topics,
+    keep_topics,
+)
 from services.common.leadership import Leadership
 
 if TYPE_CHECKING:
@@ -72,7 +78,6 @@ class AccessService:
         self.projection: ProjectionRunner | None = None
         self.scheduler: BoundaryScheduler | None = None
         self._scheduler_store: AccessStore | None = None
-        self._subscriber: Any = None
         self._watch: LogWatch | None = None
         self._server: uvicorn.Server | None = None
         self._incarnation: Incarnation | None = None
@@ -102,9 +107,6 @@ class AccessService:
         self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
         self._incarnation = Incarnation(s.database_url, "access", s.access_instance)
         await self._incarnation.begin(on_lost=self._stop_consuming)
-        self._subscriber = self.consumer.register(
-            f"{s.consumer_group_prefix}-access", self._incarnation.group_instance_id
-        )
         event_log = EventLog()
         self.relay = Relay(self.pool, pooled(self.pool, event_log), self.broker, s.topics.events,
                            traces=stored_traces(self.pool) if tracing.enabled() else None)
@@ -125,6 +127,9 @@ class AccessService:
         self._watch.wake(self.scheduler.notify)
         await self._watch.start()
         await self.broker.start()
+        await self.consumer.start(client_options(s), f"{s.consumer_group_prefix}-access",
+                                  self._incarnation.group_instance_id,
+                                  graceful_seconds=GRACEFUL_TIMEOUT_SECONDS)
         self._created_at_start = created
         self.leadership = Leadership(s.database_url, f"{s.consumer_group_prefix}-followers",
                                      self._lead)
@@ -173,12 +178,12 @@ class AccessService:
         """Another instance took this one's name (static group membership) while the
         database was away: consuming on would share a member id with it. The API, relay
         and projection go on (they need no name); readiness turns false."""
-        if self._subscriber is not None:
-            await self._subscriber.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
 
-    def _commands_consumer(self) -> Any:
-        """The command consumer's Kafka consumer, once FastStream has started it."""
-        return getattr(self._subscriber, "consumer", None)
+    def _commands_consumer(self) -> AIOKafkaConsumer | None:
+        """The command consumer's Kafka consumer, while it consumes."""
+        return None if self.consumer is None else self.consumer.kafka
 
     async def _start_api(self) -> None:
         from services.access.api import create_app  # noqa: PLC0415 - the API is optional
@@ -224,14 +229,21 @@ class AccessService:
         return {"commands_consumer_assigned": assigned, "relay_running": relay_ok,
                 "projection_running": projection_ok}
 
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        for task in self._tasks:  # the followers first, while the broker still takes sends
+    async def _stop_senders(self) -> None:
+        """The followers and the command consumer, while the broker still takes what
+        they send (the batch in hand finishes: its results need the broker)."""
+        for task in self._tasks:
             if task.get_name() == "leadership":
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        await self._stop_senders()
         if self.broker is not None:
             await self.broker.stop()
         for task in self._tasks:

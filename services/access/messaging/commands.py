@@ -1,8 +1,9 @@
 """The command consumer: a batch from `access.commands` → one commit → one result each.
 
 Offsets are committed only after the batch's outcome is stored and its results and dead
-letters are acknowledged by the broker (FastStream's default would commit on receipt).
-A crash anywhere before that redelivers the batch; stored results make that harmless.
+letters are acknowledged by the broker (`BatchConsumer`; FastStream's default would commit
+on receipt). A crash anywhere before that redelivers the batch; stored results make that
+harmless.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from aiokafka import ConsumerRecord
-from faststream import AckPolicy
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.trace import Span
 
 from charger_access_client.envelope import CommandResult
@@ -27,6 +26,7 @@ from services.access.executor import Executor, Item, Valid
 from services.access.latency import BATCH_SECONDS, COMMAND_SECONDS
 from services.access.messaging.intake import DeadLetter, Record, read
 from services.common import fault_points, tracing
+from services.common.batch_consumer import BatchConsumer
 from services.common.logs import about
 from services.common.tracing import TRACEPARENT
 
@@ -40,35 +40,41 @@ DLQ_VALUE_LIMIT = 512 * 1024
 
 class CommandConsumer:
     def __init__(self, broker: KafkaBroker, executor: Executor, topics: Topics) -> None:
+        """`broker`: FastStream's, for the results and dead letters it sends."""
         self._broker = broker
         self._executor = executor
         self._topics = topics
+        self._consumer: BatchConsumer | None = None
         self.outcomes: Counter[str] = Counter()
         self.dead_letters = 0
         self.batches = 0
 
-    def register(self, group_id: str, instance: str | None = None) -> Any:
-        """Subscribe on the broker; returns FastStream's subscriber (for readiness).
-        `instance`: this instance's unique name (`incarnation`), as static group
-        membership, so a restarted instance gets its partitions back at once."""
-        subscriber = self._broker.subscriber(
-            self._topics.commands, group_id=group_id, group_instance_id=instance,
-            batch=True, max_records=MAX_BATCH,
-            batch_timeout_ms=5, auto_offset_reset="earliest",
-            # Tansu holds a fetch for its whole max wait even when records arrive; a command
-            # waiting up to 500 ms (aiokafka's default) dominated end-to-end latency. 5 ms
-            # rather than 10 took ~2 ms off a lone command at no idle CPU (7.5 % either way:
-            # the idle loop's turns are this poll's, see docs/performance.md).
+    async def start(self, client: dict[str, Any], group_id: str,
+                    instance: str | None = None, graceful_seconds: float = 15.0) -> None:
+        """Join `group_id` on the commands topic. `client`: the broker's address and
+        security (`client_options`); `instance`: this instance's unique name
+        (`incarnation`), as static group membership, so a restarted instance gets its
+        partitions back at once; `graceful_seconds`: how long a stop waits for the batch
+        in hand before cutting it (it is then redelivered)."""
+        self._consumer = BatchConsumer(
+            self._topics.commands, self.handle, group_id=group_id, instance=instance,
+            client=client, max_records=MAX_BATCH, graceful_seconds=graceful_seconds,
+            # Tansu holds a fetch for its whole max wait even when records arrive; a
+            # command waiting up to 500 ms (aiokafka's default) dominated end-to-end
+            # latency. 5 ms rather than 10 took ~2 ms off a lone command at no idle CPU.
             fetch_max_wait_ms=5,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
         )
+        await self._consumer.start()
 
-        async def on_commands(msg: KafkaMessage) -> None:
-            raw = msg.raw_message
-            await self.handle(raw if isinstance(raw, tuple) else (raw,))
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
 
-        subscriber(on_commands)
-        return subscriber
+    @property
+    def kafka(self) -> AIOKafkaConsumer | None:
+        """aiokafka's consumer while consuming (readiness and the broker-state watch
+        read its assignment and committed offsets), else None."""
+        return None if self._consumer is None else self._consumer.kafka
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> list[CommandResult]:
         received = time.perf_counter()
@@ -85,7 +91,6 @@ class CommandConsumer:
         except Exception:
             log.exception("a batch of %d commands could not be stored; it will be redelivered",
                           len(items))
-            await asyncio.sleep(1)
             raise
         fault_points.reached("access.after_commit_before_results")
         acks = [await self._dead_letter(d) for d in dead]
