@@ -31,23 +31,24 @@ Handler = Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[object]]
 
 POLL_MS = 1000
 """The longest one `getmany` waits for records; it returns at once when they arrive."""
-PAUSE_AFTER_ERROR_SECONDS = 1.0
 
 
 class BatchConsumer:
     def __init__(
         self, topic: str, handler: Handler, *, group_id: str, max_records: int,
         client: dict[str, Any], instance: str | None = None, fetch_max_wait_ms: int = 5,
-        graceful_seconds: float = 15.0,
+        graceful_seconds: float = 15.0, pause_after_error: float = 1.0,
     ) -> None:
         """`client`: where the broker is and how to authenticate (`client_options`);
         `instance`: static group membership, so a restarted instance gets its partitions
         back at once; `fetch_max_wait_ms`: Tansu holds a fetch for its whole max wait
-        even when records arrive, so it is a lower bound on a lone record's latency."""
+        even when records arrive, so it is a lower bound on a lone record's latency;
+        `pause_after_error`: before a failed batch is fetched again."""
         self._topic = topic
         self._handler = handler
         self._max_records = max_records
         self._graceful_seconds = graceful_seconds
+        self._pause_after_error = pause_after_error
         self._options: dict[str, Any] = {
             **client, "group_id": group_id, "group_instance_id": instance,
             "enable_auto_commit": False, "auto_offset_reset": "earliest",
@@ -102,7 +103,7 @@ class BatchConsumer:
                 return
             except KafkaError as error:
                 log.warning("fetching from %s failed (%s); retrying", self._topic, error)
-                await asyncio.sleep(PAUSE_AFTER_ERROR_SECONDS)
+                await asyncio.sleep(self._pause_after_error)
                 continue
             if not fetched:
                 continue
@@ -110,7 +111,7 @@ class BatchConsumer:
                 await self._handle(consumer, fetched)
             except Exception:  # never stop consuming while readiness says assigned
                 log.exception("consuming %s failed; going on", self._topic)
-                await asyncio.sleep(PAUSE_AFTER_ERROR_SECONDS)
+                await asyncio.sleep(self._pause_after_error)
 
     async def _handle(
         self, consumer: AIOKafkaConsumer,
@@ -126,7 +127,7 @@ class BatchConsumer:
             for partition, batch in fetched.items():
                 with contextlib.suppress(IllegalStateError):  # revoked: its new owner
                     consumer.seek(partition, batch[0].offset)  # starts at the commit
-            await asyncio.sleep(PAUSE_AFTER_ERROR_SECONDS)
+            await asyncio.sleep(self._pause_after_error)
             return
         finally:
             self._handling = False

@@ -13,10 +13,11 @@ import logging
 import asyncpg
 from faststream.kafka import KafkaBroker
 
+from services.common.batch_consumer import BatchConsumer
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics
 from services.notifications.config import NotificationSettings
-from services.notifications.consumer import KafkaDeadLetters, subscribe
+from services.notifications.consumer import KafkaDeadLetters, events_consumer
 from services.notifications.delivery.deliverer import Deliverer
 from services.notifications.delivery.sender import Sender
 from services.notifications.http import MetricsServer
@@ -46,6 +47,7 @@ class NotificationService:
         self._pool: asyncpg.Pool | None = None
         self._smtp: SmtpPool | None = None
         self._broker: KafkaBroker | None = None
+        self._consumer: BatchConsumer | None = None
         self.deliverer: Deliverer | None = None
         self.sent_log: SentLog | None = None
         self.metrics: MetricsServer | None = None
@@ -96,9 +98,9 @@ class NotificationService:
             dead_letters=KafkaDeadLetters(self._broker, common.topics.notifications_dlq),
         )
         self.deliverer = Deliverer(self.settings, sent_log, sender)
-        subscribe(
-            self._broker, self.settings, self.deliverer, self._incarnation.group_instance_id
-        )
+        self._consumer = events_consumer(self.settings, self.deliverer,
+                                         self._incarnation.group_instance_id,
+                                         GRACEFUL_TIMEOUT_SECONDS)
         if self.settings.http_port:
             self.metrics = MetricsServer(self.deliverer, sent_log.depth, self.settings.http_port)
             try:
@@ -110,6 +112,7 @@ class NotificationService:
         self._stopping = asyncio.Event()
         self._retries = asyncio.create_task(self.deliverer.run_retries(self._stopping))
         await self._broker.start()
+        await self._consumer.start()
         log.info(
             "notification service consuming %s as %s", common.topics.events, self.settings.group_id
         )
@@ -118,17 +121,15 @@ class NotificationService:
         """Another instance took this one's name while the database was away: it takes
         over this one's leases and member id, so this one stops consuming and retrying
         (the sends under way finish)."""
-        if self._broker is not None:
-            await self._broker.stop()
-            self._broker = None
+        if self._consumer is not None:
+            await self._consumer.stop()
         self._stopping.set()
 
     async def stop(self) -> None:
         """Finish the batch in hand (up to the graceful timeout) and the sends under way,
         then close everything."""
-        if self._broker is not None:
-            await self._broker.stop()
-            self._broker = None
+        if self._consumer is not None:
+            await self._consumer.stop()
         self._stopping.set()
         if self._retries is not None:
             try:
@@ -140,6 +141,9 @@ class NotificationService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.deliverer.drain(), GRACEFUL_TIMEOUT_SECONDS)
             await self.deliverer.close()
+        if self._broker is not None:  # after the sends: a failed one's dead letter needs it
+            await self._broker.stop()
+            self._broker = None
         if self.metrics is not None:
             await self.metrics.stop()
             self.metrics = None
