@@ -29,10 +29,11 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 PAUSE_AFTER_ERROR_SECONDS = 2.0
-FETCH_MAX_WAIT_MS = 20
+FETCH_MAX_WAIT_MS = 50
 """Tansu holds a fetch for its whole max wait (aiokafka's default is 500 ms), so this is
-what a lone event waits at least before its e-mails start; the idle consumer fetches
-this often."""
+what a lone event may wait before its e-mails start, and how often the idle consumer
+fetches: 20 ms took the idle service from 2.5 to 3.9 % of a core, for e-mails nobody
+waits on to the millisecond."""
 
 
 def raw_values(records: Sequence[ConsumerRecord[Any, Any]]) -> list[bytes]:
