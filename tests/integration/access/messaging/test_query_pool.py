@@ -16,7 +16,7 @@ from services.access.config import AccessSettings
 from services.local.tansu import free_port
 from tests.kafka_helpers import CommandClient
 
-TOKEN = "pool-token"  # noqa: S105 - a test's bearer token
+TOKEN = "pool-token"
 
 
 async def test_readers_holding_every_api_connection_do_not_stall_the_projection(
