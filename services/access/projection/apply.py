@@ -26,11 +26,10 @@ from services.common import fault_points
 
 log = logging.getLogger(__name__)
 
-_LOCK_POSITION = "SELECT position FROM {s}.tracking WHERE projection = $1 FOR UPDATE"
 _SET_POSITION = "UPDATE {s}.tracking SET position = $2 WHERE projection = $1"
-_PLANNING = ("SET LOCAL plan_cache_mode = force_custom_plan;"
-             " SET LOCAL random_page_cost = 1.1")
-"""How a batch's statements are planned.
+_PLANNING = ("plan_cache_mode", "force_custom_plan", "random_page_cost", "1.1")
+"""How a batch's statements are planned: settings and their values, in pairs, set for
+the batch's transaction by `_LOCK_POSITION`.
 
 Custom plans: the statements take arrays of ids whose sizes differ by thousands from one
 segment to the next (one share, or every charger of a fleet). After five runs of a
@@ -42,6 +41,11 @@ Random reads priced as cached ones: the default (4.0, four sequential reads) ass
 spinning disk, and made the planner hash all 79 k chargers of a 1 M-event fleet rather
 than probe an index 2 000 times for a fleet-wide recompute (60 ms; 30 ms probing). The
 read models' working set is in memory, the buffer pool's or the OS's."""
+_LOCK_POSITION = """
+    SELECT position, set_config($2, $3, true), set_config($4, $5, true)
+    FROM {s}.tracking WHERE projection = $1 FOR UPDATE"""
+"""The tracked position, locked, and `_PLANNING` set for the transaction (as SET LOCAL
+would) in the same round trip."""
 
 
 async def read_position(conn: Connection, schema: str = DEFAULT_SCHEMA) -> int:
@@ -72,8 +76,8 @@ async def apply(
     only: created rows are then copied into the empty staging tables.
     """
     async with conn.transaction():
-        await conn.execute(_PLANNING)
-        tracked = await conn.fetchval(render(_LOCK_POSITION, schema), PROJECTION_NAME)
+        tracked = await conn.fetchval(render(_LOCK_POSITION, schema), PROJECTION_NAME,
+                                      *_PLANNING)
         if tracked is None:
             raise LookupError(f"no tracking row in schema {schema!r}: run create_schema first")
         fresh = sorted((e for e in events if e.position > tracked), key=lambda e: e.position)

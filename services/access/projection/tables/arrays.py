@@ -19,7 +19,8 @@ def json_text(value: Any) -> str:
     return to_json(value).decode()
 
 
-def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """`rows` as `width` column lists (each empty when there are no rows)."""
     return [[row[i] for row in rows] for i in range(width)]
 
 
@@ -37,4 +38,4 @@ async def execute_rows(
 ) -> None:
     """Run `template` (in schema `s`) once with `rows` turned into column arrays; skip if none."""
     if rows:
-        await conn.execute(render(template, s), *_columns(rows, len(rows[0])))
+        await conn.execute(render(template, s), *columns(rows, len(rows[0])))

@@ -10,7 +10,7 @@ is how a user's timeline finds the invitations sent to their address. A forgotte
 person's pseudonymous address is not indexed (it only ever stands in events that name
 the person's id), and their address's rows go with their data (`forgetting.py`), so a
 rebuild, which reads the pseudonyms, writes the same rows. Each is written once per
-batch, one statement each, and re-applied batches change nothing (ON CONFLICT).
+batch, all four in one statement, and re-applied batches change nothing (ON CONFLICT).
 """
 
 from __future__ import annotations
@@ -23,28 +23,32 @@ from charger_access_client.text import normalise_email
 from services.access.domain.pseudonyms import is_pseudonymous_email
 from services.access.eventlog.unsealing import BatchKeys, sealed_subject_hex
 from services.access.projection.changes import Foldable
-from services.access.projection.sql import Connection
-from services.access.projection.tables.arrays import execute_rows
+from services.access.projection.sql import Connection, render
+from services.access.projection.tables.arrays import columns
 
 ID_KEYS = frozenset({"charger_id", "charger_ids", "user_id", "owner_id", "from_owner_id",
                      "group_id", "from_group_id", "to_group_id", "invitation_id"})
 """The data fields that name an id (the timeline's `_KEYS`, checked equal by a unit test)."""
 
-_INSERT_TIMES = """
-    INSERT INTO {s}.log_positions (position, time, type)
-    SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[])
-    ON CONFLICT (position) DO NOTHING"""
-
-_INSERT_IDS = """
-    INSERT INTO {s}.id_positions (id, position)
-    SELECT * FROM unnest($1::text[], $2::bigint[])
-    ON CONFLICT (id, position) DO NOTHING"""
-
-
-_INSERT_NAMES = """
-    INSERT INTO {s}.name_positions (id, position)
-    SELECT * FROM unnest($1::text[], $2::bigint[])
-    ON CONFLICT (id, position) DO NOTHING"""
+_INSERT = """
+    WITH times AS (
+        INSERT INTO {s}.log_positions (position, time, type)
+        SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[])
+        ON CONFLICT (position) DO NOTHING
+    ), ids AS (
+        INSERT INTO {s}.id_positions (id, position)
+        SELECT * FROM unnest($4::text[], $5::bigint[])
+        ON CONFLICT (id, position) DO NOTHING
+    ), names AS (
+        INSERT INTO {s}.name_positions (id, position)
+        SELECT * FROM unnest($6::text[], $7::bigint[])
+        ON CONFLICT (id, position) DO NOTHING
+    )
+    INSERT INTO {s}.email_positions (email_digest, position)
+    SELECT * FROM unnest($8::text[], $9::bigint[])
+    ON CONFLICT (email_digest, position) DO NOTHING"""
+"""The four indexes in one statement: one round trip a batch, not four (each waited on a
+busy event loop, 2-8 ms apiece at P2's load)."""
 
 NAME_SUBJECTS = {
     "UserRegistered": "user_id", "UserForgotten": "user_id", "GroupCreated": "group_id",
@@ -55,12 +59,6 @@ NAME_SUBJECTS = {
 checked equal by a unit test), by the field naming whose name it is: `name_positions`
 keeps only those, so the timeline finds what names its page's ids without reading every
 event an id's owner ever acted in (`id_positions` also holds actors)."""
-
-_INSERT_EMAILS = """
-    INSERT INTO {s}.email_positions (email_digest, position)
-    SELECT * FROM unnest($1::text[], $2::bigint[])
-    ON CONFLICT (email_digest, position) DO NOTHING"""
-
 
 def email_digest(email: str) -> str:
     """The index's key for an address: its normalised form's SHA-256 (hex)."""
@@ -138,8 +136,10 @@ async def _email_rows(conn: Connection, events: Sequence[Foldable]) -> list[tupl
 
 async def write_positions(conn: Connection, s: str, events: Sequence[Foldable]) -> None:
     """Index a batch's events: their times and types, the ids and the addresses each names."""
-    await execute_rows(conn, s, _INSERT_TIMES,
-                       [(e.position, e.head.time, e.head.type) for e in events])
-    await execute_rows(conn, s, _INSERT_IDS, _id_rows(events))
-    await execute_rows(conn, s, _INSERT_NAMES, _name_rows(events))
-    await execute_rows(conn, s, _INSERT_EMAILS, await _email_rows(conn, events))
+    if not events:
+        return
+    emails = await _email_rows(conn, events)
+    await conn.execute(
+        render(_INSERT, s),
+        *columns([(e.position, e.head.time, e.head.type) for e in events], 3),
+        *columns(_id_rows(events), 2), *columns(_name_rows(events), 2), *columns(emails, 2))

@@ -269,3 +269,37 @@ async def test_create_schema_is_idempotent(db, schema):
     position = await apply(db, log.take(), schema)
     await create_schema(db, schema)
     assert await read_position(db, schema) == position
+
+
+class SettingsSeen:
+    """The connection `apply` is given, noting the planner settings in effect as each of
+    its writes is sent."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self.seen: list[tuple[str, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(await self._conn.fetchrow(
+            "SELECT current_setting('plan_cache_mode'), current_setting('random_page_cost')"))
+        return await self._conn.execute(*args, **kwargs)
+
+
+async def test_a_batch_is_planned_with_custom_plans_and_cached_page_costs_only_inside(
+    db, schema,
+):
+    before = await db.fetchrow(
+        "SELECT current_setting('plan_cache_mode'), current_setting('random_page_cost')")
+    log = ScriptedLog()
+    owner = log.user()
+    log.charger(owner)
+    watching = SettingsSeen(db)
+    await apply(watching, log.take(), schema)  # type: ignore[arg-type]
+    assert watching.seen, "apply wrote nothing through execute"
+    assert {tuple(row) for row in watching.seen} == {("force_custom_plan", "1.1")}
+    after = await db.fetchrow(
+        "SELECT current_setting('plan_cache_mode'), current_setting('random_page_cost')")
+    assert tuple(after) == tuple(before) != ("force_custom_plan", "1.1")
