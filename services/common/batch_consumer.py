@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import ConsumerStoppedError, IllegalStateError, KafkaError
+from aiokafka.errors import ConsumerStoppedError, IllegalStateError
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class BatchConsumer:
                                                  max_records=self._max_records)
             except ConsumerStoppedError:
                 return
-            except KafkaError as error:
+            except Exception as error:  # KafkaError mostly; never stop while assigned
                 log.warning("fetching from %s failed (%s); retrying", self._topic, error)
                 await asyncio.sleep(self._pause_after_error)
                 continue
