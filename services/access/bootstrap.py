@@ -37,12 +37,7 @@ from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
 from services.common import tracing
 from services.common.incarnation import Incarnation
-from services.common.kafka import (
-    broker_options,
-    client_options,
-    ensure_settings_topics,
-    keep_topics,
-)
+from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
 from services.common.leadership import Leadership
 
 if TYPE_CHECKING:
@@ -127,7 +122,7 @@ class AccessService:
         self._watch.wake(self.scheduler.notify)
         await self._watch.start()
         await self.broker.start()
-        await self.consumer.start(client_options(s), f"{s.consumer_group_prefix}-access",
+        await self.consumer.start(s, f"{s.consumer_group_prefix}-access",
                                   self._incarnation.group_instance_id,
                                   graceful_seconds=GRACEFUL_TIMEOUT_SECONDS)
         self._created_at_start = created

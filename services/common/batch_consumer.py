@@ -25,6 +25,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, IllegalStateError
 
+from services.common.config import Settings
+from services.common.kafka import client_options
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[object]]
@@ -36,10 +39,10 @@ POLL_MS = 1000
 class BatchConsumer:
     def __init__(
         self, topic: str, handler: Handler, *, group_id: str, max_records: int,
-        client: dict[str, Any], instance: str | None = None, fetch_max_wait_ms: int = 5,
+        settings: Settings, instance: str | None = None, fetch_max_wait_ms: int = 5,
         graceful_seconds: float = 15.0, pause_after_error: float = 1.0,
     ) -> None:
-        """`client`: where the broker is and how to authenticate (`client_options`);
+        """`settings`: where the broker is and how to authenticate (`client_options`);
         `instance`: static group membership, so a restarted instance gets its partitions
         back at once; `fetch_max_wait_ms`: Tansu holds a fetch for its whole max wait
         even when records arrive, so it is a lower bound on a lone record's latency;
@@ -49,8 +52,9 @@ class BatchConsumer:
         self._max_records = max_records
         self._graceful_seconds = graceful_seconds
         self._pause_after_error = pause_after_error
+        self._settings = settings
         self._options: dict[str, Any] = {
-            **client, "group_id": group_id, "group_instance_id": instance,
+            "group_id": group_id, "group_instance_id": instance,
             "enable_auto_commit": False, "auto_offset_reset": "earliest",
             "fetch_max_wait_ms": fetch_max_wait_ms,
         }
@@ -68,7 +72,8 @@ class BatchConsumer:
 
     async def start(self) -> None:
         """Join the group (in the background: the assignment follows within seconds)."""
-        consumer = AIOKafkaConsumer(self._topic, **self._options)
+        consumer = AIOKafkaConsumer(self._topic, **client_options(self._settings),
+                                    **self._options)
         await consumer.start()
         self._kafka = consumer
         self._stopping = False

@@ -20,7 +20,6 @@ from faststream.kafka import KafkaBroker
 
 from services.common import tracing
 from services.common.batch_consumer import BatchConsumer
-from services.common.kafka import client_options
 from services.notifications import traces
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.deliverer import Deliverer
@@ -63,7 +62,7 @@ def events_consumer(
 
     return BatchConsumer(
         settings.common.topics.events, on_access_events, group_id=settings.group_id,
-        instance=instance, client=client_options(settings.common), max_records=MAX_BATCH,
+        instance=instance, settings=settings.common, max_records=MAX_BATCH,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS, graceful_seconds=graceful_seconds,
         pause_after_error=PAUSE_AFTER_ERROR_SECONDS,
     )

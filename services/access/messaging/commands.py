@@ -27,6 +27,7 @@ from services.access.latency import BATCH_SECONDS, COMMAND_SECONDS
 from services.access.messaging.intake import DeadLetter, Record, read
 from services.common import fault_points, tracing
 from services.common.batch_consumer import BatchConsumer
+from services.common.config import Settings
 from services.common.logs import about
 from services.common.tracing import TRACEPARENT
 
@@ -49,16 +50,16 @@ class CommandConsumer:
         self.dead_letters = 0
         self.batches = 0
 
-    async def start(self, client: dict[str, Any], group_id: str,
+    async def start(self, settings: Settings, group_id: str,
                     instance: str | None = None, graceful_seconds: float = 15.0) -> None:
-        """Join `group_id` on the commands topic. `client`: the broker's address and
-        security (`client_options`); `instance`: this instance's unique name
+        """Join `group_id` on the commands topic. `settings`: the broker's address and
+        security; `instance`: this instance's unique name
         (`incarnation`), as static group membership, so a restarted instance gets its
         partitions back at once; `graceful_seconds`: how long a stop waits for the batch
         in hand before cutting it (it is then redelivered)."""
         self._consumer = BatchConsumer(
             self._topics.commands, self.handle, group_id=group_id, instance=instance,
-            client=client, max_records=MAX_BATCH, graceful_seconds=graceful_seconds,
+            settings=settings, max_records=MAX_BATCH, graceful_seconds=graceful_seconds,
             # Tansu holds a fetch for its whole max wait even when records arrive; a
             # command waiting up to 500 ms (aiokafka's default) dominated end-to-end
             # latency. 5 ms rather than 10 took ~2 ms off a lone command at no idle CPU.

@@ -13,6 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from services.common.batch_consumer import BatchConsumer
+from services.common.config import Settings
 from services.common.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ async def topic_with(bootstrap: str, values: list[bytes]) -> str:
 def consumer(bootstrap: str, topic: str, handler: Handler, group: str,
              graceful_seconds: float = 15.0) -> BatchConsumer:
     return BatchConsumer(topic, handler, group_id=group, max_records=100,
-                         client={"bootstrap_servers": bootstrap},
+                         settings=Settings(kafka_bootstrap_servers=bootstrap),
                          graceful_seconds=graceful_seconds)
 
 
