@@ -50,6 +50,8 @@ GRACEFUL_TIMEOUT_SECONDS = 15.0
 DRAIN_SECONDS = GRACEFUL_TIMEOUT_SECONDS
 """The longest a SIGTERM's drain waits (the rest closes at once): compose's
 `stop_grace_period` must cover it."""
+POOL_CLOSE_SECONDS = 5.0
+"""How long a stop waits for the API's connections to come back before cutting them."""
 
 
 async def keep_session(_conn: asyncpg.Connection) -> None:
@@ -215,7 +217,12 @@ class AccessService:
         if self._query_position is not None:
             await self._query_position.stop()
         if self.query_pool is not None:
-            await self.query_pool.close()
+            try:  # close waits for every connection back: a stuck request must not hold a stop
+                await asyncio.wait_for(self.query_pool.close(), POOL_CLOSE_SECONDS)
+            except TimeoutError:
+                log.warning("the API's pool did not close in %.0f s; terminated",
+                            POOL_CLOSE_SECONDS)
+                self.query_pool.terminate()
 
     async def readiness(self) -> dict[str, bool]:
         consumer = self._commands_consumer()

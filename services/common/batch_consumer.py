@@ -34,6 +34,8 @@ Handler = Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[object]]
 
 POLL_MS = 1000
 """The longest one `getmany` waits for records; it returns at once when they arrive."""
+STOP_STEP_SECONDS = 5.0
+"""The longest a stop waits for the last commit, and then for leaving the group."""
 
 
 class BatchConsumer:
@@ -94,10 +96,12 @@ class BatchConsumer:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._committed()
+        # Bounded: aiokafka retries a commit for as long as the group rebalances, and a
+        # stop must end (a commit that did not land only means the batch comes again).
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(self._committed(), STOP_STEP_SECONDS)
         with contextlib.suppress(Exception):
-            await consumer.stop()
+            await asyncio.wait_for(consumer.stop(), STOP_STEP_SECONDS)
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping:
