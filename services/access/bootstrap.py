@@ -36,6 +36,7 @@ from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
 from services.common import tracing
+from services.common.batch_consumer import STOP_STEP_SECONDS
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
 from services.common.leadership import Leadership
@@ -47,11 +48,12 @@ log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 15.0
 """How long a stop waits for the command batch in hand before cutting it (redelivered)."""
-DRAIN_SECONDS = GRACEFUL_TIMEOUT_SECONDS
-"""The longest a SIGTERM's drain waits (the rest closes at once): compose's
-`stop_grace_period` must cover it."""
 POOL_CLOSE_SECONDS = 5.0
 """How long a stop waits for the API's connections to come back before cutting them."""
+DRAIN_SECONDS = GRACEFUL_TIMEOUT_SECONDS + 2 * STOP_STEP_SECONDS + POOL_CLOSE_SECONDS
+"""The longest a SIGTERM's drain waits: the batch in hand, the consumer's last commit and
+leaving the group, the API's pool (the rest closes at once). Compose's
+`stop_grace_period` must cover it."""
 
 
 async def keep_session(_conn: asyncpg.Connection) -> None:

@@ -13,7 +13,7 @@ import logging
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from services.common.batch_consumer import BatchConsumer
+from services.common.batch_consumer import STOP_STEP_SECONDS, BatchConsumer
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics
 from services.notifications.config import NotificationSettings
@@ -29,9 +29,10 @@ from services.notifications.smtp.pool import SmtpPool
 log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 30.0
-DRAIN_SECONDS = 3 * GRACEFUL_TIMEOUT_SECONDS
+DRAIN_SECONDS = 3 * GRACEFUL_TIMEOUT_SECONDS + 2 * STOP_STEP_SECONDS
 """The longest a SIGTERM's drain waits: the batch in hand, the retry loop, then the sends
-under way, each up to the graceful timeout; compose's `stop_grace_period` must cover it."""
+under way, each up to the graceful timeout, and the consumer's last commit and leaving the
+group; compose's `stop_grace_period` must cover it."""
 
 
 async def keep_session(_conn: asyncpg.Connection) -> None:
