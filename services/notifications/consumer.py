@@ -11,7 +11,6 @@ the claim: at-most-once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,8 +22,6 @@ from services.common.batch_consumer import BatchConsumer
 from services.notifications import traces
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.deliverer import Deliverer
-
-log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 PAUSE_AFTER_ERROR_SECONDS = 2.0
@@ -48,8 +45,8 @@ def raw_values(records: Sequence[ConsumerRecord[Any, Any]]) -> list[bytes]:
 def events_consumer(
     settings: NotificationSettings,
     deliverer: Deliverer,
-    instance: str | None = None,
-    graceful_seconds: float = 30.0,
+    instance: str | None,
+    graceful_seconds: float,
 ) -> BatchConsumer:
     """The `access.events` group member that sends the e-mails each access event causes,
     once per recipient. `instance`: this instance's name, unique among running ones

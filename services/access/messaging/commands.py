@@ -51,7 +51,7 @@ class CommandConsumer:
         self.batches = 0
 
     async def start(self, settings: Settings, group_id: str,
-                    instance: str | None = None, graceful_seconds: float = 15.0) -> None:
+                    instance: str | None, graceful_seconds: float) -> None:
         """Join `group_id` on the commands topic. `settings`: the broker's address and
         security; `instance`: this instance's unique name
         (`incarnation`), as static group membership, so a restarted instance gets its
