@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import platform
-import signal
 import sys
 import time
 import traceback
@@ -25,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import asyncpg
@@ -49,6 +47,7 @@ from bench.selection import MEASURES, select
 from bench.stats import render_table, report_json
 from bench.system import System, bench_system
 from bench.verdict import exit_code, judge
+from harness.signals import sigterm_unwinds
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -114,16 +113,12 @@ async def measure(system: System, plan: Plan, out: Path, profile: bool,
     return b
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     plan = replace(Plan.quick() if args.quick else Plan(), p4_database_url=args.p4_database)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    sigterm_unwinds()
     started = time.monotonic()
     system = bench_system(out / "system")
     print(f"  bench | starting the system (logs in {system.log_dir})", flush=True)

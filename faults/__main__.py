@@ -8,6 +8,7 @@
 
 `--snapshot` runs everything (services, tools, this runner) from `git archive HEAD` plus
 the working tree's `faults/`, so other people's unfinished edits cannot break a run.
+SIGTERM stops a run as Ctrl-C does: the scenario's system is stopped first.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from faults.report import DEFAULT_OUT, Figures, markdown, table, write
 from faults.scenarios import all_scenarios
+from harness.signals import run_passing_sigterm, sigterm_unwinds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot", action="store_true",
                         help="run the code of HEAD (git archive), not the working tree")
     args = parser.parse_args(argv)
+    sigterm_unwinds()
     if args.snapshot and "FAULTS_SNAPSHOT_DIR" not in os.environ:
         return _in_snapshot(argv if argv is not None else sys.argv[1:], args)
     if args.markdown:
@@ -81,9 +84,8 @@ def _in_snapshot(argv: list[str], args: argparse.Namespace) -> int:
                         ignore=shutil.ignore_patterns("__pycache__"))
         env = {**os.environ, "FAULTS_SNAPSHOT_DIR": str(snapshot), "PYTHONPATH": str(snapshot)}
         again = [*argv, "--out", str(args.out.absolute()), "--var", str(args.var.absolute())]
-        done = subprocess.run([sys.executable, "-m", "faults", *again], cwd=snapshot, env=env,  # noqa: S603
-                              check=False)
-        return done.returncode
+        return run_passing_sigterm([sys.executable, "-m", "faults", *again], cwd=snapshot,
+                                   env=env)
     finally:
         shutil.rmtree(snapshot, ignore_errors=True)
 
