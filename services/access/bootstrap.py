@@ -1,5 +1,6 @@
 """Composition root of the access service: one process runs the command consumer, the
-relay, the projection, the boundary scheduler and the query API, all on one event loop.
+relay, the projection, the boundary scheduler and the query API, all on one event loop;
+or, by `ACCESS_ROLE`, the command side (`commands`) or the read side (`queries`) of them.
 
 Tests build the same object with their own settings, so what they exercise is what
 `make run` starts.
@@ -31,7 +32,7 @@ from services.access.messaging.traces import stored_traces, traces_at
 from services.access.metrics import service_metrics
 from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
-from services.access.projection.schema import create_schema
+from services.access.projection.schema import READ_MODELS_CHANNEL, create_schema
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store
@@ -85,14 +86,47 @@ class AccessService:
         self.leadership: Leadership | None = None
         self._created_at_start: list[str] = []
 
+    @property
+    def runs_commands(self) -> bool:
+        """The command consumer and the followers that publish run here (`ACCESS_ROLE`)."""
+        return self.settings.access_role != "queries"
+
+    @property
+    def runs_projection(self) -> bool:
+        return self.settings.access_role != "commands"
+
     async def start(self) -> None:
         s = self.settings
-        self.store = await asyncio.to_thread(open_store, s.database_url)
         self.pool = await asyncpg.create_pool(s.database_url, min_size=2, max_size=8,
                                               reset=keep_session)
         async with self.pool.acquire() as conn:
             await create_schema(conn)
-        created = await ensure_settings_topics(s, s.topics.all())
+        self._watch = LogWatch(s.database_url)
+        if self.runs_commands:
+            await self._start_commands()
+        if self.runs_projection:
+            self.projection = ProjectionRunner(self.pool,
+                                               pooled(self.pool, ProjectionLog(EventLog())))
+            self._watch.wake(self.projection.notify)
+            if self.local_lists is not None:
+                self.projection.on_advance(self.local_lists.notify)
+        await self._watch.start()
+        if self.runs_commands:
+            await self._start_consuming()
+        if self.projection is not None:
+            self.projection.start()
+        if self._serve_api:
+            await self._start_api()
+        log.info("access service started (%s)", s.access_role)
+
+    async def _start_commands(self) -> None:
+        """The command side: the store, the consumer and the log's publishing followers,
+        woken by the store's commits (and the local lists by the read models')."""
+        s = self.settings
+        assert self.pool is not None
+        assert self._watch is not None
+        self.store = await asyncio.to_thread(open_store, s.database_url)
+        self._created_at_start = await ensure_settings_topics(s, s.topics.all())
         # No linger: a batch's results are all queued before the producer's next send, so
         # they share requests anyway, and a lone command's result went 2 ms later.
         self.broker = KafkaBroker(
@@ -106,40 +140,39 @@ class AccessService:
         self.consumer = CommandConsumer(self.broker, Executor(self.store, rules), s.topics)
         self._incarnation = Incarnation(s.database_url, "access", s.access_instance)
         await self._incarnation.begin(on_lost=self._stop_consuming)
-        event_log = EventLog()
-        self.relay = Relay(self.pool, pooled(self.pool, event_log), self.broker, s.topics.events,
+        self.relay = Relay(self.pool, pooled(self.pool, EventLog()), self.broker,
+                           s.topics.events,
                            traces=stored_traces(self.pool) if tracing.enabled() else None)
-        self.projection = ProjectionRunner(self.pool, pooled(self.pool, ProjectionLog(event_log)))
         self.local_lists = LocalListPublisher(
             self.pool, self.broker, s.topics.local_lists,
             traces=traces_at(self.pool) if tracing.enabled() else None)
-        self.projection.on_advance(self.local_lists.notify)
         # A store of its own: the store's key ring is per batch, not shared across threads.
         self._scheduler_store = await asyncio.to_thread(open_store, s.database_url,
                                                         pool_size=1)
         self.scheduler = BoundaryScheduler(self._scheduler_store, pooled(self.pool, ShareLog()),
                                            s.share_ending_notice,
                                            horizon=s.schedule_horizon)
-        self._watch = LogWatch(s.database_url)
         self._watch.wake(self.relay.notify)
-        self._watch.wake(self.projection.notify)
         self._watch.wake(self.scheduler.notify)
-        await self._watch.start()
+        # The projection may run in another process (or instance): its commits wake the
+        # lists wherever it runs; beside it, `on_advance` wakes them without a round trip.
+        self._watch.wake(self.local_lists.notify, READ_MODELS_CHANNEL)
+
+    async def _start_consuming(self) -> None:
+        s = self.settings
+        assert self.broker is not None
+        assert self.consumer is not None
+        assert self._incarnation is not None
         await self.broker.start()
         await self.consumer.start(s, f"{s.consumer_group_prefix}-access",
                                   self._incarnation.group_instance_id,
                                   graceful_seconds=GRACEFUL_TIMEOUT_SECONDS)
-        self._created_at_start = created
         self.leadership = Leadership(s.database_url, f"{s.consumer_group_prefix}-followers",
                                      self._lead)
         self._tasks.append(asyncio.create_task(self.leadership.run(), name="leadership"))
         self._tasks.append(asyncio.create_task(keep_topics(
             s, s.topics.all(), on_created=self._topics_created),
             name="topics"))
-        self.projection.start()
-        if self._serve_api:
-            await self._start_api()
-        log.info("access service started")
 
     async def _lead(self) -> None:
         """The followers run once per deployment, by the instance that leads
@@ -188,13 +221,7 @@ class AccessService:
         from services.access.api import create_app  # noqa: PLC0415 - the API is optional
 
         assert self.pool is not None
-        assert self.projection is not None
         leadership = self.leadership
-        metrics = service_metrics(self.pool, EventLog(), self.projection, self.consumer,
-                                  self.relay, self.scheduler, self.local_lists,
-                                  leading=None if leadership is None
-                                  else lambda: leadership.leading)
-        position: ReadPosition = self.projection
         # A pool of the API's own: readers waiting on `min_position` all wake when the
         # projection advances, and on the service's pool their queries queued the
         # projection's next read behind them (15-90 ms a step at P2's load).
@@ -202,12 +229,21 @@ class AccessService:
         pool = self.query_pool = await asyncpg.create_pool(
             replica or self.settings.database_url, min_size=2, max_size=8,
             reset=keep_session)
-        if replica:
-            # Answering at the position the replica has replayed.
+        position: ReadPosition
+        if self.projection is not None and not replica:
+            position = self.projection
+        else:
+            # Answering at the position the read models' database shows: a replica's
+            # replayed one, or the projection's in another process (`ACCESS_ROLE`).
             self._query_position = TrackedPosition(pool)
             await self._query_position.refresh()
             self._query_position.start()
             position = self._query_position
+        metrics = service_metrics(self.pool, EventLog(), self.projection or position,
+                                  self.consumer,
+                                  self.relay, self.scheduler, self.local_lists,
+                                  leading=None if leadership is None
+                                  else lambda: leadership.leading)
         app = create_app(pool, self.settings, position, self.readiness, metrics=metrics)
         config = uvicorn.Config(app, host="0.0.0.0", port=self.settings.api_port,  # noqa: S104
                                 log_level="warning", lifespan="off")
@@ -227,15 +263,21 @@ class AccessService:
                 self.query_pool.terminate()
 
     async def readiness(self) -> dict[str, bool]:
-        consumer = self._commands_consumer()
-        assigned = bool(consumer is not None and consumer.assignment())
-        seeking = any(t.get_name() == "leadership" and not t.done() for t in self._tasks)
-        leadership = self.leadership
-        # Leading with the relay running, or standing by for the instance that leads.
-        relay_ok = seeking and leadership is not None and leadership.state != "starting"
-        projection_ok = self.projection is not None and not self.projection.stalled()
-        return {"commands_consumer_assigned": assigned, "relay_running": relay_ok,
-                "projection_running": projection_ok}
+        """The checks of the parts this process runs (`ACCESS_ROLE`)."""
+        checks: dict[str, bool] = {}
+        if self.runs_commands:
+            consumer = self._commands_consumer()
+            checks["commands_consumer_assigned"] = bool(consumer is not None
+                                                        and consumer.assignment())
+            seeking = any(t.get_name() == "leadership" and not t.done() for t in self._tasks)
+            leadership = self.leadership
+            # Leading with the relay running, or standing by for the instance that leads.
+            checks["relay_running"] = (seeking and leadership is not None
+                                       and leadership.state != "starting")
+        if self.runs_projection:
+            checks["projection_running"] = (self.projection is not None
+                                            and not self.projection.stalled())
+        return checks
 
     async def _stop_senders(self) -> None:
         """The followers and the command consumer, while the broker still takes what

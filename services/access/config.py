@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 from datetime import timedelta
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -31,7 +31,16 @@ TokenSet = Annotated[frozenset[SecretStr], NoDecode]
 """Comma-separated bearer tokens, each kept out of `repr`."""
 
 
+AccessRole = Literal["all", "commands", "queries"]
+
+
 class AccessSettings(Settings):
+    access_role: AccessRole = "all"
+    """`ACCESS_ROLE`: which parts this process runs. `all`: every part, on one event loop.
+    `commands`: the command consumer and the log's followers that publish (relay, local
+    lists, boundary scheduler), its API answering at the read models' tracked position.
+    `queries`: the projection and the query API only. A `commands` and a `queries` process
+    side by side are the whole service with a GIL each (`docs/scaling.md`)."""
     api_port: int = 8000
     query_database_url: str = Field("", repr=False)  # may hold a password
     """`QUERY_DATABASE_URL`: where the query API reads the read models, e.g. a streaming

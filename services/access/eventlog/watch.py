@@ -1,8 +1,10 @@
-"""Wake-ups when the event store commits: PostgreSQL LISTEN on the store's channel.
+"""Wake-ups when the event store or the read models commit: PostgreSQL LISTEN.
 
-The store NOTIFYs inside each inserting transaction, so the notification arrives only
-after the commit. Every follower of the log (the relay, the projection) is woken the
-same way, through its `notify()`; followers also poll on a short timer, because a
+The store NOTIFYs inside each inserting transaction, and the projection inside each
+batch's (`READ_MODELS_CHANNEL`), so a notification arrives only after the commit. Every
+follower of the log (the relay, the projection) or of the read models (the local-list
+publisher, which may run in another process than the projection: `ACCESS_ROLE`) is woken
+the same way, through its `notify()`; followers also poll on a short timer, because a
 notification can be missed while the listening connection reconnects.
 """
 
@@ -26,19 +28,23 @@ Notify = Callable[[], None]
 
 
 class LogWatch:
-    def __init__(self, database_url: str, channel: str = EVENTS_TABLE) -> None:
+    def __init__(self, database_url: str) -> None:
         self._database_url = database_url
-        self._channel = channel
-        self._followers: list[Notify] = []
+        self._followers: dict[str, list[Notify]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def wake(self, notify: Notify) -> None:
-        """Call `notify` after every commit to the store (and once on each (re)connect)."""
-        self._followers.append(notify)
+    def wake(self, notify: Notify, channel: str = EVENTS_TABLE) -> None:
+        """Call `notify` after every commit that NOTIFYs `channel` (the store's, unless
+        told: `READ_MODELS_CHANNEL` for the read models) and once on each (re)connect."""
+        self._followers.setdefault(channel, []).append(notify)
 
-    def _notify(self, *_: Any) -> None:
-        for notify in self._followers:
-            notify()
+    def _notifier(self, channel: str) -> Callable[..., None]:
+        followers = self._followers[channel]
+
+        def notify_all(*_: Any) -> None:
+            for notify in followers:
+                notify()
+        return notify_all
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="log-watch")
@@ -56,8 +62,10 @@ class LogWatch:
                 closed = asyncio.Event()
                 try:
                     conn.add_termination_listener(lambda _conn, done=closed: done.set())
-                    await conn.add_listener(self._channel, self._notify)
-                    self._notify()
+                    for channel in self._followers:
+                        notify_all = self._notifier(channel)
+                        await conn.add_listener(channel, notify_all)
+                        notify_all()
                     await closed.wait()
                 finally:
                     with contextlib.suppress(Exception):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from services.access.local_lists.segments import Mark, Segment, complete_units, segments
 from services.access.projection.changes import Foldable, fold_logged
-from services.access.projection.schema import PROJECTION_NAME
+from services.access.projection.schema import PROJECTION_NAME, READ_MODELS_CHANNEL
 from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
 from services.access.projection.tables.access import Marks
 from services.access.projection.tables.local_lists import (
@@ -27,6 +27,9 @@ from services.common import fault_points
 log = logging.getLogger(__name__)
 
 _SET_POSITION = "UPDATE {s}.tracking SET position = $2 WHERE projection = $1"
+_SET_POSITION_NOTIFYING = """
+    WITH moved AS (UPDATE {s}.tracking SET position = $2 WHERE projection = $1)
+    SELECT pg_notify($3, '')"""
 _PLANNING = ("plan_cache_mode", "force_custom_plan", "random_page_cost", "1.1")
 """How a batch's statements are planned: settings and their values, in pairs, set for
 the batch's transaction by `_LOCK_POSITION`.
@@ -108,7 +111,11 @@ async def apply(
             for forgotten in changes.forgotten:
                 await forget_in_local_lists(conn, schema, forgotten.user_id)
         position = fresh[-1].position
-        await conn.execute(render(_SET_POSITION, schema), PROJECTION_NAME, position)
+        if schema == DEFAULT_SCHEMA:  # a rebuild's staging schema wakes nobody
+            await conn.execute(render(_SET_POSITION_NOTIFYING, schema), PROJECTION_NAME,
+                               position, READ_MODELS_CHANNEL)
+        else:
+            await conn.execute(render(_SET_POSITION, schema), PROJECTION_NAME, position)
         return position
 
 

@@ -20,6 +20,9 @@ from services.access.projection.sql import DEFAULT_SCHEMA, Connection, render
 from services.access.projection.tables.local_lists import create_local_list_tables
 
 PROJECTION_NAME = "access"
+READ_MODELS_CHANNEL = "access_read_models"
+"""NOTIFYed by each batch the projection commits to the read models' own schema: the
+local-list publisher wakes on it wherever the projection runs (`eventlog/watch.py`)."""
 
 _DDL = """
 CREATE SCHEMA IF NOT EXISTS {s};

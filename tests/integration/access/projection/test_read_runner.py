@@ -11,9 +11,10 @@ import asyncpg
 import pytest
 
 from services.access.eventlog.values import LoggedEvent
+from services.access.eventlog.watch import LogWatch
 from services.access.projection.apply import apply, read_position
 from services.access.projection.runner import ProjectionRunner
-from services.access.projection.schema import create_schema
+from services.access.projection.schema import READ_MODELS_CHANNEL, create_schema
 from tests.unit.access.event_builders import ScriptedLog
 
 pytestmark = pytest.mark.integration
@@ -132,3 +133,40 @@ async def test_wait_for_times_out_when_the_log_has_nothing_new(pool, schema):
         assert runner.position == 0
     finally:
         await runner.stop()
+
+
+async def test_a_batch_applied_to_the_read_models_wakes_their_followers_elsewhere(
+    new_database,
+):
+    """The local lists may follow the read models from another process (`ACCESS_ROLE`):
+    each batch committed to the read schema NOTIFYs them; a rebuild's staging schema and
+    the store's channel stay quiet."""
+    url = new_database()
+    conn = await asyncpg.connect(url)
+    staging = f"read_staging_{uuid.uuid4().hex[:8]}"
+    try:
+        await create_schema(conn)
+        await create_schema(conn, staging)
+        woken, store_woken = asyncio.Event(), asyncio.Event()
+        watch = LogWatch(url)
+        watch.wake(woken.set, READ_MODELS_CHANNEL)
+        watch.wake(store_woken.set)
+        await watch.start()
+        try:
+            await asyncio.wait_for(woken.wait(), 10)  # once on connecting
+            await asyncio.wait_for(store_woken.wait(), 10)
+            woken.clear()
+            store_woken.clear()
+            events = busy_log()
+            await apply(conn, events, staging)
+            await asyncio.sleep(0.3)
+            assert not woken.is_set(), "a staging schema's batch woke the read models' followers"
+
+            await apply(conn, events[:40])
+            await asyncio.wait_for(woken.wait(), 10)
+
+            assert not store_woken.is_set()
+        finally:
+            await watch.stop()
+    finally:
+        await conn.close()
