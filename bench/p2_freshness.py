@@ -47,6 +47,8 @@ class Answer:
     """No answer a client could act on (an error, a wrong answer): counted at the bound."""
     sent: float | None = None
     """When the command left this process: `sent - due` is the load generator's own lag."""
+    result: float | None = None
+    """When its result arrived: where the time went, the write side or the read side."""
 
 
 def freshness(due: float, answer: Answer) -> float:
@@ -58,10 +60,13 @@ def freshness(due: float, answer: Answer) -> float:
 
 
 async def open_loop(rate: float, seconds: float, one: Callable[[int], Coroutine[Any, Any, Answer]],
-                    lags: list[float] | None = None) -> tuple[list[float], Counter[str]]:
+                    lags: list[float] | None = None,
+                    halves: list[tuple[float, float]] | None = None,
+                    ) -> tuple[list[float], Counter[str]]:
     """Send `rate * seconds` commands on an open-loop schedule (`one(i)` at start + i/rate)
     and time every one of them, accepted, rejected or failed, from its due time; into
-    `lags` go how late each command left this process (to tell our lag from the system's)."""
+    `lags` go how late each command left this process (to tell our lag from the system's),
+    into `halves` (due → result, result → visible) of each command made visible."""
     errors: Counter[str] = Counter()
     tasks: list[asyncio.Task[Answer]] = []
     dues: list[float] = []
@@ -78,13 +83,19 @@ async def open_loop(rate: float, seconds: float, one: Callable[[int], Coroutine[
     if lags is not None:
         lags.extend(a.sent - due for due, a in zip(dues, answers, strict=True)
                     if a.sent is not None)
+    if halves is not None:
+        halves.extend((a.result - due, a.at - a.result)
+                      for due, a in zip(dues, answers, strict=True)
+                      if a.result is not None and not a.what)
     return [freshness(due, a) for due, a in zip(dues, answers, strict=True)], errors
 
 
 async def paced(b: Bench, http: Pool, rate: float, seconds: float,
-                lags: list[float] | None = None) -> tuple[list[float], Counter[str]]:
+                lags: list[float] | None = None,
+                halves: list[tuple[float, float]] | None = None,
+                ) -> tuple[list[float], Counter[str]]:
     """P2's load (P8 alternates with it): the three commands, each until visible."""
-    return await open_loop(rate, seconds, lambda i: _one(b, http, i), lags)
+    return await open_loop(rate, seconds, lambda i: _one(b, http, i), lags, halves)
 
 
 async def _one(b: Bench, http: Pool, i: int) -> Answer:
@@ -131,7 +142,7 @@ async def _visible(b: Bench, http: Pool, i: int) -> Answer:
     if kind == 1 and not json.loads(response.body).get("allowed"):
         return Answer(visible, "not allowed (counted at the bound)", failed=True,
                       sent=outcome.sent_at)
-    return Answer(visible, sent=outcome.sent_at)
+    return Answer(visible, sent=outcome.sent_at, result=outcome.received_at)
 
 
 async def kafka_round_trip(b: Bench, rate: float, seconds: float) -> list[float]:
@@ -216,18 +227,26 @@ async def run(b: Bench) -> None:
     errors: Counter[str] = Counter()
     counts: list[int] = []
     lag99: list[float] = []
+    to_result: list[float] = []
+    to_visible: list[float] = []
     try:
         for rep in range(plan.reps):
             lags: list[float] = []
-            latencies, failed = await paced(b, http, rate, seconds, lags)
+            halves: list[tuple[float, float]] = []
+            latencies, failed = await paced(b, http, rate, seconds, lags, halves)
             errors.update(failed)
             lag99.append(percentile(lags, 99) * 1000)
+            if halves:
+                to_result.append(percentile([h[0] for h in halves], 50) * 1000)
+                to_visible.append(percentile([h[1] for h in halves], 50) * 1000)
             counts.append(len(latencies))
             p50.append(percentile(latencies, 50) * 1000)
             p99.append(percentile(latencies, 99) * 1000)
             b.say(f"P2 rep {rep + 1}: p50 {p50[-1]:.1f} ms, p99 {p99[-1]:.1f} ms "
                   f"({len(latencies)} timed from schedule, {sum(failed.values())} of them "
-                  f"rejected, failed or censored; our own send lag p99 {lag99[-1]:.1f} ms)")
+                  f"rejected, failed or censored; our own send lag p99 {lag99[-1]:.1f} ms; "
+                  f"p50 due -> result {to_result[-1] if halves else float('nan'):.1f} ms, "
+                  f"result -> visible {to_visible[-1] if halves else float('nan'):.1f} ms)")
     finally:
         await http.close()
     raw50: list[float] = []
@@ -245,5 +264,7 @@ async def run(b: Bench) -> None:
     b.rows.append(Row("P2", "publish -> visible, p99", "ms", p99, raw99,
                       "Kafka round trip p99", "lower", Target("value", "<=", 50.0), note))
     details: dict[str, Any] = {"timed": counts, "errors": dict(errors), "seconds": seconds,
-                               "rate": rate, "send_lag_p99_ms": lag99}
+                               "rate": rate, "send_lag_p99_ms": lag99,
+                               "due_to_result_p50_ms": to_result,
+                               "result_to_visible_p50_ms": to_visible}
     b.details["P2"] = details

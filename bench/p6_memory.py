@@ -11,6 +11,7 @@ from bench.stats import Row, Target
 
 IMPORTS = {
     "access-service": "import services.access.main, services.access.api",
+    "access-queries": "import services.access.main, services.access.api",
     "notifications-service": "import services.notifications.main",
 }
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (big) forking parent.

@@ -100,7 +100,7 @@ async def seed(b: Bench, grants: int) -> dict[str, Any]:
 
 async def publisher_lag(b: Bench) -> int | None:
     """`access_local_lists_lag_positions` from the service's /metrics (None: not there)."""
-    conn = Connection(b.system.api, TOKEN)
+    conn = Connection(b.system.commands_api, TOKEN)
     try:
         body = (await conn.get("/metrics")).body.decode()
     finally:

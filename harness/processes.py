@@ -69,6 +69,14 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def environ(pid: int) -> list[str]:
+    """A process's environment as `NAME=value` strings (empty when it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
 def stop_process(process: subprocess.Popen[bytes], timeout: float) -> int:
     """SIGTERM, wait `timeout`, then SIGKILL its whole process group. The exit code."""
     if process.poll() is None:

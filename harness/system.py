@@ -4,9 +4,10 @@ would export, stopped and dropped at the end.
 
 Two ways to run the services. `supervised` (the default) starts `charger-access-run`,
 the supervisor `make run` uses, with those variables set, so it starts exactly the three
-services: what the end-to-end tests and the benchmark measure. Otherwise each service is
-an OS process of its own (`ServiceProcess`), so a fault scenario or a test can kill one
-without the other, and start more notification-service or gateway instances.
+services (the access service as its command side and its read side, `ACCESS_ROLE`): what
+the end-to-end tests and the benchmark measure. Otherwise each service is an OS process of
+its own (`ServiceProcess`, the access service as one unless `extra_env` names a role), so a
+fault scenario or a test can kill one without the other, and start more instances.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from harness.processes import (
     ServiceProcess,
     children,
     cmdline,
+    environ,
     http_ok,
     http_text,
     metrics,
@@ -38,7 +40,9 @@ from harness.processes import (
 )
 from services.local.tansu import free_port
 
-SERVICES = ("access-service", "notifications-service", "ocpp-gateway")
+SERVICES = ("access-service", "access-queries", "notifications-service", "ocpp-gateway")
+"""The processes `charger-access-run` starts, by name: the access service's read side
+(`ACCESS_ROLE=queries`) as `access-queries`, its command side as `access-service`."""
 
 
 class Sink(Protocol):
@@ -102,6 +106,14 @@ class System(Generic[SinkT]):
         return f"http://127.0.0.1:{self.env['API_PORT']}"
 
     @property
+    def commands_api(self) -> str:
+        """Where the access service's command side answers `/readyz` and `/metrics` (its
+        command counts, relay, local lists): the query API's process unless supervised."""
+        if self.run is None:
+            return self.api
+        return f"http://127.0.0.1:{self.env['ACCESS_COMMANDS_PORT']}"
+
+    @property
     def notifications_api(self) -> str:
         return f"http://127.0.0.1:{self.env['NOTIFICATIONS_PORT']}"
 
@@ -136,6 +148,7 @@ class System(Generic[SinkT]):
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
             "SMTP_URL": self.sink.url,
             "API_PORT": str(free_port()),
+            "ACCESS_COMMANDS_PORT": str(free_port()),
             "API_TOKENS": self.token,
             "TOKEN_SECRET": self.token_secret or uuid.uuid4().hex,
             "TOPIC_PREFIX": self.topics.prefix,
@@ -158,12 +171,12 @@ class System(Generic[SinkT]):
             self.run = subprocess.Popen(  # noqa: S603 - our own console script
                 [str(BIN / "charger-access-run"), "--var-dir", str(self.var / "run")],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        while not http_ok(f"{self.api}/readyz"):
+        while not (http_ok(f"{self.api}/readyz") and http_ok(f"{self.commands_api}/readyz")):
             if self.run.poll() is not None or time.monotonic() - started > self.ready_timeout:
                 tail = log.read_text(errors="replace")[-5000:]
                 raise RuntimeError(f"the system did not become ready:\n{tail}")
             time.sleep(0.25)
-        # /readyz is the access service's; wait until the notification service runs too.
+        # /readyz is the access service's; wait until the other services run too.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(self.service_pids()) < len(SERVICES):
             time.sleep(0.25)
@@ -240,7 +253,8 @@ class System(Generic[SinkT]):
             command = cmdline(pid)
             for name in SERVICES:
                 if f"/{name}" in command or command.startswith(name):
-                    found[name] = pid
+                    queries = name == "access-service" and "ACCESS_ROLE=queries" in environ(pid)
+                    found["access-queries" if queries else name] = pid
         return found
 
     def http(self) -> httpx.AsyncClient:
@@ -255,7 +269,8 @@ class System(Generic[SinkT]):
         return metrics(http_text(f"{self.notifications_api}/metrics"))
 
     def access_metrics(self) -> dict[str, float]:
-        return metrics(http_text(f"{self.api}/metrics", self.token))
+        """The command side's metrics (everything, when one process runs it all)."""
+        return metrics(http_text(f"{self.commands_api}/metrics", self.token))
 
     def gateway_metrics(self) -> dict[str, float]:
         return metrics(http_text(f"{self.gateway_http}/metrics"))

@@ -113,5 +113,6 @@ def provide_settings(var: Path) -> dict[str, str]:
         "TOKEN_SECRET": token_secret(var),
         "API_TOKENS": tokens,
         "API_PORT": port,
+        "ACCESS_COMMANDS_PORT": os.environ.get("ACCESS_COMMANDS_PORT", "8002"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", f"http://localhost:{port}"),
     }

@@ -21,7 +21,10 @@ from services.notifications.service import DRAIN_SECONDS as NOTIFICATIONS_DRAIN_
 from services.ocpp_gateway.config import GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_SERVICES = {"kafka", "postgres", "mailpit", "access", "notifications", "ocpp-gateway"}
+EXPECTED_SERVICES = {"kafka", "postgres", "mailpit", "access", "access-queries", "notifications",
+                     "ocpp-gateway"}
+ACCESS = ("access", "access-queries")
+"""The access service's two processes: its command side and its read side."""
 
 
 def compose(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,17 +63,25 @@ def test_compose_runs_every_part_of_the_system(rendered: dict[str, Any]) -> None
 
 
 def test_every_infrastructure_service_has_a_healthcheck(rendered: dict[str, Any]) -> None:
-    for name in ("kafka", "postgres", "mailpit", "access", "notifications", "ocpp-gateway"):
+    for name in EXPECTED_SERVICES:
         assert "healthcheck" in rendered["services"][name], f"{name} has no healthcheck"
 
 
-def test_compose_gives_the_kek_to_the_access_service_only() -> None:
-    text = (ROOT / "docker-compose.yml").read_text()
-    # Top-level sections, then the services' blocks (indented two spaces).
-    services = text[text.index("\nservices:\n"):text.index("\nvolumes:\n")]
-    blocks = dict(re.findall(r"\n  ([a-z-]+):\n(.*?)(?=\n  [a-z-]+:\n|\Z)", services, re.S))
-    assert [name for name, block in blocks.items() if "PERSON_KEY_KEK:" in block] == ["access"]
-    assert "PERSON_KEY_KEK" not in text[:text.index("\nservices:\n")]  # not in the shared env
+def test_compose_gives_the_kek_to_the_access_service_only(rendered: dict[str, Any]) -> None:
+    holders = sorted(name for name, service in rendered["services"].items()
+                     if "PERSON_KEY_KEK" in (service.get("environment") or {}))
+    assert holders == sorted(ACCESS)
+
+
+def test_compose_runs_the_access_service_as_its_command_side_and_its_read_side(
+        rendered: dict[str, Any]) -> None:
+    roles = {name: rendered["services"][name]["environment"]["ACCESS_ROLE"] for name in ACCESS}
+    assert roles == {"access": "commands", "access-queries": "queries"}
+    # The query API keeps its published port; the command side answers on one of its own.
+    published = {name: {p["published"] for p in rendered["services"][name]["ports"]}
+                 for name in ACCESS}
+    assert published["access-queries"] == {8000}
+    assert not published["access"] & published["access-queries"]
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +93,8 @@ def rendered() -> dict[str, Any]:
     return config
 
 
-NEEDED_BY = {"TOKEN_SECRET": ("access", "notifications", "ocpp-gateway"),
-             "PERSON_KEY_KEK": ("access",), "API_TOKENS": ("access",)}
+NEEDED_BY = {"TOKEN_SECRET": (*ACCESS, "notifications", "ocpp-gateway"),
+             "PERSON_KEY_KEK": ACCESS, "API_TOKENS": ACCESS}
 """Which services cannot start without each secret (POSTGRES_PASSWORD: the database)."""
 
 
@@ -95,8 +106,8 @@ def test_without_a_secret_the_services_that_need_it_refuse_to_start_naming_it(
     result = compose("config", env=without)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    for service, settings in zip(("access", "notifications", "ocpp-gateway"), SETTINGS,
-                                 strict=True):
+    for service, settings in zip((*ACCESS, "notifications", "ocpp-gateway"),
+                                 (AccessSettings, *SETTINGS), strict=True):
         _environment_of(services[service], monkeypatch)
         if service in NEEDED_BY[secret]:
             with pytest.raises(DevelopmentSecretError, match=secret):
@@ -126,7 +137,8 @@ def _environment_of(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize(("service", "settings"), [
-    ("access", AccessSettings), ("notifications", NotificationSettings),
+    ("access", AccessSettings), ("access-queries", AccessSettings),
+    ("notifications", NotificationSettings),
     ("ocpp-gateway", GatewaySettings)])
 def test_compose_forwards_every_setting_and_the_service_accepts_them(
     rendered: dict[str, Any], service: str, settings: type[AccessSettings | NotificationSettings | GatewaySettings],
@@ -141,7 +153,8 @@ def test_compose_forwards_every_setting_and_the_service_accepts_them(
 
 
 @pytest.mark.parametrize(("service", "drain_seconds"), [
-    ("access", ACCESS_DRAIN_SECONDS), ("notifications", NOTIFICATIONS_DRAIN_SECONDS)])
+    ("access", ACCESS_DRAIN_SECONDS), ("access-queries", ACCESS_DRAIN_SECONDS),
+    ("notifications", NOTIFICATIONS_DRAIN_SECONDS)])
 def test_the_stop_grace_period_covers_the_drain(
     rendered: dict[str, Any], service: str, drain_seconds: float
 ) -> None:

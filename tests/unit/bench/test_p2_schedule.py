@@ -4,6 +4,7 @@ figures (no timing asserted beyond the order the schedule imposes)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from bench.p2_freshness import RESULT_WAIT, Answer, freshness, open_loop, rate_for, seconds_for
@@ -71,3 +72,22 @@ async def test_the_load_generators_own_lag_is_reported_apart() -> None:
     assert lags[0] < 0.005
     assert lags[1] >= 0.03 - 0.01 - 0.005
     assert all(lag <= latency for lag, latency in zip(lags, latencies, strict=True))
+
+
+async def test_each_visible_command_is_split_at_its_result_and_the_halves_add_up() -> None:
+    async def one(i: int) -> Answer:
+        if i == 1:
+            return Answer(time.monotonic(), "rejected forbidden (timed)")  # no halves
+        await asyncio.sleep(0.01)
+        result = time.monotonic()
+        await asyncio.sleep(0.02)
+        return Answer(time.monotonic(), result=result)
+
+    halves: list[tuple[float, float]] = []
+    latencies, _ = await open_loop(rate=100.0, seconds=0.03, one=one, halves=halves)
+
+    assert len(halves) == 2
+    for (to_result, to_visible), latency in zip(halves, latencies[::2], strict=True):
+        assert to_result >= 0.01
+        assert to_visible >= 0.02
+        assert abs(to_result + to_visible - latency) < 1e-6
