@@ -53,6 +53,15 @@ def part_of(command: str, pid: int, own_pid: int) -> str:
     return "other"
 
 
+def _read_side(entry: Path) -> bool:
+    """The access service's read side (`ACCESS_ROLE=queries`, as `make run` starts one):
+    the same command line as its command side, told apart by its environment."""
+    try:
+        return b"\0ACCESS_ROLE=queries\0" in b"\0" + (entry / "environ").read_bytes()
+    except OSError:
+        return False
+
+
 def take(proc: Path = Path("/proc"), own_pid: int | None = None) -> Snapshot:
     own = os.getpid() if own_pid is None else own_pid
     ticks: dict[int, tuple[str, int]] = {}
@@ -67,7 +76,10 @@ def take(proc: Path = Path("/proc"), own_pid: int | None = None) -> Snapshot:
             continue  # gone meanwhile
         fields = stat.rsplit(")", 1)[1].split()
         pid = int(entry.name)
-        ticks[pid] = (part_of(command, pid, own), int(fields[11]) + int(fields[12]))
+        part = part_of(command, pid, own)
+        if part == "access-service" and _read_side(entry):
+            part = "access-queries"
+        ticks[pid] = (part, int(fields[11]) + int(fields[12]))
     cpu = (proc / "stat").read_text().splitlines()[0].split()[1:]
     values = [int(v) for v in cpu]
     return Snapshot(ticks, sum(values) - values[3] - values[4])

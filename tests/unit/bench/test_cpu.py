@@ -46,3 +46,23 @@ def test_take_reads_this_machine() -> None:
     assert snapshot.machine_busy > 0
     own = [part for part, _ticks in snapshot.ticks.values() if part == "bench"]
     assert own == ["bench"]
+
+
+def test_the_access_services_read_side_counts_apart_by_its_environment(tmp_path: Path) -> None:
+    """`make run` starts the access service twice under one command line; the read side
+    (`ACCESS_ROLE=queries`) is told apart by its environment, a `_ROLE` suffix is not."""
+    stat = "1 (python) S " + " ".join(["0"] * 10) + " 5 6 0 0"
+    for pid, environ in ((21, b"A=1\0ACCESS_ROLE=queries\0"), (22, b"ACCESS_ROLE=commands\0"),
+                         (23, b"X_ACCESS_ROLE=queries\0")):
+        entry = tmp_path / str(pid)
+        entry.mkdir()
+        (entry / "stat").write_text(stat)
+        (entry / "cmdline").write_bytes(b"/v/bin/python\0/v/bin/access-service\0")
+        (entry / "environ").write_bytes(environ)
+    (tmp_path / "stat").write_text("cpu 1 2 3 4 5 6 7\n")
+
+    ticks = take(tmp_path, own_pid=1).ticks
+
+    assert {pid: part for pid, (part, _) in ticks.items()} == {
+        21: "access-queries", 22: "access-service", 23: "access-service"}
+    assert ticks[21][1] == 11
