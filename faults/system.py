@@ -36,8 +36,11 @@ System = Harness[SmtpSink]
 
 
 def fault_system(var: Path, *, own_cluster: bool = False, notifications: bool = True,
-                 gateway: bool = False) -> System:
+                 gateway: bool = False, split: bool = False) -> System:
+    """`split`: the access service's command side as `.access` (`ACCESS_ROLE=commands`);
+    the caller adds its read side (`add_access(ACCESS_ROLE="queries")`) once it runs."""
     database = Database(admin_url=ADMIN_URL, prefix="ca_faults", own_cluster=own_cluster)
+    role = {"ACCESS_ROLE": "commands"} if split else {}
     return System(var, SmtpSink(), name="faults", token=TOKEN, supervised=False,
                   notifications=notifications, gateway=gateway, database=database,
-                  extra_env={**INSTANCES, **SHORT_TIMERS}, stop_timeout=20.0)
+                  extra_env={**INSTANCES, **SHORT_TIMERS, **role}, stop_timeout=20.0)

@@ -26,15 +26,19 @@ def say(scenario: str, text: str) -> None:
 
 def with_system(figures: Figures, var: Path, body: Body, *, own_cluster: bool = False,
                 notifications: bool = True, converge_within: float = 120.0,
-                emails: bool = True, gateway: bool = False) -> Figures:
+                emails: bool = True, gateway: bool = False, split: bool = False) -> Figures:
     """Start a system, run `body` under a traffic client, wait for the counts to settle,
-    run the conservation check; stop everything. Exceptions land in `figures.error`."""
+    run the conservation check; stop everything. Exceptions land in `figures.error`.
+    `split`: the access service as `make run` runs it, its command side as `.access` and
+    its read side as `.more_access[0]`."""
     started = time.monotonic()
     system = fault_system(var, own_cluster=own_cluster, notifications=notifications,
-                          gateway=gateway)
+                          gateway=gateway, split=split)
     try:
         say(figures.scenario, "starting the system")
         system.start()
+        if split:
+            system.add_access(ACCESS_ROLE="queries")
         asyncio.run(_run(system, figures, body, converge_within, emails and notifications))
     except Exception as exc:
         figures.error = f"{type(exc).__name__}: {exc}"
