@@ -1,5 +1,6 @@
 """A broker with memory storage that restarts comes back without topics: the access
-service recreates them and carries on from the store."""
+service recreates them and carries on from the store, as one process or as its command
+side and its read side apart (`ACCESS_ROLE`)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import pytest
 
 from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
-from services.access.config import AccessSettings
+from services.access.config import AccessRole, AccessSettings
 from services.local.tansu import free_port, start_tansu
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.integration
 
 
-async def test_commands_flow_again_after_the_broker_restarts_empty(new_database: Any) -> None:
+@pytest.mark.parametrize("roles", [("all",), ("commands", "queries")])
+async def test_commands_flow_again_after_the_broker_restarts_empty(
+        new_database: Any, roles: tuple[AccessRole, ...]) -> None:
     port = free_port()
     broker = start_tansu(port)
     settings = AccessSettings(
@@ -26,8 +29,10 @@ async def test_commands_flow_again_after_the_broker_restarts_empty(new_database:
         topics=Topics("restart."), consumer_group_prefix="broker-restart",
         broker_check_seconds=0.5,
     )
-    service = AccessService(settings, serve_api=False)
-    await service.start()
+    services = [AccessService(settings.model_copy(update={"access_role": role}),
+                              serve_api=False) for role in roles]
+    for service in services:
+        await service.start()
     try:
         client = CommandClient(settings.kafka_bootstrap_servers, settings.topics)
         await client.start()
@@ -53,6 +58,7 @@ async def test_commands_flow_again_after_the_broker_restarts_empty(new_database:
         assert again[0]["type"] == "UserRegistered"
         await client.stop()
     finally:
-        await service.stop()
+        for service in services:
+            await service.stop()
         broker.kill()
         broker.wait()
