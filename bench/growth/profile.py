@@ -44,8 +44,8 @@ from services.access.api.repositories.access import AccessRepository
 from services.access.api.repositories.audit import AuditRepository
 from services.access.api.repositories.groups import GroupRepository
 from services.access.audit.timeline import Subject
-from services.access.bootstrap import keep_session
 from services.access.projection.sql import DEFAULT_SCHEMA
+from services.common.pools import keep_session
 from services.common.serving import freeze_startup_heap
 
 READS = ("check", "group's chargers page", "access-at-T", "timeline")

@@ -15,11 +15,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-import uvicorn
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 
-from services.access.api.tracked_position import TrackedPosition
+from services.access.api.serving import POOL_CLOSE_SECONDS, QueryApi
 from services.access.config import AccessSettings
 from services.access.eventlog.reader import EventLog, pooled
 from services.access.eventlog.watch import LogWatch
@@ -41,27 +40,19 @@ from services.common.batch_consumer import STOP_STEP_SECONDS
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
 from services.common.leadership import Leadership
+from services.common.pools import keep_session
 
 if TYPE_CHECKING:
-    from services.access.api.context import ReadPosition
+    from services.access.api.context import Metrics, ReadPosition
 
 log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 15.0
 """How long a stop waits for the command batch in hand before cutting it (redelivered)."""
-POOL_CLOSE_SECONDS = 5.0
-"""How long a stop waits for the API's connections to come back before cutting them."""
 DRAIN_SECONDS = GRACEFUL_TIMEOUT_SECONDS + 2 * STOP_STEP_SECONDS + POOL_CLOSE_SECONDS
 """The longest a SIGTERM's drain waits: the batch in hand, the consumer's last commit and
 leaving the group, the API's pool (the rest closes at once). Compose's
 `stop_grace_period` must cover it."""
-
-
-async def keep_session(_conn: asyncpg.Connection) -> None:
-    """The pool's reset on release: nothing beyond asyncpg's own rollback of an open
-    transaction. The default also runs `RESET ALL; UNLISTEN *; ...`, a round trip per
-    release, which doubled the database work of an access check; nothing here leaves
-    session state on a pooled connection (LISTEN has a connection of its own)."""
 
 
 class AccessService:
@@ -79,10 +70,8 @@ class AccessService:
         self.scheduler: BoundaryScheduler | None = None
         self._scheduler_store: AccessStore | None = None
         self._watch: LogWatch | None = None
-        self._server: uvicorn.Server | None = None
+        self.api: QueryApi | None = None
         self._incarnation: Incarnation | None = None
-        self.query_pool: asyncpg.Pool | None = None
-        self._query_position: TrackedPosition | None = None
         self.leadership: Leadership | None = None
         self._created_at_start: list[str] = []
 
@@ -218,49 +207,18 @@ class AccessService:
         return None if self.consumer is None else self.consumer.kafka
 
     async def _start_api(self) -> None:
-        from services.access.api import create_app  # noqa: PLC0415 - the API is optional
-
         assert self.pool is not None
+        self.api = QueryApi(self.settings)
         leadership = self.leadership
-        # A pool of the API's own: readers waiting on `min_position` all wake when the
-        # projection advances, and on the service's pool their queries queued the
-        # projection's next read behind them (15-90 ms a step at P2's load).
-        replica = self.settings.query_database_url
-        pool = self.query_pool = await asyncpg.create_pool(
-            replica or self.settings.database_url, min_size=2, max_size=8,
-            reset=keep_session)
-        position: ReadPosition
-        if self.projection is not None and not replica:
-            position = self.projection
-        else:
-            # Answering at the position the read models' database shows: a replica's
-            # replayed one, or the projection's in another process (`ACCESS_ROLE`).
-            self._query_position = TrackedPosition(pool)
-            await self._query_position.refresh()
-            self._query_position.start()
-            position = self._query_position
-        metrics = service_metrics(self.pool, EventLog(), self.projection or position,
-                                  self.consumer,
-                                  self.relay, self.scheduler, self.local_lists,
-                                  leading=None if leadership is None
-                                  else lambda: leadership.leading)
-        app = create_app(pool, self.settings, position, self.readiness, metrics=metrics)
-        config = uvicorn.Config(app, host="0.0.0.0", port=self.settings.api_port,  # noqa: S104
-                                log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._tasks.append(asyncio.create_task(self._server.serve(), name="api"))
+        pool = self.pool
 
-    async def _stop_query_side(self) -> None:
-        """The API's pool, and the replica's position poller when it reads a replica."""
-        if self._query_position is not None:
-            await self._query_position.stop()
-        if self.query_pool is not None:
-            try:  # close waits for every connection back: a stuck request must not hold a stop
-                await asyncio.wait_for(self.query_pool.close(), POOL_CLOSE_SECONDS)
-            except TimeoutError:
-                log.warning("the API's pool did not close in %.0f s; terminated",
-                            POOL_CLOSE_SECONDS)
-                self.query_pool.terminate()
+        def metrics(position: ReadPosition) -> Metrics:
+            return service_metrics(pool, EventLog(), self.projection or position,
+                                   self.consumer, self.relay, self.scheduler,
+                                   self.local_lists, leading=None if leadership is None
+                                   else lambda: leadership.leading)
+
+        await self.api.start(self.projection, self.readiness, metrics)
 
     async def readiness(self) -> dict[str, bool]:
         """The checks of the parts this process runs (`ACCESS_ROLE`)."""
@@ -291,8 +249,8 @@ class AccessService:
             await self.consumer.stop()
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        if self.api is not None:
+            self.api.stop_serving()
         await self._stop_senders()
         if self.broker is not None:
             await self.broker.stop()
@@ -303,7 +261,8 @@ class AccessService:
                 await task
         if self.projection is not None:
             await self.projection.stop()
-        await self._stop_query_side()
+        if self.api is not None:
+            await self.api.stop()
         if self._watch is not None:
             await self._watch.stop()
         if self.pool is not None:

@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker
 from services.common.batch_consumer import STOP_STEP_SECONDS, BatchConsumer
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics
+from services.common.pools import keep_session
 from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, events_consumer
 from services.notifications.delivery.deliverer import Deliverer
@@ -33,13 +34,6 @@ DRAIN_SECONDS = 3 * GRACEFUL_TIMEOUT_SECONDS + 2 * STOP_STEP_SECONDS
 """The longest a SIGTERM's drain waits: the batch in hand, the retry loop, then the sends
 under way, each up to the graceful timeout, and the consumer's last commit and leaving the
 group; compose's `stop_grace_period` must cover it."""
-
-
-async def keep_session(_conn: asyncpg.Connection) -> None:
-    """The pool's reset on release: nothing beyond asyncpg's own rollback of an open
-    transaction. The default also sends `RESET ALL; UNLISTEN *; ...`, a round trip and a
-    socket write per release (every claim and outcome write), and this service leaves no
-    session state on a pooled connection (its advisory locks are unlocked in `finally`)."""
 
 
 class NotificationService:

@@ -32,7 +32,8 @@ async def test_readers_holding_every_api_connection_do_not_stall_the_projection(
     client = CommandClient(kafka_bootstrap, settings.topics)
     await client.start()
     try:
-        pool = service.query_pool
+        assert service.api is not None
+        pool = service.api.pool
         assert pool is not None
         assert pool is not service.pool
         async with contextlib.AsyncExitStack() as held:
