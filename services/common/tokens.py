@@ -12,14 +12,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 from collections.abc import Sequence
 from uuid import UUID
+
+from services.common.entropy import random_bytes
 
 
 def new_salt() -> str:
     """128 bits of fresh randomness per send."""
-    return secrets.token_hex(16)
+    return random_bytes(16).hex()
 
 
 def invitation_token(secret: bytes, invitation_id: UUID, salt: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import re
 import threading
 from binascii import a2b_base64
@@ -26,6 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.access.domain.pseudonyms import pseudonym
+from services.common.entropy import random_bytes
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def new_key() -> bytes:
 
 
 def seal(key: bytes, subject: UUID, value: str) -> str:
-    nonce = os.urandom(12)
+    nonce = random_bytes(12)
     sealed = AESGCM(key).encrypt(nonce, value.encode(), subject.bytes)
     return f"{PREFIX}{subject.hex}:{base64.b64encode(nonce + sealed).decode()}"
 

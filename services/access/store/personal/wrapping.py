@@ -29,6 +29,8 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.common.entropy import random_bytes
+
 log = logging.getLogger(__name__)
 
 KEK_ENV = "PERSON_KEY_KEK"
@@ -76,7 +78,7 @@ class KeyEncryptionKeys:
         return material in self._secrets
 
     def wrap(self, subject: UUID, key: bytes) -> WrappedKey:
-        nonce = os.urandom(_NONCE)
+        nonce = random_bytes(_NONCE)
         data = self._ciphers[self.current].encrypt(nonce, key, _bound(subject, self.current))
         return WrappedKey(nonce + data, self.current)
 
