@@ -191,6 +191,12 @@ async def test_one_trace_from_the_command_to_its_result_events_and_email(
     [list_headers] = await eventually(first_list)
     assert list_headers["traceparent"].decode().split("-")[1] == TRACE_ID
 
+    # Each record's correlation id is its own message's id (the result's command, the
+    # event's, the list version's), not a random one drawn per record.
+    assert (await client.result_header(invite_id))["correlation_id"] == invite_id.encode()
+    assert all(h["correlation_id"].decode() == e["id"] for e, h in client.event_headers)
+    assert all(h["correlation_id"].decode() == e["id"] for e, h in client.list_headers)
+
     # The e-mail arrives, and the notification service's send is a span of the same trace.
     [mail] = await observed.sink.wait_for(1, timeout=30)
     assert mail["To"] == guest_email

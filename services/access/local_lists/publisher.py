@@ -197,7 +197,8 @@ class LocalListPublisher:
             span.end()
         return await self._broker.publish(
             json.dumps(event, separators=(",", ":")).encode(), self._topic,
-            key=event["subject"].encode(), no_confirm=True, headers=headers)
+            key=event["subject"].encode(), no_confirm=True, headers=headers,
+            correlation_id=event["id"])  # FastStream would draw a uuid4 per record
 
     async def _track(self, cursor: Cursor) -> None:
         async with self._pool.acquire() as conn:

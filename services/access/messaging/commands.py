@@ -115,6 +115,7 @@ class CommandConsumer:
         return await self._broker.publish(
             result.model_dump_json().encode(), self._topics.command_results,
             key=result.command_id.encode(), headers=headers, no_confirm=True,
+            correlation_id=result.command_id,  # FastStream would draw a uuid4 per record
         )
 
     async def _dead_letter(self, dead: DeadLetter) -> Any:

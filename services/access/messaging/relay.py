@@ -186,7 +186,8 @@ class Relay:
             span.end()
         return await self._broker.publish(
             envelope.model_dump_json().encode(), self._topic, key=envelope.subject.encode(),
-            no_confirm=True, headers=headers)
+            no_confirm=True, headers=headers,
+            correlation_id=str(envelope.id))  # FastStream would draw a uuid4 per record
 
     async def _track(self, position: int) -> None:
         async with self._pool.acquire() as conn:
