@@ -41,6 +41,7 @@ from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
 from services.common.leadership import Leadership
 from services.common.pools import keep_session
+from services.common.stopping import stop_step
 
 if TYPE_CHECKING:
     from services.access.api.context import Metrics, ReadPosition
@@ -251,26 +252,35 @@ class AccessService:
     async def stop(self) -> None:
         if self.api is not None:
             self.api.stop_serving()
-        await self._stop_senders()
+        async with stop_step("the followers and the command consumer"):
+            await self._stop_senders()
         if self.broker is not None:
-            await self.broker.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            async with stop_step("the Kafka producer"):
+                await self.broker.stop()
+        async with stop_step("the background tasks"):
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self.projection is not None:
-            await self.projection.stop()
+            async with stop_step("the projection"):
+                await self.projection.stop()
         if self.api is not None:
-            await self.api.stop()
+            async with stop_step("the query API"):
+                await self.api.stop()
         if self._watch is not None:
-            await self._watch.stop()
+            async with stop_step("the log watch"):
+                await self._watch.stop()
         if self.pool is not None:
-            await self.pool.close()
-        if self.store is not None:
-            await asyncio.to_thread(self.store.close)
-        if self._scheduler_store is not None:
-            await asyncio.to_thread(self._scheduler_store.close)
+            async with stop_step("the service's pool"):
+                await self.pool.close()
+        async with stop_step("the stores"):
+            if self.store is not None:
+                await asyncio.to_thread(self.store.close)
+            if self._scheduler_store is not None:
+                await asyncio.to_thread(self._scheduler_store.close)
         if self._incarnation is not None:
-            await self._incarnation.end()
+            async with stop_step("the instance's name"):
+                await self._incarnation.end()
         log.info("access service stopped")
