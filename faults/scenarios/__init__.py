@@ -23,7 +23,7 @@ class Scenario:
     """Roughly how long it takes here, for `--list`."""
 
 
-MODULES = ("kill_access", "kill_split", "kill_notifications", "kill_gateway", "fault_points",
+MODULES = ("kill_access", "kill_notifications", "kill_gateway", "fault_points",
            "sigterm", "broker", "postgres", "smtp", "poison", "races", "fuzz", "phantom")
 
 
