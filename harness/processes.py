@@ -140,7 +140,7 @@ class ServiceProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.exit_codes.append(self.process.wait(10))
 
-    def terminate(self, timeout: float = 40.0) -> float:
+    def terminate(self, timeout: float = 55.0) -> float:
         """SIGTERM and wait for the graceful drain; SIGKILL after `timeout`. Seconds taken."""
         if not self.alive:
             return 0.0

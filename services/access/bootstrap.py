@@ -41,7 +41,7 @@ from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
 from services.common.leadership import Leadership
 from services.common.pools import keep_session
-from services.common.stopping import stop_step
+from services.common.stopping import QUICK_STEP_SECONDS, stop_step, within
 
 if TYPE_CHECKING:
     from services.access.api.context import Metrics, ReadPosition
@@ -50,10 +50,12 @@ log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 15.0
 """How long a stop waits for the command batch in hand before cutting it (redelivered)."""
-DRAIN_SECONDS = GRACEFUL_TIMEOUT_SECONDS + 2 * STOP_STEP_SECONDS + POOL_CLOSE_SECONDS
+DRAIN_SECONDS = (GRACEFUL_TIMEOUT_SECONDS + 2 * STOP_STEP_SECONDS + 2 * POOL_CLOSE_SECONDS
+                 + 3 * QUICK_STEP_SECONDS)
 """The longest a SIGTERM's drain waits: the batch in hand, the consumer's last commit and
-leaving the group, the API's pool (the rest closes at once). Compose's
-`stop_grace_period` must cover it."""
+leaving the group, the API's pool and the service's, and the three steps that should take
+no time (the projection, the API's server, the log watch; each bounded, `within`).
+Compose's `stop_grace_period` must cover it."""
 
 
 class AccessService:
@@ -264,17 +266,15 @@ class AccessService:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         if self.projection is not None:
-            async with stop_step("the projection"):
-                await self.projection.stop()
+            await within("the projection", self.projection.stop(), QUICK_STEP_SECONDS)
         if self.api is not None:
             async with stop_step("the query API"):
                 await self.api.stop()
         if self._watch is not None:
-            async with stop_step("the log watch"):
-                await self._watch.stop()
-        if self.pool is not None:
-            async with stop_step("the service's pool"):
-                await self.pool.close()
+            await within("the log watch", self._watch.stop(), QUICK_STEP_SECONDS)
+        if self.pool is not None and not await within(
+                "the service's pool", self.pool.close(), POOL_CLOSE_SECONDS):
+            self.pool.terminate()  # close waits for every connection back: cut them
         async with stop_step("the stores"):
             if self.store is not None:
                 await asyncio.to_thread(self.store.close)

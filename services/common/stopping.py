@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 log = logging.getLogger(__name__)
 
@@ -39,3 +39,21 @@ async def stop_step(name: str, slow: float = SLOW_STEP_SECONDS) -> AsyncIterator
         handle.cancel()
         if warned:
             log.warning("stopping: %s took %.1f s", name, time.monotonic() - started)
+
+
+QUICK_STEP_SECONDS = 2.0
+"""The bound of a step that should take no time at all (a cancelled loop ending)."""
+
+
+async def within(name: str, step: Awaitable[object], seconds: float) -> bool:
+    """Await `step` for at most `seconds`; past that it is cancelled, not waited for, the
+    log names it and the stop goes on (a stuck step must not hold the process until its
+    supervisor kills it, saying nothing). True when it finished in time."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        task.result()
+        return True
+    task.cancel()
+    log.warning("stopping: %s did not finish in %g s; going on without it", name, seconds)
+    return False

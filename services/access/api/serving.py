@@ -20,6 +20,7 @@ from services.access.api.context import Metrics, Readiness, ReadPosition
 from services.access.api.tracked_position import TrackedPosition
 from services.access.config import AccessSettings
 from services.common.pools import keep_session
+from services.common.stopping import QUICK_STEP_SECONDS, within
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class QueryApi:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+                await within("the query API's server", self._task, QUICK_STEP_SECONDS)
         if self._tracked is not None:
             await self._tracked.stop()
         if self.pool is not None:

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from services.common.stopping import stop_step
+from services.common.stopping import stop_step, within
 
 
 async def test_a_slow_step_is_named_while_it_waits(caplog: pytest.LogCaptureFixture) -> None:
@@ -30,3 +30,28 @@ async def test_a_quick_step_says_nothing(caplog: pytest.LogCaptureFixture) -> No
     await asyncio.sleep(0.3)  # past `slow`: nothing fires late either
 
     assert caplog.records == []
+
+
+async def test_a_step_past_its_bound_is_cut_named_and_left_behind(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, "services.common.stopping")
+    stuck = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    finished = await within("the service's pool", stuck.wait(), 0.1)
+
+    assert finished is False
+    assert loop.time() - started < 1.0
+    assert [r.getMessage() for r in caplog.records] == [
+        "stopping: the service's pool did not finish in 0.1 s; going on without it"]
+
+
+async def test_a_step_within_its_bound_finishes_and_its_error_is_raised() -> None:
+    assert await within("the projection", asyncio.sleep(0), 1.0) is True
+
+    async def broken() -> None:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError, match="no"):
+        await within("the log watch", broken(), 1.0)

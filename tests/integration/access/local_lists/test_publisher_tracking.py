@@ -31,11 +31,12 @@ class Broker:
         self.fail = False
 
     async def publish(self, body: bytes, topic: str, *, key: bytes, no_confirm: bool,
-                      headers: dict[str, str]) -> asyncio.Future[None]:
+                      headers: dict[str, str], correlation_id: str) -> asyncio.Future[None]:
         assert no_confirm
         assert headers == {"content-type": "application/cloudevents+json"}
         event = json.loads(body)
         assert key.decode() == event["subject"]
+        assert correlation_id == event["id"]
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.fail:
             future.set_exception(OSError("broker gone"))
