@@ -51,10 +51,11 @@ log = logging.getLogger(__name__)
 GRACEFUL_TIMEOUT_SECONDS = 15.0
 """How long a stop waits for the command batch in hand before cutting it (redelivered)."""
 DRAIN_SECONDS = (GRACEFUL_TIMEOUT_SECONDS + 2 * STOP_STEP_SECONDS + 2 * POOL_CLOSE_SECONDS
-                 + 3 * QUICK_STEP_SECONDS)
+                 + 4 * QUICK_STEP_SECONDS)
 """The longest a SIGTERM's drain waits: the batch in hand, the consumer's last commit and
-leaving the group, the API's pool and the service's, and the three steps that should take
-no time (the projection, the API's server, the log watch; each bounded, `within`).
+leaving the group, the API's pool and the service's, and the four steps that should take
+no time (the projection, the API's server and position poller, the log watch; each
+bounded, `within`).
 Compose's `stop_grace_period` must cover it."""
 
 

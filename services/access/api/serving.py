@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 
 import asyncpg
@@ -21,8 +20,6 @@ from services.access.api.tracked_position import TrackedPosition
 from services.access.config import AccessSettings
 from services.common.pools import keep_session
 from services.common.stopping import QUICK_STEP_SECONDS, within
-
-log = logging.getLogger(__name__)
 
 POOL_CLOSE_SECONDS = 5.0
 """How long a stop waits for the API's connections to come back before cutting them."""
@@ -75,11 +72,8 @@ class QueryApi:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await within("the query API's server", self._task, QUICK_STEP_SECONDS)
         if self._tracked is not None:
-            await self._tracked.stop()
-        if self.pool is not None:
-            try:
-                await asyncio.wait_for(self.pool.close(), POOL_CLOSE_SECONDS)
-            except TimeoutError:
-                log.warning("the API's pool did not close in %.0f s; terminated",
-                            POOL_CLOSE_SECONDS)
-                self.pool.terminate()
+            await within("the tracked position's poller", self._tracked.stop(),
+                         QUICK_STEP_SECONDS)
+        if self.pool is not None and not await within(
+                "the query API's pool", self.pool.close(), POOL_CLOSE_SECONDS):
+            self.pool.terminate()  # close waits for every connection back: cut them
