@@ -142,3 +142,21 @@ async def test_marks_reconnect_after_their_connection_is_killed(
     finally:
         await marks.close()
         await admin.close()
+
+
+async def test_marks_made_ready_hold_no_lock_on_the_sent_log(
+    sent_log: SentLog, database_url: str
+) -> None:
+    """A sender's marks connection is made ready before each e-mail, and a deferred
+    e-mail writes no mark: the ready connection must not sit in a transaction, or
+    forgetting's table lock waits on it (and the service on forgetting)."""
+    marks = sent_log.hand_over_marks()
+    admin = await asyncpg.connect(database_url)
+    try:
+        await marks.ready()
+        async with admin.transaction():
+            await admin.execute("SET LOCAL lock_timeout = '2s'")
+            await admin.execute("LOCK TABLE notifications.sent_log IN SHARE ROW EXCLUSIVE MODE")
+    finally:
+        await marks.close()
+        await admin.close()
