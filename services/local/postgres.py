@@ -157,12 +157,24 @@ class LocalPostgres:
             self.kill()
 
     def kill(self) -> None:
-        """kill -9 the postmaster and every backend at once: a crash, no checkpoint."""
+        """kill -9 the postmaster and every backend at once: a crash, no checkpoint.
+
+        Backends are process-group leaders of their own (PostgreSQL calls `setsid` in each
+        child), so killing the postmaster's group leaves them to notice its death on
+        their own, and a start before the last is gone fails ("pre-existing shared memory
+        block is still in use"): each child is killed by pid, and waited for."""
         if self.process is None:
             return
+        children = _children(self.process.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
         self.process.wait()
+        deadline = time.monotonic() + KILL_WAIT_SECONDS
+        while any(_alive(child) for child in children) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def restart(self, timeout: float = READY_TIMEOUT) -> None:
         self.stop()
@@ -184,6 +196,34 @@ class LocalPostgres:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"postgres on port {self.port} not ready in {timeout} s")
             time.sleep(0.1)
+
+
+KILL_WAIT_SECONDS = 10.0
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = status.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    """Still a process, and not a zombie (a killed backend its dead parent left)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def base_backup(primary_port: int, data_dir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -132,6 +134,50 @@ def test_local_postgres_keeps_committed_data_across_kill_9_and_restart(cluster_d
         cluster.stop()
     assert not cluster.running
     assert port_refuses(cluster.port)
+
+
+def gone(pid: int) -> bool:
+    """No such process, or only its zombie (dead, not yet reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_kill_9_takes_busy_backends_with_it_and_a_start_follows_at_once(
+    cluster_dir: Path,
+) -> None:
+    """Backends lead process groups of their own and a busy one notices its postmaster's
+    death only when it next waits; while one lives, its shared memory bars a start
+    (the `postgres-restart` fault scenario once failed so)."""
+    cluster = start_cluster(cluster_dir / "pg", free_port(), cluster_dir / "pg.log")
+    url = cluster.url("postgres")
+    busy = psycopg.connect(url, autocommit=True)
+    backend = busy.info.backend_pid
+    try:
+
+        def spin() -> None:
+            with contextlib.suppress(psycopg.Error):  # cut by the kill
+                busy.execute("SELECT count(*) FROM generate_series(1, 10000000000)")
+
+        spinner = threading.Thread(target=spin, daemon=True)
+        spinner.start()
+        with psycopg.connect(url, autocommit=True) as watcher:
+            while not watcher.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND state = 'active'",
+                (backend,),
+            ).fetchone():
+                time.sleep(0.02)
+        cluster.kill()
+        assert gone(backend)
+        cluster.start()  # at once: no backend of the killed server holds its memory
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        spinner.join(10)
+    finally:
+        cluster.stop()
+        if not gone(backend):  # the bug back: leave no orphan spinning for minutes
+            os.kill(backend, signal.SIGKILL)
 
 
 def test_local_postgres_restart_reuses_the_cluster(cluster_dir: Path) -> None:
