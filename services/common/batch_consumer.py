@@ -12,11 +12,6 @@ the batch's first record, after a pause so an outage is retried at a sane pace. 
 are committed in the background while the next batch is fetched and handled; a crash
 before that commit lands redelivers a batch whose outcome is stored, which the handlers
 make harmless (they dedupe on message ids).
-
-A handler may return with part of its batch's work still in flight (`Settling`: the
-command results the broker has yet to acknowledge): the next batch is handled meanwhile,
-and the batch's offsets are committed only once that work is done. Should it fail, the
-batch is fetched again, and so is the one handled meanwhile, uncommitted.
 """
 
 from __future__ import annotations
@@ -36,22 +31,6 @@ from services.common.kafka import client_options
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[object]]
-Offsets = dict[TopicPartition, int]
-
-
-class Settling:
-    """A handler's answer when its batch is handled but for `done` (sends awaiting the
-    broker's acknowledgement): the offsets wait for `done`, the next batch does not."""
-
-    def __init__(self, done: asyncio.Future[object]) -> None:
-        self.done = done
-        # Read by the commit, or here when a rewind means no commit waits for it.
-        done.add_done_callback(_retrieved)
-
-
-def _retrieved(done: asyncio.Future[object]) -> None:
-    if not done.cancelled():
-        done.exception()
 
 POLL_MS = 1000
 """The longest one `getmany` waits for records; it returns at once when they arrive."""
@@ -85,7 +64,7 @@ class BatchConsumer:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._handling = False
-        self._commit: asyncio.Task[Offsets | None] | None = None
+        self._commit: asyncio.Task[None] | None = None
 
     @property
     def kafka(self) -> AIOKafkaConsumer | None:
@@ -148,62 +127,36 @@ class BatchConsumer:
         fetched: dict[TopicPartition, list[ConsumerRecord[Any, Any]]],
     ) -> None:
         records = [record for batch in fetched.values() for record in batch]
-        firsts = {partition: batch[0].offset for partition, batch in fetched.items()}
         self._handling = True
         try:
-            answer = await self._handler(records)
+            await self._handler(records)
         except Exception:
             log.exception("a batch of %d records from %s was not handled; fetching it "
                           "again", len(records), self._topic)
-            _rewind(consumer, firsts)
+            for partition, batch in fetched.items():
+                with contextlib.suppress(IllegalStateError):  # revoked: its new owner
+                    consumer.seek(partition, batch[0].offset)  # starts at the commit
             await asyncio.sleep(self._pause_after_error)
             return
         finally:
             self._handling = False
-        rewound = await self._committed()
-        if rewound is not None:
-            # The batch before this one did not settle and comes again from its first
-            # records: this one comes again after it (where that rewind did not reach).
-            _rewind(consumer, {p: o for p, o in firsts.items() if p not in rewound})
-            await asyncio.sleep(self._pause_after_error)
-            return
+        await self._committed()
         offsets = {partition: batch[-1].offset + 1 for partition, batch in fetched.items()}
-        settling = answer.done if isinstance(answer, Settling) else None
-        self._commit = asyncio.create_task(
-            self._commit_offsets(consumer, offsets, settling, firsts))
+        self._commit = asyncio.create_task(self._commit_offsets(consumer, offsets))
 
-    async def _committed(self) -> Offsets | None:
-        """Wait for the commit in flight (commits land in the order of their batches);
-        the offsets its batch was rewound to if that batch did not settle."""
+    async def _committed(self) -> None:
+        """Wait for the commit in flight: commits land in the order of their batches."""
         commit = self._commit
-        if commit is None:
-            return None
-        rewound = await asyncio.shield(commit)  # a cancelled waiter leaves it running
-        if self._commit is commit:
-            self._commit = None
-        return rewound
+        if commit is not None:
+            await asyncio.shield(commit)  # a cancelled waiter leaves the commit running
+            if self._commit is commit:
+                self._commit = None
 
     async def _commit_offsets(
-        self, consumer: AIOKafkaConsumer, offsets: Offsets,
-        settling: asyncio.Future[object] | None, firsts: Offsets,
-    ) -> Offsets | None:
-        if settling is not None:
-            try:
-                await asyncio.shield(settling)
-            except Exception:
-                log.exception("a batch of %s was handled but did not settle; fetching it "
-                              "again", self._topic)
-                _rewind(consumer, firsts)
-                return firsts
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int],
+    ) -> None:
         try:
             await consumer.commit(offsets)
         except Exception as error:  # a rebalance: the batch comes again, harmlessly
             log.warning("committing offsets on %s failed (%s); the batch may come again",
                         self._topic, error)
-        return None
-
-
-def _rewind(consumer: AIOKafkaConsumer, firsts: Offsets) -> None:
-    for partition, offset in firsts.items():
-        with contextlib.suppress(IllegalStateError):  # revoked: its new owner
-            consumer.seek(partition, offset)  # starts at the commit

@@ -26,7 +26,7 @@ from services.access.executor import Executor, Item, Valid
 from services.access.latency import BATCH_SECONDS, COMMAND_SECONDS
 from services.access.messaging.intake import DeadLetter, Record, read
 from services.common import fault_points, tracing
-from services.common.batch_consumer import BatchConsumer, Settling
+from services.common.batch_consumer import BatchConsumer
 from services.common.config import Settings
 from services.common.logs import about
 from services.common.tracing import TRACEPARENT
@@ -77,10 +77,7 @@ class CommandConsumer:
         read its assignment and committed offsets), else None."""
         return None if self._consumer is None else self._consumer.kafka
 
-    async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> Settling:
-        """Execute a batch and send its results and dead letters; returns while the broker
-        has yet to acknowledge them, so the next batch runs meanwhile (its offsets wait
-        for the acknowledgements: `Settling`)."""
+    async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> list[CommandResult]:
         received = time.perf_counter()
         received_ns = time.time_ns()
         intakes = [read(_record(r)) for r in records]
@@ -99,20 +96,17 @@ class CommandConsumer:
         fault_points.reached("access.after_commit_before_results")
         acks = [await self._dead_letter(d) for d in dead]
         acks += [await self._publish_result(r, traces.get(r.command_id)) for r in results]
-
-        async def acknowledged() -> None:
-            await asyncio.gather(*acks)
-            for span in spans.values():
-                span.end()
-            answered = time.perf_counter() - received
-            for _ in results:
-                COMMAND_SECONDS.observe(answered)
-            fault_points.reached("access.after_results_before_offsets")
-            self.batches += 1
-            self.dead_letters += len(dead)
-            self.outcomes.update(r.reason or r.status for r in results)
-
-        return Settling(asyncio.ensure_future(acknowledged()))
+        await asyncio.gather(*acks)
+        for span in spans.values():
+            span.end()
+        answered = time.perf_counter() - received
+        for _ in results:
+            COMMAND_SECONDS.observe(answered)
+        fault_points.reached("access.after_results_before_offsets")
+        self.batches += 1
+        self.dead_letters += len(dead)
+        self.outcomes.update(r.reason or r.status for r in results)
+        return results
 
     async def _publish_result(self, result: CommandResult, traceparent: str | None) -> Any:
         headers = {"content-type": "application/json"}

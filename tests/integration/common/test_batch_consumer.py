@@ -1,8 +1,6 @@
 """The batch consumer on the real broker: offsets are committed only once a batch's
-handler has returned, and its `Settling` work (results being acknowledged) is done,
-while the next batch is handled; a failed batch comes again, and so does one that did
-not settle, with the batch handled meanwhile; a stop lets the batch in hand finish and
-commits it, or cuts it after its grace and commits nothing (the group's next member
+handler has returned; a failed batch comes again; a stop lets the batch in hand finish
+and commits it, or cuts it after its grace and commits nothing (the group's next member
 starts at the batch again)."""
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from services.common.batch_consumer import BatchConsumer, Settling
+from services.common.batch_consumer import BatchConsumer
 from services.common.config import Settings
 from services.common.kafka import ensure_topics
 
@@ -63,37 +61,11 @@ async def topic_with(bootstrap: str, values: list[bytes]) -> str:
     return topic
 
 
-class SettlingHandler:
-    """Returns each batch's `Settling` unfinished: the test settles it (`settles[i]`)."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[bytes]] = []
-        self.settles: list[asyncio.Future[object]] = []
-
-    async def __call__(self, records: Sequence[ConsumerRecord[Any, Any]]) -> Settling:
-        self.batches.append([r.value for r in records])
-        self.settles.append(asyncio.get_running_loop().create_future())
-        return Settling(self.settles[-1])
-
-    def values(self, since: int = 0) -> list[bytes]:
-        return [v for batch in self.batches[since:] for v in batch]
-
-
-async def send(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for value in values:
-            await producer.send_and_wait(topic, value)
-    finally:
-        await producer.stop()
-
-
-def consumer(bootstrap: str, topic: str, handler: Handler | SettlingHandler, group: str,
+def consumer(bootstrap: str, topic: str, handler: Handler, group: str,
              graceful_seconds: float = 15.0) -> BatchConsumer:
     return BatchConsumer(topic, handler, group_id=group, max_records=100,
                          settings=Settings(kafka_bootstrap_servers=bootstrap),
-                         graceful_seconds=graceful_seconds, pause_after_error=0.1)
+                         graceful_seconds=graceful_seconds)
 
 
 async def committed(bootstrap: str, group: str, topic: str) -> int | None:
@@ -177,52 +149,3 @@ async def test_a_batch_cut_at_its_grace_is_not_committed(
     await asyncio.wait_for(member.stop(), TIMEOUT)
     assert stuck.finished == 0
     assert await committed(kafka_bootstrap, group, topic) is None
-
-
-async def test_offsets_wait_for_the_batch_to_settle_and_the_next_batch_does_not(
-    kafka_bootstrap: str,
-) -> None:
-    topic = await topic_with(kafka_bootstrap, [b"a", b"b"])
-    group = f"g-{uuid.uuid4().hex[:8]}"
-    handler = SettlingHandler()
-    member = consumer(kafka_bootstrap, topic, handler, group)
-    await member.start()
-    try:
-        await until(lambda: len(handler.batches) == 1)
-        await send(kafka_bootstrap, topic, [b"c"])
-        await until(lambda: len(handler.batches) == 2)  # handled while the first settles
-        assert handler.values() == [b"a", b"b", b"c"]
-        assert await committed(kafka_bootstrap, group, topic) is None
-        handler.settles[0].set_result(None)
-        handler.settles[1].set_result(None)
-        async with asyncio.timeout(TIMEOUT):
-            while await committed(kafka_bootstrap, group, topic) != 3:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-    finally:
-        await member.stop()
-
-
-async def test_a_batch_that_does_not_settle_comes_again_with_the_one_handled_meanwhile(
-    kafka_bootstrap: str,
-) -> None:
-    topic = await topic_with(kafka_bootstrap, [b"a", b"b"])
-    group = f"g-{uuid.uuid4().hex[:8]}"
-    handler = SettlingHandler()
-    member = consumer(kafka_bootstrap, topic, handler, group)
-    await member.start()
-    try:
-        await until(lambda: len(handler.batches) == 1)
-        await send(kafka_bootstrap, topic, [b"c"])
-        await until(lambda: len(handler.batches) == 2)
-        handler.settles[1].set_result(None)  # the later one settles, the first does not:
-        handler.settles[0].set_exception(RuntimeError("the broker did not acknowledge"))
-        await until(lambda: b"c" in handler.values(since=2))
-        assert handler.values(since=2) == [b"a", b"b", b"c"]  # again, in order
-        assert await committed(kafka_bootstrap, group, topic) is None  # nothing skipped
-        for settle in handler.settles[2:]:
-            settle.set_result(None)
-        async with asyncio.timeout(TIMEOUT):
-            while await committed(kafka_bootstrap, group, topic) != 3:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-    finally:
-        await member.stop()
