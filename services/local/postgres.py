@@ -162,9 +162,12 @@ class LocalPostgres:
         Backends are process-group leaders of their own (PostgreSQL calls `setsid` in each
         child), so killing the postmaster's group leaves them to notice its death on
         their own, and a start before the last is gone fails ("pre-existing shared memory
-        block is still in use"): each child is killed by pid, and waited for."""
-        if self.process is None:
-            return
+        block is still in use"): each child is killed by pid, and waited for. The
+        postmaster is stopped first, so no child is forked between the list and the kill."""
+        if self.process is None or self.process.poll() is not None:
+            return  # gone, and reaped: its pid may be someone else's now
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, signal.SIGSTOP)
         children = _children(self.process.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
