@@ -108,9 +108,12 @@ class AccessStore(Application[UUID]):
         self, events: Sequence[Any], results: Sequence[PendingResult], forgetting: Forgetting
     ) -> list[int]:
         """A batch's events, its commands' results and its forgetting in one transaction;
-        the events' notification ids."""
-        recordings = self.save(*events, command_results=list(results),
-                               forgetting=forgetting or None)
+        the events' notification ids. Straight to the event store: `Application.save`
+        would test each event against a runtime-checkable Protocol (1.6 % of the command
+        side's samples in P1's profile) only to collect what is a list of events already;
+        no aggregate is saved here, so there is no cache or snapshot for it to keep."""
+        recordings = self.events.put(list(events), command_results=list(results),
+                                     forgetting=forgetting or None)
         self.keyring.forgotten(forgetting.subjects)
         return [r.notification.id for r in recordings]
 
