@@ -30,7 +30,6 @@ from harness.processes import (
     BIN,
     Broker,
     ServiceProcess,
-    children,
     cmdline,
     environ,
     http_ok,
@@ -38,6 +37,7 @@ from harness.processes import (
     metrics,
     stop_process,
 )
+from services.local.supervisor import children
 from services.local.tansu import free_port
 
 SERVICES = ("access-service", "access-queries", "notifications-service", "ocpp-gateway")

@@ -25,6 +25,8 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 from psycopg import sql
 
+from services.local.supervisor import children
+
 SERVICE_USER = "postgres"
 READY_TIMEOUT = 60.0
 
@@ -168,15 +170,15 @@ class LocalPostgres:
             return  # gone, and reaped: its pid may be someone else's now
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.process.pid, signal.SIGSTOP)
-        children = _children(self.process.pid)
+        forked = children(self.process.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        for child in children:
+        for child in forked:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
         self.process.wait()
         deadline = time.monotonic() + KILL_WAIT_SECONDS
-        while any(_alive(child) for child in children) and time.monotonic() < deadline:
+        while any(_alive(child) for child in forked) and time.monotonic() < deadline:
             time.sleep(0.01)
 
     def restart(self, timeout: float = READY_TIMEOUT) -> None:
@@ -202,22 +204,6 @@ class LocalPostgres:
 
 
 KILL_WAIT_SECONDS = 10.0
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (from /proc)."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        fields = status.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid:
-            children.append(int(entry.name))
-    return children
 
 
 def _alive(pid: int) -> bool:

@@ -17,11 +17,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 STOP_TIMEOUT = 10.0
 
 _print_lock = threading.Lock()
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` forked (its main thread's, from /proc; empty once it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
 
 
 def say(name: str, line: str) -> None:
