@@ -74,8 +74,9 @@ async def run_rebuild(
         if progress is not None:
             progress(position, count)
 
-    # Two connections: one writes batch N while the other reads and decodes batch N+1.
-    async with asyncpg.create_pool(database_url, min_size=2, max_size=2) as pool:
+    # One writes batch N while another reads and decodes batch N+1; at the end, the
+    # tables are finished on two at once (`rebuild.FINISHING_CONNECTIONS`).
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=3) as pool:
         started = time.perf_counter()
         position = await rebuild(pool, pooled(pool, ProjectionLog()), schema=schema,
                                  batch_size=batch_size, progress=seen)

@@ -3,7 +3,8 @@
 The replay writes into a staging schema, created rows by COPY. The access rows are
 recomputed per segment as the live projection does, since `access_history` records each
 change at the command that made it (a whole-table pass at the end, which was faster,
-cannot say when each row held). The new tables are vacuumed (`vacuum`), and the swap
+cannot say when each row held). The indexes the replay never reads are made after it, and
+the new tables vacuumed, two tables at a time (`finish`); the swap
 then happens in one transaction that holds the live tracking row: it applies whatever
 arrived meanwhile, deletes the live tracking row (so a live runner blocked on it fails,
 backs off and re-reads its position from the new tables) and renames the schemas. The
@@ -65,8 +66,7 @@ async def rebuild(
     async with pool.acquire() as conn:
         with bulk_gc():
             position = await build(conn, read_log, staging, batch_size=batch_size,
-                                   progress=progress)
-        await vacuum(conn, staging)
+                                   progress=progress, finish_on=pool)
         await create_schema(conn, schema)
         position = await _swap(conn, read_log, schema, batch_size, position)
         await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", retired))
@@ -82,8 +82,10 @@ async def build(
     batch_size: int = 2000,
     progress: Progress | None = None,
     upto: int | None = None,
+    finish_on: asyncpg.Pool | None = None,
 ) -> int:
-    """Replay the log (up to position `upto`, if given) into fresh tables in schema `target`.
+    """Replay the log (up to position `upto`, if given) into fresh tables in schema `target`,
+    then make the indexes set aside and vacuum every table (`finish`).
 
     Whatever `target` held is dropped first. Nothing is swapped: `rebuild` does that, and
     a check compares `target` with the live schema instead. Returns the position reached.
@@ -94,13 +96,56 @@ async def build(
     # The access rows are kept as the batches go (access_history records each change
     # where it happened), as the live projection keeps them: no whole-table pass at the end.
     position = await _replay(conn, read_log, target, batch_size, progress, upto)
-    await conn.execute(f"SET maintenance_work_mem = '{INDEX_MEMORY}'")
-    try:
-        for statement in remake:
-            await conn.execute(statement)
-    finally:
-        await conn.execute("RESET maintenance_work_mem")
+    await finish(conn, target, remake, finish_on)
     return position
+
+
+FINISHING_CONNECTIONS = 2
+"""Tables finished at once: the replay's process is idle by then, so the second core,
+which only PostgreSQL can use, is free (a fifth of a small log's rebuild was these
+statements one after another)."""
+
+
+async def finish(
+    conn: Connection, schema: str, remake: Sequence[tuple[str, str]],
+    pool: asyncpg.Pool | None = None,
+) -> None:
+    """Make the indexes set aside (`(table, statement)` pairs), then vacuum each table
+    (after a bulk load: until then no row is marked visible to all, so every read checks
+    each row's transaction status and counts cannot be answered from an index alone;
+    autovacuum would get to it in time, and is off on some servers, this project's CI
+    machine among them; at 1 M events a charger's page took 0.42 ms before (p99 2.2) and
+    0.15 after (p99 0.28), access at a moment 0.87 ms and 0.16). A table at a time per
+    connection: `FINISHING_CONNECTIONS` of `pool`'s, or `conn` alone without one."""
+    tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+    work = [(str(row["tablename"]), [statement for table, statement in remake
+                                      if table == row["tablename"]])
+            for row in tables]
+    work.sort(key=lambda table: -len(table[1]))  # the longest first: they end together
+    if pool is None:
+        for table, statements in work:
+            await _finish_table(conn, schema, table, statements)
+        return
+    queue = iter(work)
+
+    async def worker() -> None:
+        async with pool.acquire() as own:
+            for table, statements in queue:
+                await _finish_table(own, schema, table, statements)
+
+    async with asyncio.TaskGroup() as group:  # one failing cancels the other
+        for _ in range(FINISHING_CONNECTIONS):
+            group.create_task(worker())
+
+
+async def _finish_table(conn: Connection, schema: str, table: str,
+                        statements: Sequence[str]) -> None:
+    if statements:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
+            for statement in statements:
+                await conn.execute(statement)
+    await conn.execute(f"VACUUM (ANALYZE) {checked_schema(schema)}.{checked_schema(table)}")
 
 
 _INDEXES_SET_ASIDE = """
@@ -111,9 +156,10 @@ _INDEXES_SET_ASIDE = """
     WHERE i.schemaname = $1 AND i.indexname = ANY($2::text[])"""
 
 
-async def _set_aside(conn: Connection, schema: str) -> list[str]:
+async def _set_aside(conn: Connection, schema: str) -> list[tuple[str, str]]:
     """Drop the `AFTER_REPLAY` indexes (or the constraints they back) of a fresh schema;
-    return the statements that make them again, from the schema's own definitions."""
+    return the statements that make them again, from the schema's own definitions, each
+    with its table."""
     rows = await conn.fetch(_INDEXES_SET_ASIDE, schema, list(AFTER_REPLAY))
     if len(rows) != len(AFTER_REPLAY):
         raise LookupError(f"indexes to set aside not all in {schema!r}: {AFTER_REPLAY}")
@@ -123,10 +169,11 @@ async def _set_aside(conn: Connection, schema: str) -> list[str]:
         name = checked_schema(row["indexname"])
         if row["constraintdef"] is not None:
             await conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
-            remake.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {row['constraintdef']}")
+            remake.append((str(row["tablename"]),
+                           f"ALTER TABLE {table} ADD CONSTRAINT {name} {row['constraintdef']}"))
         else:
             await conn.execute(f"DROP INDEX {checked_schema(schema)}.{name}")
-            remake.append(str(row["indexdef"]))
+            remake.append((str(row["tablename"]), str(row["indexdef"])))
     return remake
 
 
@@ -206,19 +253,6 @@ async def analyze(conn: Connection, schema: str) -> None:
     tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
     for row in tables:
         await conn.execute(f"ANALYZE {checked_schema(schema)}.{checked_schema(row['tablename'])}")
-
-
-async def vacuum(conn: Connection, schema: str) -> None:
-    """Vacuum the tables about to be swapped in, as after any bulk load: until then no row of
-    them is marked visible to all, so every read checks each row's transaction status
-    and counts cannot be answered from an index alone. Autovacuum would get to it in
-    time (and is off on some servers, this project's CI machine among them); at 1 M
-    events a charger's page took 0.42 ms before (p99 2.2) and 0.15 after (p99 0.28),
-    access at a moment 0.87 ms and 0.16, for 8 s of vacuuming."""
-    tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
-    for row in tables:
-        await conn.execute(
-            f"VACUUM (ANALYZE) {checked_schema(schema)}.{checked_schema(row['tablename'])}")
 
 
 async def _nothing() -> Sequence[Foldable]:

@@ -1,0 +1,87 @@
+"""The rebuild's finish (indexes set aside made again, every table vacuumed) on two
+connections at once: what each connection was asked, recorded by fakes.
+
+Whether the statements work is the integration tests' job (`test_read_rebuild.py`: the
+tables swapped in are vacuumed and have every index); here, that the work is spread
+and still in the right order on each table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from services.access.projection import rebuild as rebuild_module
+from services.access.projection.rebuild import FINISHING_CONNECTIONS, finish
+
+SCHEMA = "read_rebuild"
+TABLES = ["access", "access_history", "chargers", "id_positions", "log_positions", "users"]
+REMAKE = [("access_history", "ALTER TABLE access_history ADD CONSTRAINT pk"),
+          ("log_positions", "CREATE INDEX log_positions_time"),
+          ("log_positions", "ALTER TABLE log_positions ADD CONSTRAINT pk"),
+          ("id_positions", "ALTER TABLE id_positions ADD CONSTRAINT pk")]
+
+
+class FakeConnection:
+    def __init__(self, name: str, said: list[tuple[str, str]]) -> None:
+        self.name = name
+        self._said = said
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, str]]:
+        assert "pg_tables" in sql
+        assert args == (SCHEMA,)
+        return [{"tablename": table} for table in TABLES]
+
+    async def execute(self, sql: str, *_: Any) -> None:
+        self._said.append((self.name, sql))
+        await asyncio.sleep(0.001)  # a statement takes time: the other connection goes on
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        yield
+
+
+class FakePool:
+    def __init__(self, said: list[tuple[str, str]]) -> None:
+        self._said = said
+        self.acquired = 0
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[FakeConnection]:
+        self.acquired += 1
+        yield FakeConnection(f"pooled-{self.acquired}", self._said)
+
+
+def vacuumed(said: list[tuple[str, str]]) -> list[str]:
+    return [sql.rsplit(".", 1)[1].strip('"') for _, sql in said if sql.startswith("VACUUM")]
+
+
+def test_with_a_pool_the_tables_are_shared_among_its_connections_each_remade_then_vacuumed(
+) -> None:
+    said: list[tuple[str, str]] = []
+    pool = FakePool(said)
+    asyncio.run(finish(FakeConnection("replay", said), SCHEMA, REMAKE, pool))  # type: ignore[arg-type]
+
+    assert sorted(vacuumed(said)) == sorted(TABLES)  # each table once
+    assert pool.acquired == FINISHING_CONNECTIONS
+    assert {name for name, _ in said} == {f"pooled-{n + 1}" for n in range(FINISHING_CONNECTIONS)}
+    for table, statement in REMAKE:  # made on the connection that then vacuums its table
+        made = said.index(next(s for s in said if s[1] == statement))
+        vacuum = next(i for i, (_, sql) in enumerate(said)
+                      if sql.startswith("VACUUM") and sql.endswith(f'."{table}"'))
+        assert made < vacuum
+        assert said[made][0] == said[vacuum][0]
+    memory = [sql for _, sql in said if "maintenance_work_mem" in sql]
+    assert memory
+    assert all(rebuild_module.INDEX_MEMORY in sql for sql in memory)
+
+
+def test_without_a_pool_everything_runs_on_the_replay_connection() -> None:
+    said: list[tuple[str, str]] = []
+    asyncio.run(finish(FakeConnection("replay", said), SCHEMA, REMAKE))  # type: ignore[arg-type]
+
+    assert {name for name, _ in said} == {"replay"}
+    assert sorted(vacuumed(said)) == sorted(TABLES)
+    assert all(statement in [sql for _, sql in said] for _, statement in REMAKE)
