@@ -88,7 +88,7 @@ async def run_check(
 ) -> CheckReport:
     """Rebuild into scratch tables up to the live position and compare them with `schema`."""
     checked_schema(schema)
-    async with asyncpg.create_pool(database_url, min_size=2, max_size=2) as pool:
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=3) as pool:
         return await check_rebuild(pool, live=schema, progress=progress)
 
 
