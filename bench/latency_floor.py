@@ -3,7 +3,8 @@
 A command travels to the service over Kafka, is committed, and its result travels back
 over Kafka: two produce → consume round trips and one commit. The floor measures each
 raw (aiokafka with the benchmark client's fetch wait, asyncpg with one INSERT per
-commit), one at a time like a lone command, and adds their medians.
+commit), one at a time like a lone command, and adds their medians. Its clients start
+once (`Floor`) and sample in chunks, which P1 alternates with chunks of lone commands.
 """
 
 from __future__ import annotations
@@ -27,33 +28,59 @@ def floor(round_trips: Sequence[float], commits: Sequence[float]) -> float:
     return 2 * median(round_trips) + median(commits)
 
 
-async def kafka_round_trips(bootstrap: str, topic: str, count: int) -> list[float]:
-    """`count` produce → consume latencies (s), one message in flight at a time."""
-    await ensure_topics(bootstrap, [topic])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0,
-                                enable_idempotence=False)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
-    await producer.start()
-    await consumer.start()
-    latencies: list[float] = []
-    try:
-        await consumer.topics()
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_end(partition)
-        await consumer.position(partition)
-        for _ in range(count + 10):  # the first ten warm the connections up
+class Floor:
+    """The floor's raw clients, started once: `sample` takes round trips and commits in
+    chunks, so they can alternate with the lone commands they are compared with and see
+    the same machine (a producer, a consumer and a connection, warmed up at start)."""
+
+    def __init__(self, bootstrap: str, topic: str, dsn: str) -> None:
+        self._bootstrap, self._topic, self._dsn = bootstrap, topic, dsn
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                          linger_ms=0, enable_idempotence=False)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                          enable_auto_commit=False,
+                                          fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
+        self._conn: asyncpg.Connection | None = None
+        self._payload = os.urandom(300)
+
+    async def __aenter__(self) -> Floor:
+        await ensure_topics(self._bootstrap, [self._topic])
+        await self._producer.start()
+        await self._consumer.start()
+        await self._consumer.topics()
+        partition = TopicPartition(self._topic, 0)
+        self._consumer.assign([partition])
+        await self._consumer.seek_to_end(partition)
+        await self._consumer.position(partition)
+        self._conn = await asyncpg.connect(self._dsn)
+        await self._conn.execute(_TABLE)
+        await self.sample(10)  # warms the connections up; not kept
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._consumer.stop()
+        await self._producer.stop()
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def sample(self, count: int) -> tuple[list[float], list[float]]:
+        """`count` produce → consume latencies (s), one message in flight at a time, and
+        `count` latencies of one event-shaped INSERT committed on its own."""
+        assert self._conn is not None, "Floor is used as an async context manager"
+        trips: list[float] = []
+        for _ in range(count):
             value = uuid.uuid4().bytes
             sent = time.monotonic()
-            await producer.send_and_wait(topic, value, partition=0)
-            while not await _arrived(consumer, value):
+            await self._producer.send_and_wait(self._topic, value, partition=0)
+            while not await _arrived(self._consumer, value):
                 pass
-            latencies.append(time.monotonic() - sent)
-    finally:
-        await consumer.stop()
-        await producer.stop()
-    return latencies[10:]
+            trips.append(time.monotonic() - sent)
+        commits: list[float] = []
+        for _ in range(count):
+            started = time.monotonic()
+            await self._conn.execute(_INSERT, uuid.uuid4(), 1, "bench.Floor", self._payload)
+            commits.append(time.monotonic() - started)
+        return trips, commits
 
 
 async def _arrived(consumer: AIOKafkaConsumer, value: bytes) -> bool:
@@ -66,28 +93,3 @@ _TABLE = """CREATE TABLE IF NOT EXISTS bench_floor_commit (
     topic text NOT NULL, state bytea NOT NULL)"""
 _INSERT = ("INSERT INTO bench_floor_commit (originator_id, version, topic, state) "
            "VALUES ($1, $2, $3, $4)")
-
-
-async def raw_commits(dsn: str, count: int) -> list[float]:
-    """`count` latencies (s) of one event-shaped INSERT committed on its own."""
-    conn = await asyncpg.connect(dsn)
-    payload = os.urandom(300)
-    latencies: list[float] = []
-    try:
-        await conn.execute(_TABLE)
-        for _ in range(count + 10):
-            started = time.monotonic()
-            await conn.execute(_INSERT, uuid.uuid4(), 1, "bench.Floor", payload)
-            latencies.append(time.monotonic() - started)
-    finally:
-        await conn.close()
-    return latencies[10:]
-
-
-async def measure(bootstrap: str, topic: str, dsn: str,
-                  count: int) -> tuple[float, dict[str, float]]:
-    """The floor (s) and its parts' medians (ms), for the details."""
-    trips = await kafka_round_trips(bootstrap, topic, count)
-    commits = await raw_commits(dsn, count)
-    return floor(trips, commits), {"kafka_round_trip_ms": median(trips) * 1000,
-                                   "commit_ms": median(commits) * 1000}

@@ -2,7 +2,7 @@
 the `eventsourcing` library's own Application doing the same commands one per transaction
 (`bench.peer_app`, served over Kafka by `bench.peer_service`), same database, same run;
 and a lone command's latency against the floor of two raw Kafka round trips and one raw
-commit (`bench.latency_floor`).
+commit (`bench.latency_floor`), the two alternating in chunks once P1's load is worked off.
 
 `concurrency` clients each run owner journeys back to back — RegisterUser, then
 RegisterCharger by that user, then InviteUser on that charger — waiting for each result
@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bench import cpu, latency_floor
+from bench import cpu, latency_floor, p5_email
 from bench.core import Bench
 from bench.helper_process import helper
 from bench.kafka import (
@@ -35,6 +35,8 @@ from bench.stats import Row, Target, median, percentile
 from charger_access_client.topics import Topics
 
 PEER_PREFIX = "bench-peer."
+LONE_CHUNK = 30
+"""Lone commands (ten journeys) between two chunks of the floor's samples, as many."""
 
 
 class _Tally:
@@ -195,8 +197,13 @@ async def run(b: Bench) -> list[dict[str, int]]:
 
 
 async def _lone_and_floor(b: Bench) -> tuple[list[float], list[float], list[dict[str, float]]]:
-    """Per repetition: the lone commands' p50 (ms) and the floor (ms), measured back to
-    back so both see the same machine."""
+    """Per repetition: the lone commands' p50 (ms) and the floor (ms).
+
+    Both on the same machine: first P1's load is worked off (every invitation of it
+    e-mailed), or the lone commands would share the cores with its backlog while the
+    floor, measured after them, found them quieter; then the lone commands and the
+    floor's samples alternate in chunks of `LONE_CHUNK`."""
+    drained = await p5_email.drain(b)
     lone: list[float] = []
     floors: list[float] = []
     parts: list[dict[str, float]] = []
@@ -206,16 +213,25 @@ async def _lone_and_floor(b: Bench) -> tuple[list[float], list[float], list[dict
     client = Commands(b.system.kafka, b.system.topics, linger_ms=LONE_LINGER_MS)
     await client.start()
     try:
-        for rep in range(b.plan.reps):
-            latencies = await lone_latencies(b, b.plan.p1_lone_commands, client)
-            lone.append(median(latencies) * 1000)
-            value, part = await latency_floor.measure(
-                b.system.kafka, topic, b.system.database_url, b.plan.p1_lone_commands)
-            floors.append(value * 1000)
-            parts.append({**part, "lone_p99_ms": percentile(latencies, 99) * 1000})
-            b.say(f"P1 lone rep {rep + 1}: p50 {lone[-1]:.2f} ms, floor {floors[-1]:.2f} ms "
-                  f"(round trip {part['kafka_round_trip_ms']:.2f} ms, commit "
-                  f"{part['commit_ms']:.2f} ms)")
+        async with latency_floor.Floor(b.system.kafka, topic, b.system.database_url) as raw:
+            for rep in range(b.plan.reps):
+                latencies: list[float] = []
+                trips: list[float] = []
+                commits: list[float] = []
+                while len(latencies) < b.plan.p1_lone_commands:
+                    latencies += await lone_latencies(b, LONE_CHUNK, client)
+                    more_trips, more_commits = await raw.sample(LONE_CHUNK)
+                    trips += more_trips
+                    commits += more_commits
+                lone.append(median(latencies) * 1000)
+                floors.append(latency_floor.floor(trips, commits) * 1000)
+                parts.append({"kafka_round_trip_ms": median(trips) * 1000,
+                              "commit_ms": median(commits) * 1000,
+                              "lone_p99_ms": percentile(latencies, 99) * 1000,
+                              "backlog_waited_s": drained["waited_s"]})
+                b.say(f"P1 lone rep {rep + 1}: p50 {lone[-1]:.2f} ms, floor {floors[-1]:.2f} ms "
+                      f"(round trip {parts[-1]['kafka_round_trip_ms']:.2f} ms, commit "
+                      f"{parts[-1]['commit_ms']:.2f} ms)")
     finally:
         await client.stop()
     return lone, floors, parts
