@@ -133,9 +133,12 @@ async def finish(
             for table, statements in queue:
                 await _finish_table(own, schema, table, statements)
 
-    async with asyncio.TaskGroup() as group:  # one failing cancels the other
-        for _ in range(FINISHING_CONNECTIONS):
-            group.create_task(worker())
+    try:
+        async with asyncio.TaskGroup() as group:  # one failing cancels the other
+            for _ in range(FINISHING_CONNECTIONS):
+                group.create_task(worker())
+    except ExceptionGroup as failed:  # what a caller of a one-connection finish would see
+        raise failed.exceptions[0] from None
 
 
 async def _finish_table(conn: Connection, schema: str, table: str,

@@ -13,6 +13,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
 from services.access.projection import rebuild as rebuild_module
 from services.access.projection.rebuild import FINISHING_CONNECTIONS, finish
 
@@ -85,3 +87,26 @@ def test_without_a_pool_everything_runs_on_the_replay_connection() -> None:
     assert {name for name, _ in said} == {"replay"}
     assert sorted(vacuumed(said)) == sorted(TABLES)
     assert all(statement in [sql for _, sql in said] for _, statement in REMAKE)
+
+
+def test_a_statement_failing_on_one_connection_fails_the_finish_with_its_own_error() -> None:
+    """As it would on one connection (a duplicate found when a primary key is made, say):
+    the error itself, not a group of one, and the other connection stops too."""
+
+    class Refusing(FakeConnection):
+        async def execute(self, sql: str, *args: Any) -> None:
+            if "log_positions_time" in sql:
+                raise LookupError("refused")
+            await super().execute(sql, *args)
+
+    class RefusingPool(FakePool):
+        @contextlib.asynccontextmanager
+        async def acquire(self) -> AsyncIterator[FakeConnection]:
+            self.acquired += 1
+            yield Refusing(f"pooled-{self.acquired}", self._said)
+
+    said: list[tuple[str, str]] = []
+    replay = FakeConnection("replay", said)
+    with pytest.raises(LookupError, match="refused"):
+        asyncio.run(finish(replay, SCHEMA, REMAKE, RefusingPool(said)))  # type: ignore[arg-type]
+    assert len(vacuumed(said)) < len(TABLES)
