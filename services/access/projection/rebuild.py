@@ -102,8 +102,8 @@ async def build(
 
 FINISHING_CONNECTIONS = 2
 """Tables finished at once: the replay's process is idle by then, so the second core,
-which only PostgreSQL can use, is free (a fifth of a small log's rebuild was these
-statements one after another)."""
+which only PostgreSQL can use, is free (~15 % of `make bench`'s rebuild was these
+statements one after another: 0.31 s of 2.18; 0.19 s on two)."""
 
 
 async def finish(
