@@ -108,10 +108,11 @@ def _walk(data: Any, ids: set[str], emails: set[str]) -> None:
 
 
 _UUID_TEXT: dict[int, str] = {}
-_UUID_TEXT_MAX = 100_000
+_UUID_TEXT_MAX = 10_000
 """Ids as text, by their number: a batch names the same chargers, groups and actors
 many times, and `str(UUID)` formats in Python each time (8 % of the projection's Python
-in a rebuild went to it for these rows). Bounded: cleared when full."""
+in a rebuild went to it for these rows). Bounded to a few batches' ids (~2 MB: the
+projection's process keeps it for good), cleared when full."""
 
 
 def _text(value: Any) -> str:
