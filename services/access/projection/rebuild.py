@@ -65,8 +65,8 @@ async def rebuild(
     staging, retired = _staging_and_retired(schema)
     async with pool.acquire() as conn:
         with bulk_gc():
-            position = await build(conn, read_log, staging, batch_size=batch_size,
-                                   progress=progress, finish_on=pool)
+            position = await build(conn, pool, read_log, staging, batch_size=batch_size,
+                                   progress=progress)
         await create_schema(conn, schema)
         position = await _swap(conn, read_log, schema, batch_size, position)
         await conn.execute(render("DROP SCHEMA IF EXISTS {s} CASCADE", retired))
@@ -76,16 +76,17 @@ async def rebuild(
 
 async def build(
     conn: Connection,
+    pool: asyncpg.Pool,
     read_log: LogReader[Foldable],
     target: str,
     *,
     batch_size: int = 2000,
     progress: Progress | None = None,
     upto: int | None = None,
-    finish_on: asyncpg.Pool | None = None,
 ) -> int:
-    """Replay the log (up to position `upto`, if given) into fresh tables in schema `target`,
-    then make the indexes set aside and vacuum every table (`finish`).
+    """Replay the log (up to position `upto`, if given) into fresh tables in schema `target`
+    on `conn`, then make the indexes set aside and vacuum every table on connections of
+    `pool` (`finish`).
 
     Whatever `target` held is dropped first. Nothing is swapped: `rebuild` does that, and
     a check compares `target` with the live schema instead. Returns the position reached.
@@ -96,7 +97,7 @@ async def build(
     # The access rows are kept as the batches go (access_history records each change
     # where it happened), as the live projection keeps them: no whole-table pass at the end.
     position = await _replay(conn, read_log, target, batch_size, progress, upto)
-    await finish(conn, target, remake, finish_on)
+    await finish(pool, target, remake)
     return position
 
 
@@ -106,26 +107,21 @@ which only PostgreSQL can use, is free (~15 % of `make bench`'s rebuild was thes
 statements one after another: 0.31 s of 2.18; 0.19 s on two)."""
 
 
-async def finish(
-    conn: Connection, schema: str, remake: Sequence[tuple[str, str]],
-    pool: asyncpg.Pool | None = None,
-) -> None:
+async def finish(pool: asyncpg.Pool, schema: str, remake: Sequence[tuple[str, str]]) -> None:
     """Make the indexes set aside (`(table, statement)` pairs), then vacuum each table
     (after a bulk load: until then no row is marked visible to all, so every read checks
     each row's transaction status and counts cannot be answered from an index alone;
     autovacuum would get to it in time, and is off on some servers, this project's CI
     machine among them; at 1 M events a charger's page took 0.42 ms before (p99 2.2) and
-    0.15 after (p99 0.28), access at a moment 0.87 ms and 0.16). A table at a time per
-    connection: `FINISHING_CONNECTIONS` of `pool`'s, or `conn` alone without one."""
-    tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+    0.15 after (p99 0.28), access at a moment 0.87 ms and 0.16). A table at a time on each
+    of `FINISHING_CONNECTIONS` connections of `pool` (fewer if the pool has no more free)."""
+    async with pool.acquire() as conn:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1",
+                                  schema)
     work = [(str(row["tablename"]), [statement for table, statement in remake
                                       if table == row["tablename"]])
             for row in tables]
     work.sort(key=lambda table: -len(table[1]))  # the longest first: they end together
-    if pool is None:
-        for table, statements in work:
-            await _finish_table(conn, schema, table, statements)
-        return
     queue = iter(work)
 
     async def worker() -> None:

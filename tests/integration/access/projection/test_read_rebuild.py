@@ -88,7 +88,7 @@ DEFAULT_FIRST = rebuild_module.ANALYZE_FIRST
 
 @pytest.mark.parametrize("first", [DEFAULT_FIRST, 10**9])
 async def test_the_replay_gives_the_planner_statistics_of_the_tables_it_fills(
-        db, schema, monkeypatch, first):
+        db, pool, schema, monkeypatch, first):
     """Unanalyzed tables are planned as empty ones (reltuples -1): with the default
     threshold every table the replay filled has statistics, with one never reached
     (the control) some table has none. The replay alone: the vacuum after it analyzes
@@ -103,7 +103,7 @@ async def test_the_replay_gives_the_planner_statistics_of_the_tables_it_fills(
     assert len(events) > DEFAULT_FIRST
     target = schema + "_staged"
     try:
-        await rebuild_module.build(db, reader(events), target, batch_size=500)
+        await rebuild_module.build(db, pool, reader(events), target, batch_size=500)
         unanalyzed = await db.fetch(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = $1 AND c.relkind = 'r' AND c.reltuples < 0", target)

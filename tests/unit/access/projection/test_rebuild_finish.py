@@ -60,15 +60,15 @@ def vacuumed(said: list[tuple[str, str]]) -> list[str]:
     return [sql.rsplit(".", 1)[1].strip('"') for _, sql in said if sql.startswith("VACUUM")]
 
 
-def test_with_a_pool_the_tables_are_shared_among_its_connections_each_remade_then_vacuumed(
-) -> None:
+def test_the_tables_are_shared_among_two_connections_each_remade_then_vacuumed() -> None:
     said: list[tuple[str, str]] = []
     pool = FakePool(said)
-    asyncio.run(finish(FakeConnection("replay", said), SCHEMA, REMAKE, pool))  # type: ignore[arg-type]
+    asyncio.run(finish(pool, SCHEMA, REMAKE))  # type: ignore[arg-type]
 
     assert sorted(vacuumed(said)) == sorted(TABLES)  # each table once
-    assert pool.acquired == FINISHING_CONNECTIONS
-    assert {name for name, _ in said} == {f"pooled-{n + 1}" for n in range(FINISHING_CONNECTIONS)}
+    assert pool.acquired == 1 + FINISHING_CONNECTIONS  # one to list the tables
+    workers = {f"pooled-{n + 2}" for n in range(FINISHING_CONNECTIONS)}  # after the listing
+    assert {name for name, _ in said} == workers
     for table, statement in REMAKE:  # made on the connection that then vacuums its table
         made = said.index(next(s for s in said if s[1] == statement))
         vacuum = next(i for i, (_, sql) in enumerate(said)
@@ -78,15 +78,6 @@ def test_with_a_pool_the_tables_are_shared_among_its_connections_each_remade_the
     memory = [sql for _, sql in said if "maintenance_work_mem" in sql]
     assert memory
     assert all(rebuild_module.INDEX_MEMORY in sql for sql in memory)
-
-
-def test_without_a_pool_everything_runs_on_the_replay_connection() -> None:
-    said: list[tuple[str, str]] = []
-    asyncio.run(finish(FakeConnection("replay", said), SCHEMA, REMAKE))  # type: ignore[arg-type]
-
-    assert {name for name, _ in said} == {"replay"}
-    assert sorted(vacuumed(said)) == sorted(TABLES)
-    assert all(statement in [sql for _, sql in said] for _, statement in REMAKE)
 
 
 def test_a_statement_failing_on_one_connection_fails_the_finish_with_its_own_error() -> None:
@@ -106,7 +97,6 @@ def test_a_statement_failing_on_one_connection_fails_the_finish_with_its_own_err
             yield Refusing(f"pooled-{self.acquired}", self._said)
 
     said: list[tuple[str, str]] = []
-    replay = FakeConnection("replay", said)
     with pytest.raises(LookupError, match="refused"):
-        asyncio.run(finish(replay, SCHEMA, REMAKE, RefusingPool(said)))  # type: ignore[arg-type]
+        asyncio.run(finish(RefusingPool(said), SCHEMA, REMAKE))  # type: ignore[arg-type]
     assert len(vacuumed(said)) < len(TABLES)
