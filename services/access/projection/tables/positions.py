@@ -142,12 +142,12 @@ def _name_rows(events: Iterable[Foldable]) -> list[tuple[str, int]]:
 
 
 async def _email_rows(
-    conn: Connection, events: Sequence[Foldable], addresses: Sequence[set[str]]
+    conn: Connection, named: Sequence[tuple[int, set[str]]]
 ) -> list[tuple[str, int]]:
-    """(digest, position) of each address an event names, read as the log reads it now
-    (sealed ones opened: the live projection's reader and a rebuild's differ in which
-    they open), so the rows are the same however the events were read."""
-    named = [(e.position, values) for e, values in zip(events, addresses, strict=True)]
+    """(digest, position) of each address an event names (`named`: position, addresses),
+    read as the log reads it now (sealed ones opened: the live projection's reader and a
+    rebuild's differ in which they open), so the rows are the same however the events
+    were read."""
     keys = await BatchKeys.fetch(conn, {subject for _, values in named for value in values
                                         if (subject := sealed_subject_hex(value)) is not None})
     rows: set[tuple[str, int]] = set()
@@ -164,12 +164,12 @@ async def write_positions(conn: Connection, s: str, events: Sequence[Foldable]) 
     if not events:
         return
     ids: list[set[str]] = []
-    addresses: list[set[str]] = []
+    addresses: list[tuple[int, set[str]]] = []
     for e in events:
         ids.append(set())
-        addresses.append(set())
-        _walk(e.data, ids[-1], addresses[-1])
-    emails = await _email_rows(conn, events, addresses)
+        addresses.append((e.position, set()))
+        _walk(e.data, ids[-1], addresses[-1][1])
+    emails = await _email_rows(conn, addresses)
     await conn.execute(
         render(_INSERT, s),
         *columns([(e.position, e.head.time, e.head.type) for e in events], 3),
