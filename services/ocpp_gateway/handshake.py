@@ -1,6 +1,8 @@
 """What a request to the gateway's port gets before any WebSocket exists: `/healthz` and
 `/metrics` answered as plain HTTP, and `/ocpp/{serial_number}` let through only for a
-registered charger offering a subprotocol we speak. A refused charger costs one lookup."""
+registered charger offering a subprotocol we speak and, under security profile 1 or 2,
+giving its password (`credentials`). A refused charger costs one lookup at most: the
+password is checked first, so an unauthenticated caller never reaches the read model."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from services.common.prometheus import CONTENT_TYPE
+from services.ocpp_gateway.credentials import ChargerPasswords, Login
 
 PREFIX = "/ocpp/"
 MAX_SERIAL = 200
@@ -24,12 +27,19 @@ class Answer:
     content_type: str = "text/plain; charset=utf-8"
     reason: str = ""
     """Why a charger was refused (the metrics' label); empty for health and metrics."""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+UNAUTHORIZED = Answer(401, "unauthorized\n", reason="unauthorized",
+                      headers=(("WWW-Authenticate", 'Basic realm="OCPP", charset="UTF-8"'),))
 
 
 @dataclass(frozen=True)
 class Admitted:
     charger_id: UUID
     serial_number: str
+    login: Login | None = None
+    """How its password fared (None: no security profile asks for one)."""
 
 
 async def admit(
@@ -38,12 +48,12 @@ async def admit(
     spoken: Iterable[str],
     charger_id: Callable[[str], Awaitable[UUID | None]],
     metrics: Callable[[], str],
+    passwords: ChargerPasswords | None = None,
+    authorization: str | None = None,
 ) -> Answer | Admitted:
     route = urlsplit(path).path
-    if route == "/healthz":
-        return Answer(200, '{"status":"ok"}\n', "application/json")
-    if route == "/metrics":
-        return Answer(200, metrics(), CONTENT_TYPE)
+    if (plain := _plain_http(route, metrics)) is not None:
+        return plain
     serial = _serial(route)
     if serial is None:
         return Answer(404, "not found\n", reason="path")
@@ -51,10 +61,21 @@ async def admit(
         return Answer(
             400, f"subprotocol required: one of {', '.join(spoken)}\n", reason="subprotocol"
         )
+    login = None if passwords is None else passwords.login(serial, authorization)
+    if login in (Login.MISSING, Login.WRONG):
+        return UNAUTHORIZED
     found = await charger_id(serial)
     if found is None:
         return Answer(404, "unknown charger\n", reason="unknown_charger")
-    return Admitted(found, serial)
+    return Admitted(found, serial, login)
+
+
+def _plain_http(route: str, metrics: Callable[[], str]) -> Answer | None:
+    if route == "/healthz":
+        return Answer(200, '{"status":"ok"}\n', "application/json")
+    if route == "/metrics":
+        return Answer(200, metrics(), CONTENT_TYPE)
+    return None
 
 
 def _serial(route: str) -> str | None:

@@ -21,6 +21,9 @@ class GatewayMetrics:
         self.authorize: Counter[tuple[str, str]] = Counter()
         """Authorize answers by (OCPP version, status)."""
         self.handshakes_refused: Counter[str] = Counter()
+        self.logins: Counter[str] = Counter()
+        """Chargers let in on their password, by `credentials.Login` (`accepted`, or
+        `accepted_previous`: a password from a secret `OCPP_AUTH_SECRET` replaced)."""
         self.bad_frames = 0
         self.changes_heard = 0
 
@@ -59,6 +62,13 @@ class GatewayMetrics:
             "counter",
             "WebSocket handshakes refused, by reason.",
             [({"reason": r}, n) for r, n in sorted(self.handshakes_refused.items())],
+        )
+        out.family(
+            "ocpp_gateway_logins_total",
+            "counter",
+            "Handshakes let in on a charger's password (security profile 1 or 2), by "
+            "result; accepted_previous: the password of a secret OCPP_AUTH_SECRET replaced.",
+            [({"result": r}, n) for r, n in sorted(self.logins.items())],
         )
         out.metric(
             "ocpp_gateway_bad_frames_total",

@@ -1,11 +1,13 @@
 """The WebSocket server (`websockets`): the handshake decides (`handshake.admit`), an
 admitted charger gets a `Session` in its OCPP version and is held in the registry while
-its connection lasts. Frames over `max_frame_bytes` close only that connection."""
+its connection lasts. Frames over `max_frame_bytes` close only that connection. Under
+security profile 2 the same port speaks TLS only (`tls.server_context`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import weakref
 from collections.abc import Awaitable, Callable
 from uuid import UUID
@@ -15,6 +17,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from services.ocpp_gateway.credentials import ChargerPasswords
 from services.ocpp_gateway.handshake import Admitted, Answer, admit
 from services.ocpp_gateway.metrics import GatewayMetrics
 from services.ocpp_gateway.registry import Connected
@@ -31,8 +34,12 @@ class OcppServer:
         connected: Connected,
         charger_id: Callable[[str], Awaitable[UUID | None]],
         max_frame_bytes: int,
+        passwords: ChargerPasswords | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._backing = backing
+        self._passwords = passwords
+        self._tls = tls
         self._connected = connected
         self._charger_id = charger_id
         self._max_frame_bytes = max_frame_bytes
@@ -63,8 +70,11 @@ class OcppServer:
             compression=None,
             ping_interval=60,
             ping_timeout=60,
+            ssl=self._tls,
         )
-        log.info("OCPP gateway on ws://%s:%d/ocpp/{serial_number}", host, self.port)
+        log.info("OCPP gateway on %s://%s:%d/ocpp/{serial_number} (%s)",
+                 "ws" if self._tls is None else "wss", host, self.port,
+                 "chargers give a password" if self._passwords else "no charger password")
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -82,11 +92,15 @@ class OcppServer:
                 SUBPROTOCOLS,
                 self._charger_id,
                 self.metrics.render,
+                self._passwords,
+                request.headers.get("Authorization"),
             )
         except Exception as error:  # the read model is out of reach: try again later
             log.warning("handshake of %s failed: %s", request.path, type(error).__name__)
             outcome = Answer(503, "unavailable\n", reason="unavailable")
         if isinstance(outcome, Admitted):
+            if outcome.login is not None:
+                self.metrics.logins[outcome.login.value] += 1
             self._admitted[connection] = outcome
             return None
         if outcome.reason:
@@ -128,5 +142,7 @@ def _response(connection: ServerConnection, answer: Answer) -> Response:
     headers = Headers(response.headers)
     del headers["Content-Type"]
     headers["Content-Type"] = answer.content_type
+    for name, value in answer.headers:
+        headers[name] = value
     response.headers = headers
     return response

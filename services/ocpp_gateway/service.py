@@ -9,6 +9,7 @@ import logging
 import asyncpg
 
 from services.access.projection.sql import DEFAULT_SCHEMA
+from services.common.config import DEV_ENV
 from services.common.kafka import ensure_settings_topics
 from services.ocpp_gateway.authorize import Authorizer
 from services.ocpp_gateway.chargers import ChargerDirectory
@@ -19,6 +20,7 @@ from services.ocpp_gateway.metrics import GatewayMetrics
 from services.ocpp_gateway.registry import Connected
 from services.ocpp_gateway.server import OcppServer
 from services.ocpp_gateway.session import Backing
+from services.ocpp_gateway.tls import server_context
 from services.ocpp_gateway.versions import DIALECTS
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,12 @@ class OcppGateway:
 
     async def start(self) -> None:
         common, settings = self.settings.common, self.settings
+        tls = (server_context(settings.tls_cert_file, settings.tls_key_file)
+               if settings.security_profile == 2 else None)
+        if settings.security_profile == 0 and common.app_env != DEV_ENV:
+            log.warning("OCPP_SECURITY_PROFILE=0: any caller who knows a serial number is let "
+                        "in as that charger and is sent its local list (its users' tokens); "
+                        "set 1 or 2 (README, docs/security.md)")
         await ensure_settings_topics(common, [common.topics.local_lists])
         self._pool = await asyncpg.create_pool(common.database_url, min_size=1, max_size=10)
         self._follower = ListChangeFollower(
@@ -59,7 +67,8 @@ class OcppGateway:
         )
         directory = ChargerDirectory(self._pool, self._schema)
         self.server = OcppServer(
-            backing, self.connected, directory.charger_id, settings.max_frame_bytes
+            backing, self.connected, directory.charger_id, settings.max_frame_bytes,
+            settings.passwords(), tls,
         )
         await self.server.start(settings.host, settings.port)
         log.info("following %s (every partition)", common.topics.local_lists)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import uuid
 
+from harness.ocpp_charger import basic_auth
+from services.ocpp_gateway.credentials import ChargerPasswords, Login, password
 from services.ocpp_gateway.handshake import Admitted, Answer, admit
 
 CHARGER = uuid.uuid4()
@@ -37,3 +39,39 @@ async def test_health_and_metrics_are_plain_http() -> None:
     metrics = await outcome("/metrics?x=1", [])
     assert isinstance(metrics, Answer)
     assert (metrics.body, metrics.content_type.split(";")[0]) == ("metrics\n", "text/plain")
+
+
+SECRET = b"k" * 32
+
+
+async def guarded(path: str, authorization: str | None, asked: list[str]) -> Answer | Admitted:
+    async def lookup(serial: str) -> uuid.UUID | None:
+        asked.append(serial)
+        return await known(serial)
+
+    return await admit(path, ["ocpp1.6"], SPOKEN, lookup, lambda: "", ChargerPasswords(SECRET),
+                       authorization)
+
+
+async def test_under_a_security_profile_a_charger_without_its_password_is_refused_unlooked_up(
+) -> None:
+    asked: list[str] = []
+    for header in (None, basic_auth("SN 1", "guess")[1],
+                   basic_auth("OTHER", password(SECRET, "OTHER"))[1]):
+        refused = await guarded("/ocpp/SN%201", header, asked)
+        assert isinstance(refused, Answer)
+        assert (refused.status, refused.reason) == (401, "unauthorized")
+        assert dict(refused.headers)["WWW-Authenticate"].startswith("Basic ")
+    assert asked == []
+
+
+async def test_under_a_security_profile_its_password_lets_a_known_charger_in() -> None:
+    asked: list[str] = []
+    header = basic_auth("SN 1", password(SECRET, "SN 1"))[1]
+    assert await guarded("/ocpp/SN%201", header, asked) == Admitted(CHARGER, "SN 1",
+                                                                    Login.ACCEPTED)
+    unknown = await guarded("/ocpp/OTHER", basic_auth("OTHER", password(SECRET, "OTHER"))[1],
+                            asked)
+    assert isinstance(unknown, Answer)
+    assert unknown.status == 404
+    assert asked == ["SN 1", "OTHER"]
