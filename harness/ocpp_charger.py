@@ -6,7 +6,9 @@ tests, `make faults` and `make bench` connect these to the real gateway."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -250,6 +252,12 @@ class Charger201(Recording, ChargePoint201):  # type: ignore[misc]
 Charger = Charger16 | Charger201
 
 
+def basic_auth(user: str, password: str) -> tuple[str, str]:
+    """The `Authorization` header of HTTP Basic authentication."""
+    return ("Authorization",
+            "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))
+
+
 @asynccontextmanager
 async def connected(
     url: str,
@@ -257,11 +265,18 @@ async def connected(
     version: str,
     *,
     kept: Kept | None = None,
+    password: str | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Charger]:
     """A charger connected at `url` + `serial`, serving until the block ends; `kept`: what
-    it keeps (pass a charger's `kept` to connect the same charger again)."""
+    it keeps (pass a charger's `kept` to connect the same charger again); `password`: sent
+    as OCPP's security profiles 1 and 2 send it (HTTP Basic, the serial as the user);
+    `tls`: the context of a `wss://` url."""
     socket = await websockets.connect(
-        url + serial, subprotocols=[Subprotocol(SUBPROTOCOL[version])]
+        url + serial,
+        subprotocols=[Subprotocol(SUBPROTOCOL[version])],
+        additional_headers=[] if password is None else [basic_auth(serial, password)],
+        ssl=tls,
     )
     kind = Charger16 if version == "1.6" else Charger201
     charger = kind(serial, socket, response_timeout=10)

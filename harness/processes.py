@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -26,9 +27,11 @@ def _request(url: str, token: str | None) -> urllib.request.Request:
     return request
 
 
-def http_ok(url: str, token: str | None = None, timeout: float = 1.0) -> bool:
+def http_ok(url: str, token: str | None = None, timeout: float = 1.0,
+            tls: ssl.SSLContext | None = None) -> bool:
     try:
-        with urllib.request.urlopen(_request(url, token), timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(_request(url, token), timeout=timeout,  # noqa: S310
+                                    context=tls) as response:
             return bool(response.status == 200)
     except OSError:
         return False
@@ -89,6 +92,8 @@ class ServiceProcess:
     env: dict[str, str]
     log: Path
     ready_url: str
+    ready_tls: ssl.SSLContext | None = None
+    """The client context of an `https://` ready URL (one verifying the service's CA)."""
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     exit_codes: list[int] = field(default_factory=list)
@@ -112,7 +117,7 @@ class ServiceProcess:
     def wait_ready(self, timeout: float = 90.0) -> float:
         """Block until the ready URL answers 200; returns the seconds it took."""
         started = time.monotonic()
-        while not http_ok(self.ready_url):
+        while not http_ok(self.ready_url, tls=self.ready_tls):
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {self.tail()}")
             if time.monotonic() - started > timeout:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import subprocess
 import time
 import uuid
@@ -197,14 +198,17 @@ class System(Generic[SinkT]):
                                        f"{self.gateway_http}/healthz")
             self.ocpp.start(self.ready_timeout)
 
-    def add_gateway(self) -> ServiceProcess:
-        """Another OCPP gateway instance (its own port), started and
-        ready; its chargers connect to `ws://127.0.0.1:{port}/ocpp/`."""
+    def add_gateway(self, tls: ssl.SSLContext | None = None, **env: str) -> ServiceProcess:
+        """Another OCPP gateway instance (its own port; `env` adds variables, e.g. its
+        security profile), started and ready; its chargers connect to
+        `ws://127.0.0.1:{port}/ocpp/`, or `wss://` with `tls`, the client context that
+        verifies its certificate."""
         n = len(self.more_gateways) + 2
         port = free_port()
-        env = {**self.env, "OCPP_PORT": str(port)}
+        env = {**self.env, "OCPP_PORT": str(port), **env}
         gateway = ServiceProcess("ocpp-gateway", env, self.log_dir / f"gateway-{n}.log",
-                                 f"http://127.0.0.1:{port}/healthz")
+                                 f"{'http' if tls is None else 'https'}://127.0.0.1:{port}/healthz",
+                                 ready_tls=tls)
         self.more_gateways.append(gateway)
         gateway.start(self.ready_timeout)
         return gateway

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import ssl
 import uuid
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -27,12 +28,14 @@ pytestmark = pytest.mark.e2e
 
 
 def checked(
-    url: str, serial: str, version: str, *, per_message: int | None = None, kept: Kept | None = None
+    url: str, serial: str, version: str, *, per_message: int | None = None, kept: Kept | None = None,
+    password: str | None = None, tls: ssl.SSLContext | None = None,
 ) -> AbstractAsyncContextManager[Charger]:
     """A simulated charger that checks every frame from the gateway against the OCPP
-    schemas; `kept`: the same charger again."""
+    schemas; `kept`: the same charger again; `password`, `tls`: as `connected` takes them."""
     return connected(
-        url, serial, version, kept=kept or Kept(check=validate, per_message=per_message)
+        url, serial, version, kept=kept or Kept(check=validate, per_message=per_message),
+        password=password, tls=tls,
     )
 
 
