@@ -10,7 +10,9 @@ synchronous). It has a store of its own: the store's key ring keeps per-batch st
 must not be shared with the command consumer's thread.
 
 At start it folds the whole log before appending anything, so after downtime every
-missed boundary is due at once and appended in order with its nominal time.
+missed boundary is due at once and appended in order with its nominal time; or, with
+`snapshots`, resumes from the timetable saved last (`snapshots`: the same fold, kept) and
+folds only the log that came after it.
 
 With a `horizon`, the timetable holds only the shares due within it (memory stays that of
 the next hours' shares, not of every share a fleet was ever granted). Once half of it has
@@ -33,6 +35,7 @@ from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
 from services.access.schedule.appending import append_all_due
 from services.access.schedule.shares import ShareKey, Timetable
+from services.access.schedule.snapshots import SAVE_SECONDS, TimetableSnapshots
 from services.common import fault_points
 from services.common.background import BackgroundLoop
 
@@ -59,8 +62,19 @@ class BoundaryScheduler:
         max_nap: float = 0.25,
         max_backoff: float = 5.0,
         stall_after: float = 30.0,
+        snapshots: TimetableSnapshots | None = None,
+        save_seconds: float = SAVE_SECONDS,
     ) -> None:
+        """`snapshots`: where the timetable is saved and a start resumes from (with a
+        `horizon` only: without one it holds every time-bound share, too many to save)."""
         self.wake = asyncio.Event()
+        self._snapshots = snapshots if horizon is not None else None
+        self._save_seconds = save_seconds
+        self._saved: tuple[int, datetime | None] | None = None
+        """(position, until) of the timetable saved last."""
+        self._saved_at = 0.0
+        self.resumed_at: int | None = None
+        """The position a start resumed from (None: it folded the log from the start)."""
         self._horizon = horizon
         self.timetable = Timetable(notice, self._horizon_from(clock()))
         self._next: Timetable | None = None
@@ -110,8 +124,7 @@ class BoundaryScheduler:
 
     async def run(self) -> None:
         """Loop until cancelled; a failing database is logged and retried with backoff."""
-        if self.timetable.position == 0:  # nothing folded yet: the horizon starts now
-            self.timetable = Timetable(self.timetable.notice, self._horizon_from(self._clock()))
+        await self.begin()
         backoff = 0.1
         while True:
             self.wake.clear()
@@ -126,6 +139,13 @@ class BoundaryScheduler:
                 continue
             backoff = 0.1
             await nap(self.wake, self._nap())
+
+    async def begin(self) -> None:
+        """Resume from the saved timetable, or start an empty one whose horizon starts now
+        (the first turn then folds the whole log)."""
+        if self.timetable.position == 0:  # nothing folded yet
+            self.timetable = await self._resumed() or Timetable(
+                self.timetable.notice, self._horizon_from(self._clock()))
 
     async def tick(self) -> int:
         """One turn: append for every share due now, fold the log, append for what it made
@@ -142,7 +162,39 @@ class BoundaryScheduler:
         late = await self._append_due()
         self._unfolded = late > 0
         self._last_success = time.monotonic()
+        await self._save()
         return appended + late
+
+    async def _resumed(self) -> Timetable | None:
+        if self._snapshots is None or self._horizon is None:
+            return None
+        try:
+            resumed = await self._snapshots.load(self.timetable.notice, self._horizon,
+                                                 self._clock())
+        except Exception:
+            log.exception("the saved timetable could not be read; folding the log")
+            return None
+        if resumed is not None:
+            self.resumed_at = resumed.position
+            self._saved = (resumed.position, resumed.until)
+            self._saved_at = time.monotonic()
+            log.info("resuming the timetable saved at position %d (%d shares due by %s)",
+                     resumed.position, len(resumed.shares), resumed.until)
+        return resumed
+
+    async def _save(self) -> None:
+        """Save the timetable when it moved: at once after a refill (a new horizon), else
+        at most every `save_seconds`."""
+        if self._snapshots is None or self._horizon is None:
+            return
+        state = (self.timetable.position, self.timetable.until)
+        if state == self._saved:
+            return
+        refilled = self._saved is not None and self._saved[1] != state[1]
+        if not refilled and time.monotonic() - self._saved_at < self._save_seconds:
+            return
+        await self._snapshots.save(self.timetable, self._horizon)
+        self._saved, self._saved_at = state, time.monotonic()
 
     async def _append_due(self) -> int:
         now = self._clock()

@@ -155,6 +155,13 @@ class Timetable:
             share.since = event.at
         self._put(key, share)
 
+    def restore(self, position: int, shares: Iterable[tuple[ShareKey, Share]]) -> None:
+        """Hold `shares` as a fold up to `position` left them (`snapshots`, at a start)."""
+        for key, share in shares:
+            share.window = self._windows.setdefault(share.window, share.window)
+            self._put(key, share)
+        self.position = position
+
     # -- what is due ---------------------------------------------------------------------
 
     def next_due(self) -> datetime | None:

@@ -1,7 +1,8 @@
 """The boundary scheduler against the real PostgreSQL store: two instances racing append
 each boundary exactly once; one started late appends every missed boundary once, in
 order, with its nominal time; the ending notice once (its holder sealed like any
-personal data), none after the share changed."""
+personal data), none after the share changed; a start resumes from the timetable saved
+last, and folds the log when that cannot serve."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from services.access.executor import Executor
 from services.access.handlers.context import Rules
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
+from services.access.schedule.shares import Timetable
+from services.access.schedule.snapshots import TimetableSnapshots
 from services.access.store.application import AccessStore, open_store
 from tests.schedules import WEEKEND
 from tests.unit.access.scenario import SECRET, Scenario
@@ -220,3 +223,90 @@ async def test_a_share_read_cut_short_by_its_limit_resumes_after_its_last_event(
     assert first.reached == first[-1].position
     assert [e.position for e in (*first, *rest)] == [e.position for e in everything]
     assert rest.reached == everything.reached == await head_of(pool)
+
+
+HORIZON = timedelta(days=2)
+
+
+async def test_a_start_resumes_from_the_saved_timetable_and_reads_only_the_log_after_it(
+        s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
+    owner = s.user()
+    charger = s.charger(owner)
+    guests = [s.user() for _ in range(4)]
+    for n, guest in enumerate(guests):
+        s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[charger],
+             valid_from=s.now + timedelta(hours=n + 1), valid_until=s.now + timedelta(days=9))
+    snapshots = TimetableSnapshots(pool)
+    await snapshots.setup()
+    reads: list[int] = []
+    shares = pooled(pool, ShareLog())
+
+    async def read_log(after: int, limit: int) -> Any:
+        reads.append(after)
+        return await shares(after, limit)
+
+    def started(store: AccessStore) -> BoundaryScheduler:
+        return BoundaryScheduler(store, read_log, NOTICE, clock=lambda: s.now,
+                                 horizon=HORIZON, snapshots=snapshots)
+
+    first = started(stores[0])
+    await first.begin()
+    assert first.resumed_at is None  # nothing saved yet: the log from the start
+    await first.tick()
+    saved_at = first.timetable.position
+    assert len(first.timetable.shares) == len(guests)
+
+    late_guest = s.user()  # a share the saved timetable does not know
+    s.ok("UpdateUserAccess", owner, user_id=late_guest, charger_ids=[charger],
+         valid_from=s.now + timedelta(minutes=30), valid_until=s.now + timedelta(days=9))
+    again = started(stores[1])
+    reads.clear()
+    await again.begin()
+    assert again.resumed_at == saved_at
+    assert again.timetable.shares == first.timetable.shares
+    assert again.timetable.until == first.timetable.until
+    await again.tick()
+    assert reads[0] == saved_at  # folded on from the save, not from the start
+    assert set(again.timetable.shares) == {(charger, g) for g in [*guests, late_guest]}
+
+    s.now += timedelta(hours=1)  # the late share and the first guest's come into effect
+    await again.tick()
+    await again.tick()
+    came = [e.data["user_id"] for e in await marks(pool) if e.type == "ShareCameIntoEffect"]
+    assert sorted(came) == sorted([str(late_guest), str(guests[0])])
+
+
+async def test_a_start_folds_the_log_when_the_saved_timetable_cannot_serve(
+        s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
+    owner, guest = s.user(), s.user()
+    charger = s.charger(owner)
+    s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[charger],
+         valid_from=s.now + timedelta(hours=1), valid_until=s.now + timedelta(days=9))
+    snapshots = TimetableSnapshots(pool)
+    await snapshots.setup()
+    saver = BoundaryScheduler(stores[0], pooled(pool, ShareLog()), NOTICE, clock=lambda: s.now,
+                              horizon=HORIZON, snapshots=snapshots)
+    await saver.begin()
+    await saver.tick()
+    saved = saver.timetable
+    assert await snapshots.load(NOTICE, HORIZON, s.now) is not None
+    # Other settings, a horizon passed, a log that does not reach the saved position.
+    assert await snapshots.load(NOTICE * 2, HORIZON, s.now) is None
+    assert await snapshots.load(NOTICE, HORIZON / 2, s.now) is None
+    assert saved.until is not None
+    assert await snapshots.load(NOTICE, HORIZON, saved.until) is None
+    ahead = Timetable(NOTICE, saved.until + timedelta(hours=1))
+    ahead.restore(saved.position + 1_000, [])
+    await snapshots.save(ahead, HORIZON)
+    assert await snapshots.load(NOTICE, HORIZON, s.now) is None
+    # An older save does not replace a newer one.
+    await snapshots.save(saved, HORIZON)
+    async with pool.acquire() as conn:
+        kept = await conn.fetchval("SELECT position FROM schedule_timetables")
+    assert kept == saved.position + 1_000
+    fresh = BoundaryScheduler(stores[1], pooled(pool, ShareLog()), NOTICE, clock=lambda: s.now,
+                              horizon=HORIZON, snapshots=snapshots)
+    await fresh.begin()
+    assert fresh.resumed_at is None
+    await fresh.tick()
+    assert set(fresh.timetable.shares) == {(charger, guest)}

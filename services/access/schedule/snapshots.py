@@ -1,0 +1,116 @@
+"""The scheduler's timetable kept in PostgreSQL, so a start resumes from it instead of
+folding the whole log again.
+
+Folding a fleet's log took 121 s at 10 M events (docs/performance.md, "The scheduler's
+horizon"), and until it ended no boundary was appended: every restart held boundaries up
+for two minutes. A timetable is a pure fold of the log up to its position for one horizon
+end (`until`), so the same state saved at position P and folded on from P is the fold
+from the start (`tests/unit/access/schedule/test_snapshots.py`). It is saved every
+`SAVE_SECONDS` while the log moves and at every refill; a start uses it while its horizon
+still lies ahead (else the shares due since are not in it) for the same notice and
+horizon settings, and only if the log holds its position (a database restored from an
+older backup does not). One row for all instances: any instance's timetable is the same
+fold. The shares held are those due within the horizon (none to a few thousand), so the
+row stays small.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.access.domain.windows import Window
+from services.access.schedule.shares import Share, Timetable
+from services.access.store.application import EVENTS_TABLE
+
+log = logging.getLogger(__name__)
+
+SAVE_SECONDS = 60.0
+"""At most this much of the log's growth is folded again at a start."""
+NAME = "shares"
+
+SETUP_SQL = """
+CREATE TABLE IF NOT EXISTS schedule_timetables (
+    name text PRIMARY KEY,
+    position bigint NOT NULL,
+    until timestamptz NOT NULL,
+    notice_seconds double precision NOT NULL,
+    horizon_seconds double precision NOT NULL,
+    shares jsonb NOT NULL,
+    saved_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+_SAVE = """
+INSERT INTO schedule_timetables (name, position, until, notice_seconds, horizon_seconds, shares)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, until = EXCLUDED.until,
+    notice_seconds = EXCLUDED.notice_seconds, horizon_seconds = EXCLUDED.horizon_seconds,
+    shares = EXCLUDED.shares, saved_at = now()
+WHERE (schedule_timetables.until, schedule_timetables.position)
+      <= (EXCLUDED.until, EXCLUDED.position)
+"""
+_LOAD = f"""
+SELECT position, until, notice_seconds, horizon_seconds, shares::text AS shares,
+       (SELECT max(notification_id) FROM {EVENTS_TABLE}) AS head
+FROM schedule_timetables WHERE name = $1
+"""  # noqa: S608 - the store's own table name
+
+
+def encode(timetable: Timetable) -> list[list[Any]]:
+    return [[str(charger), str(user), share.window.to_data(), share.in_effect,
+             share.since.isoformat(), share.granted_at.isoformat(), share.noticed,
+             sorted(t.isoformat() for t in share.settled)]
+            for (charger, user), share in timetable.shares.items()]
+
+
+def decode(rows: list[list[Any]], notice: timedelta, until: datetime | None, position: int
+           ) -> Timetable:
+    timetable = Timetable(notice, until)
+    timetable.restore(position, (
+        ((UUID(charger), UUID(user)),
+         Share(Window.from_data(window), in_effect, datetime.fromisoformat(since),
+               datetime.fromisoformat(granted_at), noticed,
+               frozenset(datetime.fromisoformat(t) for t in settled)))
+        for charger, user, window, in_effect, since, granted_at, noticed, settled in rows))
+    return timetable
+
+
+class TimetableSnapshots:
+    def __init__(self, pool: asyncpg.Pool, name: str = NAME) -> None:
+        self._pool = pool
+        self._name = name
+
+    async def setup(self) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(SETUP_SQL)
+
+    async def load(self, notice: timedelta, horizon: timedelta, now: datetime
+                   ) -> Timetable | None:
+        """The saved timetable, if a start may resume from it; None: fold the log."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_LOAD, self._name)
+        if row is None:
+            return None
+        why_not = (
+            "it was made for other settings" if (row["notice_seconds"], row["horizon_seconds"])
+            != (notice.total_seconds(), horizon.total_seconds()) else
+            "its horizon has passed" if row["until"] <= now else
+            "the log does not reach its position" if (row["head"] or 0) < row["position"] else
+            None)
+        if why_not is not None:
+            log.info("not resuming from the saved timetable: %s", why_not)
+            return None
+        return decode(json.loads(row["shares"]), notice, row["until"], row["position"])
+
+    async def save(self, timetable: Timetable, horizon: timedelta) -> None:
+        if timetable.until is None:
+            return
+        async with self._pool.acquire() as conn:
+            await conn.execute(_SAVE, self._name, timetable.position, timetable.until,
+                               timetable.notice.total_seconds(), horizon.total_seconds(),
+                               json.dumps(encode(timetable)))
