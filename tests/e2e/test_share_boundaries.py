@@ -1,7 +1,7 @@
 """Time-bound shares through the real access service (its own OS process, which the test
 stops): the boundary events reach `access.events` within 1 s of their nominal time and
 the check flips with them; a boundary passed while the service was down is appended once,
-with its nominal time, when it starts again."""
+with its nominal time, when it starts again (resuming from the timetable it saved)."""
 
 from __future__ import annotations
 
@@ -130,3 +130,6 @@ async def test_a_boundary_missed_while_stopped_is_appended_once_on_start(
     await asyncio.sleep(2)  # anything appended twice would be on the topic by now
     assert [(e["type"], e["data"]["at"]) for e in boundaries(client, guest)] == [
         ("ShareCameIntoEffect", came["data"]["at"])]
+    # The start resumed from the timetable the last run saved, not from the whole log.
+    restarted = access.log.read_text(errors="replace").rsplit("=== start #", 1)[-1]
+    assert "resuming the timetable saved at position" in restarted
