@@ -16,16 +16,17 @@ row stays small.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from services.access.domain.windows import Window
-from services.access.schedule.shares import Share, Timetable
+from services.access.schedule.shares import Share, ShareKey, Timetable
 from services.access.store.application import EVENTS_TABLE
 
 log = logging.getLogger(__name__)
@@ -61,22 +62,48 @@ FROM schedule_timetables WHERE name = $1
 """  # noqa: S608 - the store's own table name
 
 
-def encode(timetable: Timetable) -> list[list[Any]]:
-    return [[str(charger), str(user), share.window.to_data(), share.in_effect,
-             share.since.isoformat(), share.granted_at.isoformat(), share.noticed,
-             sorted(t.isoformat() for t in share.settled)]
-            for (charger, user), share in timetable.shares.items()]
+@dataclass(frozen=True)
+class Captured:
+    """A timetable's state, copied on the event loop between two folds (the `Share`s
+    change as the log is folded) so it can be written out in a thread."""
+
+    position: int
+    until: datetime
+    notice: timedelta
+    shares: list[tuple[ShareKey, Window, bool, datetime, datetime, bool, frozenset[datetime]]]
 
 
-def decode(rows: list[list[Any]], notice: timedelta, until: datetime | None, position: int
-           ) -> Timetable:
+def capture(timetable: Timetable) -> Captured:
+    if timetable.until is None:
+        raise ValueError("only a timetable with a horizon is saved")
+    return Captured(timetable.position, timetable.until, timetable.notice, [
+        (key, share.window, share.in_effect, share.since, share.granted_at, share.noticed,
+         share.settled) for key, share in timetable.shares.items()])
+
+
+def encode(captured: Captured) -> str:
+    """As JSON: each distinct window once (a fleet grants the same few windows over and
+    over), each share naming its window by index."""
+    windows: dict[Window, int] = {}
+    rows = [[str(charger), str(user), windows.setdefault(window, len(windows)), in_effect,
+             since.isoformat(), granted_at.isoformat(), noticed,
+             sorted(t.isoformat() for t in settled)]
+            for (charger, user), window, in_effect, since, granted_at, noticed, settled
+            in captured.shares]
+    return json.dumps({"windows": [w.to_data() for w in windows], "shares": rows})
+
+
+def decode(text: str, notice: timedelta, until: datetime | None, position: int) -> Timetable:
+    data = json.loads(text)
+    windows = [Window.from_data(w) for w in data["windows"]]
     timetable = Timetable(notice, until)
     timetable.restore(position, (
         ((UUID(charger), UUID(user)),
-         Share(Window.from_data(window), in_effect, datetime.fromisoformat(since),
+         Share(windows[window], in_effect, datetime.fromisoformat(since),
                datetime.fromisoformat(granted_at), noticed,
                frozenset(datetime.fromisoformat(t) for t in settled)))
-        for charger, user, window, in_effect, since, granted_at, noticed, settled in rows))
+        for charger, user, window, in_effect, since, granted_at, noticed, settled
+        in data["shares"]))
     return timetable
 
 
@@ -105,12 +132,13 @@ class TimetableSnapshots:
         if why_not is not None:
             log.info("not resuming from the saved timetable: %s", why_not)
             return None
-        return decode(json.loads(row["shares"]), notice, row["until"], row["position"])
+        # In a thread: at a fleet's scale (100 k shares held) this is seconds of work.
+        return await asyncio.to_thread(decode, row["shares"], notice, row["until"],
+                                       row["position"])
 
     async def save(self, timetable: Timetable, horizon: timedelta) -> None:
-        if timetable.until is None:
-            return
+        captured = capture(timetable)  # on the loop, where the timetable is folded
+        text = await asyncio.to_thread(encode, captured)
         async with self._pool.acquire() as conn:
-            await conn.execute(_SAVE, self._name, timetable.position, timetable.until,
-                               timetable.notice.total_seconds(), horizon.total_seconds(),
-                               json.dumps(encode(timetable)))
+            await conn.execute(_SAVE, self._name, captured.position, captured.until,
+                               captured.notice.total_seconds(), horizon.total_seconds(), text)

@@ -5,7 +5,6 @@ only the log that came after each save."""
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from services.access.eventlog.values import LoggedEvent
 from services.access.schedule.appending import append_due
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.schedule.shares import Timetable
-from services.access.schedule.snapshots import TimetableSnapshots, decode, encode
+from services.access.schedule.snapshots import TimetableSnapshots, capture, decode, encode
 from tests.schedules import WEEKEND
 from tests.unit.access.scenario import Scenario
 from tests.unit.access.schedule.helpers import all_share_events, share_log, update
@@ -88,8 +87,7 @@ def test_a_fold_saved_at_any_position_and_folded_on_is_the_fold_from_the_start(
             whole_settled.fold(events[cut:])
         else:
             whole_settled = whole
-        saved = json.loads(json.dumps(encode(first)))
-        resumed = decode(saved, NOTICE, until, first.position)
+        resumed = decode(encode(capture(first)), NOTICE, until, first.position)
         assert resumed.position == first.position
         resumed.fold(events[cut:])
         assert resumed.position == whole_settled.position
@@ -110,14 +108,14 @@ class KeptSnapshots(TimetableSnapshots):
         row = self.row
         if row is None or row["until"] <= now or row["settings"] != (notice, horizon):
             return None
-        return decode(json.loads(row["shares"]), notice, row["until"], row["position"])
+        return decode(row["shares"], notice, row["until"], row["position"])
 
     async def save(self, timetable: Timetable, horizon: timedelta) -> None:
         assert timetable.until is not None
         self.saves += 1
         self.row = {"position": timetable.position, "until": timetable.until,
                     "settings": (timetable.notice, horizon),
-                    "shares": json.dumps(encode(timetable))}
+                    "shares": encode(capture(timetable))}
 
 
 async def test_restarted_from_its_saves_a_scheduler_appends_every_mark_once_at_its_time(
