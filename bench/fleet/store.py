@@ -51,7 +51,8 @@ class SoleWriterStore:
         return self._known[aggregate_id]
 
     def commit(
-        self, events: Sequence[Any], results: Sequence[PendingResult], forgetting: Forgetting
+        self, events: Sequence[Any], results: Sequence[PendingResult], forgetting: Forgetting,
+        aggregates: Iterable[AccessAggregate | None] = (),
     ) -> list[int]:
         positions = self._store.commit(events, results, forgetting)
         self.committed += len(events)

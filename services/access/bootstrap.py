@@ -119,7 +119,8 @@ class AccessService:
         s = self.settings
         assert self.pool is not None
         assert self._watch is not None
-        self.store = await asyncio.to_thread(open_store, s.database_url)
+        self.store = await asyncio.to_thread(open_store, s.database_url,
+                                             cache=s.aggregate_cache)
         self._created_at_start = await ensure_settings_topics(s, s.topics.all())
         # No linger: a batch's results are all queued before the producer's next send, so
         # they share requests anyway, and a lone command's result went 2 ms later.

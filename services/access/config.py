@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from services.access.store.cache import DEFAULT_CAPACITY
 from services.access.store.personal.wrapping import (
     KEK_CURRENT_ENV,
     KEK_ENV,
@@ -61,6 +62,9 @@ class AccessSettings(Settings):
     schedule_horizon_hours: float = Field(24.0, gt=0)
     """The boundary scheduler holds in memory only the time-bound shares due within this
     many hours, and folds the log afresh every half of it (`SCHEDULE_HORIZON_HOURS`)."""
+    aggregate_cache: int = Field(DEFAULT_CAPACITY, ge=0)
+    """How many aggregates the command consumer keeps between batches
+    (`AGGREGATE_CACHE`; 0: none, every batch decodes whole histories): `store/cache.py`."""
     access_instance: str = ""
     """The access service instance's name (`ACCESS_INSTANCE`, default the host name): the
     same across its restarts, unique among running instances (`incarnation`); empty: a

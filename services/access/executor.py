@@ -133,7 +133,8 @@ class Executor:
             events.extend(new_events)
             pending.append(PendingResult(item.command_id, outcome, index))
         fault_points.reached("access.before_commit")
-        positions = self._store.commit(events, pending, forgetting) if pending else []
+        positions = (self._store.commit(events, pending, forgetting, uow.committed())
+                     if pending else [])
         by_id = {p.command_id: p for p in pending}
         return [self._result(item, seen, by_id, positions) for item in items]
 

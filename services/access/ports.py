@@ -64,9 +64,11 @@ class EventStore(Protocol):
     def load(self, aggregate_id: UUID) -> AccessAggregate | None: ...
 
     def commit(
-        self, events: Sequence[Any], results: Sequence[PendingResult], forgetting: Forgetting
+        self, events: Sequence[Any], results: Sequence[PendingResult], forgetting: Forgetting,
+        aggregates: Iterable[AccessAggregate | None] = (),
     ) -> list[int]:
         """Store a batch's events, its commands' results and its forgetting atomically;
         the events' notification ids. Raises eventsourcing's `IntegrityError` on a
-        conflict (an aggregate version or a command id already stored)."""
+        conflict (an aggregate version or a command id already stored). `aggregates`: the
+        batch's aggregates as the commit leaves them (a store may keep them)."""
         ...

@@ -7,13 +7,14 @@ command rejected halfway leaves nothing behind for the next command in the batch
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
 from services.access.domain.base import AccessAggregate
+from services.access.domain.copying import copy_aggregate
+
+__all__ = ["UnitOfWork", "copy_aggregate"]
 
 A = TypeVar("A", bound=AccessAggregate)
 Loader = Callable[[UUID], AccessAggregate | None]
@@ -68,31 +69,7 @@ class UnitOfWork:
     def discard(self) -> None:
         self._staged.clear()
 
-
-_IMMUTABLE: frozenset[type] = frozenset(
-    {str, int, float, bool, bytes, type(None), UUID, datetime, date, timedelta})
-
-
-def copy_aggregate(aggregate: A) -> A:
-    """A deep copy of an aggregate, as `copy.deepcopy` makes it, several times faster.
-
-    Aggregates here are plain objects whose state is dicts, lists and sets of immutable
-    values (strings, UUIDs, datetimes...): those values are shared, the containers copied.
-    Anything else in them is copied with `copy.deepcopy`.
-    """
-    copied = object.__new__(type(aggregate))
-    copied.__dict__.update(_clone(vars(aggregate)))
-    return copied
-
-
-def _clone(value: Any) -> Any:
-    kind = type(value)
-    if kind in _IMMUTABLE:
-        return value
-    if kind is dict:
-        return {key: _clone(item) for key, item in value.items()}
-    if kind is list:
-        return [_clone(item) for item in value]
-    if kind is set:
-        return {_clone(item) for item in value}
-    return copy.deepcopy(value)
+    def committed(self) -> list[AccessAggregate | None]:
+        """Every aggregate of the batch as its accepted commands left it: what the store
+        holds once the batch's events are committed."""
+        return list(self._batch.values())

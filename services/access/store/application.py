@@ -12,7 +12,9 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
 from eventsourcing.postgres import PostgresFactory
 
 from services.access.domain.base import AccessAggregate
+from services.access.domain.copying import copy_aggregate
 from services.access.ports import Forgetting, PendingResult
+from services.access.store.cache import AggregateCache
 from services.access.store.memory import MemoryResultRecorder
 from services.access.store.personal.keyring import MemoryKeyRing, PostgresKeyRing
 from services.access.store.personal.mapper import PersonalDataMapper
@@ -78,6 +80,10 @@ class AccessStore(Application[UUID]):
         assert isinstance(self.recorder, ResultRecordingRecorder | MemoryResultRecorder)
         return self.recorder
 
+    cache: AggregateCache | None = None
+    """Aggregates kept between batches (`cache`); only for a store whose every load goes
+    through a unit of work (the executor's), which copies before changing anything."""
+
     def load_batch(
         self, command_ids: Sequence[str], aggregate_ids: Iterable[UUID]
     ) -> tuple[dict[str, dict[str, Any]], dict[UUID, AccessAggregate | None]]:
@@ -85,9 +91,15 @@ class AccessStore(Application[UUID]):
         of `command_ids` seen before, and several aggregates (absent ones as None)."""
         self.keyring.begin()
         wanted = list(set(aggregate_ids))
+        cache = self.cache
+        after = None if cache is None else [cache.version(i) for i in wanted]
         # Aggregate ids double as the subjects of personal data (users, e-mail claims):
         # their keys come in the same round trip.
-        seen, stored = self.results_recorder.select_batch(command_ids, wanted)
+        seen, stored, forgotten = self.results_recorder.select_batch(command_ids, wanted, after)
+        if cache is not None and cache.forgotten(forgotten) and any(after or ()):
+            # Someone was forgotten since the last batch: nothing kept may be used, and
+            # the read above asked only for what came after it.
+            _seen, stored, _forgotten = self.results_recorder.select_batch([], wanted)
         return seen, self._decode(wanted, stored)
 
     def _decode(
@@ -95,26 +107,43 @@ class AccessStore(Application[UUID]):
     ) -> dict[UUID, AccessAggregate | None]:
         states = (e.state for events in stored.values() for e in events)
         self.keyring.lookup(subjects_in(states) | set(wanted))  # those not fetched yet
+        cache = self.cache
         found: dict[UUID, AccessAggregate | None] = dict.fromkeys(wanted)
+        if cache is not None:
+            for aggregate_id in wanted:
+                found[aggregate_id] = cache.get(aggregate_id)
         for aggregate_id, events in stored.items():
-            aggregate: Any = None
+            kept = found[aggregate_id]
+            # Events others stored since it was kept apply to a copy: the kept state may
+            # still be the base of nothing but the cache, yet a failed decode must not
+            # leave it half-changed.
+            aggregate: Any = None if kept is None else copy_aggregate(kept)
             for stored_event in events:
                 event: Any = self.mapper.to_domain_event(stored_event)
                 aggregate = event.mutate(aggregate)
             found[aggregate_id] = aggregate if isinstance(aggregate, AccessAggregate) else None
+        if cache is not None:
+            cache.keep(found[i] for i in stored)
         return found
 
     def commit(
-        self, events: Sequence[Any], results: Sequence[PendingResult], forgetting: Forgetting
+        self, events: Sequence[Any], results: Sequence[PendingResult], forgetting: Forgetting,
+        aggregates: Iterable[AccessAggregate | None] = (),
     ) -> list[int]:
         """A batch's events, its commands' results and its forgetting in one transaction;
         the events' notification ids. Straight to the event store: `Application.save`
         would test each event against a runtime-checkable Protocol (1.6 % of the command
-        side's samples in P1's profile) only to collect what is a list of events already;
-        no aggregate is saved here, so there is no cache or snapshot for it to keep."""
+        side's samples in P1's profile) only to collect what is a list of events already.
+        `aggregates`: the batch's aggregates as the commit leaves them, kept for the next
+        batch's loads once it has returned (a forgetting drops everything kept)."""
         recordings = self.events.put(list(events), command_results=list(results),
                                      forgetting=forgetting or None)
         self.keyring.forgotten(forgetting.subjects)
+        if self.cache is not None:
+            if forgetting:
+                self.cache.clear()
+            else:
+                self.cache.keep(aggregates)
         return [r.notification.id for r in recordings]
 
     def load(self, aggregate_id: UUID) -> AccessAggregate | None:
@@ -125,8 +154,13 @@ class AccessStore(Application[UUID]):
         return found if isinstance(found, AccessAggregate) else None
 
 
-def open_store(database_url: str, *, pool_size: int = 4) -> AccessStore:
-    return AccessStore(env=store_env(database_url, pool_size=pool_size))
+def open_store(database_url: str, *, pool_size: int = 4, cache: int = 0) -> AccessStore:
+    """`cache`: how many aggregates to keep between batches (0: none); only for a store
+    whose loads all go through a unit of work (`AccessStore.cache`)."""
+    store = AccessStore(env=store_env(database_url, pool_size=pool_size))
+    if cache:
+        store.cache = AggregateCache(cache)
+    return store
 
 
 def memory_store() -> AccessStore:

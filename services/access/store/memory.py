@@ -34,12 +34,18 @@ class MemoryResultRecorder(POPOApplicationRecorder):
         return ids
 
     def select_batch(
-        self, command_ids: Sequence[str], aggregate_ids: Sequence[UUID]
-    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]]]:
-        return self.select_results(command_ids), self.select_events_of(aggregate_ids)
+        self, command_ids: Sequence[str], aggregate_ids: Sequence[UUID],
+        after: Sequence[int] | None = None,
+    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]], int]:
+        return (self.select_results(command_ids), self.select_events_of(aggregate_ids, after),
+                len(self.keyring.forgotten_subjects))
 
-    def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
-        found = {i: list(self.select_events(i)) for i in aggregate_ids}
+    def select_events_of(
+        self, aggregate_ids: Sequence[UUID], after: Sequence[int] | None = None
+    ) -> dict[UUID, list[StoredEvent]]:
+        versions = after if after is not None else [0] * len(aggregate_ids)
+        found = {i: list(self.select_events(i, gt=v or None))
+                 for i, v in zip(aggregate_ids, versions, strict=True)}
         return {i: events for i, events in found.items() if events}
 
     def select_results(self, command_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

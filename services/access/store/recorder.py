@@ -67,6 +67,14 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {} "
             "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
         ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
+        self._select_events_after = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
+            "JOIN {} e ON e.originator_id = w.id AND e.originator_version > w.after "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
+        self._count_forgotten = SQL("SELECT count(*) AS n FROM {}").format(
+            Identifier(self.datastore.schema or "public", "forgotten_subjects"))
         chain = Identifier(self.datastore.schema or "public", CHAIN_TABLE)
         self.sql_create_statements.append(
             SQL(
@@ -164,22 +172,28 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         curs.execute(self._insert_results, (ids, outcomes))
 
     def select_batch(
-        self, command_ids: Sequence[str], aggregate_ids: Sequence[UUID]
-    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]]]:
+        self, command_ids: Sequence[str], aggregate_ids: Sequence[UUID],
+        after: Sequence[int] | None = None,
+    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]], int]:
         """A batch's reads in one round trip (psycopg pipeline mode): the stored outcomes
         of those of `command_ids` seen before, the events of `aggregate_ids` (each in
-        version order), and, into the keyring, the keys of those ids as subjects. The
-        rows are read once the pipeline is closed: fetching inside it asks the server
-        for them (a flush) before the closing sync, a second round trip."""
+        version order; with `after`, only those past each id's version there), how many
+        people have been forgotten (`cache.AggregateCache.forgotten`), and, into the
+        keyring, the keys of those ids as subjects. The rows are read once the pipeline
+        is closed: fetching inside it asks the server for them (a flush) before the
+        closing sync, a second round trip."""
         seen: dict[str, dict[str, Any]] = {}
         found: dict[UUID, list[StoredEvent]] = {}
         with self.datastore.get_connection() as conn, conn.cursor() as results, \
-                conn.cursor() as events, conn.cursor() as keys:
+                conn.cursor() as events, conn.cursor() as keys, conn.cursor() as forgotten:
             with conn.pipeline():
                 if command_ids:
                     results.execute(self._select_results, (list(command_ids),))
-                if aggregate_ids:
+                if aggregate_ids and after is not None:
+                    events.execute(self._select_events_after, (list(aggregate_ids), list(after)))
+                elif aggregate_ids:
                     events.execute(self._select_events_of, (list(aggregate_ids),))
+                forgotten.execute(self._count_forgotten)
                 asked = self.keyring.ask(keys, aggregate_ids) if self.keyring else []
             if command_ids:
                 seen = {row["command_id"]: row["outcome"] for row in results.fetchall()}
@@ -191,4 +205,5 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
                         topic=row["topic"], state=bytes(row["state"])))
             if asked and self.keyring:
                 self.keyring.absorb(asked, keys.fetchall())
-        return seen, found
+            counted = forgotten.fetchone()
+        return seen, found, int(counted["n"]) if counted else 0

@@ -22,6 +22,7 @@ from services.access.eventlog.translation import published
 from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
 from services.access.store.application import memory_store
+from services.access.store.cache import AggregateCache
 from services.common.tokens import invitation_token
 
 SECRET = b"unit-test-token-secret-32-bytes!"
@@ -42,6 +43,7 @@ class Cmd:
 class Scenario:
     def __init__(self, invitation_ttl: timedelta = timedelta(days=7)) -> None:
         self.store = memory_store()
+        self.store.cache = AggregateCache()
         self.now = START
         self.executor = Executor(self.store, Rules(SECRET, invitation_ttl), clock=lambda: self.now)
         self.emails: dict[UUID, str] = {}
@@ -66,7 +68,19 @@ class Scenario:
                  for c in commands]
         results = self.executor.execute(items)
         self.events = self.published_since(before)
+        self.check_kept()
         return results
+
+    def check_kept(self) -> None:
+        """Every aggregate the store keeps between batches (`store/cache.py`) is what
+        decoding its history gives: so every scenario runs the executor on kept states
+        and proves them right."""
+        cache = self.store.cache
+        if cache is None:
+            return
+        for aggregate_id, kept in cache.kept().items():
+            decoded = self.store.repository.get(aggregate_id)
+            assert vars(kept) == vars(decoded), f"kept {type(kept).__name__} differs from its log"
 
     def ok(self, type_: str, actor: UUID, **data: Any) -> CommandResult:
         """Run a setup command that must be accepted."""
