@@ -67,10 +67,15 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {} "
             "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
         ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
+        # Each id's events past its version, one index range each. As a plain join, the
+        # generic plan psycopg prepares after five runs (the arrays' sizes unknown) is a
+        # hash join over a scan of the whole table: 120 ms a batch on the 1 M fleet's log.
+        # `OFFSET 0` keeps the lateral subquery from being flattened into that join.
         self._select_events_after = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
-            "JOIN {} e ON e.originator_id = w.id AND e.originator_version > w.after "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) CROSS JOIN LATERAL ("
+            "SELECT originator_id, originator_version, topic, state FROM {} "
+            "WHERE originator_id = w.id AND originator_version > w.after OFFSET 0) e "
             "ORDER BY e.originator_id, e.originator_version"
         ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
         self._count_forgotten = SQL("SELECT count(*) AS n FROM {}").format(
