@@ -114,9 +114,8 @@ class AccessStore(Application[UUID]):
                 found[aggregate_id] = cache.get(aggregate_id)
         for aggregate_id, events in stored.items():
             kept = found[aggregate_id]
-            # Events others stored since it was kept apply to a copy: the kept state may
-            # still be the base of nothing but the cache, yet a failed decode must not
-            # leave it half-changed.
+            # Events stored since it was kept (by another instance) apply to a copy, so a
+            # decode that fails halfway leaves the kept state as it was.
             aggregate: Any = None if kept is None else copy_aggregate(kept)
             for stored_event in events:
                 event: Any = self.mapper.to_domain_event(stored_event)
