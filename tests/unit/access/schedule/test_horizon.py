@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -62,18 +63,35 @@ def expected_marks(s: Scenario, windows: dict[UUID, tuple[datetime, datetime]]
     return sorted(found, key=lambda m: (m[2], m[0]))
 
 
-async def test_with_a_horizon_every_mark_is_appended_at_its_time(s: Scenario) -> None:
-    rng = random.Random(7)
+def random_windows(s: Scenario, rng: random.Random, count: int
+                   ) -> dict[UUID, tuple[datetime, datetime]]:
+    """`count` guests, each granted one window on one charger, starting within 4 days."""
     owner = s.user()
     charger = s.charger(owner)
-    began = s.now
     windows: dict[UUID, tuple[datetime, datetime]] = {}
-    for _ in range(40):
+    for _ in range(count):
         guest = s.user()
-        start = began + timedelta(minutes=rng.randint(60, 4 * 24 * 60))
+        start = s.now + timedelta(minutes=rng.randint(60, 4 * 24 * 60))
         end = start + timedelta(minutes=rng.randint(30 * 60, 3 * 24 * 60))
         update(s, owner, guest, [charger], valid_from=start, valid_until=end)
         windows[guest] = (start, end)
+    return windows
+
+
+def assert_each_mark_once_on_time(s: Scenario, windows: dict[UUID, tuple[datetime, datetime]],
+                                  seen: list[tuple[datetime, Any]], step: timedelta) -> None:
+    """`seen`: (the turn's time, each mark it appended): every mark the windows call for,
+    once, at the first turn at or after its time."""
+    appended = [(e.data["user_id"], e.type, datetime.fromisoformat(e.data["at"]))
+                for _when, e in seen]
+    assert sorted(appended, key=lambda m: (m[2], m[0])) == expected_marks(s, windows)
+    for (_user, _type, due), (when, _e) in zip(appended, seen, strict=True):
+        assert due <= when < due + step
+
+
+async def test_with_a_horizon_every_mark_is_appended_at_its_time(s: Scenario) -> None:
+    began = s.now
+    windows = random_windows(s, random.Random(7), 40)
     read_before = s.store.recorder.max_notification_id() or 0
     turn = BoundaryScheduler(s.store, share_log(s), NOTICE, clock=lambda: s.now,
                              horizon=HORIZON, refill_batches=1, batch_size=50)
@@ -85,10 +103,6 @@ async def test_with_a_horizon_every_mark_is_appended_at_its_time(s: Scenario) ->
         seen += [(s.now, e) for e in s.published_since(read_before) if e.type in MARKS]
         read_before = read
         s.now += step
-    appended = [(e.data["user_id"], e.type, datetime.fromisoformat(e.data["at"]))
-                for _when, e in seen]
-    assert sorted(appended, key=lambda m: (m[2], m[0])) == expected_marks(s, windows)
-    for (_user, _type, due), (when, _e) in zip(appended, seen, strict=True):
-        assert due <= when < due + step  # at the first turn at or after its time
+    assert_each_mark_once_on_time(s, windows, seen, step)
     assert turn.refills >= 8 * 24 / (HORIZON.total_seconds() / 3600 / 2) - 2
     assert held < len(windows) / 2  # it never held most of them

@@ -9,7 +9,6 @@ import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -21,11 +20,13 @@ from services.access.schedule.snapshots import TimetableSnapshots, capture, deco
 from tests.schedules import WEEKEND
 from tests.unit.access.scenario import Scenario
 from tests.unit.access.schedule.helpers import all_share_events, share_log, update
-from tests.unit.access.schedule.test_horizon import expected_marks
-
-NOTICE = timedelta(hours=24)
-HORIZON = timedelta(hours=6)
-MARKS = ("ShareCameIntoEffect", "ShareWentOutOfEffect", "ShareEnding")
+from tests.unit.access.schedule.test_horizon import (
+    HORIZON,
+    MARKS,
+    NOTICE,
+    assert_each_mark_once_on_time,
+    random_windows,
+)
 
 
 @pytest.fixture
@@ -121,16 +122,8 @@ class KeptSnapshots(TimetableSnapshots):
 async def test_restarted_from_its_saves_a_scheduler_appends_every_mark_once_at_its_time(
         s: Scenario) -> None:
     rng = random.Random(11)
-    owner = s.user()
-    charger = s.charger(owner)
     began = s.now
-    windows: dict[UUID, tuple[datetime, datetime]] = {}
-    for _ in range(30):
-        guest = s.user()
-        start = began + timedelta(minutes=rng.randint(60, 4 * 24 * 60))
-        end = start + timedelta(minutes=rng.randint(30 * 60, 3 * 24 * 60))
-        update(s, owner, guest, [charger], valid_from=start, valid_until=end)
-        windows[guest] = (start, end)
+    windows = random_windows(s, rng, 30)
     kept = KeptSnapshots()
     reads: list[int] = []
     share_events = share_log(s)
@@ -164,11 +157,7 @@ async def test_restarted_from_its_saves_a_scheduler_appends_every_mark_once_at_i
         seen += [(s.now, e) for e in s.published_since(read_before) if e.type in MARKS]
         read_before = read
         s.now += step
-    appended = [(e.data["user_id"], e.type, datetime.fromisoformat(e.data["at"]))
-                for _when, e in seen]
-    assert sorted(appended, key=lambda m: (m[2], m[0])) == expected_marks(s, windows)
-    for (_user, _type, due), (when, _e) in zip(appended, seen, strict=True):
-        assert due <= when < due + step  # at the first turn at or after its time
+    assert_each_mark_once_on_time(s, windows, seen, step)
     assert len(resumed) > 10
     # Every restart within a saved horizon resumed where the last save left off.
     assert all(at == before for at, before in resumed if at is not None)
