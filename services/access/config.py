@@ -63,8 +63,9 @@ class AccessSettings(Settings):
     """The boundary scheduler holds in memory only the time-bound shares due within this
     many hours, and folds the log afresh every half of it (`SCHEDULE_HORIZON_HOURS`)."""
     aggregate_cache: int = Field(DEFAULT_CAPACITY, ge=0)
-    """How many aggregates the command consumer keeps between batches
-    (`AGGREGATE_CACHE`; 0: none, every batch decodes whole histories): `store/cache.py`."""
+    """How many events' worth of aggregates the command consumer keeps between batches
+    (`AGGREGATE_CACHE`, each aggregate weighing its version; 0: none, every batch decodes
+    whole histories): `store/cache.py`."""
     access_instance: str = ""
     """The access service instance's name (`ACCESS_INSTANCE`, default the host name): the
     same across its restarts, unique among running instances (`incarnation`); empty: a

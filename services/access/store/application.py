@@ -154,8 +154,8 @@ class AccessStore(Application[UUID]):
 
 
 def open_store(database_url: str, *, pool_size: int = 4, cache: int = 0) -> AccessStore:
-    """`cache`: how many aggregates to keep between batches (0: none); only for a store
-    whose loads all go through a unit of work (`AccessStore.cache`)."""
+    """`cache`: how many events' worth of aggregates to keep between batches (0: none);
+    only for a store whose loads all go through a unit of work (`AccessStore.cache`)."""
     store = AccessStore(env=store_env(database_url, pool_size=pool_size))
     if cache:
         store.cache = AggregateCache(cache)

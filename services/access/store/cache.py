@@ -30,15 +30,21 @@ from uuid import UUID
 
 from services.access.domain.base import AccessAggregate
 
-DEFAULT_CAPACITY = 20_000
-"""Aggregates kept (least recently used go first): ~20 MB of ordinary ones."""
+DEFAULT_CAPACITY = 100_000
+"""How many events the aggregates kept may have folded between them (each weighs its
+version; the least recently used go first). Memory follows events more than aggregates:
+kept, the 1 M fleet's 20 000 most written-to aggregates (298 k events) took 64 MB more
+than none, ~220 bytes an event, so the default holds ~20 MB; P1's aggregates (2 to 5
+events each) fit 20 000 and more."""
 
 
 class AggregateCache:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._capacity = capacity
         self._kept: OrderedDict[UUID, tuple[AccessAggregate, int]] = OrderedDict()
-        """Each state with the version it was kept at."""
+        """Each state with the version it was kept at (its weight)."""
+        self.weight = 0
+        """The kept versions' sum: the events the kept states have folded."""
         self._forgotten: int | None = None
         self.hits = 0
         self.misses = 0
@@ -56,9 +62,13 @@ class AggregateCache:
             return None
         aggregate, version = entry
         if aggregate.version != version:  # changed in place since: not a committed state
-            del self._kept[aggregate_id]
+            self._drop(aggregate_id)
             return None
         return aggregate
+
+    def _drop(self, aggregate_id: UUID) -> None:
+        _aggregate, version = self._kept.pop(aggregate_id)
+        self.weight -= version
 
     def version(self, aggregate_id: UUID) -> int:
         """The version kept (0: none kept; the read then asks for every event)."""
@@ -78,13 +88,17 @@ class AggregateCache:
         for aggregate in aggregates:
             if aggregate is None:
                 continue
-            self._kept[aggregate.id] = (aggregate, aggregate.version)
-            self._kept.move_to_end(aggregate.id)
-        while len(self._kept) > self._capacity:
-            self._kept.popitem(last=False)
+            if aggregate.id in self._kept:
+                self._drop(aggregate.id)
+            version = int(aggregate.version)
+            self._kept[aggregate.id] = (aggregate, version)
+            self.weight += version
+        while self.weight > self._capacity and self._kept:
+            self._drop(next(iter(self._kept)))
 
     def clear(self) -> None:
         self._kept.clear()
+        self.weight = 0
 
     def forgotten(self, count: int) -> bool:
         """Note how many people the store has forgotten; True when that changed since the
