@@ -11,9 +11,10 @@ What keeps it right:
   put after the commit returned, or states just decoded from the log;
 - a load fast-forwards each kept aggregate from its version (what other instances stored
   since: the read asks only for later versions), so it is never behind the log;
-- a person forgotten anywhere (`forgotten_subjects` grew) empties it before the next
-  batch uses anything, as the key ring's keys are kept for one batch only: no plaintext
-  of theirs outlives the batch that forgot them;
+- a person forgotten anywhere (the count of committed forgettings, read in the batch's
+  round trip, moved) empties it before the next batch uses anything, as the key ring's
+  keys are kept for one batch only: no plaintext of theirs outlives the batch that
+  forgot them;
 - states are handed out as they are, not copied: only a store whose loads go through a
   unit of work (which copies before a command changes anything) should have one, so the
   service gives one to the executor's store alone. Should a caller change one in place
@@ -101,8 +102,8 @@ class AggregateCache:
         self.weight = 0
 
     def forgotten(self, count: int) -> bool:
-        """Note how many people the store has forgotten; True when that changed since the
-        last batch (everything kept was then dropped)."""
+        """Note how many forgettings the store has committed; True when that changed
+        since the last batch (everything kept was then dropped)."""
         changed = self._forgotten is not None and count != self._forgotten
         if changed:
             self.clear()

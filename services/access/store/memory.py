@@ -38,7 +38,7 @@ class MemoryResultRecorder(POPOApplicationRecorder):
         after: Sequence[int] | None = None,
     ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]], int]:
         return (self.select_results(command_ids), self.select_events_of(aggregate_ids, after),
-                len(self.keyring.forgotten_subjects))
+                self.keyring.forgettings)
 
     def select_events_of(
         self, aggregate_ids: Sequence[UUID], after: Sequence[int] | None = None

@@ -78,8 +78,8 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             "WHERE originator_id = w.id AND originator_version > w.after OFFSET 0) e "
             "ORDER BY e.originator_id, e.originator_version"
         ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
-        self._count_forgotten = SQL("SELECT count(*) AS n FROM {}").format(
-            Identifier(self.datastore.schema or "public", "forgotten_subjects"))
+        self._count_forgotten = SQL("SELECT committed AS n FROM {}").format(
+            Identifier(self.datastore.schema or "public", "forgettings"))
         chain = Identifier(self.datastore.schema or "public", CHAIN_TABLE)
         self.sql_create_statements.append(
             SQL(
@@ -183,7 +183,7 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         """A batch's reads in one round trip (psycopg pipeline mode): the stored outcomes
         of those of `command_ids` seen before, the events of `aggregate_ids` (each in
         version order; with `after`, only those past each id's version there), how many
-        people have been forgotten (`cache.AggregateCache.forgotten`), and, into the
+        forgettings have been committed (`cache.AggregateCache.forgotten`), and, into the
         keyring, the keys of those ids as subjects. The rows are read once the pipeline
         is closed: fetching inside it asks the server for them (a flush) before the
         closing sync, a second round trip."""

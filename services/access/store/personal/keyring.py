@@ -44,6 +44,13 @@ SCHEMA_SQL = (
     " kek text, base uuid)",
     "CREATE TABLE IF NOT EXISTS forgotten_subjects ("
     " subject uuid PRIMARY KEY, forgotten_at timestamptz DEFAULT now())",
+    # One row counting the forgettings committed: a reader that sees it change knows
+    # someone was forgotten since it last looked (`store/cache.py` empties itself), in
+    # one row's read, however many people have been forgotten. The row lock orders the
+    # forgettings, and the new count is seen exactly when its keys are gone.
+    "CREATE TABLE IF NOT EXISTS forgettings (one boolean PRIMARY KEY DEFAULT true"
+    " CHECK (one), committed bigint NOT NULL)",
+    "INSERT INTO forgettings (committed) VALUES (0) ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS retired_subjects ("
     " subject uuid PRIMARY KEY, current uuid NOT NULL, retired_at timestamptz DEFAULT now())",
     # Tables from before wrapping and retiring: add the columns without taking a lock when
@@ -77,6 +84,7 @@ FORGET_SQL = (
     " SELECT s, gen_random_uuid() FROM unnest(%s::uuid[]) AS s"
     " ON CONFLICT (subject) DO UPDATE SET current = excluded.current, retired_at = now()",
     "INSERT INTO forgotten_subjects (subject) SELECT unnest(%s::uuid[]) ON CONFLICT DO NOTHING",
+    "UPDATE forgettings SET committed = committed + 1",
 )
 _FORGOTTEN = b""
 
@@ -213,6 +221,7 @@ class PostgresKeyRing:
         if retired:
             curs.execute(FORGET_SQL[1], (retired,))
         curs.execute(FORGET_SQL[2], (forgetting.users,))
+        curs.execute(FORGET_SQL[3])
 
     def forgotten(self, subjects: Iterable[UUID]) -> None:
         """After the commit: no cached key of `subjects` outlives it."""
@@ -230,6 +239,8 @@ class MemoryKeyRing:
         self.bases: dict[UUID, UUID] = {}
         self.current: dict[UUID, UUID] = {}
         self.forgotten_subjects: set[UUID] = set()
+        self.forgettings = 0
+        """Forgettings committed (`forgettings` in PostgreSQL)."""
 
     def begin(self) -> None:
         """Nothing is cached beyond the keys themselves."""
@@ -252,6 +263,7 @@ class MemoryKeyRing:
         for subject in gone - set(forgetting.users):
             self.current[subject] = uuid4()
         self.forgotten_subjects.update(forgetting.users)
+        self.forgettings += 1
 
     def forgotten(self, subjects: Iterable[UUID]) -> None:
         """Nothing cached here beyond the keys themselves."""
