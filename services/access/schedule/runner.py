@@ -35,7 +35,7 @@ from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
 from services.access.schedule.appending import append_all_due
 from services.access.schedule.shares import ShareKey, Timetable
-from services.access.schedule.snapshots import SAVE_SECONDS, TimetableSnapshots
+from services.access.schedule.snapshots import SAVE_SECONDS, Saving, TimetableSnapshots
 from services.common import fault_points
 from services.common.background import BackgroundLoop
 
@@ -68,13 +68,8 @@ class BoundaryScheduler:
         """`snapshots`: where the timetable is saved and a start resumes from (with a
         `horizon` only: without one it holds every time-bound share, too many to save)."""
         self.wake = asyncio.Event()
-        self._snapshots = snapshots if horizon is not None else None
-        self._save_seconds = save_seconds
-        self._saved: tuple[int, datetime | None] | None = None
-        """(position, until) of the timetable saved last."""
-        self._saved_at = 0.0
-        self.resumed_at: int | None = None
-        """The position a start resumed from (None: it folded the log from the start)."""
+        self._saving = (None if snapshots is None or horizon is None
+                        else Saving(snapshots, horizon, save_seconds))
         self._horizon = horizon
         self.timetable = Timetable(notice, self._horizon_from(clock()))
         self._next: Timetable | None = None
@@ -97,6 +92,11 @@ class BoundaryScheduler:
         self._unfolded = False
         """The last turn appended after folding the log: fold before appending again."""
         self._background = BackgroundLoop(self.run, "schedule")
+
+    @property
+    def resumed_at(self) -> int | None:
+        """The position a start resumed from (None: it folded the log from the start)."""
+        return None if self._saving is None else self._saving.resumed_at
 
     @property
     def due_shares(self) -> int:
@@ -144,7 +144,9 @@ class BoundaryScheduler:
         """Resume from the saved timetable, or start an empty one whose horizon starts now
         (the first turn then folds the whole log)."""
         if self.timetable.position == 0:  # nothing folded yet
-            self.timetable = await self._resumed() or Timetable(
+            resumed = None if self._saving is None else await self._saving.resume(
+                self.timetable.notice, self._clock())
+            self.timetable = resumed or Timetable(
                 self.timetable.notice, self._horizon_from(self._clock()))
 
     async def tick(self) -> int:
@@ -162,39 +164,9 @@ class BoundaryScheduler:
         late = await self._append_due()
         self._unfolded = late > 0
         self._last_success = time.monotonic()
-        await self._save()
+        if self._saving is not None:
+            await self._saving.after_turn(self.timetable)
         return appended + late
-
-    async def _resumed(self) -> Timetable | None:
-        if self._snapshots is None or self._horizon is None:
-            return None
-        try:
-            resumed = await self._snapshots.load(self.timetable.notice, self._horizon,
-                                                 self._clock())
-        except Exception:
-            log.exception("the saved timetable could not be read; folding the log")
-            return None
-        if resumed is not None:
-            self.resumed_at = resumed.position
-            self._saved = (resumed.position, resumed.until)
-            self._saved_at = time.monotonic()
-            log.info("resuming the timetable saved at position %d (%d shares due by %s)",
-                     resumed.position, len(resumed.shares), resumed.until)
-        return resumed
-
-    async def _save(self) -> None:
-        """Save the timetable when it moved: at once after a refill (a new horizon), else
-        at most every `save_seconds`."""
-        if self._snapshots is None or self._horizon is None:
-            return
-        state = (self.timetable.position, self.timetable.until)
-        if state == self._saved:
-            return
-        refilled = self._saved is not None and self._saved[1] != state[1]
-        if not refilled and time.monotonic() - self._saved_at < self._save_seconds:
-            return
-        await self._snapshots.save(self.timetable, self._horizon)
-        self._saved, self._saved_at = state, time.monotonic()
 
     async def _append_due(self) -> int:
         now = self._clock()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -142,3 +143,43 @@ class TimetableSnapshots:
         async with self._pool.acquire() as conn:
             await conn.execute(_SAVE, self._name, captured.position, captured.until,
                                captured.notice.total_seconds(), horizon.total_seconds(), text)
+
+
+class Saving:
+    """When a scheduler saves its timetable, and what its start resumed from."""
+
+    def __init__(self, snapshots: TimetableSnapshots, horizon: timedelta,
+                 every: float = SAVE_SECONDS) -> None:
+        self._snapshots = snapshots
+        self._horizon = horizon
+        self._every = every
+        self._saved: tuple[int, datetime | None] | None = None
+        """(position, until) of the timetable saved (or resumed from) last."""
+        self._saved_at = 0.0
+        self.resumed_at: int | None = None
+
+    async def resume(self, notice: timedelta, now: datetime) -> Timetable | None:
+        """The saved timetable, if the start may resume from it (a failed read: fold)."""
+        try:
+            resumed = await self._snapshots.load(notice, self._horizon, now)
+        except Exception:
+            log.exception("the saved timetable could not be read; folding the log")
+            return None
+        if resumed is not None:
+            self.resumed_at = resumed.position
+            self._saved, self._saved_at = (resumed.position, resumed.until), time.monotonic()
+            log.info("resuming the timetable saved at position %d (%d shares due by %s)",
+                     resumed.position, len(resumed.shares), resumed.until)
+        return resumed
+
+    async def after_turn(self, timetable: Timetable) -> None:
+        """Save the timetable when it moved: at once after a refill (a new horizon), else
+        at most every `every` seconds."""
+        state = (timetable.position, timetable.until)
+        if state == self._saved:
+            return
+        refilled = self._saved is not None and self._saved[1] != state[1]
+        if not refilled and time.monotonic() - self._saved_at < self._every:
+            return
+        await self._snapshots.save(timetable, self._horizon)
+        self._saved, self._saved_at = state, time.monotonic()
