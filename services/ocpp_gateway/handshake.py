@@ -70,6 +70,13 @@ async def admit(
     return Admitted(found, serial, login)
 
 
+def one_authorization(values: list[str]) -> str | None:
+    """The `Authorization` header of a handshake; several read as a wrong one ("")."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else ""
+
+
 def _plain_http(route: str, metrics: Callable[[], str]) -> Answer | None:
     if route == "/healthz":
         return Answer(200, '{"status":"ok"}\n', "application/json")

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from services.ocpp_gateway.credentials import ChargerPasswords
-from services.ocpp_gateway.handshake import Admitted, Answer, admit
+from services.ocpp_gateway.handshake import Admitted, Answer, admit, one_authorization
 from services.ocpp_gateway.metrics import GatewayMetrics
 from services.ocpp_gateway.registry import Connected
 from services.ocpp_gateway.session import Backing, Session
@@ -93,7 +93,7 @@ class OcppServer:
                 self._charger_id,
                 self.metrics.render,
                 self._passwords,
-                request.headers.get("Authorization"),
+                one_authorization(request.headers.get_all("Authorization")),
             )
         except Exception as error:  # the read model is out of reach: try again later
             log.warning("handshake of %s failed: %s", request.path, type(error).__name__)

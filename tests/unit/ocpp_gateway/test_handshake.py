@@ -4,7 +4,7 @@ import uuid
 
 from harness.ocpp_charger import basic_auth
 from services.ocpp_gateway.credentials import ChargerPasswords, Login, password
-from services.ocpp_gateway.handshake import Admitted, Answer, admit
+from services.ocpp_gateway.handshake import Admitted, Answer, admit, one_authorization
 
 CHARGER = uuid.uuid4()
 SPOKEN = ("ocpp1.6", "ocpp2.0.1")
@@ -75,3 +75,12 @@ async def test_under_a_security_profile_its_password_lets_a_known_charger_in() -
     assert isinstance(unknown, Answer)
     assert unknown.status == 404
     assert asked == ["SN 1", "OTHER"]
+
+
+async def test_two_authorization_headers_are_a_wrong_password_not_an_error() -> None:
+    right = basic_auth("SN 1", password(SECRET, "SN 1"))[1]
+    assert one_authorization([]) is None
+    assert one_authorization([right]) == right
+    refused = await guarded("/ocpp/SN%201", one_authorization([right, right]), [])
+    assert isinstance(refused, Answer)
+    assert refused.status == 401
