@@ -96,7 +96,7 @@ class AccessStore(Application[UUID]):
         # Aggregate ids double as the subjects of personal data (users, e-mail claims):
         # their keys come in the same round trip.
         seen, stored, forgotten = self.results_recorder.select_batch(command_ids, wanted, after)
-        if cache is not None and cache.forgotten(forgotten) and any(after or ()):
+        if cache is not None and cache.forgotten(forgotten or 0) and any(after or ()):
             # Someone was forgotten since the last batch: nothing kept may be used, and
             # the read above asked only for what came after it.
             _seen, stored, _forgotten = self.results_recorder.select_batch([], wanted)

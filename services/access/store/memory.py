@@ -36,9 +36,9 @@ class MemoryResultRecorder(POPOApplicationRecorder):
     def select_batch(
         self, command_ids: Sequence[str], aggregate_ids: Sequence[UUID],
         after: Sequence[int] | None = None,
-    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]], int]:
+    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]], int | None]:
         return (self.select_results(command_ids), self.select_events_of(aggregate_ids, after),
-                self.keyring.forgettings)
+                None if after is None else self.keyring.forgettings)
 
     def select_events_of(
         self, aggregate_ids: Sequence[UUID], after: Sequence[int] | None = None

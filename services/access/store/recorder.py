@@ -63,15 +63,11 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
         self._select_results = SQL(
             "SELECT command_id, outcome FROM {} WHERE command_id = ANY(%s::text[])"
         ).format(table)
-        self._select_events_of = SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {} "
-            "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
-        ).format(Identifier(self.datastore.schema or "public", self.events_table_name))
-        # Each id's events past its version, one index range each. As a plain join, the
-        # generic plan psycopg prepares after five runs (the arrays' sizes unknown) is a
-        # hash join over a scan of the whole table: 120 ms a batch on the 1 M fleet's log.
-        # `OFFSET 0` keeps the lateral subquery from being flattened into that join.
-        self._select_events_after = SQL(
+        # Each id's events past a version (0: all of them), one index range each. As a
+        # plain join, the generic plan psycopg prepares after five runs (the arrays' sizes
+        # unknown) is a hash join over a scan of the whole table: 120 ms a batch on the 1 M
+        # fleet's log. `OFFSET 0` keeps the lateral subquery from being flattened into it.
+        self._select_events_past = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) CROSS JOIN LATERAL ("
             "SELECT originator_id, originator_version, topic, state FROM {} "
@@ -179,11 +175,12 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
     def select_batch(
         self, command_ids: Sequence[str], aggregate_ids: Sequence[UUID],
         after: Sequence[int] | None = None,
-    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]], int]:
+    ) -> tuple[dict[str, dict[str, Any]], dict[UUID, list[StoredEvent]], int | None]:
         """A batch's reads in one round trip (psycopg pipeline mode): the stored outcomes
         of those of `command_ids` seen before, the events of `aggregate_ids` (each in
-        version order; with `after`, only those past each id's version there), how many
-        forgettings have been committed (`cache.AggregateCache.forgotten`), and, into the
+        version order; with `after`, a store's kept versions, only those past each id's
+        version there, and then how many forgettings have been committed, which only a
+        store keeping aggregates asks: `cache.AggregateCache.forgotten`), and, into the
         keyring, the keys of those ids as subjects. The rows are read once the pipeline
         is closed: fetching inside it asks the server for them (a flush) before the
         closing sync, a second round trip."""
@@ -194,11 +191,12 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
             with conn.pipeline():
                 if command_ids:
                     results.execute(self._select_results, (list(command_ids),))
-                if aggregate_ids and after is not None:
-                    events.execute(self._select_events_after, (list(aggregate_ids), list(after)))
-                elif aggregate_ids:
-                    events.execute(self._select_events_of, (list(aggregate_ids),))
-                forgotten.execute(self._count_forgotten)
+                if aggregate_ids:
+                    events.execute(self._select_events_past, (
+                        list(aggregate_ids), [0] * len(aggregate_ids) if after is None
+                        else list(after)))
+                if after is not None:
+                    forgotten.execute(self._count_forgotten)
                 asked = self.keyring.ask(keys, aggregate_ids) if self.keyring else []
             if command_ids:
                 seen = {row["command_id"]: row["outcome"] for row in results.fetchall()}
@@ -210,5 +208,5 @@ class ResultRecordingRecorder(PostgresApplicationRecorder):
                         topic=row["topic"], state=bytes(row["state"])))
             if asked and self.keyring:
                 self.keyring.absorb(asked, keys.fetchall())
-            counted = forgotten.fetchone()
-        return seen, found, int(counted["n"]) if counted else 0
+            counted = forgotten.fetchone() if after is not None else None
+        return seen, found, None if counted is None else int(counted["n"])
