@@ -43,13 +43,15 @@ CREATE TABLE IF NOT EXISTS schedule_timetables (
     until timestamptz NOT NULL,
     notice_seconds double precision NOT NULL,
     horizon_seconds double precision NOT NULL,
-    shares jsonb NOT NULL,
+    -- JSON (`encode`) kept as text: no statement looks inside it, so PostgreSQL need not
+    -- parse it into jsonb on each save and print it back on each load.
+    shares text NOT NULL,
     saved_at timestamptz NOT NULL DEFAULT now()
 )
 """
 _SAVE = """
 INSERT INTO schedule_timetables (name, position, until, notice_seconds, horizon_seconds, shares)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, until = EXCLUDED.until,
     notice_seconds = EXCLUDED.notice_seconds, horizon_seconds = EXCLUDED.horizon_seconds,
     shares = EXCLUDED.shares, saved_at = now()
@@ -57,7 +59,7 @@ WHERE (schedule_timetables.until, schedule_timetables.position)
       <= (EXCLUDED.until, EXCLUDED.position)
 """
 _LOAD = f"""
-SELECT position, until, notice_seconds, horizon_seconds, shares::text AS shares,
+SELECT position, until, notice_seconds, horizon_seconds, shares,
        (SELECT max(notification_id) FROM {EVENTS_TABLE}) AS head
 FROM schedule_timetables WHERE name = $1
 """  # noqa: S608 - the store's own table name
