@@ -48,6 +48,10 @@ MAX_SHARES_IN_ONE_UPDATE = 1000
 """UpdateUserAccess takes at most this many chargers (the contract's limit)."""
 MAX_INVITED_CHARGERS = 3
 MAX_STAFF = 20
+NOTICE_ROOM = timedelta(hours=25)
+"""A share's window ends at least this long after the history (and after its start): its
+ending notice (`SHARE_ENDING_NOTICE_HOURS`, 24 by default) is then due after the history
+too, not inside it."""
 LOCALES = ("en", "nb", "fr")
 FATES = ("accepted", "accepted", "resent", "declined", "revoked", "expired")
 """What becomes of a fleet's invitations, in turn ("resent": sent again, then accepted)."""
@@ -121,17 +125,29 @@ class World:
 
     def window(self) -> dict[str, datetime]:
         """No window (half the shares), one ending after the history, or one starting
-        after it: no boundary falls inside the history, where the scheduler would have
-        appended it (its events are the scheduler's to write, not a command's)."""
+        after it: no boundary or ending notice falls inside the history, where the
+        scheduler would have appended it (its events are the scheduler's to write, not a
+        command's).
+
+        Their times are spread to the minute from just after the history's end, as a live
+        fleet's are: the scheduler's next day holds some (~2 % of the time-bound shares:
+        starts within 20 days, ends within a year), so a start, its timetable and its
+        appends have work at fleet scale. Ends come at least `NOTICE_ROOM` after the end,
+        so an ending notice of up to a day is due after it too."""
         rng, end = self.rng, self.ends_at
         kind = rng.random()
         if kind < 0.5:
             return {}
-        until = end + timedelta(days=rng.randint(30, 365))
         if kind < 0.8:
-            return {"valid_until": until}
-        starts = end + timedelta(days=rng.randint(2, 20))
-        return {"valid_from": starts, "valid_until": starts + timedelta(days=rng.randint(30, 365))}
+            return {"valid_until": end + _minutes(rng, NOTICE_ROOM, timedelta(days=365))}
+        starts = end + _minutes(rng, timedelta(minutes=10), timedelta(days=20))
+        return {"valid_from": starts,
+                "valid_until": starts + _minutes(rng, NOTICE_ROOM, timedelta(days=365))}
+
+
+def _minutes(rng: random.Random, low: timedelta, high: timedelta) -> timedelta:
+    """A whole number of minutes between `low` and `high`, uniformly."""
+    return timedelta(minutes=rng.randint(low // timedelta(minutes=1), high // timedelta(minutes=1)))
 
 
 def build_fleet(world: World, size: int) -> Fleet:

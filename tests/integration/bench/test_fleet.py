@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,6 +16,8 @@ import pytest
 from bench.fleet import FleetSummary, StoreNotEmptyError, seed_fleet
 from services.access.audit.service import verify
 from services.access.rebuild_cli import run_rebuild
+from services.access.schedule.log import ShareLog
+from services.access.schedule.shares import Timetable
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +137,24 @@ def test_fleets_written_side_by_side_make_the_same_history_in_another_order(
     assert history_digest(side_by_side.database_url, by_aggregate) == history_digest(
         fleet.database_url, by_aggregate)
     assert side_by_side.counts == fleet.counts
+
+
+async def test_no_boundary_or_notice_falls_inside_the_history(fleet: FleetSummary) -> None:
+    """The scheduler writes those events, not commands: a history that left one due before
+    its end would read as a scheduler that was down. Folded as the scheduler folds it, with
+    every time-bound share held, nothing is due by the end and something is due after it."""
+    timetable = Timetable(timedelta(hours=24))
+    read = ShareLog()
+    conn = await asyncpg.connect(fleet.database_url)
+    try:
+        while events := await read.read(conn, timetable.position, 1000):
+            timetable.fold(events)
+    finally:
+        await conn.close()
+
+    assert len(timetable.shares) == len(fleet.tally.timed if fleet.tally else ())
+    assert timetable.pop_due(ENDS_AT) == []
+    assert timetable.next_due() is not None
 
 
 def test_refuses_a_store_that_already_holds_events(fleet: FleetSummary) -> None:
