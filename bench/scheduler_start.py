@@ -3,13 +3,14 @@ timetable (a start with nothing saved) against resuming from the timetable it sa
 (`services/access/schedule/snapshots.py`). Until a start has its timetable no boundary is
 appended, so this is how long boundaries wait after every restart.
 
-    python -m bench.scheduler_start --database-url URL [--hours 24] [--repeat 3]
+    python -m bench.scheduler_start --database-url URL [--hours 24] [--now ISO] [--repeat 3]
 
 Each repetition times, in this process, `begin()` and the first turn of a scheduler as
 the service makes it (its own store, the service's pool size and batch size), first with
 nothing saved, then again with what that start saved: the same work but the fold of the
 log before the save. "Now" is the log's last event time (the service started right after
-the history was written). The saved row has a name of its own, so a service's is left
+the history was written) unless given: a generated fleet's `ends_at` (`make seed-fleet`
+prints it) is where its windows begin, days after its last event. The saved row has a name of its own, so a service's is left
 alone; it is deleted at the end.
 """
 
@@ -49,11 +50,12 @@ async def start(url: str, pool: asyncpg.Pool, horizon: timedelta, snapshots: Tim
         store.close()
 
 
-async def measure(url: str, hours: float, repeat: int) -> dict[str, list[float]]:
+async def measure(url: str, hours: float, repeat: int, now: datetime | None = None
+                  ) -> dict[str, list[float]]:
     horizon = timedelta(hours=hours)
     figures: dict[str, list[float]] = {"fold": [], "resume": []}
     async with asyncpg.create_pool(url, min_size=1, max_size=8) as pool:
-        now = await last_time(pool)
+        now = now or await last_time(pool)
         if now is None:
             raise SystemExit("the database holds no published events")
         snapshots = TimetableSnapshots(pool, NAME)
@@ -84,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--hours", type=float, default=24.0, help="the horizon in hours")
+    parser.add_argument("--now", type=datetime.fromisoformat, default=None,
+                        help="ISO time with its zone (default the log's last event's)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    figures = asyncio.run(measure(args.database_url, args.hours, args.repeat))
+    figures = asyncio.run(measure(args.database_url, args.hours, args.repeat, args.now))
     fold, resume = (statistics.median(figures[k]) for k in ("fold", "resume"))
     print("| scheduler start (median) | fold the log | resume from the save | ratio |")
     print("|---|---|---|---|")
