@@ -10,8 +10,8 @@ the service makes it (its own store, the service's pool size and batch size), fi
 nothing saved, then again with what that start saved: the same work but the fold of the
 log before the save. "Now" is the log's last event time (the service started right after
 the history was written) unless given: a generated fleet's `ends_at` (`make seed-fleet`
-prints it) is where its windows begin, days after its last event. The saved row has a name of its own, so a service's is left
-alone; it is deleted at the end.
+prints it) is where its windows begin, days after its last event. The saved row has a
+name of its own, so a service's is left alone; it is deleted at the end.
 """
 
 from __future__ import annotations
