@@ -9,6 +9,10 @@ sharing anything, and `ocpp-gateway password SERIAL` prints what to provision on
 charger. Secrets it replaced (`OCPP_AUTH_SECRET_PREVIOUS`) still let their chargers in,
 so a rotation does not lock out the chargers not yet given their new password; such a
 login is counted apart, to see when the last one has moved.
+
+The 40 hex digits are what a charger is given. OCPP 1.6's security whitepaper has a
+charger send the 20 bytes they represent as its password, while many 1.6 chargers and all
+2.0.1 ones send the digits as text; both are the same secret, so both are accepted.
 """
 
 from __future__ import annotations
@@ -57,12 +61,11 @@ class ChargerPasswords:
             return Login.MISSING
         user, secret_word = given
         # Every comparison runs, whichever matches, so the time says nothing.
-        user_ok = hmac.compare_digest(user.encode(), serial_number.encode())
-        current = hmac.compare_digest(secret_word.encode(), self.password(serial_number).encode())
+        user_ok = hmac.compare_digest(user, serial_number.encode())
+        current = _matches(secret_word, self.password(serial_number))
         previous = False
         for old in self._previous:
-            previous |= hmac.compare_digest(secret_word.encode(),
-                                            password(old, serial_number).encode())
+            previous |= _matches(secret_word, password(old, serial_number))
         if user_ok and current:
             return Login.ACCEPTED
         if user_ok and previous:
@@ -70,17 +73,26 @@ class ChargerPasswords:
         return Login.WRONG
 
 
-def _basic(authorization: str | None) -> tuple[str, str] | None:
-    """(user, password) of an `Authorization: Basic …` header; None when there is none.
-    A header that is not Basic, or not base64 of `user:password`, reads as wrong."""
+def _matches(given: bytes, hex_password: str) -> bool:
+    """The password as its hex digits (text) or as the bytes they stand for (1.6's
+    whitepaper); both compared, so the time says nothing of which."""
+    as_text = hmac.compare_digest(given, hex_password.encode())
+    as_octets = hmac.compare_digest(given, bytes.fromhex(hex_password))
+    return as_text | as_octets
+
+
+def _basic(authorization: str | None) -> tuple[bytes, bytes] | None:
+    """(user, password) of an `Authorization: Basic …` header, as bytes (a 1.6 charger's
+    password may be any octets); None when there is none. A header that is not Basic, or
+    not base64 of `user:password`, reads as wrong."""
     if authorization is None:
         return None
     scheme, _, encoded = authorization.strip().partition(" ")
     if scheme.lower() != "basic":
-        return ("", "")
+        return (b"", b"")
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ("", "")
-    user, colon, secret_word = decoded.partition(":")
-    return (user, secret_word) if colon else ("", "")
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error:
+        return (b"", b"")
+    user, colon, secret_word = decoded.partition(b":")
+    return (user, secret_word) if colon else (b"", b"")

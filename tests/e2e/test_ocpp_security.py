@@ -5,6 +5,7 @@ package's ChargePoint as the charger, its password as `ocpp-gateway password` pr
 
 from __future__ import annotations
 
+import base64
 import os
 import ssl
 import subprocess
@@ -93,6 +94,14 @@ async def test_profile_2_lets_in_only_a_charger_with_its_password_over_tls(
     ):
         assert await refused_status(url + target, tls, header) == 401
 
+    # A 1.6 charger following the security whitepaper sends its key's 20 bytes, not its
+    # digits: let in all the same.
+    octets = base64.b64encode(serial.encode() + b":" + bytes.fromhex(password)).decode()
+    async with websockets.connect(url + serial, subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                                  ssl=tls, additional_headers=[
+                                      ("Authorization", f"Basic {octets}")]) as whitepaper:
+        assert whitepaper.subprotocol == "ocpp1.6"
+
     # The port speaks TLS only: a plain WebSocket handshake gets no answer it can read.
     with pytest.raises((InvalidMessage, ConnectionError, OSError)):
         await websockets.connect(f"ws://127.0.0.1:{port}/ocpp/{serial}",
@@ -102,7 +111,7 @@ async def test_profile_2_lets_in_only_a_charger_with_its_password_over_tls(
     async with httpx.AsyncClient(verify=tls) as http:
         page = (await http.get(f"https://127.0.0.1:{port}/metrics")).text
     seen = metrics(page)
-    assert seen['ocpp_gateway_logins_total{result="accepted"}'] == 2
+    assert seen['ocpp_gateway_logins_total{result="accepted"}'] == 3
     assert seen['ocpp_gateway_logins_total{result="accepted_previous"}'] == 1
     assert seen['ocpp_gateway_handshakes_refused_total{reason="unauthorized"}'] == 6
     assert password not in page

@@ -62,3 +62,33 @@ def test_a_password_with_a_colon_and_a_basic_scheme_in_any_case() -> None:
     header = basic("SN-1", password(SECRET, "SN-1")).replace("Basic", "bAsIc")
     assert passwords.login("SN-1", header) is Login.ACCEPTED
     assert passwords.login("SN:1", basic("SN:1", password(SECRET, "SN:1"))) is Login.WRONG
+
+
+def octets(user: str, word: str) -> str:
+    """As OCPP 1.6's security whitepaper has a charger send its AuthorizationKey: the bytes
+    its hex digits stand for."""
+    return "Basic " + base64.b64encode(user.encode() + b":" + bytes.fromhex(word)).decode()
+
+
+def test_a_16_charger_may_send_its_key_as_the_bytes_its_digits_stand_for() -> None:
+    passwords = ChargerPasswords(SECRET, [OLD])
+    assert passwords.login("SN-1", octets("SN-1", password(SECRET, "SN-1"))) is Login.ACCEPTED
+    assert passwords.login("SN-1", octets("SN-1", password(OLD, "SN-1"))) is (
+        Login.ACCEPTED_PREVIOUS)
+    assert passwords.login("SN-1", octets("SN-1", password(SECRET, "SN-2"))) is Login.WRONG
+    assert passwords.login("SN-1", octets("SN-2", password(SECRET, "SN-2"))) is Login.WRONG
+    # Neither half of the digits, nor the bytes of a prefix, is the password.
+    right = password(SECRET, "SN-1")
+    assert passwords.login("SN-1", basic("SN-1", right[:20])) is Login.WRONG
+    assert passwords.login("SN-1", octets("SN-1", right[:38])) is Login.WRONG
+
+
+def test_the_whitepapers_own_example_header_reads_as_its_key() -> None:
+    # A vendor's manual quotes it: identity AL1000 with the AuthorizationKey below gives
+    # this header (the key's 20 bytes after the colon, not its 40 digits).
+    from services.ocpp_gateway.credentials import _basic, _matches
+
+    key = "0001020304050607FFFFFFFFFFFFFFFFFFFFFFFF"
+    user, word = _basic("Basic QUwxMDAwOgABAgMEBQYH////////////////") or (b"", b"")
+    assert user == b"AL1000"
+    assert _matches(word, key.lower())
