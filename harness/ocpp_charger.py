@@ -40,6 +40,10 @@ class Kept:
     """What it answers for `SendLocalListMaxLength` / `ItemsPerMessage` (None: unknown)."""
     refuse_differentials: int = 0
     """Answer VersionMismatch to this many Differentials (then accept again)."""
+    password: str | None = None
+    """The Basic password it was last given (`AuthorizationKey` / `BasicAuthPassword`)."""
+    refuse_password: bool = False
+    """Answer Rejected when given a new password (keep the old one)."""
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     list_version: int = 0
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -119,6 +123,13 @@ class Recording:
             self._ours[frame[1]] = frame[2]
         await super()._send(message)  # type: ignore[misc]
 
+    def _take_password(self, password: str) -> str:
+        self.kept.applied.set()
+        if self.kept.refuse_password:
+            return "Rejected"
+        self.kept.password = password
+        return "Accepted"
+
     def _apply(self, unique_id: str) -> str:
         request, kept = self._raw.pop(unique_id), self.kept
         if request["updateType"] == "Differential" and kept.refuse_differentials:
@@ -173,6 +184,12 @@ class Charger16(Recording, ChargePoint16):  # type: ignore[misc]
         }
         return result16.GetConfiguration(configuration_key=[limit])
 
+    @on("ChangeConfiguration")
+    def on_change_configuration(self, key: str, value: str) -> Any:
+        if key != "AuthorizationKey":
+            return result16.ChangeConfiguration(status="NotSupported")
+        return result16.ChangeConfiguration(status=self._take_password(value))
+
     async def boot(self) -> Any:
         return await self.call(
             call16.BootNotification(charge_point_model="Sim", charge_point_vendor="Tests")
@@ -221,6 +238,18 @@ class Charger201(Recording, ChargePoint201):  # type: ignore[misc]
                 }
             ]
         )
+
+    @on("SetVariables")
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]]) -> Any:
+        results = []
+        for asked in set_variable_data:
+            known = (asked["component"]["name"], asked["variable"]["name"]) == (
+                "SecurityCtrlr", "BasicAuthPassword")
+            status = (self._take_password(asked["attribute_value"]) if known
+                      else "UnknownVariable")
+            results.append({"attributeStatus": status, "component": asked["component"],
+                            "variable": asked["variable"]})
+        return result201.SetVariables(set_variable_result=results)
 
     async def boot(self) -> Any:
         return await self.call(

@@ -49,6 +49,9 @@ class GatewaySettings(EnvSettings):
     auth_secret_previous: Annotated[tuple[SecretBytes, ...], NoDecode] = ()
     """`OCPP_AUTH_SECRET_PREVIOUS` (comma-separated): secrets `OCPP_AUTH_SECRET` replaced,
     whose chargers' passwords are still accepted until they are given new ones."""
+    renew_passwords: bool = True
+    """`OCPP_RENEW_PASSWORDS`: under profile 2, a charger that logs in with a password of
+    `OCPP_AUTH_SECRET_PREVIOUS` is sent its current one (`password_renewal`)."""
     tls_cert_file: str = ""
     tls_key_file: str = ""
     """`OCPP_TLS_CERT_FILE` / `OCPP_TLS_KEY_FILE`: the gateway's certificate chain and key
@@ -92,6 +95,11 @@ class GatewaySettings(EnvSettings):
             return None
         return ChargerPasswords(self.auth_secret.get_secret_value(),
                                 [s.get_secret_value() for s in self.auth_secret_previous])
+
+    def renews_passwords(self) -> bool:
+        """Chargers on a replaced secret's password are given their current one: over TLS
+        only (profile 2), never in clear (profile 1)."""
+        return self.renew_passwords and self.security_profile == 2
 
     @classmethod
     def from_env(cls) -> Self:

@@ -24,6 +24,8 @@ class GatewayMetrics:
         self.logins: Counter[str] = Counter()
         """Chargers let in on their password, by `credentials.Login` (`accepted`, or
         `accepted_previous`: a password from a secret `OCPP_AUTH_SECRET` replaced)."""
+        self.password_renewals: Counter[tuple[str, str]] = Counter()
+        """New passwords sent (`password_renewal`), by (OCPP version, the answer's status)."""
         self.bad_frames = 0
         self.changes_heard = 0
 
@@ -69,6 +71,14 @@ class GatewayMetrics:
             "Handshakes let in on a charger's password (security profile 1 or 2), by "
             "result; accepted_previous: the password of a secret OCPP_AUTH_SECRET replaced.",
             [({"result": r}, n) for r, n in sorted(self.logins.items())],
+        )
+        out.family(
+            "ocpp_gateway_password_renewals_total",
+            "counter",
+            "New passwords sent to chargers that logged in with a replaced secret's "
+            "(profile 2), by OCPP version and the charger's answer.",
+            [({"ocpp_version": v, "status": s}, n)
+             for (v, s), n in sorted(self.password_renewals.items())],
         )
         out.metric(
             "ocpp_gateway_bad_frames_total",

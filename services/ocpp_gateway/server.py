@@ -1,7 +1,8 @@
 """The WebSocket server (`websockets`): the handshake decides (`handshake.admit`), an
 admitted charger gets a `Session` in its OCPP version and is held in the registry while
 its connection lasts. Frames over `max_frame_bytes` close only that connection. Under
-security profile 2 the same port speaks TLS only (`tls.server_context`)."""
+security profile 2 the same port speaks TLS only (`tls.server_context`), and a charger let
+in on a replaced secret's password is given its current one (`password_renewal`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from services.ocpp_gateway.credentials import ChargerPasswords
+from services.ocpp_gateway.credentials import ChargerPasswords, Login
 from services.ocpp_gateway.handshake import Admitted, Answer, admit, one_authorization
 from services.ocpp_gateway.metrics import GatewayMetrics
 from services.ocpp_gateway.registry import Connected
@@ -36,7 +37,14 @@ class OcppServer:
         max_frame_bytes: int,
         passwords: ChargerPasswords | None = None,
         tls: ssl.SSLContext | None = None,
+        *,
+        renew_passwords: bool = False,
     ) -> None:
+        """`renew_passwords`: give chargers let in on a replaced secret's password their
+        current one (only over TLS: it is refused without `tls`)."""
+        if renew_passwords and (tls is None or passwords is None):
+            raise ValueError("passwords are renewed only over TLS, with passwords to check")
+        self._renew_passwords = renew_passwords
         self._backing = backing
         self._passwords = passwords
         self._tls = tls
@@ -119,6 +127,7 @@ class OcppServer:
             dialect,
             self._backing,
             lambda: self._close(connection),
+            self._new_password(admitted),
         )
         await self._connected.hold(session)
         log.info("charger %s connected (%s)", admitted.serial_number, dialect.subprotocol)
@@ -129,6 +138,12 @@ class OcppServer:
         finally:
             self._connected.release(session)
             log.info("charger %s disconnected", admitted.serial_number)
+
+    def _new_password(self, admitted: Admitted) -> str | None:
+        if not self._renew_passwords or admitted.login is not Login.ACCEPTED_PREVIOUS:
+            return None
+        assert self._passwords is not None
+        return self._passwords.password(admitted.serial_number)
 
     def _close(self, connection: ServerConnection) -> None:
         """Close a connection from outside its handler (kept until done: tasks are weak)."""

@@ -68,7 +68,7 @@ class OcppGateway:
         directory = ChargerDirectory(self._pool, self._schema)
         self.server = OcppServer(
             backing, self.connected, directory.charger_id, settings.max_frame_bytes,
-            settings.passwords(), tls,
+            settings.passwords(), tls, renew_passwords=settings.renews_passwords(),
         )
         await self.server.start(settings.host, settings.port)
         log.info("following %s (every partition)", common.topics.local_lists)

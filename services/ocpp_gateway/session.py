@@ -1,11 +1,11 @@
 """One charger's connection: answers its CALLs (BootNotification, Heartbeat,
 StatusNotification, Authorize) in its OCPP version and keeps its local list in step, until
-the connection closes. The two jobs run side by side on the one link."""
+the connection closes. The two jobs run side by side on the one link, with, for a charger
+that logged in with a replaced secret's password, the renewal of its password."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from services.ocpp_gateway.changes import ListChange
 from services.ocpp_gateway.dialects import Dialect
 from services.ocpp_gateway.list_sync import Lists, ListSync
 from services.ocpp_gateway.metrics import GatewayMetrics
+from services.ocpp_gateway.password_renewal import renew_password
 from services.ocpp_gateway.rpc import Handler, OcppLink, Payload, Socket
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,12 @@ class Session:
         dialect: Dialect,
         backing: Backing,
         close: Callable[[], object],
+        new_password: str | None = None,
     ) -> None:
+        """`new_password`: the password to give the charger once connected
+        (`password_renewal`); None: it has the current one, or the profile sends none."""
         self.charger_id = charger_id
+        self._new_password = new_password
         self.ocpp_version = dialect.ocpp_version
         self._dialect = dialect
         self._backing = backing
@@ -78,14 +83,28 @@ class Session:
         """Serve the charger until its connection closes. A list sync that fails (no answer
         in time, a broken payload) closes the connection: the charger reconnects and catches
         up from the read model, which is the truth."""
-        sync = asyncio.create_task(self._keep_list())
+        jobs = [asyncio.create_task(self._keep_list())]
+        if self._new_password is not None:
+            jobs.append(asyncio.create_task(self._renew(self._new_password)))
         try:
             await self.link.serve()
         finally:
-            sync.cancel()
+            for job in jobs:
+                job.cancel()
             self.link.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sync
+            await asyncio.gather(*jobs, return_exceptions=True)
+
+    async def _renew(self, password: str) -> None:
+        """Never ends the connection: a charger that did not take it keeps the old password
+        and is asked again at its next connection."""
+        try:
+            await renew_password(self.charger_id, self.link, self._dialect, password,
+                                 self._backing.metrics)
+        except (asyncio.CancelledError, ConnectionClosed):
+            raise
+        except Exception as error:  # an answer we could not read
+            log.warning("charger %s: password renewal failed (%s: %s)", self.charger_id,
+                        type(error).__name__, error)
 
     async def _keep_list(self) -> None:
         try:

@@ -10,6 +10,7 @@ import os
 import ssl
 import subprocess
 import uuid
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -17,18 +18,24 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
-from harness.ocpp_charger import basic_auth
+from harness.ocpp_charger import Kept, basic_auth
 from harness.processes import BIN, metrics
 from tests.certificates import make_server_certificate
 from tests.e2e.conftest import System
 from tests.e2e.test_ocpp_gateway import accepted, checked, in_step, owner_with_charger
 from tests.kafka_helpers import CommandClient
+from tests.ocpp_schemas import validate
 
 pytestmark = pytest.mark.e2e
 
 SECRET = "profile-2-secret-" + "s" * 24
 OLD_SECRET = "profile-2-before-" + "o" * 24
 """The secret `SECRET` replaced: its chargers' passwords still open, counted apart."""
+
+
+def holds_password(kept: Kept, password: str) -> bool:
+    """The charger holds `password` (a check for `until`)."""
+    return kept.password == password
 
 
 def provisioned(serial: str, secret: str = SECRET) -> str:
@@ -127,3 +134,62 @@ async def test_the_open_gateway_of_profile_0_is_as_spec_says(
         await in_step(system, charger_id, charger, 0)
     async with checked(system.ocpp_url, serial, "1.6", password="anything") as charger:
         await in_step(system, charger_id, charger, 0)
+
+
+async def test_profile_2_gives_a_charger_on_a_replaced_secrets_password_its_new_one(
+    system: System, commands: CommandClient, tmp_path: Path
+) -> None:
+    """After a rotation, a charger still on the old secret's password is sent its current
+    one once connected (1.6: ChangeConfiguration AuthorizationKey; 2.0.1: SetVariables
+    SecurityCtrlr.BasicAuthPassword), and gets in with it next time without being sent it
+    again. One that refuses keeps its connection and its list."""
+    certificate = make_server_certificate(tmp_path)
+    tls = certificate.client_context()
+    secured = system.add_gateway(
+        tls, OCPP_SECURITY_PROFILE="2", OCPP_AUTH_SECRET=SECRET,
+        OCPP_AUTH_SECRET_PREVIOUS=OLD_SECRET, OCPP_TLS_CERT_FILE=str(certificate.cert_file),
+        OCPP_TLS_KEY_FILE=str(certificate.key_file))
+    url = f"wss://127.0.0.1:{secured.env['OCPP_PORT']}/ocpp/"
+    owner, first_id, first = await owner_with_charger(commands, system)
+    _, second_id, second = await owner_with_charger(commands, system, owner)
+    _, stubborn_id, stubborn = await owner_with_charger(commands, system, owner)
+
+    renewed: dict[str, str] = {}
+    for charger_id, serial, version in ((first_id, first, "1.6"), (second_id, second, "2.0.1")):
+        kept = Kept(check=validate, password=provisioned(serial, OLD_SECRET))
+        async with checked(url, serial, version, kept=kept, password=kept.password,
+                           tls=tls) as charger:
+            await in_step(system, charger_id, charger, 0)
+            await charger.until(partial(holds_password, kept, provisioned(serial)))
+        renewed[version] = kept.password
+        # Next time it logs in with the new one, and is not sent it again.
+        async with checked(url, serial, version, kept=kept, password=kept.password,
+                           tls=tls) as charger:
+            await in_step(system, charger_id, charger, 0)
+        asked = [payload for action, payload in kept.calls
+                 if action in ("ChangeConfiguration", "SetVariables")]
+        assert len(asked) == 1, asked
+        assert kept.schema_errors == []
+    assert renewed["1.6"] != renewed["2.0.1"]
+
+    refusing = Kept(check=validate, password=provisioned(stubborn, OLD_SECRET),
+                    refuse_password=True)
+    async with checked(url, stubborn, "1.6", kept=refusing, password=refusing.password,
+                       tls=tls) as charger:
+        await charger.until(lambda: any(action == "ChangeConfiguration"
+                                        for action, _ in refusing.calls))
+        await in_step(system, stubborn_id, charger, 0)
+        assert charger.serving is not None
+        assert not charger.serving.done()
+    assert refusing.password == provisioned(stubborn, OLD_SECRET)
+
+    async with httpx.AsyncClient(verify=tls) as http:
+        page = (await http.get(f"https://127.0.0.1:{secured.env['OCPP_PORT']}/metrics")).text
+    seen = metrics(page)
+    renewals = 'ocpp_gateway_password_renewals_total{{ocpp_version="{}",status="{}"}}'
+    assert seen[renewals.format("1.6", "Accepted")] == 1
+    assert seen[renewals.format("2.0.1", "Accepted")] == 1
+    assert seen[renewals.format("1.6", "Rejected")] == 1
+    assert seen['ocpp_gateway_logins_total{result="accepted_previous"}'] == 3
+    assert seen['ocpp_gateway_logins_total{result="accepted"}'] == 2
+    assert renewed["1.6"] not in page

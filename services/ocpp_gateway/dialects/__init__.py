@@ -45,6 +45,14 @@ class Dialect(Protocol):
         """How many entries the charger takes in one `SendLocalList`; None: no limit known."""
         ...
 
+    def password_request(self, password: str) -> tuple[str, Payload]:
+        """The CALL (action, payload) that gives the charger a new Basic password."""
+        ...
+
+    def password_status(self, answer: Payload) -> str:
+        """The charger's answer to `password_request`: `Accepted`, `Rejected`..."""
+        ...
+
 
 def positive_int(value: object) -> int | None:
     """A configuration value as a limit: a positive integer, else none."""

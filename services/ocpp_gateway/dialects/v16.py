@@ -1,5 +1,6 @@
-"""OCPP 1.6J: `idTag` without a type, `listVersion`, and the per-message limit in the
-`SendLocalListMaxLength` configuration key."""
+"""OCPP 1.6J: `idTag` without a type, `listVersion`, the per-message limit in the
+`SendLocalListMaxLength` configuration key, and the Basic password in the security
+whitepaper's `AuthorizationKey` key (its hex digits)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from services.ocpp_gateway.dialects import positive_int
 from services.ocpp_gateway.rpc import CallRefused, OcppLink, Payload
 
 MAX_LENGTH_KEY = "SendLocalListMaxLength"
+PASSWORD_KEY = "AuthorizationKey"  # noqa: S105 - the key's name, not a password
 
 
 class Ocpp16:
@@ -52,3 +54,9 @@ class Ocpp16:
             if entry.get("key") == MAX_LENGTH_KEY:
                 return positive_int(entry.get("value"))
         return None
+
+    def password_request(self, password: str) -> tuple[str, Payload]:
+        return "ChangeConfiguration", {"key": PASSWORD_KEY, "value": password}
+
+    def password_status(self, answer: Payload) -> str:
+        return str(answer["status"])

@@ -1,5 +1,6 @@
-"""OCPP 2.0.1: typed `idToken`, `versionNumber`, and the per-message limit in the
-`LocalAuthListCtrlr.ItemsPerMessage` variable."""
+"""OCPP 2.0.1: typed `idToken`, `versionNumber`, the per-message limit in the
+`LocalAuthListCtrlr.ItemsPerMessage` variable, and the Basic password in
+`SecurityCtrlr.BasicAuthPassword`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ from services.ocpp_gateway.rpc import CallRefused, OcppLink, Payload
 ITEMS_PER_MESSAGE = {
     "component": {"name": "LocalAuthListCtrlr"},
     "variable": {"name": "ItemsPerMessage"},
+}
+
+BASIC_AUTH_PASSWORD = {
+    "component": {"name": "SecurityCtrlr"},
+    "variable": {"name": "BasicAuthPassword"},
 }
 
 
@@ -56,3 +62,11 @@ class Ocpp201:
             if result.get("attributeStatus") == "Accepted":
                 return positive_int(result.get("attributeValue"))
         return None
+
+    def password_request(self, password: str) -> tuple[str, Payload]:
+        return "SetVariables", {"setVariableData": [
+            {"attributeType": "Actual", "attributeValue": password, **BASIC_AUTH_PASSWORD}]}
+
+    def password_status(self, answer: Payload) -> str:
+        results = answer.get("setVariableResult") or [{}]
+        return str(results[0].get("attributeStatus", "Rejected"))

@@ -22,7 +22,7 @@ SECRET = "x" * 32
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OCPP_SECURITY_PROFILE", "OCPP_AUTH_SECRET", "OCPP_AUTH_SECRET_PREVIOUS",
-                 "OCPP_TLS_CERT_FILE", "OCPP_TLS_KEY_FILE"):
+                 "OCPP_TLS_CERT_FILE", "OCPP_TLS_KEY_FILE", "OCPP_RENEW_PASSWORDS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -68,6 +68,19 @@ def test_profile_2_with_its_files_and_previous_secrets(
     assert passwords.login("SN", basic("SN", password(old.encode(), "SN"))) is (
         Login.ACCEPTED_PREVIOUS)
     assert SECRET not in repr(chosen)
+    assert chosen.renews_passwords()
+
+
+def test_passwords_are_renewed_over_tls_only_and_may_be_turned_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    files = make_server_certificate(tmp_path)
+    tls = {"OCPP_TLS_CERT_FILE": str(files.cert_file), "OCPP_TLS_KEY_FILE": str(files.key_file)}
+    assert not settings(monkeypatch).renews_passwords()
+    assert not settings(monkeypatch, OCPP_SECURITY_PROFILE="1",
+                        OCPP_AUTH_SECRET=SECRET).renews_passwords()
+    assert not settings(monkeypatch, OCPP_SECURITY_PROFILE="2", OCPP_AUTH_SECRET=SECRET,
+                        OCPP_RENEW_PASSWORDS="false", **tls).renews_passwords()
 
 
 def test_the_password_command_prints_what_the_gateway_accepts(
