@@ -3,15 +3,23 @@ that refuses it) says so in one line and exits with status 2; a bug still raises
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import os
+import signal
 
 import pytest
 
 from services.common.errors import SettingError
 from services.common.kafka import KafkaUnreachableError
 from services.common.kafka_security import KafkaSecurity, KafkaSettingError
-from services.common.serving import Service, freeze_startup_heap, run_service
+from services.common.serving import (
+    SERVICE_GC_THRESHOLDS,
+    Service,
+    freeze_startup_heap,
+    run_service,
+)
 from services.notifications.smtp.security import SmtpSettingError
 
 
@@ -69,3 +77,46 @@ def test_what_the_process_holds_once_started_is_left_out_of_collections() -> Non
         assert id(made_later) in {id(o) for o in gc.get_objects()}
     finally:
         gc.unfreeze()
+
+
+class Started:
+    """A service that stops itself right after starting (SIGTERM sent to this process)."""
+
+    def __init__(self) -> None:
+        self.thresholds: tuple[int, int, int] | None = None
+
+    async def start(self) -> None:
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGTERM)
+
+    async def stop(self) -> None:
+        self.thresholds = gc.get_threshold()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", SERVICE_GC_THRESHOLDS), ("700,10,10", (700, 10, 10)), (" 5000, 20 ,30", (5000, 20, 30)),
+])
+def test_a_started_service_collects_with_the_thresholds_asked_for(
+    monkeypatch: pytest.MonkeyPatch, text: str, expected: tuple[int, int, int]
+) -> None:
+    monkeypatch.setenv("GC_THRESHOLDS", text)
+    before = gc.get_threshold()
+    service = Started()
+    try:
+        run_service(lambda: service)
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+    assert service.thresholds == expected
+
+
+@pytest.mark.parametrize("text", ["700,10", "a,b,c", "0,10,10", "700,10,10,1"])
+def test_thresholds_that_cannot_work_stop_the_start_before_the_service_is_made(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, text: str
+) -> None:
+    monkeypatch.setenv("GC_THRESHOLDS", text)
+    made: list[object] = []
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as stopped:
+        run_service(lambda: made.append(1) or Started())  # type: ignore[func-returns-value]
+    assert stopped.value.code == 2
+    assert made == []
+    assert "GC_THRESHOLDS" in caplog.text
