@@ -12,7 +12,6 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
 from eventsourcing.postgres import PostgresFactory
 
 from services.access.domain.base import AccessAggregate
-from services.access.domain.copying import copy_aggregate
 from services.access.ports import Forgetting, PendingResult
 from services.access.store.cache import AggregateCache
 from services.access.store.memory import MemoryResultRecorder
@@ -113,10 +112,9 @@ class AccessStore(Application[UUID]):
             for aggregate_id in wanted:
                 found[aggregate_id] = cache.get(aggregate_id)
         for aggregate_id, events in stored.items():
-            kept = found[aggregate_id]
-            # Events stored since it was kept (by another instance) apply to a copy, so a
-            # decode that fails halfway leaves the kept state as it was.
-            aggregate: Any = None if kept is None else copy_aggregate(kept)
+            # Events stored since it was kept (by another instance) apply to the cache's
+            # copy: a decode that fails halfway leaves the kept state as it was.
+            aggregate: Any = found[aggregate_id]
             for stored_event in events:
                 event: Any = self.mapper.to_domain_event(stored_event)
                 aggregate = event.mutate(aggregate)

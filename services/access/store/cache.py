@@ -15,18 +15,20 @@ What keeps it right:
   round trip, moved) empties it before the next batch uses anything, as the key ring's
   keys are kept for one batch only: no plaintext of theirs outlives the batch that
   forgot them;
-- states are handed out as they are, not copied: only a store whose loads go through a
-  unit of work (which copies before a command changes anything) should have one, so the
-  service gives one to the executor's store alone. Should a caller change one in place
-  anyway (the scheduler's appending does, on its own store), its version moves (every
-  change is an event), and a state whose version is not the one it was kept at is
-  dropped, never handed out again.
+- states are kept pickled, not as objects: each load unpickles a private copy, so no
+  caller can change what is kept, and the kept states are bytes, which the garbage
+  collector never walks. As live objects (every `UUID` a tracked object) they made the
+  command side's full collections walk hundreds of thousands of them, up to 168 ms each
+  under load (docs/performance.md, "Full collections"); pickled, they also take about a
+  quarter of the memory.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from services.access.domain.base import AccessAggregate
@@ -34,16 +36,17 @@ from services.access.domain.base import AccessAggregate
 DEFAULT_CAPACITY = 100_000
 """How many events the aggregates kept may have folded between them (each weighs its
 version; the least recently used go first). Memory follows events more than aggregates:
-kept, the 1 M fleet's 20 000 most written-to aggregates (298 k events) took 64 MB more
-than none, ~220 bytes an event, so the default holds ~20 MB; P1's aggregates (2 to 5
-events each) fit 20 000 and more."""
+the 1 M fleet's 3 000 most written-to aggregates (108 k events) take 5.4 MB pickled, ~50
+bytes an event (19.5 MB as objects), so the default holds ~5 MB; P1's aggregates (2 to 5
+events each) fit 20 000 and more. Pickling costs ~0.6 µs an event when kept and ~1 µs when
+loaded, against ~27 µs an event to decode it from the log (`bench.busy_aggregate`)."""
 
 
 class AggregateCache:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._capacity = capacity
-        self._kept: OrderedDict[UUID, tuple[AccessAggregate, int]] = OrderedDict()
-        """Each state with the version it was kept at (its weight)."""
+        self._kept: OrderedDict[UUID, tuple[bytes, int]] = OrderedDict()
+        """Each state, pickled, with the version it was kept at (its weight)."""
         self.weight = 0
         """The kept versions' sum: the events the kept states have folded."""
         self._forgotten: int | None = None
@@ -55,35 +58,26 @@ class AggregateCache:
 
     def kept(self) -> dict[UUID, AccessAggregate]:
         """Every state kept, as it would be handed out (for checks)."""
-        return {i: found for i in list(self._kept) if (found := self._intact(i)) is not None}
-
-    def _intact(self, aggregate_id: UUID) -> AccessAggregate | None:
-        entry = self._kept.get(aggregate_id)
-        if entry is None:
-            return None
-        aggregate, version = entry
-        if aggregate.version != version:  # changed in place since: not a committed state
-            self._drop(aggregate_id)
-            return None
-        return aggregate
+        return {i: _unpickled(state) for i, (state, _version) in self._kept.items()}
 
     def _drop(self, aggregate_id: UUID) -> None:
-        _aggregate, version = self._kept.pop(aggregate_id)
+        _state, version = self._kept.pop(aggregate_id)
         self.weight -= version
 
     def version(self, aggregate_id: UUID) -> int:
         """The version kept (0: none kept; the read then asks for every event)."""
-        found = self._intact(aggregate_id)
-        return 0 if found is None else int(found.version)
+        entry = self._kept.get(aggregate_id)
+        return 0 if entry is None else entry[1]
 
     def get(self, aggregate_id: UUID) -> AccessAggregate | None:
-        found = self._intact(aggregate_id)
-        if found is None:
+        """A copy of the state kept, the caller's own to change."""
+        entry = self._kept.get(aggregate_id)
+        if entry is None:
             self.misses += 1
             return None
         self.hits += 1
         self._kept.move_to_end(aggregate_id)
-        return found
+        return _unpickled(entry[0])
 
     def keep(self, aggregates: Iterable[AccessAggregate | None]) -> None:
         for aggregate in aggregates:
@@ -92,7 +86,8 @@ class AggregateCache:
             if aggregate.id in self._kept:
                 self._drop(aggregate.id)
             version = int(aggregate.version)
-            self._kept[aggregate.id] = (aggregate, version)
+            self._kept[aggregate.id] = (pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL),
+                                        version)
             self.weight += version
         while self.weight > self._capacity and self._kept:
             self._drop(next(iter(self._kept)))
@@ -109,3 +104,8 @@ class AggregateCache:
             self.clear()
         self._forgotten = count
         return changed
+
+
+def _unpickled(state: bytes) -> AccessAggregate:
+    aggregate: Any = pickle.loads(state)  # noqa: S301 - bytes this process pickled itself
+    return aggregate  # type: ignore[no-any-return]

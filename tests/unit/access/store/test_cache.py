@@ -1,9 +1,11 @@
 """The aggregate cache's own rules: bounded by the events its states have folded (least
-recently used out first), a state changed in place never handed out again, and a change
-in how many people are forgotten empties it."""
+recently used out first), each load handed a copy of its own (what a caller changes is not
+what is kept), kept out of the garbage collector's walks, and a change in how many people
+are forgotten empties it."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any, cast
 from uuid import UUID, uuid4
 
@@ -17,6 +19,7 @@ class Fake:
     def __init__(self, version: int) -> None:
         self.id: UUID = uuid4()
         self.version = version
+        self.shares: dict[UUID, set[UUID]] = {uuid4(): {uuid4()}}
 
 
 def kept(*states: Fake) -> list[AccessAggregate | None]:
@@ -27,7 +30,7 @@ def test_bounded_by_the_events_folded_least_recently_used_first() -> None:
     cache = AggregateCache(capacity=10)
     a, b, c = Fake(4), Fake(4), Fake(3)
     cache.keep(kept(a, b))
-    assert cache.get(a.id) is a  # now b is the least recently used
+    assert cache.get(a.id) is not None  # now b is the least recently used
     cache.keep(kept(c))  # 11 > 10: b goes
     assert cache.version(b.id) == 0
     assert (cache.version(a.id), cache.version(c.id), cache.weight) == (4, 3, 7)
@@ -42,18 +45,35 @@ def test_keeping_a_newer_state_replaces_the_older_and_its_weight() -> None:
     newer = Fake(5)
     newer.id = old.id
     cache.keep(kept(old, newer))
-    assert cache.get(old.id) is newer
+    found: Any = cache.get(old.id)
+    assert (found.version, found.shares) == (5, newer.shares)
     assert cache.weight == 5
 
 
-def test_a_state_changed_in_place_is_never_handed_out_again() -> None:
+def test_each_load_is_handed_a_copy_of_its_own() -> None:
     cache = AggregateCache()
     state = Fake(2)
     cache.keep(kept(state))
-    state.version = 3  # a caller triggered an event on it: not a committed state
-    assert cache.version(state.id) == 0
-    assert cache.get(state.id) is None
-    assert (len(cache), cache.weight) == (0, 0)
+    state.version = 3  # what was kept is not the caller's object
+    mine: Any = cache.get(state.id)
+    assert mine is not state
+    assert (mine.id, mine.version, mine.shares) == (state.id, 2, state.shares)
+    mine.version = 4  # a command triggered an event on its copy
+    next(iter(mine.shares.values())).add(uuid4())
+    again: Any = cache.get(state.id)
+    assert (again.version, again.shares) == (2, state.shares)
+    assert cache.version(state.id) == 2
+
+
+def test_what_is_kept_is_not_walked_by_the_garbage_collector() -> None:
+    """A full collection walks every tracked object; the kept states are bytes."""
+    cache = AggregateCache()
+    states = [Fake(1) for _ in range(50)]
+    cache.keep(kept(*states))
+    del states
+    gc.collect()
+    assert not any(type(o) is Fake for o in gc.get_objects())
+    assert len(cache) == 50
 
 
 def test_a_new_forgetting_empties_it() -> None:
