@@ -58,13 +58,11 @@ def freeze_startup_heap() -> None:
 GC_THRESHOLDS_VARIABLE = "GC_THRESHOLDS"
 SERVICE_GC_THRESHOLDS = (10_000, 10, 10)
 """Python's default is (700, 10, 10): a full collection may come every 70 000 allocations
-that outlive a young collection's walk. A full collection walks every object made since the
-start-up heap was frozen, and the command side keeps aggregates between batches
-(`store/cache.py`: hundreds of thousands of tracked objects, UUIDs among them): under P1's
-and P2's load it made 13 full collections in four minutes, growing to 139 ms each as the
-cache filled, every command in flight waiting. A young generation of 10 000 makes them
-about 14 times rarer; a young collection then walks at most ~10 000 objects (about a
-millisecond)."""
+that outlive a young collection, and each walks every object made since the start-up heap
+was frozen. Under P1's and P2's load the command side made 13-14 of them in four minutes,
+up to 168 ms each (then walking the aggregates it kept as objects, since kept pickled),
+every command in flight waiting. A young generation of 10 000 makes them about 14 times
+rarer; a young collection then walks at most ~10 000 objects (about a millisecond)."""
 
 
 def collector_thresholds(text: str) -> tuple[int, int, int]:
