@@ -57,16 +57,22 @@ async def refused_status(url: str, tls: ssl.SSLContext, header: tuple[str, str] 
     return response.status_code
 
 
-async def test_profile_2_lets_in_only_a_charger_with_its_password_over_tls(
-    system: System, commands: CommandClient, tmp_path: Path
-) -> None:
+def profile_2_gateway(system: System, tmp_path: Path) -> tuple[str, ssl.SSLContext]:
+    """A gateway process under profile 2 (secret `SECRET`, `OLD_SECRET` replaced), with a
+    certificate made for the test: its port, and a client context that trusts it."""
     certificate = make_server_certificate(tmp_path)
     tls = certificate.client_context()
     secured = system.add_gateway(
         tls, OCPP_SECURITY_PROFILE="2", OCPP_AUTH_SECRET=SECRET,
         OCPP_AUTH_SECRET_PREVIOUS=OLD_SECRET, OCPP_TLS_CERT_FILE=str(certificate.cert_file),
         OCPP_TLS_KEY_FILE=str(certificate.key_file))
-    port = secured.env["OCPP_PORT"]
+    return str(secured.env["OCPP_PORT"]), tls
+
+
+async def test_profile_2_lets_in_only_a_charger_with_its_password_over_tls(
+    system: System, commands: CommandClient, tmp_path: Path
+) -> None:
+    port, tls = profile_2_gateway(system, tmp_path)
     url = f"wss://127.0.0.1:{port}/ocpp/"
     owner, charger_id, serial = await owner_with_charger(commands, system)
     _, other_id, other_serial = await owner_with_charger(commands, system, owner)
@@ -143,13 +149,8 @@ async def test_profile_2_gives_a_charger_on_a_replaced_secrets_password_its_new_
     one once connected (1.6: ChangeConfiguration AuthorizationKey; 2.0.1: SetVariables
     SecurityCtrlr.BasicAuthPassword), and gets in with it next time without being sent it
     again. One that refuses keeps its connection and its list."""
-    certificate = make_server_certificate(tmp_path)
-    tls = certificate.client_context()
-    secured = system.add_gateway(
-        tls, OCPP_SECURITY_PROFILE="2", OCPP_AUTH_SECRET=SECRET,
-        OCPP_AUTH_SECRET_PREVIOUS=OLD_SECRET, OCPP_TLS_CERT_FILE=str(certificate.cert_file),
-        OCPP_TLS_KEY_FILE=str(certificate.key_file))
-    url = f"wss://127.0.0.1:{secured.env['OCPP_PORT']}/ocpp/"
+    port, tls = profile_2_gateway(system, tmp_path)
+    url = f"wss://127.0.0.1:{port}/ocpp/"
     owner, first_id, first = await owner_with_charger(commands, system)
     _, second_id, second = await owner_with_charger(commands, system, owner)
     _, stubborn_id, stubborn = await owner_with_charger(commands, system, owner)
@@ -184,7 +185,7 @@ async def test_profile_2_gives_a_charger_on_a_replaced_secrets_password_its_new_
     assert refusing.password == provisioned(stubborn, OLD_SECRET)
 
     async with httpx.AsyncClient(verify=tls) as http:
-        page = (await http.get(f"https://127.0.0.1:{secured.env['OCPP_PORT']}/metrics")).text
+        page = (await http.get(f"https://127.0.0.1:{port}/metrics")).text
     seen = metrics(page)
     renewals = 'ocpp_gateway_password_renewals_total{{ocpp_version="{}",status="{}"}}'
     assert seen[renewals.format("1.6", "Accepted")] == 1
