@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from services.common import gc_pauses
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 Sample = tuple[dict[str, str], float]
@@ -65,10 +67,11 @@ def _number(value: float) -> str:
 
 def service_registry() -> CollectorRegistry:
     """A registry of one service's own histograms, with the process metrics (CPU, memory,
-    open files) already in it; not the global one, so two services in one test process
-    keep theirs apart."""
+    open files) and its garbage collector's pauses (`gc_pauses`) already in it; not the
+    global one, so two services in one test process keep theirs apart."""
     registry = CollectorRegistry(auto_describe=True)
     ProcessCollector(registry=registry)
+    gc_pauses.register(registry)
     return registry
 
 

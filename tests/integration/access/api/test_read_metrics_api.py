@@ -82,6 +82,7 @@ async def test_metrics_need_a_token_and_report_lags_from_the_store(every_event_s
             assert "access_command_duration_seconds_count" in after
             assert "access_command_batch_duration_seconds_count" in after
             assert int(after["process_resident_memory_bytes"]) > 0
+            assert int(after['python_gc_pause_seconds_count{generation="0"}']) > 0
 
 
 async def _ready() -> dict[str, bool]:
