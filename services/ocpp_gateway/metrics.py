@@ -1,6 +1,8 @@
 """The gateway's counters and its `/metrics` page (Prometheus text, `common/prometheus`).
 
 Counters only grow in this process; a restart starts them at zero, as Prometheus expects.
+The process metrics (CPU, memory, open files) and the garbage collector's pauses follow
+them, as in the other services.
 """
 
 from __future__ import annotations
@@ -8,12 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from services.common.prometheus import MetricsText
+from services.common.prometheus import MetricsText, service_registry
 
 
 class GatewayMetrics:
     def __init__(self, connected: Callable[[], dict[str, int]]) -> None:
         self._connected = connected
+        self._registry = service_registry()
         self.lists_sent: Counter[str] = Counter()
         """By update type: `Full`, `Differential` (a list in parts counts once)."""
         self.list_refusals: Counter[str] = Counter()
@@ -92,4 +95,5 @@ class GatewayMetrics:
             "LocalListChanged records read from access.local-lists.",
             self.changes_heard,
         )
+        out.collected(self._registry)
         return out.text()
