@@ -80,8 +80,9 @@ class AccessStore(Application[UUID]):
         return self.recorder
 
     cache: AggregateCache | None = None
-    """Aggregates kept between batches (`cache`); only for a store whose every load goes
-    through a unit of work (the executor's), which copies before changing anything."""
+    """Aggregates kept between batches (`cache`), used by `load_batch`; each load gets a
+    copy of its own. The service gives one to the executor's store, whose loads are the
+    ones repeated batch after batch."""
 
     def load_batch(
         self, command_ids: Sequence[str], aggregate_ids: Iterable[UUID]
@@ -152,8 +153,8 @@ class AccessStore(Application[UUID]):
 
 
 def open_store(database_url: str, *, pool_size: int = 4, cache: int = 0) -> AccessStore:
-    """`cache`: how many events' worth of aggregates to keep between batches (0: none);
-    only for a store whose loads all go through a unit of work (`AccessStore.cache`)."""
+    """`cache`: how many events' worth of aggregates to keep between batches (0: none;
+    `AccessStore.cache`)."""
     store = AccessStore(env=store_env(database_url, pool_size=pool_size))
     if cache:
         store.cache = AggregateCache(cache)
