@@ -32,9 +32,9 @@ from services.access.metrics import service_metrics
 from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import READ_MODELS_CHANNEL, create_schema
+from services.access.schedule.book import ShareBook
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
-from services.access.schedule.snapshots import TimetableSnapshots
 from services.access.store.application import AccessStore, open_store
 from services.common import tracing
 from services.common.batch_consumer import STOP_STEP_SECONDS
@@ -144,11 +144,11 @@ class AccessService:
         # A store of its own: the store's key ring is per batch, not shared across threads.
         self._scheduler_store = await asyncio.to_thread(open_store, s.database_url,
                                                         pool_size=1)
-        snapshots = TimetableSnapshots(self.pool)
-        await snapshots.setup()
+        book = ShareBook(self.pool)
+        await book.setup()
         self.scheduler = BoundaryScheduler(self._scheduler_store, pooled(self.pool, ShareLog()),
                                            s.share_ending_notice,
-                                           horizon=s.schedule_horizon, snapshots=snapshots)
+                                           horizon=s.schedule_horizon, book=book)
         self._watch.wake(self.relay.notify)
         self._watch.wake(self.scheduler.notify)
         # The projection may run in another process (or instance): its commits wake the

@@ -130,6 +130,6 @@ async def test_a_boundary_missed_while_stopped_is_appended_once_on_start(
     await asyncio.sleep(2)  # anything appended twice would be on the topic by now
     assert [(e["type"], e["data"]["at"]) for e in boundaries(client, guest)] == [
         ("ShareCameIntoEffect", came["data"]["at"])]
-    # The start resumed from the timetable the last run saved, not from the whole log.
+    # The start resumed from the share book the last run wrote, not from the whole log.
     restarted = access.log.read_text(errors="replace").rsplit("=== start #", 1)[-1]
-    assert "resuming the timetable saved at position" in restarted
+    assert "resuming from the share book at position" in restarted

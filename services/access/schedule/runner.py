@@ -11,14 +11,15 @@ must not be shared with the command consumer's thread.
 
 At start it folds the whole log before appending anything, so after downtime every
 missed boundary is due at once and appended in order with its nominal time; or, with
-`snapshots`, resumes from the timetable saved last (`snapshots`: the same fold, kept) and
-folds only the log that came after it.
+a horizon, resumes from the share book (`book`: every time-bound share and its next due
+time, as the fold left them) and folds only the log written after it.
 
 With a `horizon`, the timetable holds only the shares due within it (memory stays that of
-the next hours' shares, not of every share a fleet was ever granted). Once half of it has
-passed, the scheduler folds the whole log again into the next horizon's timetable, a few
-batches a turn so boundaries due meanwhile are not held up, and swaps it in when it has
-caught up. A share the swap forgets it had settled costs one needless load.
+the next hours' shares, not of every share a fleet was ever granted); those due later
+are in the book, which the scheduler writes what its folds changed to (every
+`save_seconds`, and whenever many changes wait). Once half of the horizon has passed, the
+next horizon's timetable is the one held plus the book's shares due by its end: an index
+range, not a fold of the whole log.
 """
 
 from __future__ import annotations
@@ -34,14 +35,20 @@ from services.access.eventlog.values import LoggedEvent
 from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
 from services.access.schedule.appending import append_all_due
+from services.access.schedule.book import Book, MemoryShareBook
 from services.access.schedule.shares import ShareKey, Timetable
-from services.access.schedule.snapshots import SAVE_SECONDS, Saving, TimetableSnapshots
 from services.common import fault_points
 from services.common.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+SAVE_SECONDS = 60.0
+"""At most this much of the log's growth is folded again at a start."""
+WRITE_AT_CHANGES = 5_000
+"""Notes waiting that make the scheduler write them to the book at once (a first fold of
+a fleet's log notes every time-bound share: 900 k at 10 M events)."""
 
 
 def utc_now() -> datetime:
@@ -58,22 +65,21 @@ class BoundaryScheduler:
         clock: Clock = utc_now,
         batch_size: int = 1000,
         horizon: timedelta | None = None,
-        refill_batches: int = 10,
         max_nap: float = 0.25,
         max_backoff: float = 5.0,
         stall_after: float = 30.0,
-        snapshots: TimetableSnapshots | None = None,
+        book: Book | None = None,
         save_seconds: float = SAVE_SECONDS,
     ) -> None:
-        """`snapshots`: where the timetable is saved and a start resumes from (with a
-        `horizon` only: without one it holds every time-bound share, too many to save)."""
+        """`book`: where the shares beyond the `horizon` are kept (with a horizon only;
+        by default in memory, so a restart folds the whole log)."""
         self.wake = asyncio.Event()
-        self._saving = (None if snapshots is None or horizon is None
-                        else Saving(snapshots, horizon, save_seconds))
         self._horizon = horizon
-        self.timetable = Timetable(notice, self._horizon_from(clock()))
-        self._next: Timetable | None = None
-        """The next horizon's timetable while it is being folded."""
+        self._book = None if horizon is None else book if book is not None else MemoryShareBook()
+        self.timetable = Timetable(notice, self._horizon_from(clock()),
+                                   notes=self._book is not None)
+        self.resumed_at: int | None = None
+        """The position a start resumed from (None: it folded the log from the start)."""
         self.refills = 0
         """Timetables this process folded afresh for a later horizon."""
         self.boundaries = 0
@@ -84,7 +90,9 @@ class BoundaryScheduler:
         self._read_log = read_log
         self._clock = clock
         self._batch_size = batch_size
-        self._refill_batches = refill_batches
+        self._save_seconds = save_seconds
+        self._written_at = float("-inf")
+        """When the book was last written (never yet: the first turn writes it)."""
         self._max_nap = max_nap
         self._max_backoff = max_backoff
         self._stall_after = stall_after
@@ -92,11 +100,6 @@ class BoundaryScheduler:
         self._unfolded = False
         """The last turn appended after folding the log: fold before appending again."""
         self._background = BackgroundLoop(self.run, "schedule")
-
-    @property
-    def resumed_at(self) -> int | None:
-        """The position a start resumed from (None: it folded the log from the start)."""
-        return None if self._saving is None else self._saving.resumed_at
 
     @property
     def due_shares(self) -> int:
@@ -141,13 +144,20 @@ class BoundaryScheduler:
             await nap(self.wake, self._nap())
 
     async def begin(self) -> None:
-        """Resume from the saved timetable, or start an empty one whose horizon starts now
-        (the first turn then folds the whole log)."""
-        if self.timetable.position == 0:  # nothing folded yet
-            resumed = None if self._saving is None else await self._saving.resume(
-                self.timetable.notice, self._clock())
-            self.timetable = resumed or Timetable(
-                self.timetable.notice, self._horizon_from(self._clock()))
+        """Resume from the share book, or start an empty timetable whose horizon starts
+        now (the first turn then folds the whole log)."""
+        if self.timetable.position != 0:  # folded already
+            return
+        until = self._horizon_from(self._clock())
+        resumed = None
+        if self._book is not None and until is not None:
+            resumed = await self._book.resume(self.timetable.notice, until)
+        if resumed is not None:
+            self.resumed_at = resumed.position
+            log.info("resuming from the share book at position %d (%d shares due by %s)",
+                     resumed.position, len(resumed.shares), until)
+        self.timetable = resumed or Timetable(self.timetable.notice, until,
+                                              notes=self._book is not None)
 
     async def tick(self) -> int:
         """One turn: append for every share due now, fold the log, append for what it made
@@ -159,13 +169,13 @@ class BoundaryScheduler:
         # (it would load those shares again for nothing).
         appended = 0 if self._unfolded else await self._append_due()
         await self.catch_up()
-        await self._refill()
+        await self.refill()
         self._unfolded = False
         late = await self._append_due()
         self._unfolded = late > 0
         self._last_success = time.monotonic()
-        if self._saving is not None:
-            await self._saving.after_turn(self.timetable)
+        if time.monotonic() - self._written_at >= self._save_seconds:
+            await self.write_book()
         return appended + late
 
     async def _append_due(self) -> int:
@@ -186,26 +196,42 @@ class BoundaryScheduler:
             events: Sequence[LoggedEvent] = await self._read_log(
                 self.timetable.position, self._batch_size)
             self.timetable.fold(events)
+            if len(self.timetable.changes) >= WRITE_AT_CHANGES:
+                await self.write_book()
             if len(events) < self._batch_size:
                 return self.timetable.position
 
-    async def _refill(self) -> None:
-        """Fold a few batches of the log into the next horizon's timetable (begun once half
-        of the current one has passed); swap it in once it has reached the log's end."""
-        if self._horizon is None or self.timetable.until is None:
+    async def write_book(self) -> None:
+        """Write what the folds changed since the last write, and the position, to the
+        book (one transaction: a write that fails is noted again and retried)."""
+        self._written_at = time.monotonic()
+        if self._book is None:
             return
-        if self._next is None:
-            now = self._clock()
-            if now < self.timetable.until - self._horizon / 2:
-                return
-            self._next = Timetable(self.timetable.notice, self._horizon_from(now))
-        for _batch in range(self._refill_batches):
-            events = await self._read_log(self._next.position, self._batch_size)
-            self._next.fold(events)
-            if len(events) < self._batch_size:
-                self.timetable, self._next = self._next, None
-                self.refills += 1
-                return
+        changes = self.timetable.take_changes()
+        try:
+            await self._book.write(self.timetable.position, self.timetable.notice, changes)
+        except BaseException:
+            self.timetable.give_back(changes)
+            raise
+
+    async def refill(self) -> None:
+        """Once half of the horizon has passed: the next horizon's timetable, the shares
+        held and the book's due by its end (each turn asks; public for the bench)."""
+        if self._book is None or self._horizon is None or self.timetable.until is None:
+            return
+        now = self._clock()
+        if now < self.timetable.until - self._horizon / 2:
+            return
+        await self.write_book()  # the book then holds the fold to the timetable's position
+        held = self.timetable
+        until = now + self._horizon
+        due = await self._book.due_by(until)
+        later = [(key, share) for key, share in due if key not in held.shares]
+        refilled = Timetable(held.notice, until, notes=True)
+        refilled.restore(held.position, [*later, *held.shares.items()], due.stale)
+        refilled.changes = held.changes  # what was folded while the book was read
+        self.timetable = refilled
+        self.refills += 1
 
     async def _append(self, due: list[tuple[ShareKey, datetime]], now: datetime) -> int:
         """Append for every share due now, together (`append_all_due`: one load, one

@@ -8,9 +8,11 @@ time of its ending notice, whichever comes first; a heap orders them.
 
 A timetable may hold only the shares due before a horizon (`until`): at fleet scale the
 time-bound shares are many (900 k at 10 M events) and most are due months ahead, so
-holding them all would cost the service most of its memory. A share due later is
-dropped as it is folded; the scheduler folds the log afresh into a later horizon's
-timetable before this one's ends (`runner.BoundaryScheduler`), which picks it up then.
+holding them all would cost the service most of its memory. A share due later is let go
+as it is folded, but not lost: every share a fold changes is noted (`changes`), and the
+scheduler writes the notes to the share book (`book`), which keeps every time-bound
+share with its next due time; a later horizon's timetable takes the shares due by then
+from there.
 
 This is only a timetable. The Charger aggregate decides what is appended (its
 `mark_boundaries` and `notice_ending` are idempotent on its own state), so a timetable
@@ -23,7 +25,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import weakref
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -51,6 +53,24 @@ class ShareRead(list[LoggedEvent]):
 
 
 _MARKS = (ev.ShareCameIntoEffect, ev.ShareWentOutOfEffect, ev.ShareEnding)
+
+
+@dataclass(slots=True)
+class Patch:
+    """Marks folded for a share this timetable does not hold and whose state it does not
+    know (the book does): what they set. Only a race makes one (another instance, with a
+    later horizon, marked a share due beyond this one's), but a mark the book missed would
+    leave its row's next boundary stale for good."""
+
+    in_effect: bool | None = None
+    since: datetime | None = None
+    noticed: bool = False
+
+    def apply(self, to: Share | Patch) -> None:
+        """Onto a share, or onto the marks folded before (the later mark wins)."""
+        if self.in_effect is not None and self.since is not None:
+            to.in_effect, to.since = self.in_effect, self.since
+        to.noticed = to.noticed or self.noticed
 
 
 @dataclass(slots=True)
@@ -98,7 +118,9 @@ class Share:
 class Timetable:
     """The time-bound shares and their due times, folded from the log's share events."""
 
-    def __init__(self, notice: timedelta, until: datetime | None = None) -> None:
+    def __init__(self, notice: timedelta, until: datetime | None = None, *,
+                 notes: bool = False) -> None:
+        """`notes`: note what each fold changes, for the book (`changes`)."""
         self.notice = notice
         self.until = until
         """The horizon: shares due after it are not held (None: every share is held)."""
@@ -113,6 +135,13 @@ class Timetable:
             weakref.WeakValueDictionary())
         """One object per distinct window among the shares held (a fleet grants the same
         few windows over and over: 5 051 windows for 90 483 shares at 1 M events)."""
+        self.changes: dict[ShareKey, Share | Patch | None] = {}
+        """What each share a fold (or a settle) changed is now, since the book was last
+        written (`take_changes`): its state, held or not; None: gone for good (revoked,
+        made permanent, finished); a `Patch`: marks for a share whose state only the book
+        knows."""
+        self.notes = notes
+        self._noting = notes
 
     # -- folding the log -----------------------------------------------------------------
 
@@ -145,22 +174,44 @@ class Timetable:
         if not isinstance(event, _MARKS):
             return
         key = (event.charger_id, event.user_id)
+        mark = (Patch(noticed=True) if isinstance(event, ev.ShareEnding) else
+                Patch(isinstance(event, ev.ShareCameIntoEffect), event.at))
         share = self.shares.get(key)
-        if share is None:  # revoked, or finished before
-            return
-        if isinstance(event, ev.ShareEnding):
-            share.noticed = True
-        else:
-            share.in_effect = isinstance(event, ev.ShareCameIntoEffect)
-            share.since = event.at
+        if share is None:
+            noted = self.changes.get(key, Patch())
+            if noted is None or not self._noting:  # revoked, or finished before
+                return
+            if isinstance(noted, Patch):  # only the book knows the share, if anyone does
+                mark.apply(noted)
+                self.changes[key] = noted
+                return
+            share = noted  # let go beyond the horizon since the book was last written
+        mark.apply(share)
         self._put(key, share)
 
-    def restore(self, position: int, shares: Iterable[tuple[ShareKey, Share]]) -> None:
-        """Hold `shares` as a fold up to `position` left them (`snapshots`, at a start)."""
-        for key, share in shares:
-            share.window = self._windows.setdefault(share.window, share.window)
-            self._put(key, share)
+    def restore(self, position: int, shares: Iterable[tuple[ShareKey, Share]],
+                stale: Collection[ShareKey] = ()) -> None:
+        """Hold `shares` as a fold up to `position` left them (from the book, at a start or
+        for a new horizon). Not noted, the book has them already, but for the `stale`
+        ones (their due time in the book is not known: `book.STALE`)."""
+        try:
+            for key, share in shares:
+                self._noting = self.notes and key in stale
+                share.window = self._windows.setdefault(share.window, share.window)
+                self._put(key, share)
+        finally:
+            self._noting = self.notes
         self.position = position
+
+    def take_changes(self) -> dict[ShareKey, Share | Patch | None]:
+        """The notes since the last take (for the book), and none kept."""
+        changes, self.changes = self.changes, {}
+        return changes
+
+    def give_back(self, changes: dict[ShareKey, Share | Patch | None]) -> None:
+        """Notes taken but not written (the book's write failed): noted again, under any
+        newer ones."""
+        self.changes = {**changes, **self.changes}
 
     # -- what is due ---------------------------------------------------------------------
 
@@ -208,9 +259,11 @@ class Timetable:
         if share.finished(self.notice):
             self._drop(key)
             return
+        if self._noting:
+            self.changes[key] = share
         due = share.due(self.notice)
         if due is not None and self.until is not None and due > self.until:
-            self._drop(key)  # beyond the horizon: the next timetable folds it again
+            self._let_go(key)  # beyond the horizon: the book keeps it for a later one
             return
         self.shares[key] = share
         if due is None:
@@ -224,6 +277,11 @@ class Timetable:
             heapq.heapify(self._heap)
 
     def _drop(self, key: ShareKey) -> None:
+        self._let_go(key)
+        if self._noting:
+            self.changes[key] = None
+
+    def _let_go(self, key: ShareKey) -> None:
         self.shares.pop(key, None)
         self._entry.pop(key, None)
 

@@ -1,12 +1,14 @@
 """The boundary scheduler against the real PostgreSQL store: two instances racing append
 each boundary exactly once; one started late appends every missed boundary once, in
 order, with its nominal time; the ending notice once (its holder sealed like any
-personal data), none after the share changed; a start resumes from the timetable saved
-last, and folds the log when that cannot serve."""
+personal data), none after the share changed; a start resumes from the share book and
+folds the log when that cannot serve; the book's table keeps the rules of the book in
+memory."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,13 +19,14 @@ import pytest
 from services.access.eventlog.reader import EventLog, pooled
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
+from services.access.schedule.book import MemoryShareBook, ShareBook
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.schedule.shares import Timetable
-from services.access.schedule.snapshots import TimetableSnapshots
 from services.access.store.application import AccessStore, open_store
 from tests.schedules import WEEKEND
 from tests.unit.access.scenario import SECRET, Scenario
+from tests.unit.access.schedule.test_book import varied_history
 
 pytestmark = pytest.mark.integration
 
@@ -160,7 +163,7 @@ async def test_the_notice_once_sealed_and_none_after_the_share_changed(
     assert b"pii:v1:" in stored
 
 
-async def test_a_share_beyond_the_horizon_comes_due_after_a_fresh_fold(
+async def test_a_share_beyond_the_horizon_comes_due_from_the_book(
         s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
     owner, soon, later = s.user(), s.user(), s.user()
     charger = s.charger(owner)
@@ -169,8 +172,10 @@ async def test_a_share_beyond_the_horizon_comes_due_after_a_fresh_fold(
          valid_from=began + timedelta(minutes=30))
     s.ok("UpdateUserAccess", owner, user_id=later, charger_ids=[charger],
          valid_from=began + timedelta(hours=3))
+    book = ShareBook(pool)
+    await book.setup()
     turn = BoundaryScheduler(stores[0], pooled(pool, ShareLog()), NOTICE, clock=lambda: s.now,
-                             horizon=timedelta(hours=2), batch_size=2, refill_batches=1)
+                             horizon=timedelta(hours=2), batch_size=2, book=book)
     await turn.tick()
     assert turn.due_shares == 1  # the later one is past the horizon
     came = []
@@ -228,7 +233,7 @@ async def test_a_share_read_cut_short_by_its_limit_resumes_after_its_last_event(
 HORIZON = timedelta(days=2)
 
 
-async def test_a_start_resumes_from_the_saved_timetable_and_reads_only_the_log_after_it(
+async def test_a_start_resumes_from_the_book_and_reads_only_the_log_after_it(
         s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
     owner = s.user()
     charger = s.charger(owner)
@@ -236,8 +241,11 @@ async def test_a_start_resumes_from_the_saved_timetable_and_reads_only_the_log_a
     for n, guest in enumerate(guests):
         s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[charger],
              valid_from=s.now + timedelta(hours=n + 1), valid_until=s.now + timedelta(days=9))
-    snapshots = TimetableSnapshots(pool)
-    await snapshots.setup()
+    far = s.user()  # due after the horizon: in the book, not in the timetable
+    s.ok("UpdateUserAccess", owner, user_id=far, charger_ids=[charger],
+         valid_from=s.now + timedelta(days=3), valid_until=s.now + timedelta(days=9))
+    book = ShareBook(pool)
+    await book.setup()
     reads: list[int] = []
     shares = pooled(pool, ShareLog())
 
@@ -247,26 +255,26 @@ async def test_a_start_resumes_from_the_saved_timetable_and_reads_only_the_log_a
 
     def started(store: AccessStore) -> BoundaryScheduler:
         return BoundaryScheduler(store, read_log, NOTICE, clock=lambda: s.now,
-                                 horizon=HORIZON, snapshots=snapshots)
+                                 horizon=HORIZON, book=book)
 
     first = started(stores[0])
     await first.begin()
-    assert first.resumed_at is None  # nothing saved yet: the log from the start
+    assert first.resumed_at is None  # nothing written yet: the log from the start
     await first.tick()
-    saved_at = first.timetable.position
-    assert len(first.timetable.shares) == len(guests)
+    await first.write_book()
+    written_at = first.timetable.position
+    assert set(first.timetable.shares) == {(charger, g) for g in guests}
 
-    late_guest = s.user()  # a share the saved timetable does not know
+    late_guest = s.user()  # a share the book does not know
     s.ok("UpdateUserAccess", owner, user_id=late_guest, charger_ids=[charger],
          valid_from=s.now + timedelta(minutes=30), valid_until=s.now + timedelta(days=9))
     again = started(stores[1])
     reads.clear()
     await again.begin()
-    assert again.resumed_at == saved_at
+    assert again.resumed_at == written_at
     assert again.timetable.shares == first.timetable.shares
-    assert again.timetable.until == first.timetable.until
     await again.tick()
-    assert reads[0] == saved_at  # folded on from the save, not from the start
+    assert reads[0] == written_at  # folded on from the write, not from the start
     assert set(again.timetable.shares) == {(charger, g) for g in [*guests, late_guest]}
 
     s.now += timedelta(hours=1)  # the late share and the first guest's come into effect
@@ -275,38 +283,78 @@ async def test_a_start_resumes_from_the_saved_timetable_and_reads_only_the_log_a
     came = [e.data["user_id"] for e in await marks(pool) if e.type == "ShareCameIntoEffect"]
     assert sorted(came) == sorted([str(late_guest), str(guests[0])])
 
+    s.now += timedelta(days=2)  # past half the horizon: the far share comes from the book
+    reads.clear()
+    await again.tick()
+    assert again.refills == 1
+    assert (charger, far) in again.timetable.shares
+    assert 0 not in reads
 
-async def test_a_start_folds_the_log_when_the_saved_timetable_cannot_serve(
+
+async def test_a_start_folds_the_log_when_the_book_cannot_serve(
         s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
     owner, guest = s.user(), s.user()
     charger = s.charger(owner)
     s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[charger],
          valid_from=s.now + timedelta(hours=1), valid_until=s.now + timedelta(days=9))
-    snapshots = TimetableSnapshots(pool)
-    await snapshots.setup()
-    saver = BoundaryScheduler(stores[0], pooled(pool, ShareLog()), NOTICE, clock=lambda: s.now,
-                              horizon=HORIZON, snapshots=snapshots)
-    await saver.begin()
-    await saver.tick()
-    saved = saver.timetable
-    assert await snapshots.load(NOTICE, HORIZON, s.now) is not None
-    # Other settings, a horizon passed, a log that does not reach the saved position.
-    assert await snapshots.load(NOTICE * 2, HORIZON, s.now) is None
-    assert await snapshots.load(NOTICE, HORIZON / 2, s.now) is None
-    assert saved.until is not None
-    assert await snapshots.load(NOTICE, HORIZON, saved.until) is None
-    ahead = Timetable(NOTICE, saved.until + timedelta(hours=1))
-    ahead.restore(saved.position + 1_000, [])
-    await snapshots.save(ahead, HORIZON)
-    assert await snapshots.load(NOTICE, HORIZON, s.now) is None
-    # An older save does not replace a newer one.
-    await snapshots.save(saved, HORIZON)
+    book = ShareBook(pool)
+    await book.setup()
+    writer = BoundaryScheduler(stores[0], pooled(pool, ShareLog()), NOTICE, clock=lambda: s.now,
+                               horizon=HORIZON, book=book)
+    await writer.begin()
+    await writer.tick()
+    await writer.write_book()
+    assert await book.resume(NOTICE, s.now + HORIZON) is not None
+    assert await book.resume(NOTICE * 2, s.now + HORIZON) is None  # another notice: emptied
     async with pool.acquire() as conn:
-        kept = await conn.fetchval("SELECT position FROM schedule_timetables")
-    assert kept == saved.position + 1_000
+        assert await conn.fetchval("SELECT count(*) FROM schedule_shares") == 0
+    assert await book.resume(NOTICE, s.now + HORIZON) is None
+    await writer.write_book()  # a book ahead of the log (restored from an older backup)
+    await book.write(writer.timetable.position + 1_000, NOTICE, {})
+    assert await book.resume(NOTICE, s.now + HORIZON) is None
     fresh = BoundaryScheduler(stores[1], pooled(pool, ShareLog()), NOTICE, clock=lambda: s.now,
-                              horizon=HORIZON, snapshots=snapshots)
+                              horizon=HORIZON, book=book)
     await fresh.begin()
     assert fresh.resumed_at is None
     await fresh.tick()
     assert set(fresh.timetable.shares) == {(charger, guest)}
+
+
+async def test_the_books_table_keeps_the_rules_of_the_book_in_memory(
+        s: Scenario, pool: asyncpg.Pool) -> None:
+    """The same writes (a varied history cut at random positions, horizons short enough
+    that its marks reach shares let go, older writes after newer ones) to the table and to
+    `MemoryShareBook`: the same shares due, and the same timetable resumed."""
+    rng = random.Random(5)
+    began = s.now
+    varied_history(s, rng)
+    async with pool.acquire() as conn:
+        events = list(await ShareLog().read(conn, 0, 100_000))
+    table, memory = ShareBook(pool, "contract"), MemoryShareBook()
+    await table.setup()
+    written = []
+    for n in range(6):
+        cuts = sorted(rng.sample(range(len(events) + 1), 3))
+        folding = Timetable(NOTICE, began + timedelta(hours=rng.choice([6, 30])), notes=True)
+        for start, cut in zip([0, *cuts], cuts, strict=False):
+            folding.fold(events[start:cut])
+            changes = dict(folding.take_changes())
+            written.append((folding.position, changes))
+            if n % 2:  # an instance behind writes after one ahead
+                position, older = rng.choice(written)
+                await table.write(position, NOTICE, older)
+                await memory.write(position, NOTICE, older)
+            await table.write(folding.position, NOTICE, changes)
+            await memory.write(folding.position, NOTICE, changes)
+        for until in (began, began + timedelta(days=1), began + timedelta(days=30)):
+            from_table, from_memory = await table.due_by(until), await memory.due_by(until)
+            assert sorted(from_table) == sorted(from_memory)
+            assert from_table.stale == from_memory.stale
+    assert any(due.stale for due in [await memory.due_by(began + timedelta(days=30))])
+    until = began + timedelta(days=2)
+    resumed_table, resumed_memory = (await table.resume(NOTICE, until),
+                                     await memory.resume(NOTICE, until))
+    assert resumed_table is not None
+    assert resumed_memory is not None
+    assert resumed_table.position == resumed_memory.position
+    assert resumed_table.shares == resumed_memory.shares

@@ -1,16 +1,19 @@
-"""The scheduler's horizon: it holds only the shares due within it, folds the log afresh
-for the next one before it ends, and so appends every boundary and notice when due, as
-one holding every share would, with a fraction of them in memory."""
+"""The scheduler's horizon: it holds only the shares due within it, takes the next one's
+from the share book before it ends (never folding the log again), and so appends every
+boundary and notice when due, as one holding every share would, with a fraction of them
+in memory."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 
+from services.access.eventlog.values import LoggedEvent
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.schedule.shares import Timetable
 from tests.unit.access.scenario import Scenario
@@ -93,8 +96,15 @@ async def test_with_a_horizon_every_mark_is_appended_at_its_time(s: Scenario) ->
     began = s.now
     windows = random_windows(s, random.Random(7), 40)
     read_before = s.store.recorder.max_notification_id() or 0
-    turn = BoundaryScheduler(s.store, share_log(s), NOTICE, clock=lambda: s.now,
-                             horizon=HORIZON, refill_batches=1, batch_size=50)
+    reads: list[int] = []
+    share_events = share_log(s)
+
+    async def read_log(after: int, limit: int) -> Sequence[LoggedEvent]:
+        reads.append(after)
+        return await share_events(after, limit)
+
+    turn = BoundaryScheduler(s.store, read_log, NOTICE, clock=lambda: s.now,
+                             horizon=HORIZON, batch_size=50)
     step, seen, held = timedelta(minutes=10), [], 0
     while s.now < began + timedelta(days=8):
         await turn.tick()
@@ -106,3 +116,4 @@ async def test_with_a_horizon_every_mark_is_appended_at_its_time(s: Scenario) ->
     assert_each_mark_once_on_time(s, windows, seen, step)
     assert turn.refills >= 8 * 24 / (HORIZON.total_seconds() / 3600 / 2) - 2
     assert held < len(windows) / 2  # it never held most of them
+    assert reads.count(0) == 1  # the log was folded from the start once, at the start
