@@ -11,7 +11,8 @@ Each repetition times, in this process, `begin()` and the first turn of a schedu
 the service makes it (its own store, the service's pool size and batch size), first with
 an empty book, then again from the book that start wrote: the same work but the fold of
 the log before the write; then the resumed scheduler's next horizon, half a horizon
-later (`refill`: nothing is appended). "Now" is the log's last event time (the service
+later (`refill`: nothing is appended), checked once against the whole log's fold for
+that horizon. "Now" is the log's last event time (the service
 started right after the history was written) unless given: a generated fleet's `ends_at`
 (`make seed-fleet` prints it) is where its windows begin, days after its last event. The
 book has tables of its own (`bench_schedule_*`), so a service's is left alone; they are
@@ -33,6 +34,7 @@ from services.access.eventlog.reader import pooled
 from services.access.schedule.book import ShareBook
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
+from services.access.schedule.shares import Timetable
 from services.access.store.application import open_store
 
 NOTICE = timedelta(hours=24)
@@ -62,6 +64,21 @@ async def start(url: str, pool: asyncpg.Pool, horizon: timedelta, book: ShareBoo
         store.close()
 
 
+async def check_refill(pool: asyncpg.Pool, scheduler: BoundaryScheduler) -> None:
+    """The next horizon's timetable, taken from the book, is the fold of the whole log for
+    that horizon (what the scheduler folded before the book)."""
+    refilled = scheduler.timetable
+    folded = Timetable(refilled.notice, refilled.until)
+    read = pooled(pool, ShareLog())
+    while True:
+        events = await read(folded.position, 1000)
+        folded.fold(events)
+        if len(events) < 1000:
+            break
+    if folded.position != refilled.position or folded.shares != refilled.shares:
+        raise RuntimeError("the next horizon from the book differs from the log's fold")
+
+
 async def measure(url: str, hours: float, repeat: int, now: datetime | None = None
                   ) -> dict[str, list[float]]:
     horizon = timedelta(hours=hours)
@@ -89,6 +106,8 @@ async def measure(url: str, hours: float, repeat: int, now: datetime | None = No
                 refilled_in = time.perf_counter() - began
                 if resumed.refills != 1:
                     raise RuntimeError("the resumed scheduler did not take its next horizon")
+                if not figures["refill"]:  # once: the next horizon as the whole log's fold
+                    await check_refill(pool, resumed)
                 figures["fold"].append(folded_in)
                 figures["resume"].append(resumed_in)
                 figures["refill"].append(refilled_in)

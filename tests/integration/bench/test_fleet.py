@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from bench.fleet import FleetSummary, StoreNotEmptyError, seed_fleet
+from bench.scheduler_start import measure
 from services.access.audit.service import verify
 from services.access.rebuild_cli import run_rebuild
 from services.access.schedule.log import ShareLog
@@ -160,3 +161,13 @@ async def test_no_boundary_or_notice_falls_inside_the_history(fleet: FleetSummar
 def test_refuses_a_store_that_already_holds_events(fleet: FleetSummary) -> None:
     with pytest.raises(StoreNotEmptyError):
         seed_fleet(fleet.database_url, 10, SEED)
+
+
+async def test_the_scheduler_resumes_and_takes_its_next_horizon_from_the_book(
+        fleet: FleetSummary) -> None:
+    """`bench.scheduler_start` on the fleet: a start folds the log and fills the book, a
+    second resumes from it (the same timetable), and the next horizon taken from the book
+    is the whole log's fold for that horizon (the bench raises if not)."""
+    figures = await measure(fleet.database_url, hours=24 * 7, repeat=1, now=ENDS_AT)
+    assert {name: len(times) for name, times in figures.items()} == {
+        "fold": 1, "resume": 1, "refill": 1}
