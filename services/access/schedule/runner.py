@@ -35,7 +35,7 @@ from services.access.eventlog.values import LoggedEvent
 from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
 from services.access.schedule.appending import append_all_due
-from services.access.schedule.book import Book, MemoryShareBook
+from services.access.schedule.book import Book, Due, MemoryShareBook
 from services.access.schedule.shares import ShareKey, Timetable
 from services.common import fault_points
 from services.common.background import BackgroundLoop
@@ -46,9 +46,10 @@ Clock = Callable[[], datetime]
 
 SAVE_SECONDS = 60.0
 """At most this much of the log's growth is folded again at a start."""
-WRITE_AT_CHANGES = 5_000
+WRITE_AT_CHANGES = 20_000
 """Notes waiting that make the scheduler write them to the book at once (a first fold of
-a fleet's log notes every time-bound share: 900 k at 10 M events)."""
+a fleet's log notes every time-bound share: 900 k at 10 M events). Each is a share (a
+few hundred bytes), written once however often the fold changed it meanwhile."""
 
 
 def utc_now() -> datetime:
@@ -226,10 +227,10 @@ class BoundaryScheduler:
         held = self.timetable
         until = now + self._horizon
         due = await self._book.due_by(until)
-        later = [(key, share) for key, share in due if key not in held.shares]
-        refilled = Timetable(held.notice, until, notes=True)
-        refilled.restore(held.position, [*later, *held.shares.items()], due.stale)
-        refilled.changes = held.changes  # what was folded while the book was read
+        # In a thread, like the book's reading: seconds where every share is held. Nothing
+        # folds into `held` meanwhile (only this task does).
+        refilled = await asyncio.to_thread(_next_horizon, held, due, until)
+        refilled.changes = held.changes
         self.timetable = refilled
         self.refills += 1
 
@@ -257,3 +258,11 @@ class BoundaryScheduler:
         if due is None:
             return self._max_nap
         return max(0.0, min(self._max_nap, (due - self._clock()).total_seconds()))
+
+
+def _next_horizon(held: Timetable, due: Due, until: datetime) -> Timetable:
+    """The timetable until `until`: the shares held, and the book's due by then."""
+    later = [(key, share) for key, share in due if key not in held.shares]
+    refilled = Timetable(held.notice, until, notes=True)
+    refilled.restore(held.position, [*later, *held.shares.items()], due.stale)
+    return refilled

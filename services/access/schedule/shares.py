@@ -105,14 +105,19 @@ class Share:
         return end - notice
 
     def due(self, notice: timedelta) -> datetime | None:
-        times = [t for t in (self.next_boundary(), self.notice_at(notice))
-                 if t is not None and t not in self.settled]
-        return min(times, default=None)
+        return self.plan(notice)[1]
 
     def finished(self, notice: timedelta) -> bool:
         """Nothing will ever be due again (until a new grant replaces it)."""
-        notice_at = self.notice_at(notice)
-        return self.next_boundary() is None and (notice_at is None or notice_at in self.settled)
+        return self.plan(notice)[0]
+
+    def plan(self, notice: timedelta) -> tuple[bool, datetime | None]:
+        """(`finished`, `due`) with the window's arithmetic done once: a fold asks both of
+        every share it changes, and a start or a new horizon of every share it reads."""
+        boundary, notice_at = self.next_boundary(), self.notice_at(notice)
+        finished = boundary is None and (notice_at is None or notice_at in self.settled)
+        times = [t for t in (boundary, notice_at) if t is not None and t not in self.settled]
+        return finished, min(times, default=None)
 
 
 class Timetable:
@@ -256,12 +261,12 @@ class Timetable:
     # -- keeping the heap ----------------------------------------------------------------
 
     def _put(self, key: ShareKey, share: Share) -> None:
-        if share.finished(self.notice):
+        finished, due = share.plan(self.notice)
+        if finished:
             self._drop(key)
             return
         if self._noting:
             self.changes[key] = share
-        due = share.due(self.notice)
         if due is not None and self.until is not None and due > self.until:
             self._let_go(key)  # beyond the horizon: the book keeps it for a later one
             return
