@@ -269,15 +269,20 @@ class System(Generic[SinkT]):
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.database.url, timeout=10)
 
+    @property
+    def bearer(self) -> dict[str, str]:
+        """The header that opens the query API and every service's `/metrics`."""
+        return {"Authorization": f"Bearer {self.token}"}
+
     def notifier_metrics(self) -> dict[str, float]:
-        return metrics(http_text(f"{self.notifications_api}/metrics"))
+        return metrics(http_text(f"{self.notifications_api}/metrics", self.token))
 
     def access_metrics(self) -> dict[str, float]:
         """The command side's metrics (everything, when one process runs it all)."""
         return metrics(http_text(f"{self.commands_api}/metrics", self.token))
 
     def gateway_metrics(self) -> dict[str, float]:
-        return metrics(http_text(f"{self.gateway_http}/metrics"))
+        return metrics(http_text(f"{self.gateway_http}/metrics", self.token))
 
     # --- down ----------------------------------------------------------------------------------
 

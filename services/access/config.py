@@ -22,14 +22,10 @@ from services.access.store.personal.wrapping import (
     KekError,
     load_keks,
 )
-from services.common.config import Settings, comma_separated
+from services.common.config import Settings, TokenSet, token_set
 from services.common.errors import SettingError
 
 INVITATION_TTL_SECONDS = 7 * 24 * 3600
-DEV_API_TOKEN = "dev-token"  # noqa: S105 - `make run`'s announced token, published here
-
-TokenSet = Annotated[frozenset[SecretStr], NoDecode]
-"""Comma-separated bearer tokens, each kept out of `repr`."""
 
 
 AccessRole = Literal["all", "commands", "queries"]
@@ -47,8 +43,6 @@ class AccessSettings(Settings):
     """`QUERY_DATABASE_URL`: where the query API reads the read models, e.g. a streaming
     replica of `DATABASE_URL`; its `min_position` is then the replica's own tracking
     row (`api/tracked_position.py`). Empty: `DATABASE_URL`, at the projection's position."""
-    api_tokens: TokenSet = frozenset()
-    """Bearer tokens of the query API (`API_TOKENS`)."""
     audit_tokens: TokenSet = frozenset()
     """Bearer tokens of auditors (`AUDIT_TOKENS`): only these open `/v1/audit/...`."""
     broker_check_seconds: float = 5.0
@@ -61,7 +55,8 @@ class AccessSettings(Settings):
     (`SHARE_ENDING_NOTICE_HOURS`)."""
     schedule_horizon_hours: float = Field(24.0, gt=0)
     """The boundary scheduler holds in memory only the time-bound shares due within this
-    many hours, and folds the log afresh every half of it (`SCHEDULE_HORIZON_HOURS`)."""
+    many hours, and takes the next ones from its share book every half of it
+    (`SCHEDULE_HORIZON_HOURS`)."""
     aggregate_cache: int = Field(DEFAULT_CAPACITY, ge=0)
     """How many events' worth of aggregates the command consumer keeps between batches
     (`AGGREGATE_CACHE`, each aggregate weighing its version; 0: none, every batch decodes
@@ -76,10 +71,10 @@ class AccessSettings(Settings):
     """The KEKs of person keys (`store/personal/wrapping.py` reads and uses them; declared
     here so a bad one stops the start with one line and none is a development secret)."""
 
-    @field_validator("api_tokens", "audit_tokens", "operator_ids", mode="before")
+    @field_validator("audit_tokens", "operator_ids", mode="before")
     @classmethod
     def _sets(cls, value: object) -> object:
-        return frozenset(items) if isinstance(items := comma_separated(value), tuple) else items
+        return token_set(value)
 
     @model_validator(mode="after")
     def _keks_usable(self) -> AccessSettings:
@@ -109,9 +104,5 @@ class AccessSettings(Settings):
         names = super().development_secrets()
         if not (self.person_key_kek or self.person_key_kek_file):
             names.append(KEK_ENV)
-        # None at all: the query API would refuse every request, so say so at start.
-        if not self.api_tokens or any(
-                t.get_secret_value() == DEV_API_TOKEN for t in self.api_tokens):
-            names.append("API_TOKENS")
         return names
 

@@ -24,7 +24,11 @@ from services.common.kafka_security import KafkaSecurity, KafkaSettingError
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/charger_access"
 DEV_TOKEN_SECRET = "dev-only-token-secret-change-me"  # noqa: S105
+DEV_API_TOKEN = "dev-token"  # noqa: S105 - `make run`'s announced token, published here
 DEV_ENV = "dev"
+
+TokenSet = Annotated[frozenset[SecretStr], NoDecode]
+"""Comma-separated bearer tokens, each kept out of `repr`."""
 
 
 class DevelopmentSecretError(SettingError):
@@ -53,6 +57,10 @@ class Settings(EnvSettings):
         (), validation_alias="TOKEN_SECRET_PREVIOUS")
     """`TOKEN_SECRET_PREVIOUS` (comma-separated): secrets `token_secret` replaced, accepted
     for invitation tokens issued under them, never used to issue one."""
+    api_tokens: TokenSet = frozenset()
+    """`API_TOKENS`: bearer tokens of the access service's query API, and of every
+    service's `/metrics` (one scraper's token for all three: the gateway's port faces
+    the chargers' internet)."""
 
     @classmethod
     def from_env(cls) -> Self:
@@ -68,8 +76,14 @@ class Settings(EnvSettings):
     def development_secrets(self) -> list[str]:
         """The variables holding a value published in this code (or, where a service
         cannot work without one, none at all)."""
-        return ["TOKEN_SECRET"] if self.token_secret.get_secret_value() == (
+        names = ["TOKEN_SECRET"] if self.token_secret.get_secret_value() == (
             DEV_TOKEN_SECRET.encode()) else []
+        # None at all: the query API and /metrics would refuse every request, so say so at
+        # start.
+        if not self.api_tokens or any(
+                t.get_secret_value() == DEV_API_TOKEN for t in self.api_tokens):
+            names.append("API_TOKENS")
+        return names
 
     @field_validator("kafka_partitions", "kafka_replication_factor", mode="before")
     @classmethod
@@ -98,6 +112,11 @@ class Settings(EnvSettings):
     def _comma_separated(cls, value: object) -> object:
         return comma_separated(value)
 
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _token_set(cls, value: object) -> object:
+        return token_set(value)
+
     @property
     def smtp_host_port(self) -> tuple[str, int]:
         parsed = urlparse(self.smtp_url.get_secret_value())
@@ -110,6 +129,11 @@ def comma_separated(value: object) -> object:
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
+
+
+def token_set(value: object) -> object:
+    """A comma-separated list as a set (tokens, ids)."""
+    return frozenset(items) if isinstance(items := comma_separated(value), tuple) else items
 
 
 def redacted(url: str) -> str:

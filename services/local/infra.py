@@ -14,8 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
-from services.access.config import DEV_API_TOKEN
-from services.common.config import DEFAULT_DATABASE_URL, DEV_ENV
+from services.common.config import DEFAULT_DATABASE_URL, DEV_API_TOKEN, DEV_ENV
 from services.local.postgres import LocalPostgres, ensure_database
 from services.local.supervisor import Child, Supervisor, say
 from services.local.tansu import free_port, spawn_tansu, wait_for_port

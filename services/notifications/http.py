@@ -1,7 +1,8 @@
 """`GET /metrics` (Prometheus text format) and `GET /healthz` of the notification service.
 
 Two read-only endpoints need no web framework: a small asyncio server that reads one
-request line (and its headers, bounded), answers and closes the connection.
+request line (and its headers, bounded), answers and closes the connection. `/metrics`
+takes one of `API_TOKENS` as a bearer token, as the access service's does.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 
+from services.common.bearer import UNAUTHORIZED_HEADERS, bearer_allows
 from services.common.prometheus import CONTENT_TYPE, MetricsText
 from services.notifications.delivery.deliverer import Deliverer
 from services.notifications.latency import REGISTRY
@@ -124,8 +127,10 @@ class MetricsServer:
         deliverer: Deliverer,
         depth: Callable[[], Awaitable[QueueDepth]],
         port: int,
+        tokens: Iterable[SecretStr],
         host: str = "0.0.0.0",  # noqa: S104 - scraped from outside the container
     ) -> None:
+        self._tokens = frozenset(tokens)
         self._deliverer = deliverer
         self._depth = depth
         self._host = host
@@ -154,8 +159,10 @@ class MetricsServer:
             status, content_type, body = await asyncio.wait_for(
                 self._answer(reader), READ_TIMEOUT_SECONDS
             )
+            extra = "".join(f"{name}: {value}\r\n" for name, value in UNAUTHORIZED_HEADERS
+                            ) if status.startswith("401") else ""
             head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{extra}"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             )
             writer.write(head.encode("ascii") + body)
@@ -178,9 +185,20 @@ class MetricsServer:
         if target == b"/healthz":
             return "200 OK", "application/json", b'{"status":"ok"}\n'
         if target == b"/metrics":
+            if not bearer_allows(_header(request, b"authorization"), self._tokens):
+                return "401 Unauthorized", "text/plain", b"unauthorized\n"
             text = await render_metrics(self._deliverer, self._depth)
             return "200 OK", CONTENT_TYPE, text.encode()
         return "404 Not Found", "text/plain", b"not found\n"
+
+
+def _header(head: bytes, name: bytes) -> str | None:
+    """The first header `name` (lower-case) of a request head, decoded; None if absent."""
+    for line in head.split(b"\n")[1:]:
+        key, colon, value = line.partition(b":")
+        if colon and key.strip().lower() == name:
+            return value.strip().decode("latin-1")
+    return None
 
 
 async def _read_head(reader: asyncio.StreamReader) -> bytes:

@@ -97,7 +97,8 @@ class NotificationService:
                                          self._incarnation.group_instance_id,
                                          GRACEFUL_TIMEOUT_SECONDS)
         if self.settings.http_port:
-            self.metrics = MetricsServer(self.deliverer, sent_log.depth, self.settings.http_port)
+            self.metrics = MetricsServer(self.deliverer, sent_log.depth, self.settings.http_port,
+                                         self.settings.common.api_tokens)
             try:
                 await self.metrics.start()
             except OSError as error:

@@ -1,5 +1,6 @@
 """What a request to the gateway's port gets before any WebSocket exists: `/healthz` and
-`/metrics` answered as plain HTTP, and `/ocpp/{serial_number}` let through only for a
+`/metrics` answered as plain HTTP (`/metrics` to one of `API_TOKENS` as a bearer token
+only: this port faces the chargers' internet), and `/ocpp/{serial_number}` let through only for a
 registered charger offering a subprotocol we speak and, under security profile 1 or 2,
 giving its password (`credentials`). A refused charger costs one lookup at most: the
 password is checked first, so an unauthenticated caller never reaches the read model."""
@@ -11,6 +12,9 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
+from pydantic import SecretStr
+
+from services.common.bearer import UNAUTHORIZED_HEADERS, bearer_allows
 from services.common.prometheus import CONTENT_TYPE
 from services.ocpp_gateway.credentials import ChargerPasswords, Login
 
@@ -32,6 +36,8 @@ class Answer:
 
 UNAUTHORIZED = Answer(401, "unauthorized\n", reason="unauthorized",
                       headers=(("WWW-Authenticate", 'Basic realm="OCPP", charset="UTF-8"'),))
+METRICS_UNAUTHORIZED = Answer(401, "unauthorized\n", headers=UNAUTHORIZED_HEADERS)
+"""No reason: a scraper without the token is not a refused charger."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,10 @@ async def admit(
     metrics: Callable[[], str],
     passwords: ChargerPasswords | None = None,
     authorization: str | None = None,
+    metrics_tokens: Iterable[SecretStr] = (),
 ) -> Answer | Admitted:
     route = urlsplit(path).path
-    if (plain := _plain_http(route, metrics)) is not None:
+    if (plain := _plain_http(route, metrics, authorization, metrics_tokens)) is not None:
         return plain
     serial = _serial(route)
     if serial is None:
@@ -77,10 +84,13 @@ def one_authorization(values: list[str]) -> str | None:
     return values[0] if len(values) == 1 else ""
 
 
-def _plain_http(route: str, metrics: Callable[[], str]) -> Answer | None:
+def _plain_http(route: str, metrics: Callable[[], str], authorization: str | None,
+                tokens: Iterable[SecretStr]) -> Answer | None:
     if route == "/healthz":
         return Answer(200, '{"status":"ok"}\n', "application/json")
     if route == "/metrics":
+        if not bearer_allows(authorization, tokens):
+            return METRICS_UNAUTHORIZED
         return Answer(200, metrics(), CONTENT_TYPE)
     return None
 

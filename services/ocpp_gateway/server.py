@@ -10,9 +10,10 @@ import asyncio
 import logging
 import ssl
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from uuid import UUID
 
+from pydantic import SecretStr
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -39,12 +40,15 @@ class OcppServer:
         tls: ssl.SSLContext | None = None,
         *,
         renew_passwords: bool = False,
+        metrics_tokens: Iterable[SecretStr] = (),
     ) -> None:
         """`renew_passwords`: give chargers let in on a replaced secret's password their
-        current one (only over TLS: it is refused without `tls`)."""
+        current one (only over TLS: it is refused without `tls`). `metrics_tokens`: the
+        bearer tokens `/metrics` answers (none: it answers no one)."""
         if renew_passwords and (tls is None or passwords is None):
             raise ValueError("passwords are renewed only over TLS, with passwords to check")
         self._renew_passwords = renew_passwords
+        self._metrics_tokens = frozenset(metrics_tokens)
         self._backing = backing
         self._passwords = passwords
         self._tls = tls
@@ -102,6 +106,7 @@ class OcppServer:
                 self.metrics.render,
                 self._passwords,
                 one_authorization(request.headers.get_all("Authorization")),
+                self._metrics_tokens,
             )
         except Exception as error:  # the read model is out of reach: try again later
             log.warning("handshake of %s failed: %s", request.path, type(error).__name__)

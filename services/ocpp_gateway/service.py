@@ -69,6 +69,7 @@ class OcppGateway:
         self.server = OcppServer(
             backing, self.connected, directory.charger_id, settings.max_frame_bytes,
             settings.passwords(), tls, renew_passwords=settings.renews_passwords(),
+            metrics_tokens=common.api_tokens,
         )
         await self.server.start(settings.host, settings.port)
         log.info("following %s (every partition)", common.topics.local_lists)

@@ -121,7 +121,7 @@ async def test_profile_2_lets_in_only_a_charger_with_its_password_over_tls(
                                  subprotocols=["ocpp1.6"],  # type: ignore[list-item]
                                  additional_headers=[basic_auth(serial, password)])
 
-    async with httpx.AsyncClient(verify=tls) as http:
+    async with httpx.AsyncClient(verify=tls, headers=system.bearer) as http:
         page = (await http.get(f"https://127.0.0.1:{port}/metrics")).text
     seen = metrics(page)
     assert seen['ocpp_gateway_logins_total{result="accepted"}'] == 3
@@ -184,7 +184,7 @@ async def test_profile_2_gives_a_charger_on_a_replaced_secrets_password_its_new_
         assert not charger.serving.done()
     assert refusing.password == provisioned(stubborn, OLD_SECRET)
 
-    async with httpx.AsyncClient(verify=tls) as http:
+    async with httpx.AsyncClient(verify=tls, headers=system.bearer) as http:
         page = (await http.get(f"https://127.0.0.1:{port}/metrics")).text
     seen = metrics(page)
     renewals = 'ocpp_gateway_password_renewals_total{{ocpp_version="{}",status="{}"}}'

@@ -94,7 +94,8 @@ def rendered() -> dict[str, Any]:
 
 
 NEEDED_BY = {"TOKEN_SECRET": (*ACCESS, "notifications", "ocpp-gateway"),
-             "PERSON_KEY_KEK": ACCESS, "API_TOKENS": ACCESS}
+             "PERSON_KEY_KEK": ACCESS,
+             "API_TOKENS": (*ACCESS, "notifications", "ocpp-gateway")}  # their /metrics
 """Which services cannot start without each secret (POSTGRES_PASSWORD: the database)."""
 
 

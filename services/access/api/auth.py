@@ -6,16 +6,14 @@ Query tokens (`API_TOKENS`) open the query API; only auditor tokens (`AUDIT_TOKE
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import SecretStr
 
 from services.access.api.context import read_context
 from services.access.api.errors import ForbiddenError, UnauthorizedError
+from services.common.bearer import token_is_known
 
 # Two schemes under two names: with one name, OpenAPI would say every endpoint takes both.
 _bearer = HTTPBearer(
@@ -24,14 +22,6 @@ _bearer = HTTPBearer(
 _auditor_bearer = HTTPBearer(
     auto_error=False, scheme_name="AuditToken",
     description="One of the tokens in `AUDIT_TOKENS`; a query token gets 403 here.")
-
-
-def token_is_known(token: str, known: Iterable[SecretStr]) -> bool:
-    """Constant-time comparison against every known token (no early exit on a match)."""
-    matched = False
-    for candidate in known:
-        matched |= hmac.compare_digest(token.encode(), candidate.get_secret_value().encode())
-    return matched
 
 
 async def require_token(

@@ -24,11 +24,11 @@ from typing import Any
 from pydantic_core import from_json, to_json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.access.api.auth import token_is_known
 from services.access.api.context import ReadContext
 from services.access.api.moment import at_moment
 from services.access.domain.access import LEVELS
 from services.access.latency import CHECK_SECONDS
+from services.common.bearer import token_is_known
 
 PATH = "/v1/access/check"
 

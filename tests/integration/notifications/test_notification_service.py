@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import SecretStr
 
 from charger_access_client.envelope import EventEnvelope
 from charger_access_client.topics import Topics
@@ -39,6 +40,7 @@ from tests.unit.notifications.factories import envelope, invited, person
 pytestmark = pytest.mark.integration
 
 SECRET = b"integration-token-secret"
+SCRAPER = "scraper-token"
 BASE_URL = "https://app.test"
 KEY = "one-partition"  # every record on one key: one partition, so order is kept
 
@@ -81,6 +83,7 @@ def settings(database_url: str, kafka_bootstrap: str, mail: Mail) -> Notificatio
         topics=Topics(f"notif-{tag}."),
         token_secret=SECRET,
         consumer_group_prefix=f"notif-{tag}",
+        api_tokens=frozenset({SecretStr(SCRAPER)}),
     )
     return NotificationSettings(
         common=common,
@@ -329,9 +332,16 @@ async def test_metrics_count_sent_failed_retried_and_dead_letters(
 ) -> None:
     assert service.metrics is not None
     values: dict[str, float] = {}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.metrics.port}") as http:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.metrics.port}",
+                                 headers={"Authorization": f"Bearer {SCRAPER}"}) as http:
         health = await http.get("/healthz")
         missing = await http.get("/nothing")
+        # Only with one of API_TOKENS (health needs none).
+        for refused in (await http.get("/metrics", headers={"Authorization": "Bearer x"}),
+                        await httpx.AsyncClient().get(
+                            f"http://127.0.0.1:{service.metrics.port}/metrics")):
+            assert (refused.status_code, refused.text) == (401, "unauthorized\n")
+            assert refused.headers["www-authenticate"] == 'Bearer realm="metrics"'
 
         async def settled() -> bool:
             # "sent" is recorded just after the e-mail leaves (its hand-over mark already

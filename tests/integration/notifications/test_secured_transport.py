@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
 
 from charger_access_client.topics import Topics
 from services.common.config import Settings
@@ -92,7 +93,7 @@ def settings(database_url: str, broker: SecuredBroker, kafka_security: KafkaSecu
         kafka_security=kafka_security,
         smtp_url=f"smtp://mailer:{quote(PASSWORD, safe='')}@127.0.0.1:{sink.port}",
         topics=Topics(f"login-{tag}."), token_secret=b"login-secret",
-        consumer_group_prefix=f"login-{tag}")
+        consumer_group_prefix=f"login-{tag}", api_tokens=frozenset({SecretStr("scraper")}))
     return NotificationSettings(common=common, smtp_ca_file=ca_file, smtp_starttls="required",
                                 retry_initial_seconds=0.1, retry_max_seconds=0.4,
                                 http_port=free_port())
@@ -120,7 +121,8 @@ async def test_a_refused_login_keeps_the_email_retries_counts_it_and_sends_it_on
         await wait_until(lambda: refusals.get("auth_refused", 0) >= 3, "three refused logins")
 
         async with httpx.AsyncClient() as http:
-            scraped = (await http.get(f"http://127.0.0.1:{settings.http_port}/metrics")).text
+            scraped = (await http.get(f"http://127.0.0.1:{settings.http_port}/metrics",
+                                      headers={"Authorization": "Bearer scraper"})).text
         assert metric(scraped, 'notifications_smtp_failures_total{reason="auth_refused"}') >= 3
         assert metric(scraped, "notifications_smtp_up") == 0
         assert metric(scraped, "notifications_queue_pending") >= 1

@@ -11,13 +11,13 @@ from pydantic import SecretStr
 from services.access.config import AccessSettings
 from services.common.config import Settings
 
-ACCESS_ONLY = ("API_PORT", "API_TOKENS", "AUDIT_TOKENS", "OPERATOR_IDS",
+ACCESS_ONLY = ("API_PORT", "AUDIT_TOKENS", "OPERATOR_IDS",
                "BROKER_CHECK_SECONDS", "INVITATION_TTL_SECONDS", "ACCESS_INSTANCE")
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in (*ACCESS_ONLY, "DATABASE_URL", "TOPIC_PREFIX", "TOKEN_SECRET",
+    for name in (*ACCESS_ONLY, "API_TOKENS", "DATABASE_URL", "TOPIC_PREFIX", "TOKEN_SECRET",
                  "TOKEN_SECRET_PREVIOUS"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch

@@ -8,12 +8,14 @@ import base64
 import logging
 
 import pytest
+from pydantic import SecretStr
 
-from services.access.config import DEV_API_TOKEN, AccessSettings
-from services.common.config import DevelopmentSecretError, Settings
+from services.access.config import AccessSettings
+from services.common.config import DEV_API_TOKEN, DevelopmentSecretError, Settings
 from services.common.errors import SettingError
 from services.common.serving import run_service
 from services.notifications.config import NotificationSettings
+from services.ocpp_gateway.config import GatewaySettings
 
 REAL_KEK = "k1:" + base64.b64encode(b"k" * 32).decode()
 
@@ -47,6 +49,20 @@ def test_a_development_secret_is_refused_outside_dev(
         AccessSettings.from_env()
     production.setenv("APP_ENV", "dev")
     assert AccessSettings.from_env().app_env == "dev"
+
+
+@pytest.mark.parametrize("value", ["", DEV_API_TOKEN])
+def test_every_service_refuses_no_api_tokens_outside_dev(
+    production: pytest.MonkeyPatch, value: str
+) -> None:
+    """Their `/metrics` answer only these tokens (the gateway's port faces the internet)."""
+    production.setenv("API_TOKENS", value)
+    for settings in (NotificationSettings, GatewaySettings, AccessSettings):
+        with pytest.raises(DevelopmentSecretError, match="API_TOKENS"):
+            settings.from_env()
+    production.setenv("APP_ENV", "dev")
+    assert GatewaySettings.from_env().common.api_tokens == (
+        {SecretStr(value)} if value else frozenset())
 
 
 def test_the_notification_service_refuses_the_development_token_secret(

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import uuid
 
+from pydantic import SecretStr
+
 from harness.ocpp_charger import basic_auth
 from services.ocpp_gateway.credentials import ChargerPasswords, Login, password
 from services.ocpp_gateway.handshake import Admitted, Answer, admit, one_authorization
@@ -32,13 +34,33 @@ async def test_refusals_say_why() -> None:
         assert await outcome(path, ["ocpp1.6"]) == Answer(404, "not found\n", reason="path")
 
 
+async def scrape(authorization: str | None, tokens: tuple[str, ...] = ("scraper",)
+                 ) -> Answer | Admitted:
+    return await admit("/metrics?x=1", [], SPOKEN, known, lambda: "metrics\n",
+                       authorization=authorization,
+                       metrics_tokens=[SecretStr(t) for t in tokens])
+
+
 async def test_health_and_metrics_are_plain_http() -> None:
     health = await outcome("/healthz", [])
     assert isinstance(health, Answer)
     assert (health.status, health.reason) == (200, "")
-    metrics = await outcome("/metrics?x=1", [])
-    assert isinstance(metrics, Answer)
-    assert (metrics.body, metrics.content_type.split(";")[0]) == ("metrics\n", "text/plain")
+    for authorization in ("Bearer scraper", "bearer  scraper "):
+        metrics = await scrape(authorization)
+        assert isinstance(metrics, Answer)
+        assert (metrics.body, metrics.content_type.split(";")[0]) == ("metrics\n", "text/plain")
+
+
+async def test_metrics_answer_only_a_bearer_token_of_api_tokens() -> None:
+    """The gateway's port faces the chargers' internet: its counters are not for anyone."""
+    for authorization in (None, "", "Bearer", "Bearer wrong", "Basic c2NyYXBlcg==",
+                          "scraper", "Bearer scraperX"):
+        refused = await scrape(authorization)
+        assert isinstance(refused, Answer)
+        assert (refused.status, refused.body, refused.reason) == (401, "unauthorized\n", "")
+        assert ("WWW-Authenticate", 'Bearer realm="metrics"') in refused.headers
+    assert (await scrape("Bearer scraper", ())).status == 401  # type: ignore[union-attr]
+    assert (await scrape("Bearer b", ("a", "b"))).status == 200  # type: ignore[union-attr]
 
 
 SECRET = b"k" * 32
