@@ -217,7 +217,7 @@ def _schedule_metrics(out: MetricsText, schedule: ScheduleStats) -> None:
                "Time-bound shares with a boundary or an ending notice due within the "
                "scheduler's horizon.", schedule.due_shares)
     out.metric("access_schedule_refills_total", "counter",
-               "Timetables the scheduler folded afresh from the log for its next horizon.",
+               "Timetables the scheduler took from its share book for its next horizon.",
                schedule.refills)
 
 

@@ -82,7 +82,7 @@ class BoundaryScheduler:
         self.resumed_at: int | None = None
         """The position a start resumed from (None: it folded the log from the start)."""
         self.refills = 0
-        """Timetables this process folded afresh for a later horizon."""
+        """Timetables this process took from the book for a later horizon."""
         self.boundaries = 0
         """Boundary events this process appended."""
         self.notices = 0
@@ -94,6 +94,8 @@ class BoundaryScheduler:
         self._save_seconds = save_seconds
         self._written_at = float("-inf")
         """When the book was last written (never yet: the first turn writes it)."""
+        self._written: int | None = None
+        """The position the book was last written at by this process."""
         self._max_nap = max_nap
         self._max_backoff = max_backoff
         self._stall_after = stall_after
@@ -206,14 +208,16 @@ class BoundaryScheduler:
         """Write what the folds changed since the last write, and the position, to the
         book (one transaction: a write that fails is noted again and retried)."""
         self._written_at = time.monotonic()
-        if self._book is None:
-            return
+        position = self.timetable.position
+        if self._book is None or (not self.timetable.changes and position == self._written):
+            return  # the log has not moved since
         changes = self.timetable.take_changes()
         try:
-            await self._book.write(self.timetable.position, self.timetable.notice, changes)
+            await self._book.write(position, self.timetable.notice, changes)
         except BaseException:
             self.timetable.give_back(changes)
             raise
+        self._written = position
 
     async def refill(self) -> None:
         """Once half of the horizon has passed: the next horizon's timetable, the shares
