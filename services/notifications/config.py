@@ -9,11 +9,12 @@ from __future__ import annotations
 import socket
 from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretBytes, field_validator, model_validator
 
 from services.common.config import Settings
 from services.common.env_settings import EnvSettings
 from services.common.errors import SettingError
+from services.notifications.privacy import RecipientKeys
 from services.notifications.smtp.security import SmtpSecurity
 
 
@@ -43,10 +44,25 @@ class NotificationSettings(EnvSettings):
     """Consumed batches whose e-mails may be sending while the next one is claimed."""
     http_port: int = Field(8001, validation_alias="NOTIFICATIONS_PORT")
     """`/metrics` and `/healthz` (env `NOTIFICATIONS_PORT`; 0: no HTTP server)."""
+    recipient_key_secret: SecretBytes | None = None
+    """`RECIPIENT_KEY_SECRET`: the secret the sent-log's recipient keys are derived from
+    (`privacy.RecipientKeys`); unset, `TOKEN_SECRET`. Set it to the current
+    `TOKEN_SECRET` before rotating that one, and the keys stay as they are: the
+    e-mails of events redelivered across the rotation are still recognised as sent,
+    and forgotten addresses still as forgotten."""
     instance: str = Field("", validation_alias="NOTIFICATIONS_INSTANCE")
     """This instance's name (env `NOTIFICATIONS_INSTANCE`, default the host name), the
     same across its restarts and unique among running instances: a restarted instance
     takes over at once the e-mails its predecessor had leased (`incarnation`)."""
+
+    @field_validator("recipient_key_secret", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value in ("", b"") else value
+
+    def recipient_keys(self) -> RecipientKeys:
+        secret = self.recipient_key_secret or self.common.token_secret
+        return RecipientKeys(secret.get_secret_value())
 
     @classmethod
     def from_env(cls) -> Self:

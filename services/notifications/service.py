@@ -23,7 +23,6 @@ from services.notifications.delivery.deliverer import Deliverer
 from services.notifications.delivery.sender import Sender
 from services.notifications.http import MetricsServer
 from services.notifications.mail.render import LinkSettings, Renderer
-from services.notifications.privacy import RecipientKeys
 from services.notifications.sent_log.queue import SentLog
 from services.notifications.smtp.pool import SmtpPool
 
@@ -61,7 +60,7 @@ class NotificationService:
             common.database_url, min_size=1, max_size=self.settings.smtp_connections + 6,
             reset=keep_session,
         )
-        keys = RecipientKeys(common.token_secret.get_secret_value())
+        keys = self.settings.recipient_keys()
         sent_log = self.sent_log = SentLog(self._pool, keys)
         await sent_log.create_schema()
         self._incarnation = Incarnation(

@@ -50,7 +50,6 @@ from services.notifications.mail.recipients import (
 from services.notifications.ports import Claim, DueRow, SentLogPort
 from services.notifications.privacy import (
     Forgetting,
-    RecipientKeys,
     addresses_in,
     people_in,
     pseudonymise,
@@ -72,7 +71,7 @@ class Deliverer:
     def __post_init__(self) -> None:
         self._inflight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_inflight_batches))
-        self.keys = RecipientKeys(self.settings.common.token_secret.get_secret_value())
+        self.keys = self.settings.recipient_keys()
 
     @property
     def stats(self) -> Stats:

@@ -15,6 +15,7 @@ from services.common.config import DEV_API_TOKEN, DevelopmentSecretError, Settin
 from services.common.errors import SettingError
 from services.common.serving import run_service
 from services.notifications.config import NotificationSettings
+from services.notifications.privacy import RecipientKeys
 from services.ocpp_gateway.config import GatewaySettings
 
 REAL_KEK = "k1:" + base64.b64encode(b"k" * 32).decode()
@@ -147,3 +148,22 @@ def test_a_lease_no_longer_than_the_smtp_timeout_is_refused(
         NotificationSettings.from_env()
     monkeypatch.setenv("LEASE_SECONDS", "31")
     assert NotificationSettings.from_env().lease_seconds == 31
+
+
+def test_recipient_keys_come_from_recipient_key_secret_else_token_secret(
+    production: pytest.MonkeyPatch,
+) -> None:
+    """Setting RECIPIENT_KEY_SECRET to the TOKEN_SECRET about to be replaced keeps every
+    sent-log key, so the rotation neither resends a redelivered event's e-mail nor
+    forgets who was forgotten (docs/security.md)."""
+    address = "Kari.Nordmann@Example.no"
+    production.setenv("TOKEN_SECRET", "the-old-token-secret")
+    production.setenv("RECIPIENT_KEY_SECRET", "")  # as compose forwards it unset
+    before = NotificationSettings.from_env().recipient_keys()(address)
+    assert before == RecipientKeys(b"the-old-token-secret")(address)
+
+    production.setenv("TOKEN_SECRET", "the-new-token-secret")
+    assert NotificationSettings.from_env().recipient_keys()(address) != before
+    production.setenv("RECIPIENT_KEY_SECRET", "the-old-token-secret")
+    assert NotificationSettings.from_env().recipient_keys()(address) == before
+    assert "the-old-token-secret" not in repr(NotificationSettings.from_env())
