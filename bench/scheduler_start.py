@@ -31,7 +31,7 @@ import asyncpg
 
 from bench.timetable import last_time
 from services.access.eventlog.reader import pooled
-from services.access.schedule.book import ShareBook
+from services.access.schedule.book_table import ShareBook
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.schedule.shares import Timetable

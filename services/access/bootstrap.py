@@ -32,7 +32,7 @@ from services.access.metrics import service_metrics
 from services.access.projection.records import ProjectionLog
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import READ_MODELS_CHANNEL, create_schema
-from services.access.schedule.book import ShareBook
+from services.access.schedule.book_table import ShareBook
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.store.application import AccessStore, open_store

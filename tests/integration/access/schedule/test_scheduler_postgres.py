@@ -19,7 +19,8 @@ import pytest
 from services.access.eventlog.reader import EventLog, pooled
 from services.access.executor import Executor
 from services.access.handlers.context import Rules
-from services.access.schedule.book import MemoryShareBook, ShareBook
+from services.access.schedule.book import MemoryShareBook
+from services.access.schedule.book_table import ShareBook
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.schedule.shares import Timetable
