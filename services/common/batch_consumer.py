@@ -27,6 +27,7 @@ from aiokafka.errors import ConsumerStoppedError, IllegalStateError
 
 from services.common.config import Settings
 from services.common.kafka import client_options
+from services.common.timeouts import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -92,16 +93,16 @@ class BatchConsumer:
         if not self._handling:
             task.cancel()  # waiting in getmany: nothing in hand
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(task), self._graceful_seconds)
+            await wait_for(asyncio.shield(task), self._graceful_seconds)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         # Bounded: aiokafka retries a commit for as long as the group rebalances, and a
         # stop must end (a commit that did not land only means the batch comes again).
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(self._committed(), STOP_STEP_SECONDS)
+            await wait_for(self._committed(), STOP_STEP_SECONDS)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(consumer.stop(), STOP_STEP_SECONDS)
+            await wait_for(consumer.stop(), STOP_STEP_SECONDS)
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping:

@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from services.common.connection_lost import CONNECTION_LOST
+from services.common.timeouts import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class Incarnation:
         consuming (`on_lost`) if the name is someone else's by then."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._broken.wait(), CHECK_SECONDS)
+                await wait_for(self._broken.wait(), CHECK_SECONDS)
             if await self._alive():
                 continue
             while True:

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import asyncpg
 
 from services.common.connection_lost import CONNECTION_LOST
+from services.common.timeouts import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Leadership:
         finally:
             self.state = "standby"
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), timeout=self._check)
+                await wait_for(conn.close(), self._check)
             conn.terminate()
 
     async def _hold(self, conn: asyncpg.Connection) -> None:
@@ -99,7 +100,7 @@ class Leadership:
                                   "lead up", self.name, exc_info=leading.exception())
                     await conn.execute("SELECT pg_advisory_unlock($1)", self._key)
                     return
-                await asyncio.wait_for(conn.fetchval("SELECT 1"), timeout=self._check)
+                await wait_for(conn.fetchval("SELECT 1"), self._check)
         finally:
             leading.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from services.common.bearer import UNAUTHORIZED_HEADERS, bearer_allows
 from services.common.prometheus import CONTENT_TYPE, MetricsText
+from services.common.timeouts import wait_for
 from services.notifications.delivery.deliverer import Deliverer
 from services.notifications.latency import REGISTRY
 from services.notifications.ports import QueueDepth
@@ -100,7 +101,7 @@ async def render_metrics(
         1 if deliverer.health.up else 0,
     )
     try:
-        queue = await asyncio.wait_for(depth(), DEPTH_TIMEOUT_SECONDS)
+        queue = await wait_for(depth(), DEPTH_TIMEOUT_SECONDS)
     except Exception as error:  # the counters above are still worth serving
         log.warning("queue depth unavailable: %s", type(error).__name__)
     else:
@@ -156,7 +157,7 @@ class MetricsServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            status, content_type, body = await asyncio.wait_for(
+            status, content_type, body = await wait_for(
                 self._answer(reader), READ_TIMEOUT_SECONDS
             )
             extra = "".join(f"{name}: {value}\r\n" for name, value in UNAUTHORIZED_HEADERS

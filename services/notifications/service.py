@@ -17,6 +17,7 @@ from services.common.batch_consumer import STOP_STEP_SECONDS, BatchConsumer
 from services.common.incarnation import Incarnation
 from services.common.kafka import broker_options, ensure_settings_topics
 from services.common.pools import keep_session
+from services.common.timeouts import wait_for
 from services.notifications.config import NotificationSettings
 from services.notifications.consumer import KafkaDeadLetters, events_consumer
 from services.notifications.delivery.deliverer import Deliverer
@@ -128,13 +129,13 @@ class NotificationService:
         self._stopping.set()
         if self._retries is not None:
             try:
-                await asyncio.wait_for(self._retries, GRACEFUL_TIMEOUT_SECONDS)
+                await wait_for(self._retries, GRACEFUL_TIMEOUT_SECONDS)
             except TimeoutError:
                 log.warning("retry loop still busy at stop; its leases will run out")
             self._retries = None
         if self.deliverer is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.deliverer.drain(), GRACEFUL_TIMEOUT_SECONDS)
+                await wait_for(self.deliverer.drain(), GRACEFUL_TIMEOUT_SECONDS)
             await self.deliverer.close()
         if self._broker is not None:  # after the sends: a failed one's dead letter needs it
             await self._broker.stop()

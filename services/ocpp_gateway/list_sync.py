@@ -26,6 +26,7 @@ from uuid import UUID
 
 from services.access.local_lists.reads import ListAt
 from services.common import fault_points
+from services.common.timeouts import wait_for
 from services.ocpp_gateway.changes import ListChange
 from services.ocpp_gateway.dialects import Dialect
 from services.ocpp_gateway.metrics import GatewayMetrics
@@ -89,7 +90,7 @@ class ListSync:
             await self._send_full()
         while True:
             try:
-                change = await asyncio.wait_for(self._changes.get(), self._recheck_seconds)
+                change = await wait_for(self._changes.get(), self._recheck_seconds)
             except TimeoutError:
                 await self._recheck()
             else:

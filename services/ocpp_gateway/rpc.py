@@ -20,6 +20,8 @@ from typing import Any, Protocol
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, CallResult, unpack, validate_payload
 
+from services.common.timeouts import wait_for
+
 log = logging.getLogger(__name__)
 
 Payload = dict[str, Any]
@@ -78,7 +80,7 @@ class OcppLink:
             self._waiting[request.unique_id] = action, answer
             try:
                 await self._socket.send(request.to_json())
-                result = await asyncio.wait_for(answer, self._timeout)
+                result = await wait_for(answer, self._timeout)
             finally:
                 self._waiting.pop(request.unique_id, None)
         if isinstance(result, CallError):

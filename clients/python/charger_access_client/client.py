@@ -241,7 +241,10 @@ class AccessClient:
         """The result of a command sent by this client, waiting at most `timeout` s."""
         future = self._expect(command_id)
         try:
-            result = await asyncio.wait_for(asyncio.shield(future), timeout)
+            # Not `asyncio.wait_for`: on Python 3.11 it loses a cancellation that comes in
+            # the same turn as the result (CPython gh-86296).
+            async with asyncio.timeout(timeout):
+                result = await asyncio.shield(future)
         except TimeoutError:
             raise NoResultError(command_id, timeout) from None
         if self._waiting.get(command_id) is future:

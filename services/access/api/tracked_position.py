@@ -23,6 +23,7 @@ from services.access.projection.apply import read_position
 from services.access.projection.sql import DEFAULT_SCHEMA
 from services.common.background import BackgroundLoop
 from services.common.connection_lost import CONNECTION_LOST
+from services.common.timeouts import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class TrackedPosition:
                     return False
                 advanced = self._advanced
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(advanced.wait(), remaining)
+                    await wait_for(advanced.wait(), remaining)
             return True
         finally:
             self._waiters -= 1
@@ -94,4 +95,4 @@ class TrackedPosition:
                 continue
             self._wanted.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wanted.wait(), self._idle_interval)
+                await wait_for(self._wanted.wait(), self._idle_interval)

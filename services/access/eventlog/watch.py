@@ -20,6 +20,7 @@ import asyncpg
 
 from services.access.store.application import EVENTS_TABLE
 from services.common.connection_lost import CONNECTION_LOST
+from services.common.timeouts import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class LogWatch:
 async def nap(wake: asyncio.Event, seconds: float) -> None:
     """Sleep until `wake` is set or `seconds` pass, whichever comes first."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(wake.wait(), seconds)
+        await wait_for(wake.wait(), seconds)
 
 
 async def keep_publishing(

@@ -24,6 +24,7 @@ from services.access.projection.apply import apply, read_position
 from services.access.projection.changes import Foldable
 from services.access.projection.sql import DEFAULT_SCHEMA
 from services.common.background import BackgroundLoop
+from services.common.timeouts import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class ProjectionRunner:
             self.notify()
             advanced = self._advanced
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(advanced.wait(), remaining)
+                await wait_for(advanced.wait(), remaining)
         return True
 
     def stalled(self) -> bool:

@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from charger_access_client.access_events import EVENT_TYPES, UserForgotten
 from charger_access_client.envelope import EventEnvelope
 from services.common import fault_points
+from services.common.timeouts import wait_for
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.health import SmtpHealth, Stats
 from services.notifications.delivery.sender import Attempt, Outgoing, Sender, Turn
@@ -259,7 +260,7 @@ class Deliverer:
                     wait = min(wait, max(0.0, self.health.next_probe - time.monotonic()))
                     wait = max(wait, 0.05)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), wait)
+                    await wait_for(stopping.wait(), wait)
 
     async def retry_once(self) -> int:
         """One round: lease due rows (one, as a probe, while SMTP is down) and send them.
