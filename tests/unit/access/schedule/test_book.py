@@ -11,6 +11,7 @@ import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -68,6 +69,21 @@ def due_order(timetable: Timetable, until: datetime) -> list[Any]:
     return sorted(timetable.pop_due(until), key=lambda due: (due[1], due[0]))
 
 
+def noting(s: Scenario) -> Timetable:
+    """The whole log so far folded by a timetable that notes for a book (horizon `HORIZON`)."""
+    timetable = Timetable(NOTICE, s.now + HORIZON, notes=True)
+    timetable.fold(all_share_events(s))
+    return timetable
+
+
+def one_guest(s: Scenario, **window: Any) -> tuple[UUID, UUID, UUID]:
+    """(owner, guest, charger): the guest granted `window` on the owner's charger."""
+    owner, guest = s.user(), s.user()
+    charger = s.charger(owner)
+    update(s, owner, guest, [charger], **window)
+    return owner, guest, charger
+
+
 @pytest.mark.parametrize("seed", range(6))
 async def test_a_fold_written_at_any_positions_and_resumed_is_the_fold_from_the_start(
         s: Scenario, seed: int) -> None:
@@ -95,12 +111,9 @@ async def test_a_fold_written_at_any_positions_and_resumed_is_the_fold_from_the_
 
 
 async def test_a_settled_due_time_is_written_and_resumed(s: Scenario) -> None:
-    owner, guest = s.user(), s.user()
-    charger = s.charger(owner)
-    update(s, owner, guest, [charger], valid_from=s.now + timedelta(hours=1),
-           valid_until=s.now + timedelta(days=9))
-    folded = Timetable(NOTICE, s.now + HORIZON, notes=True)
-    folded.fold(all_share_events(s))
+    _owner, guest, charger = one_guest(s, valid_from=s.now + timedelta(hours=1),
+                                       valid_until=s.now + timedelta(days=9))
+    folded = noting(s)
     book = MemoryShareBook()
     await book.write(folded.position, NOTICE, folded.take_changes())
     folded.settle((charger, guest), s.now + timedelta(hours=1))
@@ -115,12 +128,10 @@ async def test_a_mark_for_a_share_only_the_book_knows_reaches_its_row(s: Scenari
     """Another instance, with a later horizon, marked a share this one let go: the book's
     row takes the mark, and the next timetable to hold it works out its next boundary
     from there (from the stale one it would wait for a boundary already marked)."""
-    owner, guest = s.user(), s.user()
-    charger = s.charger(owner)
     start = s.now + timedelta(hours=10)
-    update(s, owner, guest, [charger], valid_from=start, valid_until=start + timedelta(days=9))
-    mine = Timetable(NOTICE, s.now + HORIZON, notes=True)
-    mine.fold(all_share_events(s))
+    _owner, guest, charger = one_guest(s, valid_from=start,
+                                       valid_until=start + timedelta(days=9))
+    mine = noting(s)
     assert mine.shares == {}  # due after the horizon: let go, but noted
     book = MemoryShareBook()
     await book.write(mine.position, NOTICE, mine.take_changes())
@@ -141,14 +152,10 @@ async def test_a_mark_for_a_share_only_the_book_knows_reaches_its_row(s: Scenari
 
 
 async def test_an_older_write_never_replaces_a_newer_one(s: Scenario) -> None:
-    owner, guest = s.user(), s.user()
-    charger = s.charger(owner)
-    update(s, owner, guest, [charger], valid_from=s.now + timedelta(days=3))
-    behind = Timetable(NOTICE, s.now + HORIZON, notes=True)
-    behind.fold(all_share_events(s))
+    owner, guest, charger = one_guest(s, valid_from=s.now + timedelta(days=3))
+    behind = noting(s)
     update(s, owner, guest, [charger], valid_from=s.now + timedelta(days=5))
-    ahead = Timetable(NOTICE, s.now + HORIZON, notes=True)
-    ahead.fold(all_share_events(s))
+    ahead = noting(s)
     book = MemoryShareBook()
     await book.write(ahead.position, NOTICE, ahead.changes)
     await book.write(behind.position, NOTICE, behind.changes)
@@ -161,11 +168,8 @@ async def test_an_older_write_never_replaces_a_newer_one(s: Scenario) -> None:
 
 
 async def test_a_book_made_for_another_notice_is_emptied_and_not_resumed(s: Scenario) -> None:
-    owner, guest = s.user(), s.user()
-    charger = s.charger(owner)
-    update(s, owner, guest, [charger], valid_from=s.now + timedelta(hours=1))
-    folded = Timetable(NOTICE, s.now + HORIZON, notes=True)
-    folded.fold(all_share_events(s))
+    one_guest(s, valid_from=s.now + timedelta(hours=1))
+    folded = noting(s)
     book = MemoryShareBook()
     await book.write(folded.position, NOTICE, folded.take_changes())
     assert await book.resume(NOTICE * 2, s.now + HORIZON) is None
