@@ -39,6 +39,8 @@ class ShareBook:
         self._columns = ("charger_id, user_id, position, due_at, share_window, in_effect, "
                          "since, granted_at, noticed, settled")
         self._select = f"SELECT {self._columns} FROM {self._shares} WHERE due_at <= $1"  # noqa: S608
+        self._upsert, self._delete, self._patch = (
+            self._upsert_sql(), self._delete_sql(), self._patch_sql())
 
     async def setup(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -78,14 +80,17 @@ class ShareBook:
                     f"SELECT position, notice_seconds, "  # noqa: S608 - our own tables
                     f"(SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}) AS head "
                     f"FROM {self._book}")
-                rows = [] if book is None else await conn.fetch(self._select, until)
-            why_not = (
-                "nothing is written in it yet" if book is None else
-                "it was made for another notice" if book["notice_seconds"]
-                != notice.total_seconds() else
-                "the log does not reach its position" if book["head"] < book["position"] else
-                None)
-            if book is None or why_not is not None:
+                if book is None:  # nothing written yet: nothing to empty either
+                    log.info("the share book is empty: folding the log from the start")
+                    return None
+                why_not = (
+                    "it was made for another notice" if book["notice_seconds"]
+                    != notice.total_seconds() else
+                    "the log does not reach its position" if book["head"] < book["position"]
+                    else None)
+                # Read only when the book serves (the same snapshot as its position).
+                rows = [] if why_not else await conn.fetch(self._select, until)
+            if why_not is not None:
                 log.info("the share book cannot serve (%s): folding the log from the start",
                          why_not)
                 async with conn.transaction():
@@ -126,8 +131,7 @@ class ShareBook:
             rows = await conn.fetch(self._select, until)
         return await asyncio.to_thread(_shares_of, rows)
 
-    @property
-    def _upsert(self) -> str:
+    def _upsert_sql(self) -> str:
         return (f"INSERT INTO {self._shares} ({self._columns}) "  # noqa: S608
                 f"SELECT c, u, $1, d, w, i, s, g, n, st FROM unnest($2::uuid[], $3::uuid[], "
                 f"$4::timestamptz[], $5::text[], $6::boolean[], $7::timestamptz[], "
@@ -139,13 +143,11 @@ class ShareBook:
                 f"settled = EXCLUDED.settled "
                 f"WHERE {self._shares}.position <= EXCLUDED.position")
 
-    @property
-    def _delete(self) -> str:
+    def _delete_sql(self) -> str:
         return (f"DELETE FROM {self._shares} t USING unnest($2::uuid[], $3::uuid[]) AS g(c, u) "  # noqa: S608
                 f"WHERE t.charger_id = g.c AND t.user_id = g.u AND t.position <= $1")
 
-    @property
-    def _patch(self) -> str:
+    def _patch_sql(self) -> str:
         return (f"UPDATE {self._shares} t SET position = $1, due_at = $7, "  # noqa: S608
                 f"in_effect = coalesce(p.i, t.in_effect), since = coalesce(p.s, t.since), "
                 f"noticed = t.noticed OR p.n "
