@@ -4,7 +4,7 @@ The replay writes into a staging schema, created rows by COPY. The access rows a
 recomputed per segment as the live projection does, since `access_history` records each
 change at the command that made it (a whole-table pass at the end, which was faster,
 cannot say when each row held). The indexes the replay never reads are made after it, and
-the new tables vacuumed, two tables at a time (`finish`); the swap
+the new tables vacuumed and analyzed, two tables at a time (`finish`); the swap
 then happens in one transaction that holds the live tracking row: it applies whatever
 arrived meanwhile, deletes the live tracking row (so a live runner blocked on it fails,
 backs off and re-reads its position from the new tables) and renames the schemas. The
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import asyncpg
 
@@ -113,21 +114,47 @@ async def finish(pool: asyncpg.Pool, schema: str, remake: Sequence[tuple[str, st
     each row's transaction status and counts cannot be answered from an index alone;
     autovacuum would get to it in time, and is off on some servers, this project's CI
     machine among them; at 1 M events a charger's page took 0.42 ms before (p99 2.2) and
-    0.15 after (p99 0.28), access at a moment 0.87 ms and 0.16). A table at a time on each
-    of `FINISHING_CONNECTIONS` connections of `pool` (fewer if the pool has no more free)."""
+    0.15 after (p99 0.28), access at a moment 0.87 ms and 0.16), then analyze them. Each
+    step a table at a time on each of `FINISHING_CONNECTIONS` connections of `pool`
+    (fewer if the pool has no more free), and each step done before the next begins: a
+    snapshot holds the oldest transaction running in *any* database, so an index being
+    made or an ANALYZE beside a VACUUM holds its horizon back to that transaction and the
+    vacuumed table's rows are not marked visible to all. Lazy vacuums ignore one another."""
     async with pool.acquire() as conn:
         tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1",
                                   schema)
-    work = [(str(row["tablename"]), [statement for table, statement in remake
-                                      if table == row["tablename"]])
-            for row in tables]
-    work.sort(key=lambda table: -len(table[1]))  # the longest first: they end together
+    names = [str(row["tablename"]) for row in tables]
+    indexing = [(table, [statement for made_on, statement in remake if made_on == table])
+                for table in names]
+    indexing.sort(key=lambda table: -len(table[1]))  # the longest first: they end together
+
+    async def make_indexes(conn: Connection, table: str, statements: Sequence[str]) -> None:
+        if statements:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
+                for statement in statements:
+                    await conn.execute(statement)
+
+    async def maintain(command: str, conn: Connection, table: str, _: object) -> None:
+        await conn.execute(f"{command} {checked_schema(schema)}.{checked_schema(table)}")
+
+    await _table_by_table(pool, indexing, make_indexes)
+    await _table_by_table(pool, indexing, functools.partial(maintain, "VACUUM"))
+    await _vacuum_again_where_needed(pool, schema)
+    await _table_by_table(pool, indexing, functools.partial(maintain, "ANALYZE"))
+
+
+async def _table_by_table(
+    pool: asyncpg.Pool, work: Sequence[tuple[str, Sequence[str]]],
+    step: Callable[[Connection, str, Sequence[str]], Awaitable[None]],
+) -> None:
+    """`step` for each `(table, statements)` of `work`, on up to `FINISHING_CONNECTIONS`."""
     queue = iter(work)
 
     async def worker() -> None:
         async with pool.acquire() as own:
             for table, statements in queue:
-                await _finish_table(own, schema, table, statements)
+                await step(own, table, statements)
 
     try:
         async with asyncio.TaskGroup() as group:  # one failing cancels the other
@@ -135,7 +162,6 @@ async def finish(pool: asyncpg.Pool, schema: str, remake: Sequence[tuple[str, st
                 group.create_task(worker())
     except ExceptionGroup as failed:  # what a caller of a one-connection finish would see
         raise failed.exceptions[0] from None
-    await _vacuum_again_where_needed(pool, schema)
 
 
 _NOT_ALL_VISIBLE = """
@@ -145,26 +171,16 @@ _NOT_ALL_VISIBLE = """
 
 
 async def _vacuum_again_where_needed(pool: asyncpg.Pool, schema: str) -> None:
-    """A second vacuum, once both connections are done, of any table whose pages its first
-    did not all mark visible to all. Seen in CI, under load, and not reproduced alone (26
-    of 44 pages marked): something held VACUUM's horizon or its pages for a moment, which
-    the other connection's work is the likeliest to. Logged, so it is seen when it does."""
+    """A second vacuum of any table whose pages the first did not all mark visible to
+    all: a page another process had pinned (the checkpointer writing it, say) is skipped,
+    and a transaction of the live service in this database holds the horizon as the
+    finish's own statements did before vacuums ran alone. Logged, so it is seen."""
     async with pool.acquire() as conn:
         for row in await conn.fetch(_NOT_ALL_VISIBLE, schema):
             log.info("vacuuming %s again: %d of its %d pages were marked visible to all",
                      row["relname"], row["relallvisible"], row["relpages"])
             await conn.execute(
-                f"VACUUM (ANALYZE) {checked_schema(schema)}.{checked_schema(row['relname'])}")
-
-
-async def _finish_table(conn: Connection, schema: str, table: str,
-                        statements: Sequence[str]) -> None:
-    if statements:
-        async with conn.transaction():
-            await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
-            for statement in statements:
-                await conn.execute(statement)
-    await conn.execute(f"VACUUM (ANALYZE) {checked_schema(schema)}.{checked_schema(table)}")
+                f"VACUUM {checked_schema(schema)}.{checked_schema(row['relname'])}")
 
 
 _INDEXES_SET_ASIDE = """

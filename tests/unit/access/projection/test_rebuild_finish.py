@@ -1,9 +1,9 @@
-"""The rebuild's finish (indexes set aside made again, every table vacuumed) on two
-connections at once: what each connection was asked, recorded by fakes.
+"""The rebuild's finish (indexes set aside made again, every table vacuumed, then
+analyzed) on two connections at once: what each connection was asked, recorded by fakes.
 
 Whether the statements work is the integration tests' job (`test_read_rebuild.py`: the
 tables swapped in are vacuumed and have every index); here, that the work is spread
-and still in the right order on each table.
+and each step done before the next begins.
 """
 
 from __future__ import annotations
@@ -63,33 +63,40 @@ class FakePool:
         yield FakeConnection(f"pooled-{self.acquired}", self._said)
 
 
-def vacuumed(said: list[tuple[str, str]]) -> list[str]:
-    return [sql.rsplit(".", 1)[1].strip('"') for _, sql in said if sql.startswith("VACUUM")]
+def on(said: list[tuple[str, str]], command: str) -> list[str]:
+    """The tables `command` was run on, in order."""
+    return [sql.rsplit(".", 1)[1].strip('"') for _, sql in said if sql.startswith(command)]
 
 
-def test_the_tables_are_shared_among_two_connections_each_remade_then_vacuumed() -> None:
+def test_the_tables_are_shared_among_two_connections_remade_then_vacuumed_then_analyzed(
+) -> None:
     said: list[tuple[str, str]] = []
     pool = FakePool(said)
     asyncio.run(finish(pool, SCHEMA, REMAKE))  # type: ignore[arg-type]
 
-    # Each table once, then again the one whose first vacuum fell short, after both
-    # connections were done (on a connection of its own).
-    *first, again = vacuumed(said)
+    # Each table vacuumed once, then again the one whose first vacuum fell short, then
+    # each analyzed once.
+    *first, again = on(said, "VACUUM")
     assert sorted(first) == sorted(TABLES)
     assert again == SHORT
-    checked = said.index(next(s for s in said if s[1] == "which tables fell short"))
-    assert [sql for _, sql in said[checked + 1:]] == [said[-1][1]]
-    assert said[-1][1].startswith("VACUUM")
-    assert pool.acquired == 2 + FINISHING_CONNECTIONS  # one to list the tables, one after
-    workers = {f"pooled-{n + 2}" for n in range(FINISHING_CONNECTIONS)}  # after the listing
-    assert {name for name, _ in said[:checked]} == workers
-    assert {name for name, _ in said[checked:]} == {f"pooled-{2 + FINISHING_CONNECTIONS}"}
-    for table, statement in REMAKE:  # made on the connection that then vacuums its table
-        made = said.index(next(s for s in said if s[1] == statement))
-        vacuum = next(i for i, (_, sql) in enumerate(said)
-                      if sql.startswith("VACUUM") and sql.endswith(f'."{table}"'))
-        assert made < vacuum
-        assert said[made][0] == said[vacuum][0]
+    assert sorted(on(said, "ANALYZE")) == sorted(TABLES)
+    # Each step done before the next begins: no vacuum beside an index being made or an
+    # ANALYZE (their snapshots would hold its horizon back).
+    kinds = ["index" if "CONSTRAINT" in sql or "CREATE INDEX" in sql or "maintenance" in sql
+             else "check" if sql == "which tables fell short" else sql.split()[0]
+             for _, sql in said]
+    steps = [kind for n, kind in enumerate(kinds) if n == 0 or kinds[n - 1] != kind]
+    assert steps == ["index", "VACUUM", "check", "VACUUM", "ANALYZE"]
+    # One connection to list the tables, two for each of the three steps, one to check.
+    assert pool.acquired == 2 + 3 * FINISHING_CONNECTIONS
+    for step in ("index", "ANALYZE"):
+        assert len({name for (name, _), kind in zip(said, kinds, strict=True)
+                    if kind == step}) == FINISHING_CONNECTIONS  # the work spread
+    for table in {table for table, _ in REMAKE}:  # its statements in order, on one connection
+        made = [said[n] for n, (_, sql) in enumerate(said)
+                if sql in {s for t, s in REMAKE if t == table}]
+        assert [sql for _, sql in made] == [s for t, s in REMAKE if t == table]
+        assert len({name for name, _ in made}) == 1
     memory = [sql for _, sql in said if "maintenance_work_mem" in sql]
     assert memory
     assert all(rebuild_module.INDEX_MEMORY in sql for sql in memory)
@@ -114,4 +121,4 @@ def test_a_statement_failing_on_one_connection_fails_the_finish_with_its_own_err
     said: list[tuple[str, str]] = []
     with pytest.raises(LookupError, match="refused"):
         asyncio.run(finish(RefusingPool(said), SCHEMA, REMAKE))  # type: ignore[arg-type]
-    assert len(vacuumed(said)) < len(TABLES)
+    assert on(said, "VACUUM") == []  # the indexes come first
