@@ -11,7 +11,12 @@ import pytest
 from pydantic import SecretStr
 
 from services.access.config import AccessSettings
-from services.common.config import DEV_API_TOKEN, DevelopmentSecretError, Settings
+from services.common.config import (
+    DEV_API_TOKEN,
+    DEV_TOKEN_SECRET,
+    DevelopmentSecretError,
+    Settings,
+)
 from services.common.errors import SettingError
 from services.common.serving import run_service
 from services.notifications.config import NotificationSettings
@@ -72,6 +77,21 @@ def test_the_notification_service_refuses_the_development_token_secret(
     production.delenv("TOKEN_SECRET")
     with pytest.raises(DevelopmentSecretError, match="TOKEN_SECRET"):
         NotificationSettings.from_env()
+
+
+def test_the_notification_service_refuses_the_development_secret_as_recipient_key_secret(
+    production: pytest.MonkeyPatch,
+) -> None:
+    """A dump's addresses are kept from guessing by this secret: the published one would
+    let anyone derive every key (`TOKEN_SECRET`'s own check cannot see it here)."""
+    production.setenv("RECIPIENT_KEY_SECRET", DEV_TOKEN_SECRET)
+    with pytest.raises(DevelopmentSecretError, match="RECIPIENT_KEY_SECRET"):
+        NotificationSettings.from_env()
+    production.setenv("RECIPIENT_KEY_SECRET", "the-outgoing-token-secret")
+    assert NotificationSettings.from_env().recipient_key_secret is not None
+    production.setenv("APP_ENV", "dev")
+    production.setenv("RECIPIENT_KEY_SECRET", DEV_TOKEN_SECRET)
+    assert NotificationSettings.from_env().common.app_env == "dev"
 
 
 @pytest.mark.parametrize(("name", "value", "cls"), [
