@@ -171,10 +171,12 @@ _NOT_ALL_VISIBLE = """
 
 
 async def _vacuum_again_where_needed(pool: asyncpg.Pool, schema: str) -> None:
-    """A second vacuum of any table whose pages the first did not all mark visible to
-    all: a page another process had pinned (the checkpointer writing it, say) is skipped,
-    and a transaction of the live service in this database holds the horizon as the
-    finish's own statements did before vacuums ran alone. Logged, so it is seen."""
+    """A second vacuum, alone, of any table whose pages the first did not all mark visible
+    to all. A vacuum beside another still holds its horizon for a moment at either end
+    (its snapshot before it counts as a vacuum, its update of the database's frozen xid;
+    seen in CI under load), a transaction of the live service in this database holds it
+    for its length, and a page another process has pinned (the checkpointer writing it)
+    is skipped. Logged, so it is seen."""
     async with pool.acquire() as conn:
         for row in await conn.fetch(_NOT_ALL_VISIBLE, schema):
             log.info("vacuuming %s again: %d of its %d pages were marked visible to all",
