@@ -69,9 +69,10 @@ class ShareBook:
                     notice_seconds double precision NOT NULL,
                     written_at timestamptz NOT NULL DEFAULT now()
                 );
-                -- The timetable saved whole before the book (superseded by it).
-                DROP TABLE IF EXISTS schedule_timetables;
             """)
+            if self._shares == f"{NAME}_shares":  # the service's book, not a bench's copy
+                # The timetable saved whole before the book (superseded by it).
+                await conn.execute("DROP TABLE IF EXISTS schedule_timetables")
 
     async def resume(self, notice: timedelta, until: datetime) -> Timetable | None:
         async with self._pool.acquire() as conn:
@@ -84,15 +85,17 @@ class ShareBook:
                     log.info("the share book is empty: folding the log from the start")
                     return None
                 why_not = (
-                    "it was made for another notice" if book["notice_seconds"]
+                    f"it was made for a notice of {book['notice_seconds'] / 3600:g} h, this "
+                    f"instance gives {notice.total_seconds() / 3600:g} h: every instance "
+                    "needs the same SHARE_ENDING_NOTICE_HOURS" if book["notice_seconds"]
                     != notice.total_seconds() else
                     "the log does not reach its position" if book["head"] < book["position"]
                     else None)
                 # Read only when the book serves (the same snapshot as its position).
                 rows = [] if why_not else await conn.fetch(self._select, until)
             if why_not is not None:
-                log.info("the share book cannot serve (%s): folding the log from the start",
-                         why_not)
+                log.warning("the share book cannot serve (%s): folding the log from the "
+                            "start", why_not)
                 async with conn.transaction():
                     await conn.execute(f"TRUNCATE {self._shares}, {self._book}")
                 return None

@@ -293,7 +293,8 @@ async def test_a_start_resumes_from_the_book_and_reads_only_the_log_after_it(
 
 
 async def test_a_start_folds_the_log_when_the_book_cannot_serve(
-        s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore]) -> None:
+        s: Scenario, pool: asyncpg.Pool, stores: list[AccessStore],
+        caplog: pytest.LogCaptureFixture) -> None:
     owner, guest = s.user(), s.user()
     charger = s.charger(owner)
     s.ok("UpdateUserAccess", owner, user_id=guest, charger_ids=[charger],
@@ -307,6 +308,12 @@ async def test_a_start_folds_the_log_when_the_book_cannot_serve(
     await writer.write_book()
     assert await book.resume(NOTICE, s.now + HORIZON) is not None
     assert await book.resume(NOTICE * 2, s.now + HORIZON) is None  # another notice: emptied
+    # Said as a warning naming both notices and the setting: instances that disagree
+    # empty each other's book at every start.
+    hours = NOTICE.total_seconds() / 3600
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(f"{hours:g} h" in m and f"{2 * hours:g} h" in m
+               and "SHARE_ENDING_NOTICE_HOURS" in m for m in warned)
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM schedule_shares") == 0
     assert await book.resume(NOTICE, s.now + HORIZON) is None
@@ -359,3 +366,15 @@ async def test_the_books_table_keeps_the_rules_of_the_book_in_memory(
     assert resumed_memory is not None
     assert resumed_table.position == resumed_memory.position
     assert resumed_table.shares == resumed_memory.shares
+
+
+async def test_only_the_services_book_drops_the_timetable_it_superseded(
+        pool: asyncpg.Pool) -> None:
+    """A book of another name (a bench's copy) leaves the service's tables alone."""
+    async with pool.acquire() as conn:
+        await conn.execute("CREATE TABLE schedule_timetables (position bigint)")
+        saved = "SELECT to_regclass('schedule_timetables') IS NOT NULL"
+        await ShareBook(pool, "bench_copy").setup()
+        assert await conn.fetchval(saved)
+        await ShareBook(pool).setup()
+        assert not await conn.fetchval(saved)
