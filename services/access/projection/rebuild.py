@@ -124,9 +124,9 @@ async def finish(pool: asyncpg.Pool, schema: str, remake: Sequence[tuple[str, st
         tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1",
                                   schema)
     names = [str(row["tablename"]) for row in tables]
-    indexing = [(table, [statement for made_on, statement in remake if made_on == table])
+    work = [(table, [statement for made_on, statement in remake if made_on == table])
                 for table in names]
-    indexing.sort(key=lambda table: -len(table[1]))  # the longest first: they end together
+    work.sort(key=lambda table: -len(table[1]))  # the most indexes first: they end together
 
     async def make_indexes(conn: Connection, table: str, statements: Sequence[str]) -> None:
         if statements:
@@ -138,10 +138,10 @@ async def finish(pool: asyncpg.Pool, schema: str, remake: Sequence[tuple[str, st
     async def maintain(command: str, conn: Connection, table: str, _: object) -> None:
         await conn.execute(f"{command} {checked_schema(schema)}.{checked_schema(table)}")
 
-    await _table_by_table(pool, indexing, make_indexes)
-    await _table_by_table(pool, indexing, functools.partial(maintain, "VACUUM"))
+    await _table_by_table(pool, work, make_indexes)
+    await _table_by_table(pool, work, functools.partial(maintain, "VACUUM"))
     await _vacuum_again_where_needed(pool, schema)
-    await _table_by_table(pool, indexing, functools.partial(maintain, "ANALYZE"))
+    await _table_by_table(pool, work, functools.partial(maintain, "ANALYZE"))
 
 
 async def _table_by_table(
