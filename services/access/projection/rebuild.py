@@ -125,7 +125,7 @@ async def finish(pool: asyncpg.Pool, schema: str, remake: Sequence[tuple[str, st
                                   schema)
     names = [str(row["tablename"]) for row in tables]
     work = [(table, [statement for made_on, statement in remake if made_on == table])
-                for table in names]
+            for table in names]
     work.sort(key=lambda table: -len(table[1]))  # the most indexes first: they end together
 
     async def make_indexes(conn: Connection, table: str, statements: Sequence[str]) -> None:
