@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, IllegalStateError
 
 from services.common.config import Settings
-from services.common.kafka import client_options
+from services.common.kafka import consumer_options
 from services.common.timeouts import wait_for
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,11 @@ class BatchConsumer:
         settings: Settings, instance: str | None = None, fetch_max_wait_ms: int = 5,
         graceful_seconds: float = 15.0, pause_after_error: float = 1.0,
     ) -> None:
-        """`settings`: where the broker is and how to authenticate (`client_options`);
+        """`settings`: where the broker is and how to authenticate (`consumer_options`);
         `instance`: static group membership, so a restarted instance gets its partitions
         back at once; `fetch_max_wait_ms`: Tansu holds a fetch for its whole max wait
-        even when records arrive, so it is a lower bound on a lone record's latency;
+        even when records arrive, so it is a lower bound on a lone record's latency
+        (`KAFKA_FETCH_MAX_WAIT_MS` replaces it, for a broker that answers at once);
         `pause_after_error`: before a failed batch is fetched again."""
         self._topic = topic
         self._handler = handler
@@ -59,8 +60,8 @@ class BatchConsumer:
         self._options: dict[str, Any] = {
             "group_id": group_id, "group_instance_id": instance,
             "enable_auto_commit": False, "auto_offset_reset": "earliest",
-            "fetch_max_wait_ms": fetch_max_wait_ms,
         }
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._kafka: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -75,8 +76,9 @@ class BatchConsumer:
 
     async def start(self) -> None:
         """Join the group (in the background: the assignment follows within seconds)."""
-        consumer = AIOKafkaConsumer(self._topic, **client_options(self._settings),
-                                    **self._options)
+        consumer = AIOKafkaConsumer(
+            self._topic, **consumer_options(self._settings, self._fetch_max_wait_ms),
+            **self._options)
         await consumer.start()
         self._kafka = consumer
         self._stopping = False

@@ -59,6 +59,13 @@ def client_options(settings: Settings) -> dict[str, Any]:
             **settings.kafka_security.client_options()}
 
 
+def consumer_options(settings: Settings, fetch_max_wait_ms: int) -> dict[str, Any]:
+    """`client_options` and the fetch wait: `fetch_max_wait_ms`, the consumer's own for
+    Tansu, unless `KAFKA_FETCH_MAX_WAIT_MS` sets one for the broker in use."""
+    return {**client_options(settings),
+            "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms or fetch_max_wait_ms}
+
+
 async def ensure_settings_topics(settings: Settings, topics: list[str]) -> list[str]:
     """`ensure_topics` with the broker, security, partitions and replicas of `settings`."""
     return await ensure_topics(

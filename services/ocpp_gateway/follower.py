@@ -22,7 +22,7 @@ import logging
 from aiokafka import AIOKafkaConsumer
 
 from services.common.config import Settings
-from services.common.kafka import client_options
+from services.common.kafka import consumer_options
 from services.ocpp_gateway.changes import parse_change
 from services.ocpp_gateway.metrics import GatewayMetrics
 from services.ocpp_gateway.registry import Connected
@@ -42,11 +42,12 @@ class ListChangeFollower:
     ) -> None:
         self._consumer = AIOKafkaConsumer(
             topic,
-            **client_options(settings),  # address, TLS, SASL: as every client of ours
+            # Address, TLS, SASL as every client of ours; a 50 ms fetch wait, as Tansu
+            # holds a fetch for its whole wait (unless KAFKA_FETCH_MAX_WAIT_MS says).
+            **consumer_options(settings, fetch_max_wait_ms=50),
             group_id=None,
             auto_offset_reset="latest",
             enable_auto_commit=False,
-            fetch_max_wait_ms=50,  # Tansu holds a fetch for its whole max wait
         )
         self._connected = connected
         self._metrics = metrics

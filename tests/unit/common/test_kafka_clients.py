@@ -8,7 +8,7 @@ from pathlib import Path
 
 SERVICES = Path(__file__).resolve().parents[3] / "services"
 CLIENTS = {"KafkaBroker", "AIOKafkaProducer", "AIOKafkaConsumer", "AIOKafkaAdminClient"}
-OPTIONS = {"broker_options", "client_options"}
+OPTIONS = {"broker_options", "client_options", "consumer_options"}  # the last holds the second
 
 
 def _name(node: ast.expr) -> str:
@@ -38,4 +38,4 @@ def test_every_kafka_client_takes_the_shared_security_options() -> None:
         if not any(keyword.arg is None and isinstance(keyword.value, ast.Call)
                    and _name(keyword.value.func) in OPTIONS for keyword in call.keywords)
     ]
-    assert unsecured == [], "build them with **broker_options(settings) / **client_options(...)"
+    assert unsecured == [], "build them with **broker_options(settings) / **client_options(...) / **consumer_options(...)"

@@ -11,7 +11,8 @@ import pytest
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from services.common.config import Settings
-from services.common.kafka import broker_options, client_options
+from services.common.errors import SettingError
+from services.common.kafka import broker_options, client_options, consumer_options
 from services.common.kafka_security import KafkaSecurity, KafkaSettingError
 from tests.certificates import make_server_certificate
 
@@ -112,3 +113,22 @@ def test_readme_documents_and_compose_forwards_every_kafka_setting() -> None:
         assert f"| `{name}` |" in readme, name
         assert f"{name}: ${{{name}:-" in compose, name
 
+
+
+def test_a_consumer_waits_its_own_time_unless_the_deployment_sets_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each consumer's wait suits Tansu, which holds a fetch for its whole wait;
+    `KAFKA_FETCH_MAX_WAIT_MS` replaces them all on a broker that answers at once."""
+    monkeypatch.delenv("KAFKA_FETCH_MAX_WAIT_MS", raising=False)
+    assert consumer_options(Settings(), 5) == {"bootstrap_servers": "127.0.0.1:9092",
+                                               "fetch_max_wait_ms": 5}
+    for unset in ("", None):
+        assert consumer_options(Settings(kafka_fetch_max_wait_ms=unset), 50)[
+            "fetch_max_wait_ms"] == 50
+    monkeypatch.setenv("KAFKA_FETCH_MAX_WAIT_MS", "500")
+    assert consumer_options(Settings(), 5)["fetch_max_wait_ms"] == 500
+    for bad in ("0", "-5", "soon"):
+        monkeypatch.setenv("KAFKA_FETCH_MAX_WAIT_MS", bad)
+        with pytest.raises(SettingError, match="KAFKA_FETCH_MAX_WAIT_MS"):
+            Settings.from_env()
