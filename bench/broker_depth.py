@@ -25,8 +25,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from services.common.kafka import ensure_topics
 from services.local.tansu import free_port, start_tansu
 
 FETCH_MAX_WAIT_MS = 5  # what our consumers use: Tansu holds a fetch for its whole wait
@@ -99,12 +99,7 @@ async def measure(bootstrap: str, steps: int, records_per_step: int, in_flight: 
     """A row per depth (none added, then `steps` times `records_per_step`), each also
     given to `on_row` as it is measured. `pollers`: idle consumers of the deep topic."""
     deep, empty = f"depth-{uuid.uuid4().hex[:8]}", f"depth-empty-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(deep, PARTITIONS, 1), NewTopic(empty, PARTITIONS, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, [deep, empty], PARTITIONS)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                                 enable_idempotence=False, linger_ms=0)
     readers = {topic: _consumer(bootstrap, topic) for topic in (deep, empty)}
