@@ -35,6 +35,14 @@ class DevelopmentSecretError(SettingError):
     """A development secret outside `APP_ENV=dev`: anyone who read the code knows it."""
 
 
+def refuse_development_secrets(app_env: str, names: list[str]) -> None:
+    """Stop a start outside `APP_ENV=dev` that holds development secrets (`names`)."""
+    if app_env != DEV_ENV and names:
+        raise DevelopmentSecretError(
+            f"{', '.join(names)} hold(s) a development value or nothing; set real secrets, "
+            f"or APP_ENV={DEV_ENV} on a development machine")
+
+
 class Settings(EnvSettings):
     app_env: Literal["dev", "production"] = "production"
     """`APP_ENV`: `dev` lets a service start on development secrets; anything else
@@ -74,10 +82,7 @@ class Settings(EnvSettings):
         """The settings a service starts with: refused when they hold a development
         secret outside `APP_ENV=dev`."""
         settings = cls()
-        if settings.app_env != DEV_ENV and (names := settings.development_secrets()):
-            raise DevelopmentSecretError(
-                f"{', '.join(names)} hold(s) a development value or nothing; set real secrets, "
-                f"or APP_ENV={DEV_ENV} on a development machine")
+        refuse_development_secrets(settings.app_env, settings.development_secrets())
         return settings
 
     def development_secrets(self) -> list[str]:
@@ -92,31 +97,19 @@ class Settings(EnvSettings):
             names.append("API_TOKENS")
         return names
 
-    @field_validator("kafka_partitions", "kafka_replication_factor", mode="before")
+    @field_validator("kafka_partitions", "kafka_replication_factor", "kafka_fetch_max_wait_ms",
+                     mode="before")
     @classmethod
     def _at_least_one(cls, value: object, info: ValidationInfo) -> object:
         name = str(info.field_name).upper()
+        if name == "KAFKA_FETCH_MAX_WAIT_MS" and value in (None, ""):
+            return None  # unset: each consumer's own wait
         try:
             number = int(str(value))
         except ValueError:
             number = 0
         if number < 1:
             raise KafkaSettingError(f"{name} must be a whole number of at least 1, not {value!r}")
-        return number
-
-    @field_validator("kafka_fetch_max_wait_ms", mode="before")
-    @classmethod
-    def _a_wait_or_unset(cls, value: object) -> object:
-        if value in (None, ""):
-            return None
-        try:
-            number = int(str(value))
-        except ValueError:
-            number = 0
-        if number < 1:
-            raise KafkaSettingError(
-                f"KAFKA_FETCH_MAX_WAIT_MS must be a whole number of milliseconds of at "
-                f"least 1, or unset, not {value!r}")
         return number
 
     @field_validator("topics", mode="before")

@@ -11,12 +11,7 @@ from typing import Self
 
 from pydantic import Field, SecretBytes, field_validator, model_validator
 
-from services.common.config import (
-    DEV_ENV,
-    DEV_TOKEN_SECRET,
-    DevelopmentSecretError,
-    Settings,
-)
+from services.common.config import DEV_TOKEN_SECRET, Settings, refuse_development_secrets
 from services.common.env_settings import EnvSettings
 from services.common.errors import SettingError
 from services.notifications.privacy import RecipientKeys
@@ -74,11 +69,9 @@ class NotificationSettings(EnvSettings):
         """As `Settings.from_env`: development secrets refused outside `APP_ENV=dev`."""
         settings = cls(common=Settings.from_env())
         secret = settings.recipient_key_secret
-        if (settings.common.app_env != DEV_ENV and secret is not None
-                and secret.get_secret_value() == DEV_TOKEN_SECRET.encode()):
-            raise DevelopmentSecretError(
-                "RECIPIENT_KEY_SECRET holds a development value; set a real secret (the "
-                f"TOKEN_SECRET it replaces), or APP_ENV={DEV_ENV} on a development machine")
+        refuse_development_secrets(settings.common.app_env, ["RECIPIENT_KEY_SECRET"] if (
+            secret is not None and secret.get_secret_value() == DEV_TOKEN_SECRET.encode())
+            else [])
         if settings.instance:
             return settings
         return settings.model_copy(update={"instance": socket.gethostname()})
