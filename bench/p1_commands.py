@@ -37,6 +37,11 @@ from charger_access_client.topics import Topics
 PEER_PREFIX = "bench-peer."
 LONE_CHUNK = 30
 """Lone commands (ten journeys) between two chunks of the floor's samples, as many."""
+LONE_WARM_UP = 9
+"""Lone commands (three journeys) sent and not kept before the first chunk, as the floor
+warms its clients with samples it does not keep (`latency_floor.Floor`): a new client's
+first commands wait on its first fetches and metadata, and on a fresh system the first
+chunk ran ~1.5x the next ones (27 against 17-21 ms at the median, a probe of 6 Dec)."""
 
 
 class _Tally:
@@ -224,6 +229,7 @@ async def _lone_and_floor(b: Bench, reps: int | None = None, label: str = "lone"
     client = Commands(b.system.kafka, b.system.topics, linger_ms=LONE_LINGER_MS)
     await client.start()
     try:
+        await lone_latencies(b, LONE_WARM_UP, client)  # not kept
         async with latency_floor.Floor(b.system.kafka, topic, b.system.database_url) as raw:
             for rep in range(b.plan.reps if reps is None else reps):
                 latencies: list[float] = []
