@@ -7,11 +7,11 @@ event ids and recipients are published on `access.events` at once (as the relay 
 after a burst of invitations) while the notification service is paused (SIGSTOP), and we
 time from its resumption to the last e-mail's arrival at the sink. So the service meets
 the burst as a backlog, and the clock holds its work alone, as the raw client's holds
-its own: until 6 Dec (ninth session) it ran from the first publish, so the bench's producer and the
-broker's intake of the burst took the two cores beside the service (~8 % of its rate in
-alternating repetitions), work the raw baseline, whose messages are built before its
-clock, never has beside it. Duplicates are e-mails whose Message-ID the sink saw before,
-over the whole run (the invitations of P1 and P2 included).
+its own. Until 6 Dec (ninth session) the clock ran from the first publish, so the bench's
+producer and the broker's intake of the burst took the two cores beside the service (~8 %
+of its rate in alternating repetitions): work the raw baseline, whose messages are built
+before its clock, never has beside it. Duplicates are e-mails whose Message-ID the sink
+saw before, over the whole run (the invitations of P1 and P2 included).
 """
 
 from __future__ import annotations
