@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.growth.rest import CatchUp, wait_at_rest
+from bench.growth.rest import CatchUp, caught_up, republished, wait_at_rest
 from bench.growth.standby import HeldLead
 from bench.http import Connection
 from bench.stats import percentile
@@ -136,7 +136,7 @@ async def measure_reads(system: System, requests: int, reps: int, rng: random.Ra
                         ) -> tuple[dict[str, list[float]], dict[str, float],
                                    dict[str, int], CatchUp]:
     """The reads' p99s, each service's peak RSS while they were asked, the fleet's counts,
-    and the catch-up on the new broker (`rest.wait_at_rest`): before the reads, or, with
+    and the catch-up on the new broker (`rest.caught_up`): before the reads, or, with
     the lead `held` by the bench, after them, once it is let go."""
     pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=2)
     try:
@@ -147,12 +147,7 @@ async def measure_reads(system: System, requests: int, reps: int, rng: random.Ra
             "users": await pool.fetchval("SELECT count(*) FROM read.users"),
         }
         # On its new broker the leader publishes every event and list version again.
-        republished = {
-            "access_relay_published_total":
-                await pool.fetchval("SELECT count(*) FROM read.log_positions"),
-            "access_local_lists_published_total":
-                await pool.fetchval("SELECT count(*) FROM read.local_list_versions"),
-        }
+        expected = await republished(pool)
     finally:
         await pool.close()
     asked = paths(s, requests)
@@ -160,8 +155,7 @@ async def measure_reads(system: System, requests: int, reps: int, rng: random.Ra
     rss: dict[str, float] = {}
     pids = system.service_pids()
     if held is None:
-        catch_up = await wait_at_rest(system.api, TOKEN, pids, catch_up_limit,
-                                      expected=republished)
+        catch_up = await caught_up(system, pids, expected, catch_up_limit)
     else:
         await wait_at_rest(system.api, TOKEN, pids, leader=False)
 
@@ -189,8 +183,7 @@ async def measure_reads(system: System, requests: int, reps: int, rng: random.Ra
     await sampled(every_read())
     if held is not None:
         held.release()
-        catch_up = await wait_at_rest(system.api, TOKEN, pids, catch_up_limit,
-                                      expected=republished)
+        catch_up = await caught_up(system, pids, expected, catch_up_limit)
     return p99, rss, counts, catch_up
 
 

@@ -19,9 +19,13 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
 
 from bench.system import memory_kib
 from harness.processes import http_text, metrics
+from harness.system import System
 
 LAGS = ("access_relay_lag_positions", "access_local_lists_lag_positions")
 IDLE_CPU = 0.2
@@ -88,3 +92,24 @@ async def wait_at_rest(api: str, token: str, pids: dict[str, int],
             return found
     found.seconds, found.finished = time.monotonic() - started, False
     return found
+
+
+async def republished(pool: asyncpg.Pool) -> dict[str, int]:
+    """The totals the leader's counters reach once it has published, on its new broker,
+    every event and list version of the read models again."""
+    return {
+        "access_relay_published_total":
+            await pool.fetchval("SELECT count(*) FROM read.log_positions"),
+        "access_local_lists_published_total":
+            await pool.fetchval("SELECT count(*) FROM read.local_list_versions"),
+    }
+
+
+async def caught_up(system: System[Any], pids: dict[str, int], expected: dict[str, int],
+                    timeout: float = 3600) -> CatchUp:  # noqa: ASYNC109
+    """`wait_at_rest` for the system's leader, whose counters are on the command side's
+    `/metrics`: the relay and the local-list publisher run there, and the query API's
+    process has neither counter. (Read from the query API, as it was until 6 Dec, ninth
+    session, the wait never ended since the access service became two processes.)"""
+    return await wait_at_rest(system.commands_api, system.token, pids, timeout,
+                              expected=expected)

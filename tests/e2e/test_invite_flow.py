@@ -8,9 +8,11 @@ import uuid
 from email.message import Message
 from urllib.parse import parse_qs, urlparse
 
+import asyncpg
 import pytest
 
-from tests.e2e.conftest import System
+from bench.growth import rest
+from tests.e2e.conftest import System, eventually
 from tests.kafka_helpers import CommandClient
 
 pytestmark = pytest.mark.e2e
@@ -88,3 +90,34 @@ async def test_invite_accept_and_see_the_share(system: System, commands: Command
     assert again["reason"] == "not_pending"
     # Exactly one e-mail for the whole flow so far.
     assert len(system.sink.messages) == 1
+
+
+async def test_the_growth_bench_sees_the_leader_catch_up(system: System,
+                                                         commands: CommandClient) -> None:
+    """`make bench-growth` waits, before or after its reads, until the leader has published
+    every event and list version of the read models and the services are idle. The
+    counters it waits on live in the command side's process: read from the query API's,
+    they never reached their totals and the wait ran to its limit at every size."""
+    owner, charger = uuid.uuid4(), uuid.uuid4()
+    results = [
+        await commands.run("RegisterUser", {"user_id": str(owner), "name": "Kari",
+                                            "email": f"kari-{owner.hex[:8]}@example.no"}, owner),
+        await commands.run("RegisterCharger", {"charger_id": str(charger), "name": "Hytta",
+                                               "serial_number": f"E2E-{charger.hex[:8]}"}, owner),
+    ]
+    assert [r["status"] for r in results] == ["accepted"] * 2
+    pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=1)
+    try:
+        async def projected() -> bool:
+            newest = await pool.fetchval("SELECT max(position) FROM read.log_positions")
+            return bool(newest is not None and newest >= results[-1]["position"])
+
+        await eventually(projected)
+        expected = await rest.republished(pool)
+    finally:
+        await pool.close()
+    assert expected["access_relay_published_total"] >= 2
+
+    found = await rest.caught_up(system, system.service_pids(), expected, timeout=60)
+
+    assert found.finished, f"still waiting after {found.seconds:.0f} s for {expected}"
