@@ -12,6 +12,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from charger_access_client.envelope import EventEnvelope
+from services.access.schedule import runner
 from services.access.schedule.appending import ACTOR, append_all_due, append_due
 from services.access.schedule.runner import BoundaryScheduler
 from tests.schedules import WEEKEND
@@ -198,6 +199,49 @@ async def test_shares_due_together_are_appended_in_one_commit(
     assert commits == [4]
     assert sorted((e.data["user_id"], e.data["at"]) for e in marks(s)) == sorted(
         (str(guests[g]), iso(start + timedelta(seconds=g))) for _c, g in shares)
+    assert await turn.tick() == 0
+
+
+async def test_many_due_together_are_appended_in_bounded_chunks(
+        s: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start after downtime can find tens of thousands due at once: each chunk's
+    aggregates are loaded and committed before the next chunk's, and a chunk that fails
+    leaves itself and those after it due, not those committed before it."""
+    monkeypatch.setattr(runner, "APPEND_CHUNK", 2)
+    owner = s.user()
+    chargers = [s.charger(owner) for _ in range(5)]
+    guests = [s.user() for _ in range(5)]
+    start = s.now + timedelta(hours=1)
+    for charger, guest in zip(chargers, guests, strict=True):
+        update(s, owner, guest, [charger], valid_from=start)
+    turn = scheduler(s)
+    await turn.tick()
+    commits: list[int] = []
+    real = s.store.commit
+
+    def second_fails(*args: Any) -> list[int]:
+        commits.append(len(args[0]))
+        if len(commits) == 2:
+            raise OSError("db down")
+        return real(*args)
+
+    s.now = start + timedelta(seconds=1)
+    with monkeypatch.context() as patched:
+        patched.setattr(s.store, "commit", second_fails)
+        with pytest.raises(OSError, match="db down"):
+            await turn.tick()
+    assert commits == [2, 2]
+    assert len(marks(s)) == 2  # the first chunk's, committed before the failure
+
+    def counted(*args: Any) -> list[int]:
+        commits.append(len(args[0]))
+        return real(*args)
+
+    commits.clear()
+    monkeypatch.setattr(s.store, "commit", counted)
+    assert await turn.tick() == 3
+    assert commits == [2, 1]
+    assert sorted(e.data["user_id"] for e in marks(s)) == sorted(str(g) for g in guests)
     assert await turn.tick() == 0
 
 
