@@ -175,6 +175,23 @@ def test_a_version_conflict_is_retried_on_fresh_state(
     assert [e.type for e in marks(s)] == ["ShareCameIntoEffect"]
 
 
+def counted_commits(s: Scenario, monkeypatch: pytest.MonkeyPatch,
+                    fail_at: int | None = None) -> list[int]:
+    """The store's commits from now on, each as its number of events; the `fail_at`-th
+    (1-based) raises as a database outage would, before committing."""
+    commits: list[int] = []
+    real = s.store.commit
+
+    def counted(*args: Any) -> list[int]:
+        commits.append(len(args[0]))
+        if len(commits) == fail_at:
+            raise OSError("db down")
+        return real(*args)
+
+    monkeypatch.setattr(s.store, "commit", counted)
+    return commits
+
+
 async def test_shares_due_together_are_appended_in_one_commit(
         s: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
     owners = [s.user() for _ in range(3)]
@@ -186,14 +203,7 @@ async def test_shares_due_together_are_appended_in_one_commit(
         update(s, owners[c], guests[g], [chargers[c]], valid_from=start + timedelta(seconds=g))
     turn = scheduler(s)
     await turn.tick()
-    commits: list[int] = []
-    real = s.store.commit
-
-    def counted(*args: Any) -> list[int]:
-        commits.append(len(args[0]))
-        return real(*args)
-
-    monkeypatch.setattr(s.store, "commit", counted)
+    commits = counted_commits(s, monkeypatch)
     s.now = start + timedelta(seconds=10)
     assert await turn.tick() == 4
     assert commits == [4]
@@ -216,29 +226,15 @@ async def test_many_due_together_are_appended_in_bounded_chunks(
         update(s, owner, guest, [charger], valid_from=start)
     turn = scheduler(s)
     await turn.tick()
-    commits: list[int] = []
-    real = s.store.commit
-
-    def second_fails(*args: Any) -> list[int]:
-        commits.append(len(args[0]))
-        if len(commits) == 2:
-            raise OSError("db down")
-        return real(*args)
-
     s.now = start + timedelta(seconds=1)
     with monkeypatch.context() as patched:
-        patched.setattr(s.store, "commit", second_fails)
+        commits = counted_commits(s, patched, fail_at=2)
         with pytest.raises(OSError, match="db down"):
             await turn.tick()
     assert commits == [2, 2]
     assert len(marks(s)) == 2  # the first chunk's, committed before the failure
 
-    def counted(*args: Any) -> list[int]:
-        commits.append(len(args[0]))
-        return real(*args)
-
-    commits.clear()
-    monkeypatch.setattr(s.store, "commit", counted)
+    commits = counted_commits(s, monkeypatch)
     assert await turn.tick() == 3
     assert commits == [2, 1]
     assert sorted(e.data["user_id"] for e in marks(s)) == sorted(str(g) for g in guests)
