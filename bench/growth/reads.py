@@ -157,7 +157,7 @@ async def measure_reads(system: System, requests: int, reps: int, rng: random.Ra
     if held is None:
         catch_up = await caught_up(system, pids, expected, catch_up_limit)
     else:
-        await wait_at_rest(system.api, TOKEN, pids, leader=False)
+        await wait_at_rest(system.commands_api, TOKEN, pids, leader=False)  # idleness only
 
     async def sampled(block: Awaitable[None]) -> None:
         async def watch() -> None:
