@@ -148,7 +148,8 @@ class AccessService:
         await book.setup()
         self.scheduler = BoundaryScheduler(self._scheduler_store, pooled(self.pool, ShareLog()),
                                            s.share_ending_notice,
-                                           horizon=s.schedule_horizon, book=book)
+                                           horizon=s.schedule_horizon, book=book,
+                                           capacity=s.schedule_capacity)
         self._watch.wake(self.relay.notify)
         self._watch.wake(self.scheduler.notify)
         # The projection may run in another process (or instance): its commits wake the

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from services.access.schedule.runner import CAPACITY as SCHEDULE_CAPACITY
 from services.access.store.cache import DEFAULT_CAPACITY
 from services.access.store.personal.wrapping import (
     KEK_CURRENT_ENV,
@@ -57,6 +58,9 @@ class AccessSettings(Settings):
     """The boundary scheduler holds in memory only the time-bound shares due within this
     many hours, and takes the next ones from its share book every half of it
     (`SCHEDULE_HORIZON_HOURS`)."""
+    schedule_capacity: int = Field(SCHEDULE_CAPACITY, ge=1)
+    """And at most about this many of them, those due first (`SCHEDULE_CAPACITY`): the
+    horizon is brought in to fit (`schedule/shares.py`, `Timetable.capacity`)."""
     aggregate_cache: int = Field(DEFAULT_CAPACITY, ge=0)
     """How many events' worth of aggregates the command consumer keeps between batches
     (`AGGREGATE_CACHE`, each aggregate weighing its version; 0: none, every batch decodes

@@ -45,12 +45,30 @@ Changes = Mapping[ShareKey, Share | Patch | None]
 
 
 class Due(list[tuple[ShareKey, Share]]):
-    """Shares read from the book, and which of them a `Patch` left without a known due
-    time (`STALE`): a timetable holding them notes them, so the book learns it."""
+    """Shares read from the book, which of them a `Patch` left without a known due
+    time (`STALE`): a timetable holding them notes them, so the book learns it; and the
+    horizon they cover (`until`): the one asked for, or, when a read was cut at its limit,
+    the due time of the last share read (every share due then was read too)."""
 
-    def __init__(self, shares: Iterable[tuple[ShareKey, Share]], stale: set[ShareKey]) -> None:
+    def __init__(self, shares: Iterable[tuple[ShareKey, Share]], stale: set[ShareKey],
+                 until: datetime) -> None:
         super().__init__(shares)
         self.stale = stale
+        self.until = until
+
+
+def cut(rows: list[tuple[ShareKey, datetime, Share]], until: datetime, limit: int | None
+        ) -> tuple[list[tuple[ShareKey, datetime, Share]], datetime]:
+    """Rows due by `until` in due-time order, cut to `limit` and the rows due at the same
+    time as the last one kept; and the horizon they cover. The `STALE` rows are all read
+    and not counted: their due time is not known (the timetable works it out), and as the
+    edge, it would let go of every share."""
+    rows = sorted((r for r in rows if r[1] <= until), key=lambda r: r[1])
+    known = [r for r in rows if r[1] != STALE]
+    if limit is None or len(known) < limit:
+        return rows, until
+    edge = known[limit - 1][1]
+    return [r for r in rows if r[1] <= edge], edge
 
 
 class Book(Protocol):
@@ -59,15 +77,18 @@ class Book(Protocol):
 
     async def setup(self) -> None: ...
 
-    async def resume(self, notice: timedelta, until: datetime) -> Timetable | None:
-        """The timetable for a start: the shares due by `until`, at the book's position;
-        None when the book cannot serve (it is then emptied: fold the log from the start)."""
+    async def resume(self, notice: timedelta, until: datetime,
+                     capacity: int | None = None) -> Timetable | None:
+        """The timetable for a start: the shares due by `until` (the first `capacity` of
+        them, `due_by`), at the book's position; None when the book cannot serve (it is
+        then emptied: fold the log from the start)."""
 
     async def write(self, position: int, notice: timedelta, changes: Changes) -> None:
         """The notes of a fold up to `position`, and the position."""
 
-    async def due_by(self, until: datetime) -> Due:
-        """Every share due by `until`, as last written."""
+    async def due_by(self, until: datetime, limit: int | None = None) -> Due:
+        """Every share due by `until`, as last written; with a `limit`, the first `limit`
+        due and any due at the same time as the last of them (`cut`)."""
 
 
 @dataclass(frozen=True)
@@ -106,14 +127,12 @@ class MemoryShareBook:
     async def setup(self) -> None:
         return None
 
-    async def resume(self, notice: timedelta, until: datetime) -> Timetable | None:
+    async def resume(self, notice: timedelta, until: datetime,
+                     capacity: int | None = None) -> Timetable | None:
         if self.position is None or self.notice != notice:
             self.rows, self.position = {}, None
             return None
-        timetable = Timetable(notice, until, notes=True)
-        due = await self.due_by(until)
-        timetable.restore(self.position, due, due.stale)
-        return timetable
+        return timetable_of(await self.due_by(until, capacity), notice, self.position, capacity)
 
     async def write(self, position: int, notice: timedelta, changes: Changes) -> None:
         written = taken(changes, notice)
@@ -138,8 +157,17 @@ class MemoryShareBook:
         row = self.rows.get(key)
         return row is not None and row[0] > position
 
-    async def due_by(self, until: datetime) -> Due:
-        rows = [(key, due, share) for key, (_position, due, share) in self.rows.items()
-                if due is not None and due <= until]
+    async def due_by(self, until: datetime, limit: int | None = None) -> Due:
+        rows, until = cut([(key, due, share) for key, (_position, due, share)
+                           in self.rows.items() if due is not None], until, limit)
         return Due([(key, dataclasses.replace(share)) for key, _due, share in rows],
-                   {key for key, due, _share in rows if due == STALE})
+                   {key for key, due, _share in rows if due == STALE}, until)
+
+
+def timetable_of(due: Due, notice: timedelta, position: int, capacity: int | None
+                 ) -> Timetable:
+    """A start's timetable: the shares read, at the book's position, until the horizon
+    they cover."""
+    timetable = Timetable(notice, due.until, notes=True, capacity=capacity)
+    timetable.restore(position, due, due.stale)
+    return timetable

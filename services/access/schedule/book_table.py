@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from services.access.domain.windows import Window
-from services.access.schedule.book import NAME, STALE, Changes, Due, taken
+from services.access.schedule.book import NAME, STALE, Changes, Due, taken, timetable_of
 from services.access.schedule.shares import Share, Timetable
 from services.access.store.application import EVENTS_TABLE
 
@@ -38,7 +38,12 @@ class ShareBook:
         self._shares, self._book = f"{name}_shares", f"{name}_book"
         self._columns = ("charger_id, user_id, position, due_at, share_window, in_effect, "
                          "since, granted_at, noticed, settled")
-        self._select = f"SELECT {self._columns} FROM {self._shares} WHERE due_at <= $1"  # noqa: S608
+        # $2: the limit less one, or NULL for none (`book.cut`): the rows due by the
+        # limit-th's due time, found by the due-time index, the `STALE` ($3) not counted.
+        self._select = (
+            f"SELECT {self._columns} FROM {self._shares} WHERE due_at <= least($1, "  # noqa: S608
+            f"(SELECT due_at FROM {self._shares} WHERE due_at <= $1 AND due_at > $3 "
+            f"AND $2::bigint IS NOT NULL ORDER BY due_at OFFSET $2 LIMIT 1))")
         self._upsert, self._delete, self._patch = (
             self._upsert_sql(), self._delete_sql(), self._patch_sql())
 
@@ -74,7 +79,8 @@ class ShareBook:
                 # The timetable saved whole before the book (superseded by it).
                 await conn.execute("DROP TABLE IF EXISTS schedule_timetables")
 
-    async def resume(self, notice: timedelta, until: datetime) -> Timetable | None:
+    async def resume(self, notice: timedelta, until: datetime,
+                     capacity: int | None = None) -> Timetable | None:
         async with self._pool.acquire() as conn:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 book = await conn.fetchrow(
@@ -92,7 +98,8 @@ class ShareBook:
                     "the log does not reach its position" if book["head"] < book["position"]
                     else None)
                 # Read only when the book serves (the same snapshot as its position).
-                rows = [] if why_not else await conn.fetch(self._select, until)
+                rows = [] if why_not else await conn.fetch(self._select, until,
+                                                            _offset(capacity), STALE)
             if why_not is not None:
                 log.warning("the share book cannot serve (%s): folding the log from the "
                             "start", why_not)
@@ -101,7 +108,8 @@ class ShareBook:
                 return None
         # In a thread: where a horizon holds every share (a fleet of weekly schedules),
         # this is seconds of work (106 k shares: 3.8 s) the event loop must not wait on.
-        return await asyncio.to_thread(_timetable_of, rows, notice, until, int(book["position"]))
+        due = await asyncio.to_thread(_shares_of, rows, until, capacity)
+        return timetable_of(due, notice, int(book["position"]), capacity)
 
     async def write(self, position: int, notice: timedelta, changes: Changes) -> None:
         # Everything read off the shares before any await: they change as the log is folded.
@@ -129,10 +137,10 @@ class ShareBook:
                 f"position = greatest({self._book}.position, EXCLUDED.position), "
                 f"notice_seconds = EXCLUDED.notice_seconds", position, notice.total_seconds())
 
-    async def due_by(self, until: datetime) -> Due:
+    async def due_by(self, until: datetime, limit: int | None = None) -> Due:
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(self._select, until)
-        return await asyncio.to_thread(_shares_of, rows)
+            rows = await conn.fetch(self._select, until, _offset(limit), STALE)
+        return await asyncio.to_thread(_shares_of, rows, until, limit)
 
     def _upsert_sql(self) -> str:
         return (f"INSERT INTO {self._shares} ({self._columns}) "  # noqa: S608
@@ -165,15 +173,17 @@ def _columns(rows: list[Any], width: int) -> list[list[Any]]:
     return [[row[i] for row in flat] for i in range(width)]
 
 
-def _timetable_of(rows: Iterable[asyncpg.Record], notice: timedelta, until: datetime,
-                  position: int) -> Timetable:
-    timetable = Timetable(notice, until, notes=True)
-    due = _shares_of(rows)
-    timetable.restore(position, due, due.stale)
-    return timetable
+def _offset(limit: int | None) -> int | None:
+    if limit is not None and limit < 1:
+        raise ValueError("a limit of no rows")
+    return None if limit is None else limit - 1
 
 
-def _shares_of(rows: Iterable[asyncpg.Record]) -> Due:
+def _shares_of(rows: Sequence[asyncpg.Record], until: datetime, limit: int | None) -> Due:
+    """The rows as shares; `until` as `book.cut` has it (the rows come cut already)."""
+    known = [row["due_at"] for row in rows if row["due_at"] != STALE]
+    if limit is not None and len(known) >= limit:
+        until = max(known)
     windows: dict[str, Window] = {}
     shares, stale = [], set()
     for row in rows:
@@ -190,4 +200,4 @@ def _shares_of(rows: Iterable[asyncpg.Record]) -> Due:
                                   row["noticed"], settled)))
         if row["due_at"] == STALE:
             stale.add(key)
-    return Due(shares, stale)
+    return Due(shares, stale, until)

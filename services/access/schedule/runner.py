@@ -15,11 +15,14 @@ a horizon, resumes from the share book (`book`: every time-bound share and its n
 time, as the fold left them) and folds only the log written after it.
 
 With a `horizon`, the timetable holds only the shares due within it (memory stays that of
-the next hours' shares, not of every share a fleet was ever granted); those due later
-are in the book, which the scheduler writes what its folds changed to (every
-`save_seconds`, and whenever many changes wait). Once half of the horizon has passed, the
-next horizon's timetable is the one held plus the book's shares due by its end: an index
-range, not a fold of the whole log.
+the next hours' shares, not of every share a fleet was ever granted), and at most about
+`capacity` of them, the horizon brought in to fit; those due later are in the book,
+which the scheduler writes what its folds changed to (every `save_seconds`, and whenever
+many changes wait). Once half of the horizon has passed, the next horizon's timetable is
+the one held plus the book's shares due by its end (up to the capacity): an index range,
+not a fold of the whole log. A horizon brought in behind the clock (more shares due at
+once than the capacity: a backlog) is refilled within the turn until the backlog is
+appended.
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ a fleet's log notes every time-bound share: 900 k at 10 M events). Each is a sha
 few hundred bytes), written once however often the fold changed it meanwhile."""
 
 
+CAPACITY = 10_000
+"""Shares the timetable holds at most, about (`Timetable.capacity`): those due first. A
+horizon of a day holds every share with a recurring window (each has a boundary a day),
+and a start after downtime every share whose boundary passed meanwhile: 36 k-81 k at
+10 M events, ~100 MB, half of what the command side may take (P6)."""
+
 APPEND_CHUNK = 250
 """Shares appended for in one load and commit at most. A start after downtime, or the
 first on a fleet's log, finds every share whose boundary passed meanwhile due at once,
@@ -79,14 +88,18 @@ class BoundaryScheduler:
         stall_after: float = 30.0,
         book: Book | None = None,
         save_seconds: float = SAVE_SECONDS,
+        capacity: int | None = CAPACITY,
     ) -> None:
         """`book`: where the shares beyond the `horizon` are kept (with a horizon only;
-        by default in memory, so a restart folds the whole log)."""
+        by default in memory, so a restart folds the whole log). `capacity`: shares held
+        at most, about, with a horizon (`Timetable.capacity`; None: all within it)."""
         self.wake = asyncio.Event()
         self._horizon = horizon
         self._book = None if horizon is None else book if book is not None else MemoryShareBook()
-        self.timetable = Timetable(notice, self._horizon_from(clock()),
-                                   notes=self._book is not None)
+        self._capacity = capacity if self._book is not None else None
+        self._began = clock()
+        """When the timetable's horizon began (its start, or its refill)."""
+        self.timetable = self._empty(notice, self._horizon_from(self._began))
         self.resumed_at: int | None = None
         """The position a start resumed from (None: it folded the log from the start)."""
         self.refills = 0
@@ -119,6 +132,10 @@ class BoundaryScheduler:
 
     def _horizon_from(self, now: datetime) -> datetime | None:
         return None if self._horizon is None else now + self._horizon
+
+    def _empty(self, notice: timedelta, until: datetime | None) -> Timetable:
+        """A timetable for a fold from the start of the log."""
+        return Timetable(notice, until, notes=self._book is not None, capacity=self._capacity)
 
     def notify(self) -> None:
         """The log gained events (the log watch calls this): fold them now."""
@@ -159,16 +176,16 @@ class BoundaryScheduler:
         now (the first turn then folds the whole log)."""
         if self.timetable.position != 0:  # folded already
             return
-        until = self._horizon_from(self._clock())
+        self._began = self._clock()
+        until = self._horizon_from(self._began)
         resumed = None
         if self._book is not None and until is not None:
-            resumed = await self._book.resume(self.timetable.notice, until)
+            resumed = await self._book.resume(self.timetable.notice, until, self._capacity)
         if resumed is not None:
             self.resumed_at = resumed.position
             log.info("resuming from the share book at position %d (%d shares due by %s)",
-                     resumed.position, len(resumed.shares), until)
-        self.timetable = resumed or Timetable(self.timetable.notice, until,
-                                              notes=self._book is not None)
+                     resumed.position, len(resumed.shares), resumed.until)
+        self.timetable = resumed or self._empty(self.timetable.notice, until)
 
     async def tick(self) -> int:
         """One turn: append for every share due now, fold the log, append for what it made
@@ -179,15 +196,22 @@ class BoundaryScheduler:
         # Unless the timetable has not yet folded what this scheduler appended last turn
         # (it would load those shares again for nothing).
         appended = 0 if self._unfolded else await self._append_due()
-        await self.catch_up()
-        await self.refill()
-        self._unfolded = False
-        late = await self._append_due()
-        self._unfolded = late > 0
-        self._last_success = time.monotonic()
+        while True:
+            await self.catch_up()
+            await self.refill()
+            self._unfolded = False
+            late = await self._append_due()
+            self._unfolded = late > 0
+            appended += late
+            self._last_success = time.monotonic()
+            # A horizon the capacity brought in behind the clock: the book holds more
+            # shares due by now (a backlog). Fold what was appended, take them, go on.
+            until = self.timetable.until
+            if not late or until is None or until >= self._clock():
+                break
         if time.monotonic() - self._written_at >= self._save_seconds:
             await self.write_book()
-        return appended + late
+        return appended
 
     async def _append_due(self) -> int:
         now = self._clock()
@@ -233,18 +257,21 @@ class BoundaryScheduler:
         held and the book's due by its end (each turn asks; public for the bench)."""
         if self._book is None or self._horizon is None or self.timetable.until is None:
             return
-        now = self._clock()
-        if now < self.timetable.until - self._horizon / 2:
+        now, until = self._clock(), self.timetable.until
+        # At half the time left, as for a whole horizon. One the capacity brought in may
+        # find the same shares due first again (more due at one time than it holds), and
+        # so halve the time left again: a few more refills, not one a turn.
+        if now < until - (until - self._began) / 2:
             return
         await self.write_book()  # the book then holds the fold to the timetable's position
         held = self.timetable
-        until = now + self._horizon
-        due = await self._book.due_by(until)
+        due = await self._book.due_by(now + self._horizon, self._capacity)
         # In a thread, like the book's reading: seconds where every share is held. Nothing
         # folds into `held` meanwhile (only this task does).
-        refilled = await asyncio.to_thread(_next_horizon, held, due, until)
-        refilled.changes = held.changes
+        refilled = await asyncio.to_thread(_next_horizon, held, due, self._capacity)
+        refilled.give_back(held.changes)  # under its own: the stale rows it noted
         self.timetable = refilled
+        self._began = now
         self.refills += 1
 
     async def _append(self, due: list[tuple[ShareKey, datetime]], now: datetime) -> int:
@@ -273,9 +300,10 @@ class BoundaryScheduler:
         return max(0.0, min(self._max_nap, (due - self._clock()).total_seconds()))
 
 
-def _next_horizon(held: Timetable, due: Due, until: datetime) -> Timetable:
-    """The timetable until `until`: the shares held, and the book's due by then."""
+def _next_horizon(held: Timetable, due: Due, capacity: int | None) -> Timetable:
+    """The timetable until the horizon `due` covers: the shares held, and the book's due
+    by then."""
     later = [(key, share) for key, share in due if key not in held.shares]
-    refilled = Timetable(held.notice, until, notes=True)
+    refilled = Timetable(held.notice, due.until, notes=True, capacity=capacity)
     refilled.restore(held.position, [*later, *held.shares.items()], due.stale)
     return refilled

@@ -12,7 +12,9 @@ holding them all would cost the service most of its memory. A share due later is
 as it is folded, but not lost: every share a fold changes is noted (`changes`), and the
 scheduler writes the notes to the share book (`book`), which keeps every time-bound
 share with its next due time; a later horizon's timetable takes the shares due by then
-from there.
+from there. A day's horizon still holds every share with a recurring window, so a
+timetable may also have a `capacity`: it then holds only about that many, those due
+first, and brings its horizon in to fit.
 
 This is only a timetable. The Charger aggregate decides what is appended (its
 `mark_boundaries` and `notice_ending` are idempotent on its own state), so a timetable
@@ -124,11 +126,18 @@ class Timetable:
     """The time-bound shares and their due times, folded from the log's share events."""
 
     def __init__(self, notice: timedelta, until: datetime | None = None, *,
-                 notes: bool = False) -> None:
-        """`notes`: note what each fold changes, for the book (`changes`)."""
+                 notes: bool = False, capacity: int | None = None) -> None:
+        """`notes`: note what each fold changes, for the book (`changes`). `capacity`
+        (noting timetables only, the book keeping what they let go): hold about this many
+        shares at most, the ones due first (`_bring_in`)."""
+        if capacity is not None and (not notes or until is None or capacity < 1):
+            raise ValueError("a capacity needs a horizon, notes for a book, and room")
         self.notice = notice
         self.until = until
-        """The horizon: shares due after it are not held (None: every share is held)."""
+        """The horizon: shares due after it are not held (None: every share is held).
+        A capacity may bring it in (never out: only a new timetable moves it later)."""
+        self.capacity = capacity
+        self._bring_in_above = 2 * capacity if capacity is not None else 0
         self.position = 0
         self.shares: dict[ShareKey, Share] = {}
         self._heap: list[tuple[datetime, int, ShareKey]] = []
@@ -277,9 +286,37 @@ class Timetable:
         n = next(self._counter)
         self._entry[key] = n
         heapq.heappush(self._heap, (due, n, key))
-        if len(self._heap) > 2 * len(self._entry) + 1024:  # mostly superseded entries
-            self._heap = [e for e in self._heap if self._entry.get(e[2]) == e[1]]
+        if self.capacity is not None and len(self._entry) > self._bring_in_above:
+            self._bring_in(self.capacity)
+        elif len(self._heap) > 2 * len(self._entry) + 1024:  # mostly superseded entries
+            self._heap = self._live()
             heapq.heapify(self._heap)
+
+    def _bring_in(self, capacity: int) -> None:
+        """Bring the horizon in to the due time of the `capacity`-th share due and let go
+        of those due later (every share due at that very time stays: the horizon is a
+        time). A horizon sized in time holds every share with a boundary within it: every
+        recurring schedule has one each day, and after downtime every share whose boundary
+        passed meanwhile is due at once (tens of thousands at 10 M events, ~1 KB each).
+
+        Only shares with a due time in the heap are let go: one popped (being appended)
+        or with nothing due is kept, or its settling would be lost. Letting go loses
+        nothing: a noting timetable's shares are each in the book as written, or noted
+        since (`changes`)."""
+        live = sorted(self._live())
+        edge = live[capacity - 1][0]
+        kept = [e for e in live if e[0] <= edge]
+        for _due, _n, key in live[len(kept):]:
+            self._let_go(key)
+        self._heap = kept  # sorted: a heap already
+        self.until = edge if self.until is None else min(self.until, edge)
+        # Amortised: the next bring-in when as many again are held (more than twice the
+        # capacity when many are due at the edge, or every put would sort them all).
+        self._bring_in_above = len(kept) + capacity
+
+    def _live(self) -> list[tuple[datetime, int, ShareKey]]:
+        """The heap's entries that stand for their share's due time."""
+        return [e for e in self._heap if self._entry.get(e[2]) == e[1]]
 
     def _drop(self, key: ShareKey) -> None:
         self._let_go(key)

@@ -8,6 +8,7 @@ memory."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -354,18 +355,29 @@ async def test_the_books_table_keeps_the_rules_of_the_book_in_memory(
                 await memory.write(position, NOTICE, older)
             await table.write(folding.position, NOTICE, changes)
             await memory.write(folding.position, NOTICE, changes)
-        for until in (began, began + timedelta(days=1), began + timedelta(days=30)):
-            from_table, from_memory = await table.due_by(until), await memory.due_by(until)
+        for until, limit in itertools.product(
+                (began, began + timedelta(days=1), began + timedelta(days=30)),
+                (None, 1, 3, 8)):
+            from_table = await table.due_by(until, limit)
+            from_memory = await memory.due_by(until, limit)
             assert sorted(from_table) == sorted(from_memory)
             assert from_table.stale == from_memory.stale
-    assert any(due.stale for due in [await memory.due_by(began + timedelta(days=30))])
+            assert from_table.until == from_memory.until
+    due = await memory.due_by(began + timedelta(days=30))
+    assert due.stale  # the history makes some
+    assert len(due) - len(due.stale) > 8  # and more rows than the largest limit
+    cut = await memory.due_by(began + timedelta(days=30), 3)
+    assert cut.until < began + timedelta(days=30)
+    assert due.stale <= cut.stale  # every stale row is read, not counted
     until = began + timedelta(days=2)
-    resumed_table, resumed_memory = (await table.resume(NOTICE, until),
-                                     await memory.resume(NOTICE, until))
-    assert resumed_table is not None
-    assert resumed_memory is not None
-    assert resumed_table.position == resumed_memory.position
-    assert resumed_table.shares == resumed_memory.shares
+    for capacity in (None, 2):
+        resumed_table, resumed_memory = (await table.resume(NOTICE, until, capacity),
+                                         await memory.resume(NOTICE, until, capacity))
+        assert resumed_table is not None
+        assert resumed_memory is not None
+        assert resumed_table.position == resumed_memory.position
+        assert resumed_table.until == resumed_memory.until
+        assert resumed_table.shares == resumed_memory.shares
 
 
 async def test_only_the_services_book_drops_the_timetable_it_superseded(

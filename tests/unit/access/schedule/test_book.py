@@ -220,3 +220,23 @@ async def test_restarted_from_its_book_a_scheduler_appends_every_mark_once_at_it
     # Every restart resumed where the book was last written (or, before any write, folded).
     assert all(at == written for at, written in resumed)
     assert sum(at is not None for at, _ in resumed) > len(resumed) / 2
+
+
+async def test_a_refill_writes_back_the_due_time_of_a_row_it_read_stale(s: Scenario) -> None:
+    """The next horizon's timetable works out the due time of each `STALE` row it reads
+    (as a start's does) and the book learns it at the next write: a row left stale comes
+    first in every capacity-cut read after, for nothing."""
+    start = s.now + timedelta(hours=10)
+    _owner, guest, charger = one_guest(s, valid_from=start,
+                                       valid_until=start + timedelta(days=9))
+    book = MemoryShareBook()
+    turn = BoundaryScheduler(s.store, share_log(s), NOTICE, clock=lambda: s.now,
+                             horizon=HORIZON, book=book)
+    await turn.tick()  # folded and written: the share is due after the horizon
+    assert book.rows[(charger, guest)][1] == start
+    s.now = start  # another instance marks it (this one's horizon has not reached it)
+    assert append_due(s.store, charger, guest, NOTICE, lambda: s.now).boundaries == 1
+    await turn.tick()  # folds the mark (only the book knows the share), then refills
+    assert turn.refills == 1
+    await turn.write_book()
+    assert book.rows[(charger, guest)][1] == start + timedelta(days=9) - NOTICE

@@ -10,6 +10,7 @@ import pytest
 
 from services.access.config import AccessSettings
 from services.access.metrics import AccessMetrics
+from services.access.schedule.runner import CAPACITY
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -44,10 +45,19 @@ def test_the_horizon_defaults_to_24_hours_and_comes_from_its_variable(
     assert AccessSettings.from_env().schedule_horizon == timedelta(minutes=30)
 
 
+def test_the_capacity_defaults_to_the_schedulers_and_comes_from_its_variable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCHEDULE_CAPACITY", raising=False)
+    assert AccessSettings.from_env().schedule_capacity == CAPACITY == 10_000
+    monkeypatch.setenv("SCHEDULE_CAPACITY", "500")
+    assert AccessSettings.from_env().schedule_capacity == 500
+
+
 def test_readme_and_compose_name_the_settings() -> None:
     readme = (ROOT / "README.md").read_text()
     compose = (ROOT / "docker-compose.yml").read_text()
-    for name, default in (("SHARE_ENDING_NOTICE_HOURS", 24), ("SCHEDULE_HORIZON_HOURS", 24)):
+    for name, default in (("SHARE_ENDING_NOTICE_HOURS", 24), ("SCHEDULE_HORIZON_HOURS", 24),
+                          ("SCHEDULE_CAPACITY", CAPACITY)):
         assert f"| `{name}` |" in readme
         assert f"{name}: ${{{name}:-{default}}}" in compose
 
