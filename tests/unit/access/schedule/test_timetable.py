@@ -4,6 +4,7 @@ ending notice), and forgets shares that ended, were revoked or became permanent.
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -192,3 +193,20 @@ def test_superseded_heap_entries_are_compacted(s: Scenario) -> None:
     assert len(timetable._heap) <= 2 * 1 + 1024 + 1
     assert timetable.pop_due(s.now + timedelta(hours=1)) == [
         ((charger, guest), s.now + timedelta(hours=1))]
+
+
+def test_the_windows_of_shares_let_go_are_not_kept(s: Scenario) -> None:
+    """Windows are shared among the shares held (one object per distinct window), not
+    kept for shares the timetable let go: a fleet grants hundreds of thousands of
+    distinct windows over its history."""
+    owner = s.user()
+    charger = s.charger(owner)
+    for day in range(1, 21):  # twenty distinct windows, each due after the horizon
+        update(s, owner, s.user(), [charger], valid_from=s.now + timedelta(days=day))
+    timetable = Timetable(NOTICE, until=s.now + timedelta(hours=1))
+    events = all_share_events(s)
+    timetable.fold(events)
+    del events
+    gc.collect()
+    assert timetable.shares == {}
+    assert len(timetable._windows) == 0
