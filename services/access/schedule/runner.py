@@ -58,8 +58,8 @@ few hundred bytes), written once however often the fold changed it meanwhile."""
 CAPACITY = 10_000
 """Shares the timetable holds at most, about (`Timetable.capacity`): those due first. A
 horizon of a day holds every share with a recurring window (each has a boundary a day),
-and a start after downtime every share whose boundary passed meanwhile: 36 k-81 k at
-10 M events, ~100 MB, half of what the command side may take (P6)."""
+and a start after downtime every share whose boundary passed meanwhile: 19 k-81 k at
+10 M events in probes, ~2 KB each in a process (P6 gives the command side 200 MB)."""
 
 APPEND_CHUNK = 250
 """Shares appended for in one load and commit at most. A start after downtime, or the

@@ -151,8 +151,8 @@ class Timetable:
         """One object per distinct window among the shares held (a fleet grants the same
         few windows over and over: 5 051 windows for 90 483 shares at 1 M events). Keyed
         by the window's fields, not by the window: a key is held strongly, so keyed by
-        itself each window ever granted stayed (222 k at 10 M events, ~100 MB of a
-        fold's RSS with the allocator's fragmentation)."""
+        itself each window ever granted stayed (222 k at 10 M events, ~80 MB of a fold's
+        RSS with the allocator's fragmentation)."""
         self.changes: dict[ShareKey, Share | Patch | None] = {}
         """What each share a fold (or a settle) changed is now, since the book was last
         written (`take_changes`): its state, held or not; None: gone for good (revoked,
@@ -305,7 +305,7 @@ class Timetable:
         of those due later (every share due at that very time stays: the horizon is a
         time). A horizon sized in time holds every share with a boundary within it: every
         recurring schedule has one each day, and after downtime every share whose boundary
-        passed meanwhile is due at once (tens of thousands at 10 M events, ~1 KB each).
+        passed meanwhile is due at once (tens of thousands at 10 M events, ~2 KB each).
 
         Only shares with a due time in the heap are let go: one popped (being appended)
         or with nothing due is kept, or its settling would be lost. Letting go loses
