@@ -20,9 +20,9 @@ from tests.unit.access.scenario import Scenario
 from tests.unit.access.schedule.helpers import all_share_events, share_log, update
 from tests.unit.access.schedule.test_horizon import (
     HORIZON,
-    MARKS,
     NOTICE,
     assert_each_mark_once_on_time,
+    marks_of_turns,
     random_windows,
 )
 
@@ -107,20 +107,18 @@ async def test_with_a_small_capacity_every_mark_is_appended_once_at_its_time(
     began = s.now
     windows = random_windows(s, rng, 40)
     book = MemoryShareBook()
-    turn = scheduler(s, book, capacity)
-    read_before = s.store.recorder.max_notification_id() or 0
-    step, seen, held = timedelta(minutes=10), [], 0
-    while s.now < began + timedelta(days=8):
+    turns = [scheduler(s, book, capacity)]
+
+    async def sometimes_restarted() -> BoundaryScheduler:
         if rng.random() < 0.05:  # a restart, from the book
-            turn = scheduler(s, book, capacity)
-            await turn.begin()
-        await turn.tick()
-        held = max(held, turn.due_shares)
-        read = s.store.recorder.max_notification_id() or 0
-        seen += [(s.now, e) for e in s.published_since(read_before) if e.type in MARKS]
-        read_before = read
-        s.now += step
+            turns.append(scheduler(s, book, capacity))
+            await turns[-1].begin()
+        return turns[-1]
+
+    step = timedelta(minutes=10)
+    seen, held = await marks_of_turns(s, sometimes_restarted, began + timedelta(days=8), step)
     assert_each_mark_once_on_time(s, windows, seen, step)
+    assert len(turns) > 1
     assert held <= 2 * capacity + 1  # one more: a share due at the edge of its horizon
 
 

@@ -6,7 +6,7 @@ in memory."""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -92,10 +92,28 @@ def assert_each_mark_once_on_time(s: Scenario, windows: dict[UUID, tuple[datetim
         assert due <= when < due + step
 
 
+async def marks_of_turns(s: Scenario, turn: Callable[[], Awaitable[BoundaryScheduler]],
+                         until: datetime, step: timedelta) -> tuple[list[tuple[datetime, Any]], int]:
+    """A turn of the scheduler `turn()` gives (the same one, or one restarted) every
+    `step` until `until`: each mark appended, with the time of the turn that appended it,
+    and the most shares a turn left held."""
+    read_before = s.store.recorder.max_notification_id() or 0
+    seen: list[tuple[datetime, Any]] = []
+    held = 0
+    while s.now < until:
+        scheduler = await turn()
+        await scheduler.tick()
+        held = max(held, scheduler.due_shares)
+        read = s.store.recorder.max_notification_id() or 0
+        seen += [(s.now, e) for e in s.published_since(read_before) if e.type in MARKS]
+        read_before = read
+        s.now += step
+    return seen, held
+
+
 async def test_with_a_horizon_every_mark_is_appended_at_its_time(s: Scenario) -> None:
     began = s.now
     windows = random_windows(s, random.Random(7), 40)
-    read_before = s.store.recorder.max_notification_id() or 0
     reads: list[int] = []
     share_events = share_log(s)
 
@@ -105,14 +123,12 @@ async def test_with_a_horizon_every_mark_is_appended_at_its_time(s: Scenario) ->
 
     turn = BoundaryScheduler(s.store, read_log, NOTICE, clock=lambda: s.now,
                              horizon=HORIZON, batch_size=50)
-    step, seen, held = timedelta(minutes=10), [], 0
-    while s.now < began + timedelta(days=8):
-        await turn.tick()
-        held = max(held, turn.due_shares)
-        read = s.store.recorder.max_notification_id() or 0
-        seen += [(s.now, e) for e in s.published_since(read_before) if e.type in MARKS]
-        read_before = read
-        s.now += step
+
+    async def same() -> BoundaryScheduler:
+        return turn
+
+    step = timedelta(minutes=10)
+    seen, held = await marks_of_turns(s, same, began + timedelta(days=8), step)
     assert_each_mark_once_on_time(s, windows, seen, step)
     assert turn.refills >= 8 * 24 / (HORIZON.total_seconds() / 3600 / 2) - 2
     assert held < len(windows) / 2  # it never held most of them
