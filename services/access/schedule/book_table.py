@@ -108,8 +108,8 @@ class ShareBook:
                 return None
         # In a thread: where a horizon holds every share (a fleet of weekly schedules),
         # this is seconds of work (106 k shares: 3.8 s) the event loop must not wait on.
-        due = await asyncio.to_thread(_shares_of, rows, until, capacity)
-        return timetable_of(due, notice, int(book["position"]), capacity)
+        return await asyncio.to_thread(_timetable_of, rows, notice, until,
+                                       int(book["position"]), capacity)
 
     async def write(self, position: int, notice: timedelta, changes: Changes) -> None:
         # Everything read off the shares before any await: they change as the log is folded.
@@ -171,6 +171,12 @@ def _columns(rows: list[Any], width: int) -> list[list[Any]]:
     """Rows as one list per column (for `unnest`); keys (charger, user) count as two."""
     flat = [(*row[0], *row[1:]) if isinstance(row[0], tuple) else tuple(row) for row in rows]
     return [[row[i] for row in flat] for i in range(width)]
+
+
+def _timetable_of(rows: Sequence[asyncpg.Record], notice: timedelta, until: datetime,
+                  position: int, capacity: int | None) -> Timetable:
+    """The rows read and each one's due time worked out (`restore`), off the loop."""
+    return timetable_of(_shares_of(rows, until, capacity), notice, position, capacity)
 
 
 def _offset(limit: int | None) -> int | None:
