@@ -38,7 +38,7 @@ from services.access.eventlog.values import LoggedEvent
 from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
 from services.access.schedule.appending import append_all_due
-from services.access.schedule.book import Book, Due, MemoryShareBook
+from services.access.schedule.book import Book, Due, MemoryShareBook, timetable_of
 from services.access.schedule.shares import ShareKey, Timetable
 from services.common import fault_points
 from services.common.background import BackgroundLoop
@@ -304,6 +304,5 @@ def _next_horizon(held: Timetable, due: Due, capacity: int | None) -> Timetable:
     """The timetable until the horizon `due` covers: the shares held, and the book's due
     by then."""
     later = [(key, share) for key, share in due if key not in held.shares]
-    refilled = Timetable(held.notice, due.until, notes=True, capacity=capacity)
-    refilled.restore(held.position, [*later, *held.shares.items()], due.stale)
-    return refilled
+    return timetable_of(Due([*later, *held.shares.items()], due.stale, due.until),
+                        held.notice, held.position, capacity)
