@@ -34,7 +34,8 @@ from services.access.eventlog.reader import pooled
 from services.access.schedule.book_table import ShareBook
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
-from services.access.schedule.shares import Share, ShareKey, Timetable
+from services.access.schedule.share import Share, ShareKey
+from services.access.schedule.shares import Timetable
 from services.access.store.application import open_store
 
 NOTICE = timedelta(hours=24)

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from services.access.schedule.shares import Patch, Share, ShareKey, Timetable
+from services.access.schedule.share import Patch, Share, ShareKey
+from services.access.schedule.shares import Timetable
 
 NAME = "schedule"
 STALE = datetime(1970, 1, 1, tzinfo=UTC)

@@ -19,7 +19,8 @@ import asyncpg
 
 from services.access.domain.windows import Window
 from services.access.schedule.book import NAME, STALE, Changes, Due, taken, timetable_of
-from services.access.schedule.shares import Share, Timetable
+from services.access.schedule.share import Share
+from services.access.schedule.shares import Timetable
 from services.access.store.application import EVENTS_TABLE
 
 log = logging.getLogger(__name__)

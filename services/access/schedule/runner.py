@@ -39,7 +39,8 @@ from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
 from services.access.schedule.appending import append_all_due
 from services.access.schedule.book import Book, Due, MemoryShareBook, timetable_of
-from services.access.schedule.shares import ShareKey, Timetable
+from services.access.schedule.share import ShareKey
+from services.access.schedule.shares import Timetable
 from services.common import fault_points
 from services.common.background import BackgroundLoop
 

@@ -1,10 +1,8 @@
 """What the scheduler knows of the time-bound shares, and when each next needs it.
 
-Folded from the share events of the log, the same way the Charger aggregate folds them:
-per (charger, user) share its window, whether it was in effect as of its last recorded
-boundary (or its grant), and whether its ending notice was given. From that, each share's
-next due time: its next boundary (`next_change` after the last one recorded) or the
-time of its ending notice, whichever comes first; a heap orders them.
+Folded from the share events of the log, the same way the Charger aggregate folds them,
+into one `Share` per (charger, user) share, each with its next due time (`share.py`),
+earliest first (`due_times.py`).
 
 A timetable may hold only the shares due before a horizon (`until`): at fleet scale the
 time-bound shares are many (900 k at 10 M events) and most are due months ahead, so
@@ -24,21 +22,17 @@ I/O, no clock.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import weakref
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from charger_access_client import access_events as ev
 from charger_access_client.access_events import EVENT_TYPES, AccessEvent
-from services.access.domain.windows import Schedule, Window, in_effect, next_change
+from services.access.domain.windows import Schedule, Window, in_effect
 from services.access.eventlog.values import LoggedEvent
+from services.access.schedule.due_times import DueTimes
+from services.access.schedule.share import Patch, Share, ShareKey
 
-ShareKey = tuple[UUID, UUID]
-"""(charger_id, user_id)"""
 WindowKey = tuple[datetime | None, datetime | None, Schedule | None]
 
 
@@ -56,71 +50,6 @@ class ShareRead(list[LoggedEvent]):
 
 
 _MARKS = (ev.ShareCameIntoEffect, ev.ShareWentOutOfEffect, ev.ShareEnding)
-
-
-@dataclass(slots=True)
-class Patch:
-    """Marks folded for a share this timetable does not hold and whose state it does not
-    know (the book does): what they set. Only a race makes one (another instance, with a
-    later horizon, marked a share due beyond this one's), but a mark the book missed would
-    leave its row's next boundary stale for good."""
-
-    in_effect: bool | None = None
-    since: datetime | None = None
-    noticed: bool = False
-
-    def apply(self, to: Share | Patch) -> None:
-        """Onto a share, or onto the marks folded before (the later mark wins)."""
-        if self.in_effect is not None and self.since is not None:
-            to.in_effect, to.since = self.in_effect, self.since
-        to.noticed = to.noticed or self.noticed
-
-
-@dataclass(slots=True)
-class Share:
-    """One time-bound share, as the Charger aggregate holds it for the user.
-
-    The scheduler holds one for every time-bound share still to change (90 k at 1 M
-    events), so each is kept small: slots, and no set of its own until one is settled."""
-
-    window: Window
-    in_effect: bool
-    since: datetime
-    """The instant of its last recorded boundary, or of its grant."""
-    granted_at: datetime
-    noticed: bool = False
-    """Its ending notice was given (for this grant's `valid_until`)."""
-    settled: frozenset[datetime] = frozenset()
-    """Due times the aggregate had nothing to append for (another instance appended it,
-    or the notice of a share that ended first): not due again. A grant's boundaries only
-    move forward and its notice time is fixed, so these never come back for this grant;
-    a new grant is a new `Share`."""
-
-    def next_boundary(self) -> datetime | None:
-        return next_change(self.window, self.since)
-
-    def notice_at(self, notice: timedelta) -> datetime | None:
-        """When the ending notice is due (as `Charger.ending_due`): `valid_until` less
-        `notice`, unless given already or the grant came that close to the end."""
-        end = self.window.valid_until
-        if end is None or self.noticed or self.granted_at >= end - notice:
-            return None
-        return end - notice
-
-    def due(self, notice: timedelta) -> datetime | None:
-        return self.plan(notice)[1]
-
-    def finished(self, notice: timedelta) -> bool:
-        """Nothing will ever be due again (until a new grant replaces it)."""
-        return self.plan(notice)[0]
-
-    def plan(self, notice: timedelta) -> tuple[bool, datetime | None]:
-        """(`finished`, `due`) with the window's arithmetic done once: a fold asks both of
-        every share it changes, and a start or a new horizon of every share it reads."""
-        boundary, notice_at = self.next_boundary(), self.notice_at(notice)
-        finished = boundary is None and (notice_at is None or notice_at in self.settled)
-        times = [t for t in (boundary, notice_at) if t is not None and t not in self.settled]
-        return finished, min(times, default=None)
 
 
 class Timetable:
@@ -141,11 +70,9 @@ class Timetable:
         self._bring_in_above = 2 * capacity if capacity is not None else 0
         self.position = 0
         self.shares: dict[ShareKey, Share] = {}
-        self._heap: list[tuple[datetime, int, ShareKey]] = []
-        self._entry: dict[ShareKey, int] = {}
-        """The heap entry (its tie-breaker) that stands for each share's current due time;
-        older entries are skipped when they surface."""
-        self._counter = itertools.count()
+        self._due: DueTimes[ShareKey] = DueTimes()
+        """The held shares with a due time (one popped to be appended has none until its
+        new events are folded, or it is settled)."""
         self._windows: weakref.WeakValueDictionary[WindowKey, Window] = (
             weakref.WeakValueDictionary())
         """One object per distinct window among the shares held (a fleet grants the same
@@ -239,18 +166,12 @@ class Timetable:
 
     def next_due(self) -> datetime | None:
         """The earliest due time of any share (None: nothing is ever due)."""
-        self._skip_stale()
-        return self._heap[0][0] if self._heap else None
+        return self._due.next_due()
 
     def pop_due(self, now: datetime) -> list[tuple[ShareKey, datetime]]:
         """The shares due at `now` and when each was due, earliest first. They leave the
         heap: folding their new events (or `settle`) puts them back."""
-        due: list[tuple[ShareKey, datetime]] = []
-        while (at := self.next_due()) is not None and at <= now:
-            _at, _n, key = heapq.heappop(self._heap)
-            del self._entry[key]
-            due.append((key, at))
-        return due
+        return self._due.pop_due(now)
 
     def settle(self, key: ShareKey, at: datetime) -> None:
         """The aggregate had nothing to append for `key` at its due time `at` (another
@@ -275,7 +196,7 @@ class Timetable:
         if share is not None:
             self._put(key, share)
 
-    # -- keeping the heap ----------------------------------------------------------------
+    # -- keeping the due times ----------------------------------------------------------------
 
     def _put(self, key: ShareKey, share: Share) -> None:
         finished, due = share.plan(self.notice)
@@ -289,16 +210,11 @@ class Timetable:
             return
         self.shares[key] = share
         if due is None:
-            self._entry.pop(key, None)
+            self._due.remove(key)
             return
-        n = next(self._counter)
-        self._entry[key] = n
-        heapq.heappush(self._heap, (due, n, key))
-        if self.capacity is not None and len(self._entry) > self._bring_in_above:
+        self._due.put(key, due)
+        if self.capacity is not None and len(self._due) > self._bring_in_above:
             self._bring_in(self.capacity)
-        elif len(self._heap) > 2 * len(self._entry) + 1024:  # mostly superseded entries
-            self._heap = self._live()
-            heapq.heapify(self._heap)
 
     def _bring_in(self, capacity: int) -> None:
         """Bring the horizon in to the due time of the `capacity`-th share due and let go
@@ -311,20 +227,16 @@ class Timetable:
         or with nothing due is kept, or its settling would be lost. Letting go loses
         nothing: a noting timetable's shares are each in the book as written, or noted
         since (`changes`)."""
-        live = sorted(self._live())
+        live = sorted(self._due.live())
         edge = live[capacity - 1][0]
         kept = [e for e in live if e[0] <= edge]
         for _due, _n, key in live[len(kept):]:
-            self._let_go(key)
-        self._heap = kept  # sorted: a heap already
+            self.shares.pop(key, None)
+        self._due.keep(kept)
         self.until = edge if self.until is None else min(self.until, edge)
         # Amortised: the next bring-in when as many again are held (more than twice the
         # capacity when many are due at the edge, or every put would sort them all).
         self._bring_in_above = len(kept) + capacity
-
-    def _live(self) -> list[tuple[datetime, int, ShareKey]]:
-        """The heap's entries that stand for their share's due time."""
-        return [e for e in self._heap if self._entry.get(e[2]) == e[1]]
 
     def _drop(self, key: ShareKey) -> None:
         self._let_go(key)
@@ -333,12 +245,7 @@ class Timetable:
 
     def _let_go(self, key: ShareKey) -> None:
         self.shares.pop(key, None)
-        self._entry.pop(key, None)
-
-    def _skip_stale(self) -> None:
-        heap = self._heap
-        while heap and self._entry.get(heap[0][2]) != heap[0][1]:
-            heapq.heappop(heap)
+        self._due.remove(key)
 
 
 def _event_of(logged: LoggedEvent) -> AccessEvent:

@@ -19,7 +19,8 @@ from services.access.eventlog.values import LoggedEvent
 from services.access.schedule.appending import append_due
 from services.access.schedule.book import STALE, MemoryShareBook
 from services.access.schedule.runner import BoundaryScheduler
-from services.access.schedule.shares import Patch, Timetable
+from services.access.schedule.share import Patch
+from services.access.schedule.shares import Timetable
 from tests.schedules import WEEKEND
 from tests.unit.access.scenario import Scenario
 from tests.unit.access.schedule.helpers import all_share_events, share_log, update
