@@ -7,10 +7,7 @@ before the next point: lost and effective duplicates are reported per point.
 The documented SMTP exception: a crash after an e-mail's last byte left but before its
 hand-over mark was written cannot know whether the server took it, so the next instance
 sends it again: that point may double one e-mail; such doubles are counted as
-`smtp_exception`, not as duplicates. `scheduler.after_append` runs only when named in
-`FAULT_POINTS_ONLY` (not yet by default: the access_changed e-mails of `UpdateUserAccess`
-are not modelled by `faults.spec_mail`, so its verdict fails on them; see
-docs/reliability.md). For it the load also grants
+`smtp_exception`, not as duplicates. For `scheduler.after_append` the load also grants
 shares that come into effect a few seconds later (`UpdateUserAccess` with `valid_from`),
 so the scheduler appends boundary events and dies after one; afterwards each such share's
 `ShareCameIntoEffect` must be in the store's log exactly once (lost: none, duplicates:
