@@ -71,7 +71,9 @@ class ScheduleStats(Protocol):
 
     boundaries: int
     notices: int
-    refills: int
+
+    @property
+    def refills(self) -> int: ...
 
     @property
     def due_shares(self) -> int: ...

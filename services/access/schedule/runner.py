@@ -14,15 +14,10 @@ missed boundary is due at once and appended in order with its nominal time; or, 
 a horizon, resumes from the share book (`book`: every time-bound share and its next due
 time, as the fold left them) and folds only the log written after it.
 
-With a `horizon`, the timetable holds only the shares due within it (memory stays that of
-the next hours' shares, not of every share a fleet was ever granted), and at most about
-`capacity` of them, the horizon brought in to fit; those due later are in the book,
-which the scheduler writes what its folds changed to (every `save_seconds`, and whenever
-many changes wait). Once half of the horizon has passed, the next horizon's timetable is
-the one held plus the book's shares due by its end (up to the capacity): an index range,
-not a fold of the whole log. A horizon brought in behind the clock (more shares due at
-once than the capacity: a backlog) is refilled within the turn until the backlog is
-appended.
+With a `horizon`, the timetable holds only the shares due within it, at most about
+`capacity` of them; the share book keeps the rest, and `horizons.py` says when it is
+written and read. A horizon brought in behind the clock (more shares due at once than
+the capacity: a backlog) is refilled within the turn until the backlog is appended.
 """
 
 from __future__ import annotations
@@ -38,9 +33,9 @@ from services.access.eventlog.values import LoggedEvent
 from services.access.eventlog.watch import nap
 from services.access.ports import EventStore
 from services.access.schedule.appending import append_all_due
-from services.access.schedule.book import Book, Due, MemoryShareBook, timetable_of
+from services.access.schedule.book import Book
+from services.access.schedule.horizons import Horizons
 from services.access.schedule.share import ShareKey
-from services.access.schedule.shares import Timetable
 from services.common import fault_points
 from services.common.background import BackgroundLoop
 
@@ -95,16 +90,8 @@ class BoundaryScheduler:
         by default in memory, so a restart folds the whole log). `capacity`: shares held
         at most, about, with a horizon (`Timetable.capacity`; None: all within it)."""
         self.wake = asyncio.Event()
-        self._horizon = horizon
-        self._book = None if horizon is None else book if book is not None else MemoryShareBook()
-        self._capacity = capacity if self._book is not None else None
-        self._began = clock()
-        """When the timetable's horizon began (its start, or its refill)."""
-        self.timetable = self._empty(notice, self._horizon_from(self._began))
-        self.resumed_at: int | None = None
-        """The position a start resumed from (None: it folded the log from the start)."""
-        self.refills = 0
-        """Timetables this process took from the book for a later horizon."""
+        self.horizons = Horizons(horizon, book, capacity, clock, save_seconds)
+        self.timetable = self.horizons.empty(notice, clock())
         self.boundaries = 0
         """Boundary events this process appended."""
         self.notices = 0
@@ -113,11 +100,6 @@ class BoundaryScheduler:
         self._read_log = read_log
         self._clock = clock
         self._batch_size = batch_size
-        self._save_seconds = save_seconds
-        self._written_at = float("-inf")
-        """When the book was last written (never yet: the first turn writes it)."""
-        self._written: int | None = None
-        """The position the book was last written at by this process."""
         self._max_nap = max_nap
         self._max_backoff = max_backoff
         self._stall_after = stall_after
@@ -131,12 +113,15 @@ class BoundaryScheduler:
         """Time-bound shares with a boundary or a notice still ahead (within the horizon)."""
         return len(self.timetable.shares)
 
-    def _horizon_from(self, now: datetime) -> datetime | None:
-        return None if self._horizon is None else now + self._horizon
+    @property
+    def resumed_at(self) -> int | None:
+        """The position a start resumed from (None: it folded the log from the start)."""
+        return self.horizons.resumed_at
 
-    def _empty(self, notice: timedelta, until: datetime | None) -> Timetable:
-        """A timetable for a fold from the start of the log."""
-        return Timetable(notice, until, notes=self._book is not None, capacity=self._capacity)
+    @property
+    def refills(self) -> int:
+        """Timetables this process took from the book for a later horizon."""
+        return self.horizons.refills
 
     def notify(self) -> None:
         """The log gained events (the log watch calls this): fold them now."""
@@ -177,16 +162,7 @@ class BoundaryScheduler:
         now (the first turn then folds the whole log)."""
         if self.timetable.position != 0:  # folded already
             return
-        self._began = self._clock()
-        until = self._horizon_from(self._began)
-        resumed = None
-        if self._book is not None and until is not None:
-            resumed = await self._book.resume(self.timetable.notice, until, self._capacity)
-        if resumed is not None:
-            self.resumed_at = resumed.position
-            log.info("resuming from the share book at position %d (%d shares due by %s)",
-                     resumed.position, len(resumed.shares), resumed.until)
-        self.timetable = resumed or self._empty(self.timetable.notice, until)
+        self.timetable = await self.horizons.resume(self.timetable.notice)
 
     async def tick(self) -> int:
         """One turn: append for every share due now, fold the log, append for what it made
@@ -210,7 +186,7 @@ class BoundaryScheduler:
             until = self.timetable.until
             if not late or until is None or until >= self._clock():
                 break
-        if time.monotonic() - self._written_at >= self._save_seconds:
+        if self.horizons.time_to_write():
             await self.write_book()
         return appended
 
@@ -239,41 +215,13 @@ class BoundaryScheduler:
                 return self.timetable.position
 
     async def write_book(self) -> None:
-        """Write what the folds changed since the last write, and the position, to the
-        book (one transaction: a write that fails is noted again and retried)."""
-        self._written_at = time.monotonic()
-        position = self.timetable.position
-        if self._book is None or (not self.timetable.changes and position == self._written):
-            return  # the log has not moved since
-        changes = self.timetable.take_changes()
-        try:
-            await self._book.write(position, self.timetable.notice, changes)
-        except BaseException:
-            self.timetable.give_back(changes)
-            raise
-        self._written = position
+        """Write what the folds changed since the last write to the book."""
+        await self.horizons.write(self.timetable)
 
     async def refill(self) -> None:
-        """Once half of the horizon has passed: the next horizon's timetable, the shares
-        held and the book's due by its end (each turn asks; public for the bench)."""
-        if self._book is None or self._horizon is None or self.timetable.until is None:
-            return
-        now, until = self._clock(), self.timetable.until
-        # At half the time left, as for a whole horizon. One the capacity brought in may
-        # find the same shares due first again (more due at one time than it holds), and
-        # so halve the time left again: a few more refills, not one a turn.
-        if now < until - (until - self._began) / 2:
-            return
-        await self.write_book()  # the book then holds the fold to the timetable's position
-        held = self.timetable
-        due = await self._book.due_by(now + self._horizon, self._capacity)
-        # In a thread, like the book's reading: seconds where every share is held. Nothing
-        # folds into `held` meanwhile (only this task does).
-        refilled = await asyncio.to_thread(_next_horizon, held, due, self._capacity)
-        refilled.give_back(held.changes)  # under its own: the stale rows it noted
-        self.timetable = refilled
-        self._began = now
-        self.refills += 1
+        """The next horizon's timetable, once it is time (each turn asks; public for the
+        bench)."""
+        self.timetable = await self.horizons.refill(self.timetable)
 
     async def _append(self, due: list[tuple[ShareKey, datetime]], now: datetime) -> int:
         """Append for every share due now, together (`append_all_due`: one load, one
@@ -299,11 +247,3 @@ class BoundaryScheduler:
         if due is None:
             return self._max_nap
         return max(0.0, min(self._max_nap, (due - self._clock()).total_seconds()))
-
-
-def _next_horizon(held: Timetable, due: Due, capacity: int | None) -> Timetable:
-    """The timetable until the horizon `due` covers: the shares held, and the book's due
-    by then."""
-    later = [(key, share) for key, share in due if key not in held.shares]
-    return timetable_of(Due([*later, *held.shares.items()], due.stale, due.until),
-                        held.notice, held.position, capacity)
