@@ -26,6 +26,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from harness.signals import sigterm_unwinds
 from services.common.kafka import ensure_topics
 from services.local.tansu import free_port, start_tansu
 
@@ -156,7 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--trips", type=int, default=50)
-    asyncio.run(_main(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    sigterm_unwinds()
+    asyncio.run(_main(args))
 
 
 if __name__ == "__main__":

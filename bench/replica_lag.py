@@ -41,6 +41,7 @@ from bench.system import TOKEN, System
 from bench.two_instances import phase
 from harness.database import Database
 from harness.replica import LAG_SQL, ReplicatedDatabase
+from harness.signals import sigterm_unwinds
 from harness.sink_process import SinkProcess
 from services.access.projection.apply import read_position
 
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     var = out / "replica-lag"
+    sigterm_unwinds()
     replicated = ReplicatedDatabase(var / "log", Database(prefix="ca_bench_replica",
                                                           own_cluster=True))
     system: System | None = None

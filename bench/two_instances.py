@@ -36,6 +36,7 @@ from bench.system import TOKEN, System, bench_system
 from charger_access_client import CommandResult
 from harness.books import Books, audit_tools, caught_up, count_answers, count_store
 from harness.processes import http_ok, http_text, metrics
+from harness.signals import sigterm_unwinds
 
 
 class CountingCommands(Commands):
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
+    sigterm_unwinds()
     system = bench_system(out / "two-instances")
     system.supervised = False
     system.notifications = False

@@ -26,6 +26,7 @@ from bench.growth.standby import HeldLead
 from bench.stats import median, render_table, report_json
 from bench.verdict import exit_code, judge
 from harness.database import DEFAULT_ADMIN_URL
+from harness.signals import sigterm_unwinds
 
 
 def run_size(size: int, seed: int, args: argparse.Namespace, rng: random.Random,
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
+    sigterm_unwinds()  # a killed run stops the system it started (its `finally`)
 
     def say(line: str) -> None:
         print(f"  growth | {line}", flush=True)
