@@ -75,7 +75,7 @@ async def run_rebuild(
             progress(position, count)
 
     # One writes batch N while another reads and decodes batch N+1; at the end, the
-    # tables are finished on two at once (`rebuild.FINISHING_CONNECTIONS`).
+    # tables are finished on two at once (`finishing.FINISHING_CONNECTIONS`).
     async with asyncpg.create_pool(database_url, min_size=2, max_size=3) as pool:
         started = time.perf_counter()
         position = await rebuild(pool, pooled(pool, ProjectionLog()), schema=schema,

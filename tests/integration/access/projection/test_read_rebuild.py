@@ -6,6 +6,7 @@ import asyncpg
 import pytest
 
 from charger_access_client import access_events as ev
+from services.access.projection import finishing
 from services.access.projection import rebuild as rebuild_module
 from services.access.projection.apply import apply
 from services.access.projection.rebuild import rebuild
@@ -160,14 +161,14 @@ async def test_the_second_pass_marks_what_the_first_could_not(new_database, monk
     holding = holder.transaction()
     await holding.start()
     await holder.fetchval("SELECT txid_current()")
-    second_pass = rebuild_module._vacuum_again_where_needed
+    second_pass = finishing._vacuum_again_where_needed
 
     async def after_the_holder_ends(pool: asyncpg.Pool, schema: str) -> None:
         await holding.rollback()
         await second_pass(pool, schema)
 
-    monkeypatch.setattr(rebuild_module, "_vacuum_again_where_needed", after_the_holder_ends)
-    caplog.set_level("INFO", logger=rebuild_module.__name__)
+    monkeypatch.setattr(finishing, "_vacuum_again_where_needed", after_the_holder_ends)
+    caplog.set_level("INFO", logger=finishing.__name__)
     try:
         await _vacuumed_after_rebuild(db, url)
     finally:
@@ -210,7 +211,7 @@ async def test_the_tables_swapped_in_have_every_index_the_schema_makes(db, pool,
         rebuilt, made = (await indexes(db, schema), await indexes(db, fresh))
     finally:
         await db.execute(f'DROP SCHEMA "{fresh}" CASCADE')
-    assert set(rebuild_module.AFTER_REPLAY) <= set(made)
+    assert set(finishing.AFTER_REPLAY) <= set(made)
     assert "constraint access_history_pkey" in made
     assert rebuilt == made
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from services.access.projection import rebuild as rebuild_module
-from services.access.projection.rebuild import FINISHING_CONNECTIONS, finish
+from services.access.projection import finishing
+from services.access.projection.finishing import FINISHING_CONNECTIONS, finish
 
 SCHEMA = "read_rebuild"
 TABLES = ["access", "access_history", "chargers", "id_positions", "log_positions", "users"]
@@ -99,7 +99,7 @@ def test_the_tables_are_shared_among_two_connections_remade_then_vacuumed_then_a
         assert len({name for name, _ in made}) == 1
     memory = [sql for _, sql in said if "maintenance_work_mem" in sql]
     assert memory
-    assert all(rebuild_module.INDEX_MEMORY in sql for sql in memory)
+    assert all(finishing.INDEX_MEMORY in sql for sql in memory)
 
 
 def test_a_statement_failing_on_one_connection_fails_the_finish_with_its_own_error() -> None:
