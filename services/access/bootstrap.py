@@ -39,10 +39,11 @@ from services.access.store.application import AccessStore, open_store
 from services.common import tracing
 from services.common.batch_consumer import STOP_STEP_SECONDS
 from services.common.incarnation import Incarnation
-from services.common.kafka import broker_options, ensure_settings_topics, keep_topics
+from services.common.kafka import broker_options, empty_topics, ensure_settings_topics, keep_topics
 from services.common.leadership import Leadership
 from services.common.pools import keep_session
 from services.common.stopping import QUICK_STEP_SECONDS, stop_step, within
+from services.common.timeouts import wait_for
 
 if TYPE_CHECKING:
     from services.access.api.context import Metrics, ReadPosition
@@ -58,6 +59,8 @@ leaving the group, the API's pool and the service's, and the four steps that sho
 no time (the projection, the API's server and position poller, the log watch; each
 bounded, `within`).
 Compose's `stop_grace_period` must cover it."""
+LOST_TOPICS_SECONDS = 30.0
+"""The longest a term's start asks the broker which of its topics were made anew."""
 
 
 class AccessService:
@@ -78,7 +81,6 @@ class AccessService:
         self.api: QueryApi | None = None
         self._incarnation: Incarnation | None = None
         self.leadership: Leadership | None = None
-        self._created_at_start: list[str] = []
 
     @property
     def runs_commands(self) -> bool:
@@ -121,7 +123,7 @@ class AccessService:
         assert self._watch is not None
         self.store = await asyncio.to_thread(open_store, s.database_url,
                                              cache=s.aggregate_cache)
-        self._created_at_start = await ensure_settings_topics(s, s.topics.all())
+        await ensure_settings_topics(s, s.topics.all())
         # No linger: a batch's results are all queued before the producer's next send, so
         # they share requests anyway, and a lone command's result went 2 ms later.
         self.broker = KafkaBroker(
@@ -182,8 +184,7 @@ class AccessService:
         assert self.scheduler is not None
         await self.relay.setup()
         await self.local_lists.setup()
-        await self._topics_created(self._created_at_start, leading=True)
-        self._created_at_start = []
+        await self._topics_created(await self._lost_topics(), leading=True)
         self.scheduler.start()
         try:
             await asyncio.gather(
@@ -193,6 +194,21 @@ class AccessService:
                                               also=[self.local_lists.rewind]))
         finally:
             await self.scheduler.stop()
+
+    async def _lost_topics(self) -> list[str]:
+        """The publishers' topics found empty although their positions say they published
+        there: made anew (a new broker, or a memory broker restarted while no instance
+        led), whichever service made them. Asked at each term's start, not only of the
+        topics this process made: the notification service makes `access.events` too,
+        and when it came first the log was never published on the new broker."""
+        assert self.relay is not None
+        assert self.local_lists is not None
+        topics = self.settings.topics
+        published = {topics.events: self.relay.position,
+                     topics.local_lists: self.local_lists.position}
+        # Bounded: a term that hangs here would never publish; one that fails is retried.
+        return await wait_for(empty_topics(
+            self.settings, [t for t, at in published.items() if at > 0]), LOST_TOPICS_SECONDS)
 
     async def _topics_created(self, created: list[str], *, leading: bool = False) -> None:
         """Rewind the publishers of topics created empty, on the leader only (a standby's

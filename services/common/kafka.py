@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -103,6 +104,33 @@ async def ensure_topics(
         return missing
     finally:
         await admin.close()
+
+
+async def empty_topics(settings: Settings, topics: list[str]) -> list[str]:
+    """Those of `topics` that exist and hold nothing: every partition's end offset 0.
+
+    Offsets only grow (retention drops records, not offsets), so a topic that ever held a
+    record never reads as empty again unless it was made anew: a new broker, or one with
+    memory storage that restarted. Whoever made it (any service's start, or a producer's
+    metadata request), the publishers from the store then know to publish again."""
+    if not topics:
+        return []
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        await consumer.topics()  # the cluster's metadata, which `partitions_for_topic` reads
+        found = {t: consumer.partitions_for_topic(t) or set() for t in topics}
+        partitions = [TopicPartition(t, p) for t, ps in found.items() for p in sorted(ps)]
+        # Assigned, though never read: aiokafka 0.14's `stop` waits for ever on a consumer
+        # without subscription or assignment.
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        # A topic not there (yet) is not empty: `keep_topics` makes it, and says so.
+        return [t for t, ps in found.items()
+                if ps and not any(ends[TopicPartition(t, p)] for p in ps)]
+    finally:
+        await consumer.stop()
 
 
 async def keep_topics(
