@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from services.common.batch_consumer import BatchConsumer
 from services.common.config import Settings
 from services.common.kafka import ensure_topics
+from tests.polling import until
 
 pytestmark = pytest.mark.integration
 
@@ -83,12 +84,6 @@ async def committed(bootstrap: str, group: str, topic: str) -> int | None:
         await reader.stop()
 
 
-async def until(condition: Any) -> None:
-    async with asyncio.timeout(TIMEOUT):
-        while not condition():  # noqa: ASYNC110 - plain attributes, no event to wait on
-            await asyncio.sleep(0.02)
-
-
 async def test_a_failed_batch_comes_again_and_offsets_follow_the_handler(
     kafka_bootstrap: str,
 ) -> None:
@@ -105,7 +100,7 @@ async def test_a_failed_batch_comes_again_and_offsets_follow_the_handler(
         partition = TopicPartition(topic, 0)
         assert await kafka.committed(partition) is None  # in hand: nothing committed
         handler.release.set()
-        await until(lambda: handler.finished == 1)
+        await until(lambda: handler.finished == 1, TIMEOUT)
         async with asyncio.timeout(TIMEOUT):  # committed in the background
             while await kafka.committed(partition) != len(values):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)

@@ -25,6 +25,7 @@ from services.access.config import AccessSettings
 from services.common.incarnation import Incarnation
 from services.local.postgres import LocalPostgres, ensure_database
 from services.local.tansu import free_port
+from tests.polling import until
 
 pytestmark = pytest.mark.integration
 
@@ -67,12 +68,6 @@ async def rival_holds(url: str, name: str) -> bool:
         return await rival.begin()
     finally:
         await rival.end()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110 - polls state other tasks change
-            await asyncio.sleep(0.05)
 
 
 async def test_after_a_restart_the_instance_takes_its_name_again(

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from asyncpg.exceptions import InternalClientError
 
 from services.common.leadership import Leadership
+from tests.polling import until
 
 pytestmark = pytest.mark.integration
 
@@ -42,13 +43,6 @@ class Work:
             await asyncio.Event().wait()
         finally:
             self.running -= 1
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    """Poll: the states watched are plain attributes, with no event to wait on."""
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager

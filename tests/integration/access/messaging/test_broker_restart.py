@@ -16,6 +16,7 @@ from services.access.config import AccessRole, AccessSettings
 from services.common.kafka import ensure_topics
 from services.local.tansu import free_port, start_tansu
 from tests.kafka_helpers import CommandClient
+from tests.polling import until
 
 pytestmark = pytest.mark.integration
 
@@ -110,9 +111,7 @@ async def test_a_new_broker_gets_the_whole_log_whoever_made_its_topics(
         service = AccessService(moved, serve_api=False)
         await service.start()
         assert service.relay is not None
-        async with asyncio.timeout(30):
-            while not (service.leadership is not None and service.leadership.leading):
-                await asyncio.sleep(0.05)
+        await until(lambda: service.leadership is not None and service.leadership.leading)
         await asyncio.sleep(1.0)  # a rewind would have begun publishing by now
         assert service.relay.published == 0
     finally:
