@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.access.api.moment import Reason, at_moment, window_of
-from services.access.domain.windows import period_end, utc_rfc3339
+from services.access.domain.instants import utc_rfc3339
+from services.access.domain.windows import period_end
 
 Decision = Literal["Accepted", "Blocked", "Expired", "NotAtThisTime", "Invalid", "Unknown"]
 

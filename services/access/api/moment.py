@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from services.access.domain.access import LEVELS
-from services.access.domain.windows import Schedule, Window, in_effect, next_change
+from services.access.domain.weekly import Schedule
+from services.access.domain.windows import Window, in_effect, next_change
 
 Reason = dict[str, Any]
 

@@ -13,7 +13,8 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from services.access.domain.windows import DAYS, Schedule, WeeklyWindow, Window
+from services.access.domain.weekly import DAYS, Schedule, WeeklyWindow
+from services.access.domain.windows import Window
 
 _DAY_NAMES = {day: day.capitalize() for day in DAYS}
 DASH = "\u2013"

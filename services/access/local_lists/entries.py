@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from services.access.domain.windows import utc_rfc3339
+from services.access.domain.instants import utc_rfc3339
 
 Status = Literal["Accepted", "Blocked"]
 

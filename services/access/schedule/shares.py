@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 
 from charger_access_client import access_events as ev
 from charger_access_client.access_events import EVENT_TYPES, AccessEvent
-from services.access.domain.windows import Schedule, Window, in_effect
+from services.access.domain.weekly import Schedule
+from services.access.domain.windows import Window, in_effect
 from services.access.eventlog.values import LoggedEvent
 from services.access.schedule.due_times import DueTimes
 from services.access.schedule.share import Patch, Share, ShareKey

@@ -10,7 +10,7 @@ from typing import Any
 from ocpp.v16.enums import Action
 
 from services.access.api.authorize import Authorization, ocpp16_id_tag_info
-from services.access.domain.windows import utc_rfc3339
+from services.access.domain.instants import utc_rfc3339
 from services.access.local_lists.reads import ListAt
 from services.ocpp_gateway.dialects import positive_int
 from services.ocpp_gateway.rpc import CallRefused, OcppLink, Payload

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from services.access.audit.rebuild_check import check_rebuild
-from services.access.domain.windows import rfc3339
+from services.access.domain.instants import rfc3339
 from services.access.projection.schema import create_schema
 from tests.integration.access.time_bound import ReadSide, Writes, read_side
 from tests.schedules import WEEKEND

@@ -9,7 +9,8 @@ from uuid import UUID, uuid4
 from services.access.audit.timeline import Subject, timeline
 from services.access.audit.window_words import DASH, instant, schedule_phrase, window_phrase
 from services.access.domain.base import Cause
-from services.access.domain.windows import Schedule, Window
+from services.access.domain.weekly import Schedule
+from services.access.domain.windows import Window
 from tests.schedules import WEEKEND
 from tests.unit.access.audit.shares import run_scheduler, share
 from tests.unit.access.scenario import Scenario

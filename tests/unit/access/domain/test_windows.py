@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.access.domain.weekly import Schedule, WeeklyWindow
 from services.access.domain.windows import (
     PERMANENT,
-    Schedule,
-    WeeklyWindow,
     Window,
     changes,
     in_effect,

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from services.access.domain.weekly import DAYS
 from services.access.domain.windows import (
-    DAYS,
     Window,
     changes,
     in_effect,
