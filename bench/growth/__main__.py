@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.growth.fleets import (
+    empty_share_book,
     ensure_fleet,
     log_size,
     parse_size,
@@ -40,6 +41,9 @@ def run_size(size: int, seed: int, args: argparse.Namespace, rng: random.Random,
         rate = math.nan
         say(f"{size_label(size)}: read models kept from an earlier run (--rebuild measures P4)")
     events = asyncio.run(log_size(url))
+    if asyncio.run(empty_share_book(url)):
+        say(f"{size_label(size)}: the share book an earlier run left emptied (the scheduler "
+            "folds the whole log, as on a fleet no system ran on)")
     prefix = f"growth-{uuid.uuid4().hex[:6]}"
     held = HeldLead(url, prefix) if args.standby_reads else None
     system = start_system(args.out / f"system-{size_label(size)}", url, prefix)

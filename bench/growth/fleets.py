@@ -15,6 +15,7 @@ from services.access.eventlog.reader import EventLog, pooled
 from services.access.projection.apply import read_position
 from services.access.projection.rebuild import rebuild
 from services.access.projection.records import ProjectionLog
+from services.access.schedule.book import NAME as SHARE_BOOK
 
 
 def parse_size(text: str) -> int:
@@ -109,5 +110,18 @@ async def projected_to_head(url: str) -> bool:
             return False
         head = await EventLog().last_published(conn)  # internal events are not projected
         return bool(head) and await read_position(conn) >= head
+    finally:
+        await conn.close()
+
+
+async def empty_share_book(url: str) -> bool:
+    """Drop the scheduler's share book a system before on this fleet left (whether there
+    was one): each size's catch-up then starts as on a fleet no system ran on, the
+    scheduler folding the whole log (P6's heaviest start), not resuming from the book."""
+    conn = await asyncpg.connect(url)
+    try:
+        had = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SHARE_BOOK}_book")
+        await conn.execute(f"DROP TABLE IF EXISTS {SHARE_BOOK}_shares, {SHARE_BOOK}_book")
+        return bool(had)
     finally:
         await conn.close()
