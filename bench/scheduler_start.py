@@ -31,7 +31,7 @@ import asyncpg
 
 from bench.timetable import last_time
 from services.access.eventlog.reader import pooled
-from services.access.schedule.book_table import ShareBook
+from services.access.schedule.book_table import ShareBook, book_tables
 from services.access.schedule.log import ShareLog
 from services.access.schedule.runner import BoundaryScheduler
 from services.access.schedule.share import Share, ShareKey
@@ -40,6 +40,7 @@ from services.access.store.application import open_store
 
 NOTICE = timedelta(hours=24)
 NAME = "bench_schedule"
+SHARES, BOOK = book_tables(NAME)
 
 
 class Clock:
@@ -107,7 +108,7 @@ async def measure(url: str, hours: float, repeat: int, now: datetime | None = No
         try:
             for _ in range(repeat):
                 async with pool.acquire() as conn:
-                    await conn.execute(f"TRUNCATE {NAME}_shares, {NAME}_book")
+                    await conn.execute(f"TRUNCATE {SHARES}, {BOOK}")
                 folded_in, folded = await start(url, pool, horizon, book, Clock(now))
                 clock = Clock(now)
                 resumed_in, resumed = await start(url, pool, horizon, book, clock)
@@ -127,14 +128,14 @@ async def measure(url: str, hours: float, repeat: int, now: datetime | None = No
                 figures["resume"].append(resumed_in)
                 figures["refill"].append(refilled_in)
                 async with pool.acquire() as conn:
-                    rows = await conn.fetchval(f"SELECT count(*) FROM {NAME}_shares")  # noqa: S608
+                    rows = await conn.fetchval(f"SELECT count(*) FROM {SHARES}")  # noqa: S608
                 print(f"fold {folded_in:.2f} s, resume {resumed_in:.3f} s, next horizon "
                       f"{refilled_in:.3f} s (position {folded.timetable.position:,}, "
                       f"{len(folded.timetable.shares):,} shares held, then "
                       f"{len(resumed.timetable.shares):,}; {rows:,} in the book)", flush=True)
         finally:
             async with pool.acquire() as conn:
-                await conn.execute(f"DROP TABLE IF EXISTS {NAME}_shares, {NAME}_book")
+                await conn.execute(f"DROP TABLE IF EXISTS {SHARES}, {BOOK}")
     return figures
 
 

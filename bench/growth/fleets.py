@@ -15,7 +15,7 @@ from services.access.eventlog.reader import EventLog, pooled
 from services.access.projection.apply import read_position
 from services.access.projection.rebuild import rebuild
 from services.access.projection.records import ProjectionLog
-from services.access.schedule.book import NAME as SHARE_BOOK
+from services.access.schedule.book_table import book_tables
 
 
 def parse_size(text: str) -> int:
@@ -120,8 +120,9 @@ async def empty_share_book(url: str) -> bool:
     scheduler folding the whole log (P6's heaviest start), not resuming from the book."""
     conn = await asyncpg.connect(url)
     try:
-        had = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SHARE_BOOK}_book")
-        await conn.execute(f"DROP TABLE IF EXISTS {SHARE_BOOK}_shares, {SHARE_BOOK}_book")
+        shares, book = book_tables()
+        had = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", book)
+        await conn.execute(f"DROP TABLE IF EXISTS {shares}, {book}")
         return bool(had)
     finally:
         await conn.close()

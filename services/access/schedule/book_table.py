@@ -28,15 +28,20 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
+def book_tables(name: str = NAME) -> tuple[str, str]:
+    """The book's two tables: its shares, and the position they hold the log to."""
+    if not _NAME.match(name):
+        raise ValueError(f"{name!r} is not a plain lower-case name")
+    return f"{name}_shares", f"{name}_book"
+
+
 class ShareBook:
     """The book as two tables, `{name}_shares` (a row per share, indexed by due time) and
     `{name}_book` (the position they hold the log to, and the notice they were made for)."""
 
     def __init__(self, pool: asyncpg.Pool, name: str = NAME) -> None:
-        if not _NAME.match(name):
-            raise ValueError(f"{name!r} is not a plain lower-case name")
         self._pool = pool
-        self._shares, self._book = f"{name}_shares", f"{name}_book"
+        self._shares, self._book = book_tables(name)
         self._columns = ("charger_id, user_id, position, due_at, share_window, in_effect, "
                          "since, granted_at, noticed, settled")
         # $2: the limit less one, or NULL for none (`book.cut`): the rows due by the
@@ -76,7 +81,7 @@ class ShareBook:
                     written_at timestamptz NOT NULL DEFAULT now()
                 );
             """)
-            if self._shares == f"{NAME}_shares":  # the service's book, not a bench's copy
+            if self._shares == book_tables()[0]:  # the service's book, not a bench's copy
                 # The timetable saved whole before the book (superseded by it).
                 await conn.execute("DROP TABLE IF EXISTS schedule_timetables")
 
