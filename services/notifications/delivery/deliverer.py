@@ -39,8 +39,9 @@ from charger_access_client.envelope import EventEnvelope
 from services.common import fault_points
 from services.common.timeouts import wait_for
 from services.notifications.config import NotificationSettings
+from services.notifications.delivery.attempts import Attempt, Outgoing, Turn
 from services.notifications.delivery.health import SmtpHealth, Stats
-from services.notifications.delivery.sender import Attempt, Outgoing, Sender, Turn
+from services.notifications.delivery.sender import Sender
 from services.notifications.mail.message import message_id
 from services.notifications.mail.recipients import (
     MAILING_TYPES,
@@ -137,7 +138,7 @@ class Deliverer:
             for key in unique
             if key in claimed
         ]
-        task = asyncio.create_task(self._fast_path(attempts, self.sender.queue_turns(attempts)))
+        task = asyncio.create_task(self._fast_path(attempts, self.sender.turns.queue(attempts)))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
@@ -200,7 +201,7 @@ class Deliverer:
             log.exception("sending %d e-mails failed; they will be retried", len(attempts))
         finally:
             for turn in turns:
-                self.sender.end_turn(turn)
+                self.sender.turns.end(turn)
             self._slots.release()
 
     async def drain(self) -> None:
