@@ -24,6 +24,7 @@ from uuid import UUID
 
 from bench.fleet import fleets
 from bench.fleet.tally import BigFleet, FleetSummary, Tally
+from bench.fleet.world import World
 from bench.fleet.writer import STEP, TOKEN_SECRET, Writer
 from services.access.store.application import AccessStore, open_store
 
@@ -115,7 +116,7 @@ def seed_fleet(
         for outcome in outcomes:
             total.absorb(outcome.tally, details=keep)
         writer = Writer(store, batch_size)
-        story = fleets.World(writer, total, ends, len(plans), random.Random(f"{seed}:pending"))
+        story = World(writer, total, ends, len(plans), random.Random(f"{seed}:pending"))
         writer.begin(f"fleet:{seed}:pending", ends - timedelta(days=2), ends - timedelta(days=1))
         pending = [fleets.pending_invitation(story, o.owner_id, o.charger_id) for o in outcomes]
         writer.settle()
@@ -165,7 +166,7 @@ def _write(
 def write_fleet(writer: Writer, seed: int, ends: datetime, plan: FleetPlan) -> FleetOutcome:
     """One fleet's whole story, committed."""
     events, commands = writer.events, writer.commands
-    world = fleets.World(writer, Tally(), ends, plan.index,
+    world = World(writer, Tally(), ends, plan.index,
                          random.Random(f"{seed}:fleet:{plan.index}"))
     writer.begin(f"fleet:{seed}:{plan.index}", plan.start,
                  ends - timedelta(days=QUIET_DAYS))

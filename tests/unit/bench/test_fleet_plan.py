@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.fleet.__main__ import events
-from bench.fleet.fleets import World
 from bench.fleet.generate import EVENTS_PER_CHARGER, QUIET_DAYS, plan_fleets
 from bench.fleet.tally import Tally
+from bench.fleet.world import World
 
 ENDS_AT = datetime(2026, 6, 1, tzinfo=UTC)
 
