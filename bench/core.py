@@ -21,6 +21,7 @@ from bench.http import Pool
 from bench.kafka import Commands
 from bench.stats import Row
 from bench.system import BIN, TOKEN, System, memory_kib
+from services.common.timeouts import wait_for
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class Bench:
         finally:
             process.send_signal(signal.SIGINT)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.wait(), 30)
+                await wait_for(process.wait(), 30)
             if process.returncode is None:
                 process.kill()
                 await process.wait()

@@ -10,6 +10,8 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from services.common.timeouts import wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,7 +26,7 @@ async def helper(module: str, args: list[str], log_path: Path,
             stdout=asyncio.subprocess.PIPE, stderr=log)
         try:
             assert process.stdout is not None
-            line = await asyncio.wait_for(process.stdout.readline(), ready_within)
+            line = await wait_for(process.stdout.readline(), ready_within)
             if line.strip() != b"ready":
                 raise RuntimeError(f"{module} did not start (see {log_path})")
             yield
@@ -32,7 +34,7 @@ async def helper(module: str, args: list[str], log_path: Path,
             if process.returncode is None:
                 process.terminate()
                 try:
-                    await asyncio.wait_for(process.wait(), 20)
+                    await wait_for(process.wait(), 20)
                 except TimeoutError:
                     process.kill()
                     await process.wait()

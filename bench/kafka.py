@@ -8,7 +8,6 @@ between the arrival and the awaiting task resuming.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from charger_access_client import CommandResult
 from charger_access_client.client import AccessClient
 from charger_access_client.topics import Topics
 from services.common.kafka import ensure_topics
+from services.common.timeouts import wait_for
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Commands:
 
     async def start(self) -> None:
         await ensure_topics(self.bootstrap, self.topics.all())
-        await asyncio.wait_for(self.client.start(), 30)
+        await wait_for(self.client.start(), 30)
 
     async def stop(self) -> None:
         await self.client.stop()

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from services.common.timeouts import wait_for
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -43,7 +45,7 @@ class ListFollower:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._follow())
-        await asyncio.wait_for(self._assigned.wait(), 30)
+        await wait_for(self._assigned.wait(), 30)
 
     async def stop(self) -> None:
         if self._task is not None:

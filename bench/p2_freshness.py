@@ -29,6 +29,7 @@ from bench.http import Pool
 from bench.kafka import invite_user, register_charger, register_user
 from bench.stats import Row, Target, percentile
 from services.common.kafka import ensure_topics
+from services.common.timeouts import wait_for
 
 RESULT_WAIT = 30.0
 """A command without a result by then counts as visible at the bound (a censored,
@@ -182,7 +183,7 @@ async def kafka_round_trip(b: Bench, rate: float, seconds: float) -> list[float]
             sent[value] = time.monotonic()
             await producer.send(topic, value, key=value)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(follower, 30)
+            await wait_for(follower, 30)
         follower.cancel()
     finally:
         await consumer.stop()

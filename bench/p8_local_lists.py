@@ -37,6 +37,7 @@ from bench.list_topic import ListFollower, Seen
 from bench.p2_freshness import load_rate, load_seconds, paced
 from bench.p5_email import wait_for_mail
 from bench.stats import Row, Target, median, percentile, ratio
+from services.common.timeouts import wait_for
 
 GOAL = 2.0
 """P8's p99 may be this many times P2's (PERFORMANCE.md)."""
@@ -119,7 +120,7 @@ async def _change(b: Bench, follower: ListFollower, slot: Slot,
         seen.cancel()
         return None
     try:
-        at = await asyncio.wait_for(seen, max(0.1, RESULT_WAIT - outcome.latency))
+        at = await wait_for(seen, max(0.1, RESULT_WAIT - outcome.latency))
     except TimeoutError:
         errors["no LocalListChanged in time (counted at the bound)"] += 1
         return time.monotonic() - outcome.sent_at
@@ -183,7 +184,7 @@ async def boundary_delays(boundaries: list[Boundary], errors: Counter[str]) -> l
     for boundary in boundaries:
         left = boundary.nominal + RESULT_WAIT - time.time()
         try:
-            seen = await asyncio.wait_for(boundary.seen, max(0.1, left))
+            seen = await wait_for(boundary.seen, max(0.1, left))
         except TimeoutError:
             errors["boundary without a version in time (counted at the bound)"] += 1
             delays.append(RESULT_WAIT)

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from charger_access_client.client import command_envelope
 from charger_access_client.topics import Topics
 from services.common.kafka import ensure_topics
+from services.common.timeouts import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class Traffic:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._acks, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.producer.stop(), 15)
+            await wait_for(self.producer.stop(), 15)
 
     # --- out ----------------------------------------------------------------------------
 
@@ -121,7 +122,7 @@ class Traffic:
                 await asyncio.sleep(1)
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(consumer.stop(), 5)
+                    await wait_for(consumer.stop(), 5)
 
     def _on(self, record: Any) -> None:
         value: bytes = record.value or b""
@@ -156,7 +157,7 @@ class Traffic:
     async def _attempt(self, sent: Sent) -> None:
         sent.attempts += 1
         try:
-            future = await asyncio.wait_for(
+            future = await wait_for(
                 self.producer.send(self.topics.commands, sent.value, key=sent.key,
                                    headers=sent.headers), self.send_timeout)
         except Exception:

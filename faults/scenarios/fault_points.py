@@ -38,6 +38,7 @@ from faults.traffic import Load, Traffic
 from harness.processes import ServiceProcess
 from services.access.eventlog.reader import EventLog
 from services.common.fault_points import EXIT_CODE, POINTS
+from services.common.timeouts import wait_for
 
 RATE = 20.0
 AT = 3
@@ -90,7 +91,7 @@ async def timed_shares(
                                                 "valid_from": start.isoformat()}, owner, key)
         shares.append((str(charger), str(guest)))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), TIMED_EVERY_S)
+            await wait_for(stop.wait(), TIMED_EVERY_S)
 
 
 async def boundaries(

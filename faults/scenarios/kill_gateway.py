@@ -34,6 +34,7 @@ from faults.traffic import Traffic
 from harness.ocpp_charger import Charger, Kept, connected
 from harness.processes import ServiceProcess
 from services.common.fault_points import EXIT_CODE, POINTS
+from services.common.timeouts import wait_for
 
 KILLS = 3
 CHARGERS = 10
@@ -193,7 +194,7 @@ async def churn(traffic: Traffic, owner: uuid.UUID, stop: asyncio.Event) -> int:
             )
         made += 1
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1 / CHANGES_PER_SECOND)
+            await wait_for(stop.wait(), 1 / CHANGES_PER_SECOND)
     return made
 
 

@@ -19,6 +19,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from harness.ocpp_charger import Charger, Kept, connected
+from services.common.timeouts import wait_for
 from tests.e2e.conftest import System
 from tests.e2e.test_invite_flow import body_text
 from tests.kafka_helpers import CommandClient
@@ -153,7 +154,7 @@ async def test_invited_key_is_accepted_then_blocked_then_gone_from_the_chargers_
             },
             owner,
         )
-        [mail] = await asyncio.wait_for(_mail_to(system, guest_email), 30)
+        [mail] = await wait_for(_mail_to(system, guest_email), 30)
         link = re.search(r"https://charge\.example/invitations/\S+", body_text(mail))
         assert link
         accept_token = parse_qs(urlparse(link.group(0)).query)["token"][0]

@@ -23,6 +23,7 @@ from charger_access_client.client import (
 )
 from charger_access_client.commands import RegisterCharger, RegisterUser
 from services.common.kafka import ensure_topics
+from services.common.timeouts import wait_for
 from services.local.tansu import free_port
 from tests.integration.access.messaging.in_process import Running, access_service
 
@@ -89,7 +90,7 @@ async def test_a_result_that_arrives_before_anyone_awaits_it_is_kept(running: Ru
                             on_result=lambda _: arrived.set()) as client:
         user, data = _user()
         sent = await client.send("RegisterUser", data, actor=user)
-        await asyncio.wait_for(arrived.wait(), 30)
+        await wait_for(arrived.wait(), 30)
         assert (await client.result(sent, timeout=5)).status == "accepted"
 
 

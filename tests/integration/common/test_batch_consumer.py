@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from services.common.batch_consumer import BatchConsumer
 from services.common.config import Settings
 from services.common.kafka import ensure_topics
+from services.common.timeouts import wait_for
 from tests.polling import until
 
 pytestmark = pytest.mark.integration
@@ -94,7 +95,7 @@ async def test_a_failed_batch_comes_again_and_offsets_follow_the_handler(
     member = consumer(kafka_bootstrap, topic, handler, f"g-{uuid.uuid4().hex[:8]}")
     await member.start()
     try:
-        await asyncio.wait_for(handler.entered.wait(), TIMEOUT)
+        await wait_for(handler.entered.wait(), TIMEOUT)
         kafka = member.kafka
         assert kafka is not None
         partition = TopicPartition(topic, 0)
@@ -119,12 +120,12 @@ async def test_a_stop_lets_the_batch_in_hand_finish_and_commits_it(
     handler.release.clear()
     member = consumer(kafka_bootstrap, topic, handler, group)
     await member.start()
-    await asyncio.wait_for(handler.entered.wait(), TIMEOUT)
+    await wait_for(handler.entered.wait(), TIMEOUT)
     stopping = asyncio.create_task(member.stop())
     await asyncio.sleep(0.3)
     assert not stopping.done()  # waiting for the batch
     handler.release.set()
-    await asyncio.wait_for(stopping, TIMEOUT)
+    await wait_for(stopping, TIMEOUT)
     assert handler.finished == 1
     assert member.kafka is None
     assert await committed(kafka_bootstrap, group, topic) == len(values)
@@ -140,7 +141,7 @@ async def test_a_batch_cut_at_its_grace_is_not_committed(
     stuck.release.clear()  # never set: the handler outlives the grace
     member = consumer(kafka_bootstrap, topic, stuck, group, graceful_seconds=0.2)
     await member.start()
-    await asyncio.wait_for(stuck.entered.wait(), TIMEOUT)
-    await asyncio.wait_for(member.stop(), TIMEOUT)
+    await wait_for(stuck.entered.wait(), TIMEOUT)
+    await wait_for(member.stop(), TIMEOUT)
     assert stuck.finished == 0
     assert await committed(kafka_bootstrap, group, topic) is None

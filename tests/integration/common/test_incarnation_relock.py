@@ -23,6 +23,7 @@ from charger_access_client.topics import Topics
 from services.access.bootstrap import AccessService
 from services.access.config import AccessSettings
 from services.common.incarnation import Incarnation
+from services.common.timeouts import wait_for
 from services.local.postgres import LocalPostgres, ensure_database
 from services.local.tansu import free_port
 from tests.polling import until
@@ -102,7 +103,7 @@ async def test_a_relock_that_finds_the_name_taken_stops_consuming(
         await restart(cluster)
         assert await rival.begin(), "the rival takes the name while the first is away"
         opened.set()
-        await asyncio.wait_for(told.wait(), 30)
+        await wait_for(told.wait(), 30)
         assert first.lost
         assert first.relocks == 0
     finally:

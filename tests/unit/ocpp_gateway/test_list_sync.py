@@ -9,6 +9,7 @@ from typing import Any
 from services.access.local_lists.entries import EntryInfo, TokenKey
 from services.access.local_lists.reads import ListAt
 from services.common import fault_points
+from services.common.timeouts import wait_for
 from services.ocpp_gateway.changes import ListChange
 from services.ocpp_gateway.dialects.v16 import Ocpp16
 from services.ocpp_gateway.list_sync import ListSync
@@ -112,7 +113,7 @@ async def test_a_charger_without_local_lists_is_left_alone_and_stays_connected()
     charger = NoLists(0)
     sync = ListSync(CHARGER, charger, Ocpp16(), Lists(3), GatewayMetrics(dict))  # type: ignore[arg-type]
     sync.changed(change(4))
-    await asyncio.wait_for(sync.run(), 1)  # returns: nothing to keep in step
+    await wait_for(sync.run(), 1)  # returns: nothing to keep in step
     assert charger.sent == []
 
 

@@ -27,6 +27,7 @@ from services.access.executor import Executor, Valid
 from services.access.handlers.context import Rules
 from services.access.store.application import AccessStore, open_store
 from services.access.store.recorder import ResultRecordingRecorder
+from services.common.timeouts import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +88,7 @@ async def test_a_late_commit_is_never_skipped_by_a_follower(store: tuple[AccessS
     for thread in fast:
         await asyncio.to_thread(thread.join, 20)
     done.set()
-    await asyncio.wait_for(follower, 20)
+    await wait_for(follower, 20)
 
     conn = await asyncpg.connect(url)
     try:

@@ -5,13 +5,13 @@ silently for 40 s in `make faults`, twice, 6 Dec)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
 
 from services.access.bootstrap import DRAIN_SECONDS, AccessService
 from services.access.config import AccessSettings
+from services.common.timeouts import wait_for
 
 
 async def test_a_connection_never_given_back_does_not_hold_the_stop(
@@ -24,6 +24,6 @@ async def test_a_connection_never_given_back_does_not_hold_the_stop(
     assert service.pool is not None
     await service.pool.acquire()  # held by "someone" and never released
 
-    await asyncio.wait_for(service.stop(), DRAIN_SECONDS)  # on its own, close never ends
+    await wait_for(service.stop(), DRAIN_SECONDS)  # on its own, close never ends
 
     assert "stopping: the service's pool did not finish" in caplog.text

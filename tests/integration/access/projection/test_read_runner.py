@@ -15,6 +15,7 @@ from services.access.eventlog.watch import LogWatch
 from services.access.projection.apply import apply, read_position
 from services.access.projection.runner import ProjectionRunner
 from services.access.projection.schema import READ_MODELS_CHANNEL, create_schema
+from services.common.timeouts import wait_for
 from tests.unit.access.event_builders import ScriptedLog
 
 pytestmark = pytest.mark.integration
@@ -153,8 +154,8 @@ async def test_a_batch_applied_to_the_read_models_wakes_their_followers_elsewher
         watch.wake(store_woken.set)
         await watch.start()
         try:
-            await asyncio.wait_for(woken.wait(), 10)  # once on connecting
-            await asyncio.wait_for(store_woken.wait(), 10)
+            await wait_for(woken.wait(), 10)  # once on connecting
+            await wait_for(store_woken.wait(), 10)
             woken.clear()
             store_woken.clear()
             events = busy_log()
@@ -163,7 +164,7 @@ async def test_a_batch_applied_to_the_read_models_wakes_their_followers_elsewher
             assert not woken.is_set(), "a staging schema's batch woke the read models' followers"
 
             await apply(conn, events[:40])
-            await asyncio.wait_for(woken.wait(), 10)
+            await wait_for(woken.wait(), 10)
 
             assert not store_woken.is_set()
         finally:

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.common.timeouts import wait_for
 from services.local.smtp_sink import SmtpSink
 from services.notifications.ports import Claim
 from services.notifications.privacy import RecipientKeys
@@ -80,7 +81,7 @@ async def test_a_sender_killed_right_after_handing_over_neither_loses_nor_double
             sys.executable, "-c", SENDER, database_url, port, str(event_id), key, address,
             stderr=subprocess.PIPE,
         )
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        _, stderr = await wait_for(process.communicate(), 30)
         assert process.returncode == -signal.SIGKILL, stderr.decode()
         killed.append(event_id)
 

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from services.common.incarnation import Incarnation
+from services.common.timeouts import wait_for
 from services.notifications.ports import Claim
 from services.notifications.privacy import RecipientKeys
 from services.notifications.sent_log.queue import SentLog
@@ -73,7 +74,7 @@ async def test_a_restarted_instance_takes_over_its_predecessors_leases_at_once(
         sys.executable, "-c", HOLDER, database_url, name, stdout=asyncio.subprocess.PIPE
     )
     assert holder.stdout is not None
-    assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"holding\n"
+    assert await wait_for(holder.stdout.readline(), 30) == b"holding\n"
     # While the predecessor runs, the name is not ours: nothing is taken over.
     impostor = Incarnation(database_url, "notifications", name, wait_seconds=0.5)
     assert not await impostor.begin()

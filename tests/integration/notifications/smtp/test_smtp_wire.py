@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from services.common.timeouts import wait_for
 from services.local.smtp_sink import SmtpSink
 from services.notifications.mail.message import OutgoingEmail
 from services.notifications.smtp.pool import PermanentSmtpError, SmtpPool, TransientSmtpError
@@ -86,7 +87,7 @@ async def test_the_hand_over_comes_after_the_last_byte_and_before_the_answer(
         handed.append(answer.is_set())
 
     sending = asyncio.create_task(connection.send("a@x.no", "b@x.no", b"hello\r\n", handed_over))
-    await asyncio.wait_for(got_the_dot.wait(), 5)
+    await wait_for(got_the_dot.wait(), 5)
     assert handed == [False]  # called already, and the server has not answered yet
     answer.set()
     assert (await sending).code == 250

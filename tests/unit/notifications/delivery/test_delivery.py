@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from charger_access_client.access_events import InvitationRevoked
+from services.common.timeouts import wait_for
 from services.notifications.mail.message import OutgoingEmail
 from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError
 from tests.unit.notifications.factories import envelope, invited, person
@@ -47,7 +48,7 @@ async def test_handle_batch_returns_once_claimed_without_waiting_for_smtp() -> N
             await super().send(message, handed_over)
 
     deliverer, log, mailer, _ = make(SlowMailer())
-    await asyncio.wait_for(deliverer.handle_batch([raw(invited())]), 1)
+    await wait_for(deliverer.handle_batch([raw(invited())]), 1)
     assert log.statuses() == ["pending"]  # durable: the offset may be committed now
     gate.set()
     await deliverer.drain()
@@ -108,7 +109,7 @@ async def test_while_smtp_is_down_later_events_are_claimed_and_all_sent_once_whe
     calls_when_tripped = mailer.calls
     later = [raw(invited(email=f"b{i}@example.com")) for i in range(50)]
     for value in later:
-        await asyncio.wait_for(handle(deliverer, [value]), 1)  # keeps flowing
+        await wait_for(handle(deliverer, [value]), 1)  # keeps flowing
     assert mailer.calls == calls_when_tripped  # nothing hammers a down server
     assert (await log.depth()).pending == 70
     for _ in range(5):  # probes: one e-mail at a time
@@ -184,7 +185,7 @@ async def test_the_retry_loop_runs_until_stopped() -> None:
             break
         await asyncio.sleep(0.005)
     stopping.set()
-    await asyncio.wait_for(loop, 1)
+    await wait_for(loop, 1)
     assert log.statuses() == ["sent"]
 
 
