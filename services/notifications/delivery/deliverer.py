@@ -275,7 +275,7 @@ class Deliverer:
             self.stats.settled_handed_over += settled
             log.warning(
                 "%d e-mails were handed to the SMTP server by a process that stopped before "
-                "its answer: counted as sent, not sent again",
+                "recording its answer: counted as sent, not sent again",
                 settled,
             )
         rows = await self.sent_log.lease_due(limit, self.settings.lease_seconds)

@@ -109,7 +109,7 @@ class Sender:
                         if result is None:
                             continue
                         if marked and result.outcome == "sent":
-                            recording.append(outcomes.submit(result))
+                            recording.append(outcomes.submit(result, hold=True))
                         else:
                             await outcomes.record(result)
                 finally:
@@ -121,6 +121,7 @@ class Sender:
         finally:
             for turn in turns:  # also those no worker reached (cancelled)
                 self.turns.end(turn)
+            outcomes.flush()
             for failed in await asyncio.gather(*recording, return_exceptions=True):
                 if failed is not None:
                     # Marked handed over: the row is settled as sent when its lease runs out.

@@ -206,14 +206,15 @@ class SentLog:
 
     async def settle_handed_over(self) -> int:
         """Record as sent the e-mails a stopped process handed to the SMTP server without
-        hearing the answer (their lease has run out); returns how many. The server had
+        recording the answer (their lease has run out; it may not have heard it, or held
+        its "sent" for the round's end); returns how many. The server had
         the whole message, so it delivered it: sending it again would double it."""
         status = await self._pool.execute(
             """
             UPDATE notifications.sent_log
                SET status = 'sent', attempts = attempts + 1, envelope = NULL,
                    error = 'handed to the SMTP server by a process that stopped before'
-                           ' its answer: counted as sent, not sent again',
+                           ' recording its answer: counted as sent, not sent again',
                    updated_at = now()
              WHERE status = 'pending' AND handed_over_at IS NOT NULL
                AND next_attempt_at <= now()

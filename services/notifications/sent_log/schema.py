@@ -45,7 +45,7 @@ COMMENT ON COLUMN notifications.sent_log.leased_by IS
     'the row over at once instead of waiting the lease out';
 COMMENT ON COLUMN notifications.sent_log.handed_over_at IS
     'set the instant the e-mail''s last byte went to the SMTP server: a pending row with it '
-    'was sent by a process that stopped before the answer, and is never sent again';
+    'was sent by a process that stopped before recording the answer, and is never sent again';
 COMMENT ON COLUMN notifications.sent_log.recipient IS
     'keyed hash of the normalised address (k1:...), never the address';
 COMMENT ON COLUMN notifications.sent_log.user_id IS
