@@ -78,6 +78,34 @@ def people_in(value: Any) -> Iterator[PersonSeen]:
             yield from people_in(item)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """The people and the address-like strings of a parsed JSON value (in no set order)."""
+
+    people: list[PersonSeen]
+    addresses: list[str]
+
+
+def seen_in(value: Any) -> Seen:
+    """`people_in` and `addresses_in` of `value` in one walk, without generators: a batch's
+    intake looked at each event three times through them (3 % of the service's CPU in P5)."""
+    people: list[PersonSeen] = []
+    addresses: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "@" in item:
+                addresses.append(item)
+        elif isinstance(item, dict):
+            if _is_person(item):
+                people.append(_seen(item))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return Seen(people, addresses)
+
+
 def addresses_in(value: Any) -> Iterator[str]:
     """Every string that looks like an address anywhere in a parsed JSON value."""
     if isinstance(value, str):

@@ -28,7 +28,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -52,9 +52,9 @@ from services.notifications.mail.recipients import (
 from services.notifications.ports import Claim, DueRow, SentLogPort
 from services.notifications.privacy import (
     Forgetting,
-    addresses_in,
-    people_in,
+    Seen,
     pseudonymise,
+    seen_in,
     undeliverable,
 )
 
@@ -95,15 +95,17 @@ class Deliverer:
         retry loop, which derives them from the scrubbed envelopes."""
         envelopes = [e for e in map(self._parse, values) if e is not None]
         forgets = [f for f in map(self._forgotten, envelopes) if f is not None]
+        seen = {id(e): seen_in(e.data) for e in envelopes}  # each event walked once
         mailing = await self._without_forgotten(
             # unknown types too: `_outgoing_of` counts them skipped
-            [e for e in envelopes if e.type in MAILING_TYPES or e.type not in EVENT_TYPES]
+            [e for e in envelopes if e.type in MAILING_TYPES or e.type not in EVENT_TYPES],
+            seen,
         )
         # A record delivered twice in one batch is claimed once and must be sent once.
         unique = {
             (o.claim.event_id, o.claim.recipient): o for e in mailing for o in self._outgoing_of(e)
         }
-        links = self._links(envelopes)
+        links = self._links(seen.values())
         if not unique and not links and not forgets:
             return
         await self._slots.acquire()  # back-pressure: wait while earlier batches send
@@ -161,14 +163,17 @@ class Deliverer:
             return None
         return Forgetting(event.user_id, event.pseudonym_email, event.pseudonym_name)
 
-    async def _without_forgotten(self, envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
+    async def _without_forgotten(
+        self, envelopes: list[EventEnvelope], seen: Mapping[int, Seen]
+    ) -> list[EventEnvelope]:
         """The envelopes with people forgotten already (events arriving late, from
         another partition or a re-reading consumer group) read as their pseudonyms."""
         user_ids: set[UUID] = set()
         recipients: set[str] = set()
         for envelope in envelopes:
-            user_ids.update(p.user_id for p in people_in(envelope.data) if p.user_id)
-            recipients.update(self.keys(a) for a in addresses_in(envelope.data))
+            found = seen[id(envelope)]
+            user_ids.update(p.user_id for p in found.people if p.user_id)
+            recipients.update(self.keys(a) for a in found.addresses)
         if not user_ids and not recipients:
             return envelopes
         forgotten = await self.sent_log.forgotten_among(user_ids, recipients)
@@ -184,12 +189,12 @@ class Deliverer:
             )
         return result
 
-    def _links(self, envelopes: list[EventEnvelope]) -> set[tuple[UUID, str]]:
+    def _links(self, seen: Iterable[Seen]) -> set[tuple[UUID, str]]:
         """(account, address key) of every person the events show with both."""
         return {
             (p.user_id, self.keys(p.email))
-            for envelope in envelopes
-            for p in people_in(envelope.data)
+            for found in seen
+            for p in found.people
             if p.user_id is not None and p.email is not None and not undeliverable(p.email)
         }
 
