@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from charger_access_client.text import normalise_email
-from services.notifications.privacy import PersonSeen, RecipientKeys, people_in
+from services.notifications.privacy import PersonSeen, RecipientKeys, seen_in
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -186,4 +186,4 @@ def parse_json(text: str | None) -> Any:
 
 
 def people_of(text: str | None) -> list[PersonSeen]:
-    return list(people_in(parse_json(text)))
+    return seen_in(parse_json(text)).people
