@@ -2,11 +2,12 @@
 
 Two ways in, one way out:
 
-- `handle_batch` (the Kafka consumer): parse the envelopes (skipping what is not ours),
-  work out the e-mails, and insert them all into the sent-log in one round trip. Once
-  that returns, the batch is durable and its offsets may be committed. The new rows are
-  leased to this process and sent at once (the fast path), in the background, while
-  the next batch is consumed (at most `max_inflight_batches` at a time).
+- `handle_batch` (the Kafka consumer): parse the envelopes and work out the e-mails
+  (`intake`: what is not ours is skipped), and insert them all into the sent-log in one
+  round trip. Once that returns, the batch is durable and its offsets may be committed.
+  The new rows are leased to this process and sent at once (the fast path), in the
+  background, while the next batch is consumed (at most `max_inflight_batches` at a
+  time).
 - `run_retries` (a background loop): leases rows whose `next_attempt_at` has come (rows
   that failed transiently, were claimed while SMTP was down, or were left by a crashed
   instance), derives each e-mail again from the stored envelope, and sends it.
@@ -25,33 +26,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from pydantic import ValidationError
-
-from charger_access_client.access_events import EVENT_TYPES, UserForgotten
+from charger_access_client.access_events import EVENT_TYPES
 from charger_access_client.envelope import EventEnvelope
 from services.common import fault_points
 from services.common.timeouts import wait_for
 from services.notifications.config import NotificationSettings
 from services.notifications.delivery.attempts import Attempt, Outgoing, Turn
 from services.notifications.delivery.health import SmtpHealth, Stats
+from services.notifications.delivery.intake import Intake
 from services.notifications.delivery.sender import Sender
-from services.notifications.mail.message import message_id
 from services.notifications.mail.recipients import (
     MAILING_TYPES,
-    Notification,
-    UnknownEventError,
-    notifications_for,
 )
-from services.notifications.ports import Claim, DueRow, SentLogPort
+from services.notifications.ports import DueRow, SentLogPort
 from services.notifications.privacy import (
-    Forgetting,
     Seen,
     pseudonymise,
     seen_in,
@@ -74,6 +68,7 @@ class Deliverer:
         self._inflight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, self.settings.max_inflight_batches))
         self.keys = self.settings.recipient_keys()
+        self.intake = Intake(self.keys, self.stats)
 
     @property
     def stats(self) -> Stats:
@@ -93,17 +88,19 @@ class Deliverer:
         `UserForgotten` records are applied after the batch's claims, so that rows the
         same batch created are scrubbed too; such a batch's e-mails are then left to the
         retry loop, which derives them from the scrubbed envelopes."""
-        envelopes = [e for e in map(self._parse, values) if e is not None]
-        forgets = [f for f in map(self._forgotten, envelopes) if f is not None]
+        envelopes = [e for e in map(self.intake.parse, values) if e is not None]
+        forgets = [f for f in map(self.intake.forgotten, envelopes) if f is not None]
         seen = {id(e): seen_in(e.data) for e in envelopes}  # each event walked once
         mailing = await self._without_forgotten(
-            # unknown types too: `_outgoing_of` counts them skipped
+            # unknown types too: `intake.outgoing_of` counts them skipped
             [e for e in envelopes if e.type in MAILING_TYPES or e.type not in EVENT_TYPES],
             seen,
         )
         # A record delivered twice in one batch is claimed once and must be sent once.
         unique = {
-            (o.claim.event_id, o.claim.recipient): o for e in mailing for o in self._outgoing_of(e)
+            (o.claim.event_id, o.claim.recipient): o
+            for e in mailing
+            for o in self.intake.outgoing_of(e)
         }
         links = self._links(seen.values())
         if not unique and not links and not forgets:
@@ -143,25 +140,6 @@ class Deliverer:
         task = asyncio.create_task(self._fast_path(attempts, self.sender.turns.queue(attempts)))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
-
-    def _parse(self, value: bytes | None) -> EventEnvelope | None:
-        try:
-            return EventEnvelope.model_validate_json(value or b"")
-        except (ValidationError, ValueError) as error:
-            self.stats.skipped_records += 1
-            log.warning("skipping a record on access.events: %s", _brief(error))
-            return None
-
-    def _forgotten(self, envelope: EventEnvelope) -> Forgetting | None:
-        if envelope.type != UserForgotten.__name__:
-            return None
-        try:
-            event = UserForgotten.model_validate(envelope.data)
-        except ValidationError as error:
-            self.stats.skipped_records += 1
-            log.warning("skipping a UserForgotten record: %s", _brief(error))
-            return None
-        return Forgetting(event.user_id, event.pseudonym_email, event.pseudonym_name)
 
     async def _without_forgotten(
         self, envelopes: list[EventEnvelope], seen: Mapping[int, Seen]
@@ -218,38 +196,6 @@ class Deliverer:
         """Give back the senders' database connections (after `drain`)."""
         await self.sender.close()
 
-    def _outgoing(self, value: bytes | None) -> list[Outgoing]:
-        envelope = self._parse(value)
-        return [] if envelope is None else self._outgoing_of(envelope)
-
-    def _outgoing_of(self, envelope: EventEnvelope) -> list[Outgoing]:
-        try:
-            notifications = notifications_for(envelope)
-        except (ValidationError, UnknownEventError, ValueError) as error:
-            self.stats.skipped_records += 1
-            log.warning("skipping a record on access.events: %s", _brief(error))
-            return []
-        stored = envelope.model_dump_json() if notifications else ""
-        return [
-            Outgoing(n, self._claim(n, envelope.type, stored, envelope.sequence))
-            for n in notifications
-        ]
-
-    def _claim(
-        self, notification: Notification, event_type: str, stored: str, sequence: int
-    ) -> Claim:
-        key = self.keys(notification.recipient)
-        return Claim(
-            sequence=sequence,
-            event_id=notification.event_id,
-            recipient=key,
-            kind=notification.kind,
-            event_type=event_type,
-            message_id=message_id(notification.event_id, key),
-            envelope=stored,
-            user_id=notification.to.user_id,
-        )
-
     # -- the retry loop ------------------------------------------------------------
 
     async def run_retries(self, stopping: asyncio.Event) -> None:
@@ -305,17 +251,7 @@ class Deliverer:
 
     def _derive(self, row: DueRow) -> Outgoing | None:
         """The e-mail of a queued row, derived again from its stored envelope."""
-        for outgoing in self._outgoing(row.envelope.encode()):
+        for outgoing in self.intake.outgoing(row.envelope.encode()):
             if outgoing.claim.recipient == row.recipient:
                 return outgoing
         return None
-
-
-
-def _brief(error: Exception) -> str:
-    """A short reason for the log, without echoing the record (it may hold personal data)."""
-    if isinstance(error, ValidationError):
-        return json.dumps([{"loc": e["loc"], "type": e["type"]} for e in error.errors()])
-    if isinstance(error, UnknownEventError):
-        return f"unknown event type {str(error)[:100]!r}"
-    return type(error).__name__
