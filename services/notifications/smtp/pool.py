@@ -15,15 +15,15 @@ import asyncio
 from collections.abc import Callable
 
 from services.notifications.mail.message import OutgoingEmail
-from services.notifications.smtp.security import SmtpSecurity
-from services.notifications.smtp.wire import (
+from services.notifications.smtp.replies import (
     AuthenticationError,
     ConnectionLostError,
     ReplyError,
-    SmtpConnection,
     TlsFailedError,
     TlsUnavailableError,
 )
+from services.notifications.smtp.security import SmtpSecurity
+from services.notifications.smtp.wire import SmtpConnection
 
 REASONS = ("deferred", "refused", "connection", "tls_unavailable", "tls_failed", "auth_refused")
 """Why a send failed, as `/metrics` counts it: a 4xx, a 5xx, a broken or refused

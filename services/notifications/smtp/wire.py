@@ -27,47 +27,22 @@ import contextlib
 import re
 import ssl
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 
 from services.common import fault_points
+from services.notifications.smtp.replies import (
+    REPLY_LINE,
+    AuthenticationError,
+    ConnectionLostError,
+    Reply,
+    ReplyError,
+    TlsFailedError,
+    TlsUnavailableError,
+)
 from services.notifications.smtp.security import SmtpSecurity
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
-_REPLY_LINE = re.compile(rb"([2-5][0-9][0-9])([ -])(.*)")
 MAX_REPLY_LINES = 100
-
-
-@dataclass(frozen=True)
-class Reply:
-    code: int
-    text: str
-
-
-class ReplyError(Exception):
-    """The server answered, but not with what the step needs."""
-
-    def __init__(self, reply: Reply, step: str) -> None:
-        super().__init__(f"{reply.code} {reply.text} (after {step})")
-        self.reply = reply
-        self.step = step
-
-
-class ConnectionLostError(ConnectionError):
-    """The connection broke, timed out, or the server spoke something that is not SMTP."""
-
-
-class TlsUnavailableError(ConnectionLostError):
-    """The server offers no STARTTLS while it is required (or credentials are to be sent)."""
-
-
-class TlsFailedError(ConnectionLostError):
-    """The TLS handshake failed: an untrusted or wrong certificate, or no common protocol."""
-
-
-class AuthenticationError(ConnectionLostError):
-    """The server refused our login: every e-mail would fail the same way until the
-    credentials are fixed, so this is a server-level failure, not this e-mail's."""
 
 
 class SmtpConnection:
@@ -310,7 +285,7 @@ class SmtpConnection:
             async with asyncio.timeout(self._timeout):
                 for _ in range(MAX_REPLY_LINES):
                     line = await self._reader.readuntil(b"\n")
-                    match = _REPLY_LINE.fullmatch(line.rstrip(b"\r\n"))
+                    match = REPLY_LINE.fullmatch(line.rstrip(b"\r\n"))
                     if match is None:
                         raise ConnectionLostError(f"not an SMTP reply: {line[:80]!r}")
                     texts.append(match.group(3).decode("utf-8", "replace"))

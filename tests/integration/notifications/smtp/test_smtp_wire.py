@@ -12,7 +12,8 @@ from services.common.timeouts import wait_for
 from services.local.smtp_sink import SmtpSink
 from services.notifications.mail.message import OutgoingEmail
 from services.notifications.smtp.pool import PermanentSmtpError, SmtpPool, TransientSmtpError
-from services.notifications.smtp.wire import ConnectionLostError, ReplyError, SmtpConnection
+from services.notifications.smtp.replies import ConnectionLostError, ReplyError
+from services.notifications.smtp.wire import SmtpConnection
 
 pytestmark = pytest.mark.integration
 

@@ -13,14 +13,14 @@ from services.notifications.config import NotificationSettings
 from services.notifications.delivery.health import Stats
 from services.notifications.http import render_metrics
 from services.notifications.smtp.pool import REASONS, classify
-from services.notifications.smtp.security import SmtpSecurity, SmtpSettingError
-from services.notifications.smtp.wire import (
+from services.notifications.smtp.replies import (
     AuthenticationError,
     Reply,
     ReplyError,
     TlsFailedError,
     TlsUnavailableError,
 )
+from services.notifications.smtp.security import SmtpSecurity, SmtpSettingError
 
 ROOT = Path(__file__).resolve().parents[4]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from services.notifications.smtp.pool import PermanentSmtpError, TransientSmtpError, classify
-from services.notifications.smtp.wire import ConnectionLostError, Reply, ReplyError
+from services.notifications.smtp.replies import ConnectionLostError, Reply, ReplyError
 
 
 @pytest.mark.parametrize(
