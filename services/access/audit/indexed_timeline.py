@@ -16,7 +16,7 @@ The filter's state for everything it decides with is then what the replay's is a
 event. They are read in store order a batch at a time, and only as far as the page
 asked for needs. The sentences name users, groups, chargers, invitees, keys and shares'
 windows as they were known then: those come from the events that taught the replay's
-directory each name a page uses (`name_positions`: the events of `sentences.NAMING_TYPES`
+directory each name a page uses (`name_positions`: the events of `directory.NAMING_TYPES`
 giving the id its name; `WINDOW_TYPES` naming the pair), read the same way. Events the
 projection has not applied yet are read from the log past its tracked position, so the
 answer is at the log's head, as the replay's is. A property test checks the answers
@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from charger_access_client.access_events import AccessEvent
 from charger_access_client.envelope import EventEnvelope
 from services.access.audit.coverage import TIMELINE_TABLES, IndexCoverage
-from services.access.audit.sentences import WINDOW_TYPES, Directory
+from services.access.audit.directory import WINDOW_TYPES, Directory
 from services.access.audit.timeline import (
     Subject,
     TimelineEntry,

@@ -17,7 +17,8 @@ from typing import Any, Literal
 from charger_access_client.access_events import AccessEvent
 from charger_access_client.envelope import EventEnvelope
 from charger_access_client.text import normalise_email
-from services.access.audit.sentences import Directory, describe
+from services.access.audit.directory import Directory
+from services.access.audit.sentences import describe
 
 Kind = Literal["charger", "user", "group", "invitation"]
 KINDS: tuple[Kind, ...] = ("charger", "user", "group", "invitation")

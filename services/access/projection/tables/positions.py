@@ -56,7 +56,7 @@ NAME_SUBJECTS = {
     "ChargerRegistered": "charger_id", "UserInvited": "invitation_id",
     "InvitationResent": "invitation_id", "ChargeKeyAdded": "user_id",
 }
-"""The events the timeline's directory takes a name from (`sentences.NAMING_TYPES`,
+"""The events the timeline's directory takes a name from (`directory.NAMING_TYPES`,
 checked equal by a unit test), by the field naming whose name it is: `name_positions`
 keeps only those, so the timeline finds what names its page's ids without reading every
 event an id's owner ever acted in (`id_positions` also holds actors)."""

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.access.audit.sentences import NAMING_TYPES
+from services.access.audit.directory import NAMING_TYPES
 from services.access.audit.timeline import _KEYS
 from services.access.domain.pseudonyms import is_pseudonymous_email, pseudonymous_email
 from services.access.projection.tables import positions
