@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.growth.cluster import own_cluster
 from bench.growth.fleets import (
     empty_share_book,
     ensure_fleet,
@@ -75,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=500, help="requests per read and rep")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument("--own-cluster", type=Path, default=None, metavar="DIR",
+                        help="instead of --admin-url, a PostgreSQL cluster of the bench's own "
+                        "in DIR (made once, kept with its fleets), nothing else on it")
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
     parser.add_argument("--plot", type=Path, default=None, help="write the curves here "
                         "(e.g. docs/growth.png)")
@@ -101,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  growth | {line}", flush=True)
 
     rng = random.Random(args.seed)
-    results = [run_size(size, args.seed, args, rng, say) for size in args.sizes]
+    with own_cluster(args.own_cluster, args.out) as admin_url:
+        if admin_url is not None:
+            args.admin_url = admin_url
+            say(f"on a cluster of its own in {args.own_cluster} ({admin_url})")
+        results = [run_size(size, args.seed, args, rng, say) for size in args.sizes]
     rows = rows_of(results)
     table = render_table(rows)
     print(table)
@@ -109,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in verdict.lines():
         print(f"  growth | {line}")
     meta = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "seed": args.seed,
+            "cluster": "own" if args.own_cluster is not None else "shared",
             "sizes": [{"size": r.size, "events": r.events, "seed_seconds": r.seed_seconds,
                        "counts": r.counts} for r in results], "verdict": verdict.as_json()}
     (args.out / "growth.json").write_text(report_json(rows, meta))
