@@ -8,6 +8,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ import pytest
 
 from services.local.smtp_sink import SmtpSink
 from services.local.tansu import free_port, start_tansu
+from tests.local_clusters import cluster_folder
 
 # The tests run throwaway systems on development secrets (services/common/config.py refuses
 # them otherwise); the tests of that refusal unset it.
@@ -92,3 +94,10 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(database_url)
     yield conn
     await conn.close()
+
+
+@pytest.fixture
+def cluster_dir() -> Iterator[Path]:
+    """A folder for a PostgreSQL cluster of the test's own (`tests.local_clusters`)."""
+    with cluster_folder("ca-pg-test-") as folder:
+        yield folder

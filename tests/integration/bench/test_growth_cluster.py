@@ -4,10 +4,6 @@ it, so the next run reuses them instead of writing 10 M events again."""
 
 from __future__ import annotations
 
-import shutil
-import stat
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,33 +16,24 @@ from services.local.postgres import answers, database_exists
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def base() -> Iterator[Path]:
-    """A folder the `postgres` user can enter (pytest's tmp_path is root-only, mode 700)."""
-    folder = Path(tempfile.mkdtemp(prefix="ca-growth-cluster-"))
-    folder.chmod(stat.S_IRWXU | stat.S_IXGRP | stat.S_IXOTH)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def test_the_own_cluster_runs_for_the_run_and_keeps_its_databases(base: Path) -> None:
-    with own_cluster(base / "pg", base) as admin_url:
+def test_the_own_cluster_runs_for_the_run_and_keeps_its_databases(cluster_dir: Path) -> None:
+    with own_cluster(cluster_dir / "pg", cluster_dir) as admin_url:
         assert admin_url is not None
         assert answers(admin_url)
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE ca_growth_kept")
     assert not answers(admin_url, timeout=1.0), "stopped at the end of the run"
 
-    with own_cluster(base / "pg", base) as again:
+    with own_cluster(cluster_dir / "pg", cluster_dir) as again:
         assert again is not None
         assert database_exists(again, "ca_growth_kept"), "the next run finds its fleets"
-    assert (base / "own-cluster.log").stat().st_size > 0
+    assert (cluster_dir / "own-cluster.log").stat().st_size > 0
 
 
-def test_without_a_directory_nothing_is_started(base: Path) -> None:
-    with own_cluster(None, base) as admin_url:
+def test_without_a_directory_nothing_is_started(cluster_dir: Path) -> None:
+    with own_cluster(None, cluster_dir) as admin_url:
         assert admin_url is None
-    assert list(base.iterdir()) == []
+    assert list(cluster_dir.iterdir()) == []
 
 
 def test_the_option_names_the_directory() -> None:

@@ -8,12 +8,8 @@ deterministic by holding the first instance's reconnection until the rival has b
 from __future__ import annotations
 
 import asyncio
-import shutil
-import stat
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,6 +22,7 @@ from services.common.incarnation import Incarnation
 from services.common.timeouts import wait_for
 from services.local.postgres import LocalPostgres, ensure_database
 from services.local.tansu import free_port
+from tests.local_clusters import cluster_folder
 from tests.polling import until
 
 pytestmark = pytest.mark.integration
@@ -34,15 +31,13 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalPostgres]:
     """A cluster of this module's own (the machine's shared server is never restarted)."""
-    base = Path(tempfile.mkdtemp(prefix="ca-relock-"))
-    base.chmod(stat.S_IRWXU | stat.S_IXGRP | stat.S_IXOTH)
-    server = LocalPostgres(base / "pg", free_port(), base / "pg.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    with cluster_folder("ca-relock-") as base:
+        server = LocalPostgres(base / "pg", free_port(), base / "pg.log")
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 async def restart(server: LocalPostgres) -> None:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import smtplib
 import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -90,15 +87,6 @@ def test_smtp_catcher_console_script_logs_each_message_and_stops_on_sigterm(
     assert len(lines) == 1
     assert "ola@example.test" in lines[0]
     assert "token=" not in output.decode(), "bodies (with tokens) are never logged"
-
-
-@pytest.fixture
-def cluster_dir() -> Iterator[Path]:
-    """A folder the `postgres` user can enter (pytest's tmp_path is root-only, mode 700)."""
-    base = Path(tempfile.mkdtemp(prefix="ca-pg-test-"))
-    base.chmod(stat.S_IRWXU | stat.S_IXGRP | stat.S_IXOTH)
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def port_refuses(port: int) -> bool:
