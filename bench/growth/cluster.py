@@ -1,11 +1,12 @@
 """A PostgreSQL cluster of the growth bench's own (`--own-cluster DIR`).
 
-On the machine's shared server the 1 M fleet rebuilt at 0.85x of the 100 k fleet's rate,
-and at 0.89-1.00x on clusters with nothing else on them (docs/performance.md, "P4 at 10 M"):
-what else a shared server holds in its buffers and does meanwhile moves P4 at size. A
-cluster the bench starts for itself, and stops at the end, takes that out of the figure.
-Its data directory is kept, fleets included, so the next run reuses them as it does on the
-shared server (a throwaway one would write 10 M events again each time).
+What else a shared server holds in its buffers and does meanwhile can move P4 at size
+(the 1 M fleet has rebuilt at 0.85-0.96x of the 100 k fleet's rate on the machine's
+server, 0.89-1.00x on clusters with nothing else on them: docs/performance.md). A cluster
+the bench starts for itself, and stops at the end, keeps that out of the figure, whatever
+else the machine's server is doing. Its data directory is kept, fleets included, so the
+next run reuses them as it does on the shared server (a throwaway one would write 10 M
+events again each time).
 """
 
 from __future__ import annotations
