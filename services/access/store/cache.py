@@ -35,11 +35,14 @@ from services.access.domain.base import AccessAggregate
 
 DEFAULT_CAPACITY = 100_000
 """How many events the aggregates kept may have folded between them (each weighs its
-version; the least recently used go first). Memory follows events more than aggregates:
-the 1 M fleet's 3 000 most written-to aggregates (108 k events) take 5.4 MB pickled, ~50
-bytes an event (19.5 MB as objects), so the default holds ~5 MB; P1's aggregates (2 to 5
-events each) fit 20 000 and more. Pickling costs ~0.6 µs an event when kept and ~1 µs when
-loaded, against ~27 µs an event to decode it from the log (`bench.busy_aggregate`)."""
+version; the least recently used go first). Memory per event depends on the aggregates:
+the 1 M fleet's 3 000 most written-to aggregates (108 k events, ~36 each) take 5.4 MB
+pickled, ~50 bytes an event (19.5 MB as objects), but with `make bench`'s aggregates of 2
+to 5 events a state's own part dominates: ~30 k commands' aggregates cost the command side
+~80 MB of RSS (docs/performance.md, run of 7 Dec, 11:08). Bounding pickled bytes instead
+of events would bound the memory itself. Pickling costs ~0.6 µs an event when kept and
+~1 µs when loaded, against ~27 µs an event to decode it from the log
+(`bench.busy_aggregate`)."""
 
 
 class AggregateCache:
