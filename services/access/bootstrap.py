@@ -122,7 +122,8 @@ class AccessService:
         assert self.pool is not None
         assert self._watch is not None
         self.store = await asyncio.to_thread(open_store, s.database_url,
-                                             cache=s.aggregate_cache)
+                                             cache=s.aggregate_cache,
+                                             cache_bytes=int(s.aggregate_cache_mb * 2**20))
         await ensure_settings_topics(s, s.topics.all())
         # No linger: a batch's results are all queued before the producer's next send, so
         # they share requests anyway, and a lone command's result went 2 ms later.

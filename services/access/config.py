@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from services.access.schedule.runner import CAPACITY as SCHEDULE_CAPACITY
-from services.access.store.cache import DEFAULT_CAPACITY
+from services.access.store.cache import DEFAULT_BYTES, DEFAULT_CAPACITY
 from services.access.store.personal.wrapping import (
     KEK_CURRENT_ENV,
     KEK_ENV,
@@ -65,6 +65,9 @@ class AccessSettings(Settings):
     """How many events' worth of aggregates the command consumer keeps between batches
     (`AGGREGATE_CACHE`, each aggregate weighing its version; 0: none, every batch decodes
     whole histories): `store/cache.py`."""
+    aggregate_cache_mb: float = Field(DEFAULT_BYTES / 2**20, gt=0)
+    """And in at most this many MiB of pickled states (`AGGREGATE_CACHE_MB`), the least
+    recently used dropped first: the bound on its memory whatever the aggregates' sizes."""
     access_instance: str = ""
     """The access service instance's name (`ACCESS_INSTANCE`, default the host name): the
     same across its restarts, unique among running instances (`incarnation`); empty: a

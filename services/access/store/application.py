@@ -13,7 +13,7 @@ from eventsourcing.postgres import PostgresFactory
 
 from services.access.domain.base import AccessAggregate
 from services.access.ports import Forgetting, PendingResult
-from services.access.store.cache import AggregateCache
+from services.access.store.cache import DEFAULT_BYTES, AggregateCache
 from services.access.store.memory import MemoryResultRecorder
 from services.access.store.personal.keyring import MemoryKeyRing, PostgresKeyRing
 from services.access.store.personal.mapper import PersonalDataMapper
@@ -152,12 +152,13 @@ class AccessStore(Application[UUID]):
         return found if isinstance(found, AccessAggregate) else None
 
 
-def open_store(database_url: str, *, pool_size: int = 4, cache: int = 0) -> AccessStore:
+def open_store(database_url: str, *, pool_size: int = 4, cache: int = 0,
+               cache_bytes: int = DEFAULT_BYTES) -> AccessStore:
     """`cache`: how many events' worth of aggregates to keep between batches (0: none;
-    `AccessStore.cache`)."""
+    `AccessStore.cache`), in at most `cache_bytes` of pickled states."""
     store = AccessStore(env=store_env(database_url, pool_size=pool_size))
     if cache:
-        store.cache = AggregateCache(cache)
+        store.cache = AggregateCache(cache, cache_bytes)
     return store
 
 

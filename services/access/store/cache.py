@@ -39,19 +39,31 @@ version; the least recently used go first). Memory per event depends on the aggr
 the 1 M fleet's 3 000 most written-to aggregates (108 k events, ~36 each) take 5.4 MB
 pickled, ~50 bytes an event (19.5 MB as objects), but with `make bench`'s aggregates of 2
 to 5 events a state's own part dominates: ~30 k commands' aggregates cost the command side
-~80 MB of RSS (docs/performance.md, run of 7 Dec, 11:08). Bounding pickled bytes instead
-of events would bound the memory itself. Pickling costs ~0.6 µs an event when kept and
+~80 MB of RSS (docs/performance.md, run of 7 Dec, 11:08): hence the bound in bytes too
+(`DEFAULT_BYTES`). Pickling costs ~0.6 µs an event when kept and
 ~1 µs when loaded, against ~27 µs an event to decode it from the log
 (`bench.busy_aggregate`)."""
 
 
+DEFAULT_BYTES = 16 * 1024 * 1024
+"""And at most this many bytes of pickled states (`AGGREGATE_CACHE_MB`), whatever their
+events: the bound on memory itself, where the events' bound suits long histories only
+(above). A small aggregate pickles to ~400-500 bytes, so 100 000 events of them came to
+~30 MB pickled and ~80 MB of the command side's RSS (docs/performance.md, 7 Dec). With
+this bound `make bench`'s command side peaked at 152 MB where it had 189 (107 with no
+cache); the 1 M fleet's 3 000 busiest aggregates (5.4 MB) still fit three times over."""
+
+
 class AggregateCache:
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_BYTES) -> None:
         self._capacity = capacity
+        self._max_bytes = max_bytes
         self._kept: OrderedDict[UUID, tuple[bytes, int]] = OrderedDict()
         """Each state, pickled, with the version it was kept at (its weight)."""
         self.weight = 0
         """The kept versions' sum: the events the kept states have folded."""
+        self.bytes = 0
+        """The kept states' pickled sizes' sum."""
         self._forgotten: int | None = None
         self.hits = 0
         self.misses = 0
@@ -64,8 +76,9 @@ class AggregateCache:
         return {i: _unpickled(state) for i, (state, _version) in self._kept.items()}
 
     def _drop(self, aggregate_id: UUID) -> None:
-        _state, version = self._kept.pop(aggregate_id)
+        state, version = self._kept.pop(aggregate_id)
         self.weight -= version
+        self.bytes -= len(state)
 
     def version(self, aggregate_id: UUID) -> int:
         """The version kept (0: none kept; the read then asks for every event)."""
@@ -89,15 +102,17 @@ class AggregateCache:
             if aggregate.id in self._kept:
                 self._drop(aggregate.id)
             version = int(aggregate.version)
-            self._kept[aggregate.id] = (pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL),
-                                        version)
+            state = pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL)
+            self._kept[aggregate.id] = (state, version)
             self.weight += version
-        while self.weight > self._capacity and self._kept:
+            self.bytes += len(state)
+        while (self.weight > self._capacity or self.bytes > self._max_bytes) and self._kept:
             self._drop(next(iter(self._kept)))
 
     def clear(self) -> None:
         self._kept.clear()
         self.weight = 0
+        self.bytes = 0
 
     def forgotten(self, count: int) -> bool:
         """Note how many forgettings the store has committed; True when that changed

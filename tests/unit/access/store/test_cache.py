@@ -1,11 +1,12 @@
-"""The aggregate cache's own rules: bounded by the events its states have folded (least
-recently used out first), each load handed a copy of its own (what a caller changes is not
+"""The aggregate cache's own rules: bounded by the events its states have folded and by
+their pickled bytes (least recently used out first), each load handed a copy of its own (what a caller changes is not
 what is kept), kept out of the garbage collector's walks, and a change in how many people
 are forgotten empties it."""
 
 from __future__ import annotations
 
 import gc
+import pickle
 from typing import Any, cast
 from uuid import UUID, uuid4
 
@@ -93,3 +94,16 @@ def test_hits_and_misses_are_counted() -> None:
     cache.get(state.id)
     cache.get(uuid4())
     assert (cache.hits, cache.misses) == (1, 1)
+
+
+def test_bounded_by_the_bytes_kept_too_least_recently_used_first() -> None:
+    a, b, c = Fake(1), Fake(1), Fake(1)
+    size = len(pickle.dumps(a, pickle.HIGHEST_PROTOCOL))
+    cache = AggregateCache(capacity=1_000, max_bytes=2 * size + size // 2)  # room for two
+    cache.keep(kept(a, b))
+    assert cache.get(a.id) is not None  # now b is the least recently used
+    cache.keep(kept(c))  # three states' bytes > the bound: b goes, though the events fit
+    assert (cache.version(a.id), cache.version(b.id), cache.version(c.id)) == (1, 0, 1)
+    assert cache.bytes == sum(len(pickle.dumps(x, pickle.HIGHEST_PROTOCOL)) for x in (a, c))
+    cache.clear()
+    assert (len(cache), cache.weight, cache.bytes) == (0, 0, 0)
