@@ -35,23 +35,19 @@ from services.access.domain.base import AccessAggregate
 
 DEFAULT_CAPACITY = 100_000
 """How many events the aggregates kept may have folded between them (each weighs its
-version; the least recently used go first). Memory per event depends on the aggregates:
+version; the least recently used go first). For long histories this bounds memory too:
 the 1 M fleet's 3 000 most written-to aggregates (108 k events, ~36 each) take 5.4 MB
-pickled, ~50 bytes an event (19.5 MB as objects), but with `make bench`'s aggregates of 2
-to 5 events a state's own part dominates: ~30 k commands' aggregates cost the command side
-~80 MB of RSS (docs/performance.md, run of 7 Dec, 11:08): hence the bound in bytes too
-(`DEFAULT_BYTES`). Pickling costs ~0.6 µs an event when kept and
-~1 µs when loaded, against ~27 µs an event to decode it from the log
+pickled, ~50 bytes an event (19.5 MB as objects). Pickling costs ~0.6 µs an event when
+kept and ~1 µs when loaded, against ~27 µs an event to decode it from the log
 (`bench.busy_aggregate`)."""
 
-
 DEFAULT_BYTES = 16 * 1024 * 1024
-"""And at most this many bytes of pickled states (`AGGREGATE_CACHE_MB`), whatever their
-events: the bound on memory itself, where the events' bound suits long histories only
-(above). A small aggregate pickles to ~400-500 bytes, so 100 000 events of them came to
-~30 MB pickled and ~80 MB of the command side's RSS (docs/performance.md, 7 Dec). With
-this bound `make bench`'s command side peaked at 152 MB where it had 189 (107 with no
-cache); the 1 M fleet's 3 000 busiest aggregates (5.4 MB) still fit three times over."""
+"""And at most this many bytes of pickled states (`AGGREGATE_CACHE_MB`): the bound on
+memory whatever the aggregates' sizes. A small aggregate (a few events) pickles to
+~400-500 bytes, so 100 000 events of them came to ~30 MB pickled and ~80 MB of the
+command side's RSS in `make bench`; with this bound its peak was 152 MB where it had been
+189 (107 with no cache; docs/performance.md, 7 Dec). The 1 M fleet's busiest aggregates
+above still fit three times over."""
 
 
 class AggregateCache:
