@@ -76,36 +76,41 @@ async def measure(system: System, plan: Plan, out: Path, profile: bool,
     pool = await asyncpg.create_pool(system.database_url, min_size=1, max_size=4)
     b = Bench(plan, system, commands, pool, out, profile)
     memory: dict[str, list[dict[str, int]]] = {}
+    """Each phase's peak RSS per service, for P6: P1's and P3's by repetition (they
+    sample their own), every other phase's over the whole phase."""
 
-    async def p1() -> None:
-        memory["P1"] = await p1_commands.run(b)
+    async def p1() -> list[dict[str, int]]:
+        peaks = await p1_commands.run(b)
         commands.forget_pending()
         # The invitations of P1 are e-mailed now: let that finish before timing freshness.
         b.details["P1"]["emails"] = await p5_email.drain(b)
-
-    async def p3() -> None:
-        memory["P3"] = await p3_check.run(b)
+        return peaks
 
     # P7 (time-bound checks, then local lists) reuses P3's table, so it runs before P4's
-    # rebuild swaps the read models.
-    phases: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-        ("P1", p1), ("P2", lambda: p2_freshness.run(b)),
-        ("P8", lambda: p8_local_lists.run(b)), ("P3", p3),
-        ("P7", lambda: p7_timebound.run(b)), ("P7", lambda: p7_local_lists.run(b)),
-        ("P4", lambda: p4_rebuild.run(b)),
-        ("P5", lambda: p5_email.run(b)), ("P6", lambda: p6_memory.run(b, memory)),
-        ("P8", lambda: p8_gateway.run(b)),
+    # rebuild swaps the read models. P6 comes last, to report every phase before it.
+    phases: list[tuple[str, str, Callable[[], Awaitable[object]]]] = [
+        ("P1", "P1", p1), ("P2", "P2", lambda: p2_freshness.run(b)),
+        ("P8", "P8", lambda: p8_local_lists.run(b)), ("P3", "P3", lambda: p3_check.run(b)),
+        ("P7", "P7 time-bound", lambda: p7_timebound.run(b)),
+        ("P7", "P7 local lists", lambda: p7_local_lists.run(b)),
+        ("P4", "P4", lambda: p4_rebuild.run(b)),
+        ("P5", "P5", lambda: p5_email.run(b)),
+        ("P8", "P8 gateway", lambda: p8_gateway.run(b)),
+        ("P6", "P6", lambda: p6_memory.run(b, memory)),
     ]
     try:
-        for name, phase in phases:
+        for name, label, phase in phases:
             if name not in measures:
                 continue
+            whole: dict[str, int] = {}
             try:
-                await phase()
+                async with b.peak_rss(whole):
+                    by_repetition = await phase()
+                memory[label] = by_repetition if isinstance(by_repetition, list) else [whole]
             except Exception as error:
                 traceback.print_exc()
-                b.say(f"{name} failed: {error!r}; going on with the next measure")
-                b.details.setdefault("failed", {})[name] = repr(error)
+                b.say(f"{label} failed: {error!r}; going on with the next measure")
+                b.details.setdefault("failed", {})[label] = repr(error)
             commands.forget_pending()
     finally:
         await pool.close()

@@ -1,5 +1,10 @@
-"""P6: peak RSS of each service while P1 and P3 ran (sampled VmRSS, 5 times a second),
-against the import floor: a fresh interpreter that only imports the same service."""
+"""P6: peak RSS of each service in every phase that ran before it (sampled VmRSS, 5 times
+a second; P1 and P3 by repetition, the others over the whole phase), against the import
+floor: a fresh interpreter that only imports the same service. The goal is judged on the
+highest sample of the run; P1's repetitions have a row of their own too.
+
+Every phase, not just P1 and P3: the command side's highest peak of the 7 Dec run came
+in P2 and P8, where P6 did not look (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ IMPORTS = {
     "access-service": "import services.access.main, services.access.api",
     "access-queries": "import services.access.main, services.access.api",
     "notifications-service": "import services.notifications.main",
+    "ocpp-gateway": "import services.ocpp_gateway.main",
 }
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (big) forking parent.
 _PEAK = ("import re, pathlib; print(re.search(r'VmHWM:\\s+(\\d+)', "
@@ -27,13 +33,24 @@ async def import_floor_kib(imports: str) -> int:
 
 
 async def run(b: Bench, during: dict[str, list[dict[str, int]]]) -> None:
+    """Per service: a row for P1 (by repetition, as every run before had) and one for the
+    highest sample of any phase, the figure the goal is about; each phase's peak goes
+    into `details.P6`."""
     for service, imports in IMPORTS.items():
+        by_phase = {phase: max(r.get(service, 0) for r in reps) / 1024
+                    for phase, reps in during.items()}
+        by_phase = {phase: mb for phase, mb in by_phase.items() if mb}
+        if not by_phase:
+            continue
         floor = [await import_floor_kib(imports) / 1024 for _ in range(b.plan.reps)]
-        for phase, reps in during.items():
-            peaks = [r[service] / 1024 for r in reps if r.get(service)]
-            if not peaks:
-                continue
-            hwm = max(r.get(f"{service}.VmHWM", 0) for r in reps) / 1024
-            b.rows.append(Row("P6", f"{service} peak RSS during {phase}", "MB", peaks, floor,
-                              "import-only RSS", "lower", Target("value", "<=", 200.0),
-                              f"VmHWM since start {hwm:.0f} MB"))
+        b.details.setdefault("P6", {})[service] = {p: round(mb, 1) for p, mb in by_phase.items()}
+        hwm = max(r.get(f"{service}.VmHWM", 0) for reps in during.values() for r in reps) / 1024
+        note = f"VmHWM since start {hwm:.0f} MB"
+        p1 = [r[service] / 1024 for r in during.get("P1", []) if r.get(service)]
+        if p1:
+            b.rows.append(Row("P6", f"{service} peak RSS during P1", "MB", p1, floor,
+                              "import-only RSS", "lower", Target("value", "<=", 200.0), note))
+        highest = max(by_phase, key=lambda phase: by_phase[phase])
+        b.rows.append(Row("P6", f"{service} peak RSS in any phase", "MB", [by_phase[highest]],
+                          floor, "import-only RSS", "lower", Target("value", "<=", 200.0),
+                          f"highest in {highest} of {len(by_phase)} phases; {note}"))

@@ -3,8 +3,8 @@
 P2 and P8 send their commands to the owners and chargers P1 registered, at a rate P1
 measured (P8 measures P2's freshness itself, alternating with its own load);
 P5 copies an invitation event P1's commands published;
-P6 reports the memory sampled during P1 and P3. The others stand alone (P7 loads P3's
-table itself when P3 did not run).
+P6 reports the memory sampled in every phase that ran (P1 and P3 at least). The others
+stand alone (P7 loads P3's table itself when P3 did not run).
 """
 
 from __future__ import annotations
