@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -71,6 +72,28 @@ class Connection:
             with contextlib.suppress(OSError):
                 await self._writer.wait_closed()
         self._reader = self._writer = None
+
+
+async def timed_gets(base_url: str, token: str, paths: list[str],
+                     warm_up: int) -> tuple[list[float], Response | None]:
+    """One request at a time on one keep-alive connection, after the first `warm_up`
+    paths once untimed: each request's latency (s), and the last response (to check).
+    A status other than 200 is an error: a read that fails has no figure."""
+    conn = Connection(base_url, token)
+    latencies: list[float] = []
+    response: Response | None = None
+    try:
+        for path in paths[:warm_up]:
+            await conn.get(path)
+        for path in paths:
+            started = time.perf_counter()
+            response = await conn.get(path)
+            latencies.append(time.perf_counter() - started)
+            if response.status != 200:
+                raise RuntimeError(f"{path} answered {response.status}: {response.body[:200]!r}")
+    finally:
+        await conn.close()
+    return latencies, response
 
 
 class Pool:

@@ -26,7 +26,7 @@ import asyncpg
 
 from bench.core import Bench
 from bench.helper_process import helper
-from bench.http import Connection
+from bench.http import Connection, timed_gets
 from bench.stats import Row, Target, percentile
 from bench.system import TOKEN
 
@@ -79,23 +79,16 @@ def _sample(count: int, n: int, rng: random.Random) -> list[tuple[uuid.UUID, uui
 async def http_latency(b: Bench, keys: list[tuple[uuid.UUID, uuid.UUID]],
                        first_allowed: bool = True) -> list[float]:
     """One request at a time; with `first_allowed`, the first key's grant must allow."""
-    conn = Connection(b.system.api, TOKEN)
     paths = [f"/v1/access/check?user_id={u}&charger_id={c}" for u, c in keys]
-    latencies = []
-    try:
-        for warm in paths[:50]:
-            await conn.get(warm)
-        for path in paths:
-            started = time.perf_counter()
-            response = await conn.get(path)
-            latencies.append(time.perf_counter() - started)
-            if response.status != 200:
-                raise RuntimeError(f"check answered {response.status}: {response.body[:200]!r}")
-        answer = json.loads((await conn.get(paths[0])).body)
-        if first_allowed and answer.get("allowed") is not True:
+    latencies, _ = await timed_gets(b.system.api, TOKEN, paths, warm_up=50)
+    if first_allowed:
+        conn = Connection(b.system.api, TOKEN)
+        try:
+            answer = json.loads((await conn.get(paths[0])).body)
+        finally:
+            await conn.close()
+        if answer.get("allowed") is not True:
             raise RuntimeError(f"a generated grant is not allowed: {answer}")
-    finally:
-        await conn.close()
     return latencies
 
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.core import Bench, wait_until
-from bench.http import Connection
+from bench.http import Connection, timed_gets
 from bench.p3_check import load_grants
 from bench.p7_list_history import CHARGER, HISTORY_EVENTS, KEYS, history, last_change, user_of
 from bench.stats import Row, median, percentile, ratio
@@ -123,20 +123,10 @@ async def _caught_up(b: Bench) -> bool:
 async def latency(b: Bench, paths: list[str], kind: str, version: int) -> list[float]:
     """One request at a time on one keep-alive connection, after 50 to warm up; the
     last answer is checked (lists: type, version and length; check: allowed)."""
-    conn = Connection(b.system.api, TOKEN)
-    latencies = []
-    try:
-        for warm in paths[:50]:
-            await conn.get(warm)
-        for path in paths:
-            started = time.perf_counter()
-            response = await conn.get(path)
-            latencies.append(time.perf_counter() - started)
-            if response.status != 200:
-                raise RuntimeError(f"{path} answered {response.status}: {response.body[:200]!r}")
-        answer = json.loads(response.body)
-    finally:
-        await conn.close()
+    latencies, response = await timed_gets(b.system.api, TOKEN, paths, warm_up=50)
+    if response is None:
+        raise RuntimeError(f"no {kind} path to ask")
+    answer = json.loads(response.body)
     if kind == "check":
         if answer.get("allowed") is not True:
             raise RuntimeError(f"a share holder's check is not allowed: {answer}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ import asyncpg
 
 from bench.growth.rest import CatchUp, caught_up, republished, wait_at_rest
 from bench.growth.standby import HeldLead
-from bench.http import Connection
+from bench.http import timed_gets
 from bench.stats import percentile
 from bench.system import TOKEN, System, memory_kib
 from harness.database import Database
@@ -114,19 +113,7 @@ AUDITED = ("access-at-T", "timeline")
 async def ask(base_url: str, token: str, requests: list[str]) -> list[float]:
     """One keep-alive client, one request at a time after a warm-up; latencies (s). A
     status other than 200 is an error: a read that fails has no figure."""
-    conn = Connection(base_url, token)
-    latencies: list[float] = []
-    try:
-        for path in requests[:20]:
-            await conn.get(path)
-        for path in requests:
-            started = time.perf_counter()
-            response = await conn.get(path)
-            latencies.append(time.perf_counter() - started)
-            if response.status != 200:
-                raise RuntimeError(f"{path} answered {response.status}: {response.body[:200]!r}")
-    finally:
-        await conn.close()
+    latencies, _ = await timed_gets(base_url, token, requests, warm_up=20)
     return latencies
 
 
