@@ -41,6 +41,7 @@ def test_the_goal_is_judged_on_the_highest_phase_not_on_p1(
                          "access-service peak RSS in any phase"}
     p1 = rows["access-service peak RSS during P1"]
     assert (p1.values, p1.met) == ([120.0, 130.0, 125.0], True)
+    assert p1.note == "VmHWM since start 121 MB"
     anywhere = rows["access-service peak RSS in any phase"]
     assert (anywhere.values, anywhere.met) == ([210.0], False)
     assert anywhere.baseline == [60.0, 60.0]
