@@ -6,7 +6,8 @@ doubles the e-mail (RFC 1047). Recording "sent" *after* the 250 leaves that wind
 for a whole round trip and a commit. This client instead calls `handed_over` the moment
 the message's last bytes are in the kernel's socket buffer (which delivers them even if
 the process is killed next), before waiting for the answer; the caller writes its mark in
-that same instant, so only a few microseconds separate the two writes.
+that same instant, so only a few microseconds separate the two writes (when the kernel
+could not take them all at once, in the callback that writes the rest: `in_kernel`).
 
 That needs control over when bytes leave the process, which is why this is our own small
 client (commands, multi-line replies, timeouts, STARTTLS or implicit TLS, AUTH PLAIN/LOGIN,
@@ -29,6 +30,7 @@ import ssl
 from collections.abc import Callable, Collection
 
 from services.common import fault_points
+from services.notifications.smtp.in_kernel import once_in_kernel
 from services.notifications.smtp.replies import (
     REPLY_LINE,
     AuthenticationError,
@@ -161,6 +163,11 @@ class SmtpConnection:
                 f"login as {user!r} refused: {refused.reply.code} {refused.reply.text}"
             ) from None
 
+    def unsent(self) -> int:
+        """Bytes written and not yet in the kernel (under TLS, the TLS layer's too)."""
+        return self._writer.transport.get_write_buffer_size() + (
+            self._socket.get_write_buffer_size() if self.encrypted else 0)
+
     @property
     def is_open(self) -> bool:
         """False once either side closed it (a server restart closes idle connections)."""
@@ -203,12 +210,20 @@ class SmtpConnection:
                     await self.command(b"RSET", (250,))
             raise
         self._write(_dot_stuffed(data) + b".\r\n")
-        if self._writer.transport.get_write_buffer_size():
-            await self._drain()
-        if self.encrypted:
-            await self._flush_socket()
-        fault_points.reached("notifications.after_last_byte_before_mark")
-        handed_over()
+
+        def hand_over() -> None:
+            fault_points.reached("notifications.after_last_byte_before_mark")
+            handed_over()
+
+        try:
+            async with asyncio.timeout(self._timeout):
+                await once_in_kernel(self._writer.transport, self._socket, hand_over)
+        except TimeoutError as error:
+            self.close()
+            raise ConnectionLostError("writing failed: timed out") from error
+        except ConnectionLostError:
+            self.close()
+            raise
         fault_points.reached("notifications.after_mark_before_reply")
         return await self._expect((250,), "end of data")
 
@@ -249,28 +264,6 @@ class SmtpConnection:
         if self._writer.transport.is_closing():
             raise ConnectionLostError("the connection is closed")
         self._writer.write(data)
-
-    async def _drain(self) -> None:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._writer.drain()
-        except (OSError, TimeoutError) as error:
-            self.close()
-            raise ConnectionLostError(f"writing failed: {error!r}") from error
-
-    async def _flush_socket(self) -> None:
-        """Under TLS, `drain` returns once the TLS layer has encrypted everything, which
-        may still wait in the socket's transport: wait for that too (rare: the kernel's
-        buffer was full)."""
-        try:
-            async with asyncio.timeout(self._timeout):
-                while self._socket.get_write_buffer_size():
-                    if self._socket.is_closing():
-                        raise ConnectionLostError("the connection closed while sending")
-                    await asyncio.sleep(0.001)
-        except TimeoutError as error:
-            self.close()
-            raise ConnectionLostError("writing failed: timed out") from error
 
     async def _expect(self, codes: Collection[int], step: str) -> Reply:
         reply = await self._reply()

@@ -96,6 +96,58 @@ async def test_the_hand_over_comes_after_the_last_byte_and_before_the_answer(
     connection.close()
 
 
+async def test_a_message_the_kernel_could_not_take_at_once_is_handed_over_as_its_last_byte_goes(
+    scripted: Callable[[Script], Awaitable[int]],
+) -> None:
+    """A server that does not read leaves most of a big message in our transport; the
+    rest leaves from the transport's write callback once it reads. No other task may run
+    between that and the hand-over: a kill there would send the e-mail again (the loop's
+    next turn was where `drain` woke the sender)."""
+    read_now = asyncio.Event()
+    received: list[int] = []
+
+    async def server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 hi\r\n")
+        for expected in (b"EHLO", b"MAIL", b"RCPT", b"DATA"):
+            assert (await reader.readline()).startswith(expected)
+            writer.write(b"354 go\r\n" if expected == b"DATA" else b"250 ok\r\n")
+        await read_now.wait()
+        received.append(sum(map(len, await lines_until(reader, b".\r\n"))))
+        writer.write(b"250 queued\r\n")
+        await writer.drain()
+
+    port = await scripted(server)
+    connection = await SmtpConnection.open("127.0.0.1", port, 30.0)
+    line = b"x" * 1022 + b"\r\n"
+    message = line * (24 * 1024)  # 24 MiB: more than loopback's socket buffers hold
+    unsent_when_handed: list[int] = []
+    ticks_between = 0
+    seen_buffered = asyncio.Event()
+
+    async def ticker() -> None:
+        """Runs at every turn of the loop, watching for the bytes gone and no hand-over."""
+        nonlocal ticks_between
+        while not unsent_when_handed:
+            if connection.unsent() > 0:
+                seen_buffered.set()
+            elif seen_buffered.is_set():
+                ticks_between += 1
+            await asyncio.sleep(0)
+
+    watching = asyncio.create_task(ticker())
+    sending = asyncio.create_task(connection.send(
+        "a@x.no", "b@x.no", message, lambda: unsent_when_handed.append(connection.unsent())))
+    await wait_for(seen_buffered.wait(), 10)  # the kernel could not take it all at once
+    read_now.set()
+    assert (await wait_for(sending, 30)).code == 250
+    await watching
+    connection.close()
+
+    assert received == [len(message)]
+    assert unsent_when_handed == [0]
+    assert ticks_between == 0, "the loop turned between the last byte and the hand-over"
+
+
 def answering(greeting: bytes, replies: list[bytes], received: list[bytes] | None = None) -> Script:
     """A server that greets, then gives one reply per command (after DATA's 354, the
     next reply answers the message), recording the messages it received."""

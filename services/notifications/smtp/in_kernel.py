@@ -1,0 +1,71 @@
+"""Calling back in the very callback that hands a connection's last buffered byte to the
+kernel, not at a later turn of the event loop.
+
+Why: the hand-over mark (`sent_log.hand_over`) must follow an e-mail's last byte by
+microseconds: a kill between the two sends the e-mail again. When the kernel takes the
+whole message at once (nearly always) the sender marks it right after its write. When it
+does not (the socket's buffer full: a slow or busy server), the rest leaves from the
+transport's own write callback, and `drain` only wakes its waiter there: the sender went
+on at the loop's next turn, after whatever else was ready (a batch to parse, a message to
+render), with the e-mail delivered and not yet marked. A kill then doubled one e-mail in
+`make faults`' kill-notifications (7 Dec). So the call is made from inside the socket
+protocol's `resume_writing`, which asyncio calls from that same write callback once the
+buffer is empty (the socket's transport has no high-water mark: it is paused whenever it
+holds a byte).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from services.notifications.smtp.replies import ConnectionLostError
+
+POLL_SECONDS = 0.05
+"""How often the wait looks at the connection while the kernel's buffer is full: for a
+connection lost meanwhile, whose write callback never comes."""
+
+
+async def once_in_kernel(
+    app: asyncio.WriteTransport,
+    socket: asyncio.WriteTransport,
+    callback: Callable[[], None],
+) -> None:
+    """Call `callback` once every byte written to `app` (the stream's transport; under TLS
+    the TLS layer) has left `socket` (the socket's own transport, with no high-water mark)
+    for the kernel, in the same callback; return after it was called. No time limit of its
+    own: the caller's (a cancellation unhooks it)."""
+
+    def in_kernel() -> bool:
+        return app.get_write_buffer_size() == 0 and socket.get_write_buffer_size() == 0
+
+    if in_kernel():
+        callback()
+        return
+    called = asyncio.get_running_loop().create_future()
+    protocol = socket.get_protocol()
+    resume = protocol.resume_writing
+
+    def call() -> None:
+        protocol.resume_writing = resume  # type: ignore[method-assign]
+        called.set_result(None)
+        callback()
+
+    def resume_then_call() -> None:
+        resume()  # under TLS this writes the next encrypted bytes, which may fill it again
+        if in_kernel() and not called.done():
+            call()
+
+    protocol.resume_writing = resume_then_call  # type: ignore[method-assign]
+    try:
+        while not called.done():
+            await asyncio.wait([called], timeout=POLL_SECONDS)
+            if called.done():
+                break
+            if socket.is_closing():
+                raise ConnectionLostError("the connection closed while sending")
+            if in_kernel():
+                call()  # emptied without a write callback (a TLS layer's own turn)
+    finally:
+        if not called.done():
+            protocol.resume_writing = resume  # type: ignore[method-assign]
