@@ -4,14 +4,13 @@ kernel, not at a later turn of the event loop.
 Why: the hand-over mark (`sent_log.hand_over`) must follow an e-mail's last byte by
 microseconds: a kill between the two sends the e-mail again. When the kernel takes the
 whole message at once (nearly always) the sender marks it right after its write. When it
-does not (the socket's buffer full: a slow or busy server), the rest leaves from the
-transport's own write callback, and `drain` only wakes its waiter there: the sender went
-on at the loop's next turn, after whatever else was ready (a batch to parse, a message to
-render), with the e-mail delivered and not yet marked. A kill then doubled one e-mail in
-`make faults`' kill-notifications (7 Dec). So the call is made from inside the socket
-protocol's `resume_writing`, which asyncio calls from that same write callback once the
-buffer is empty (the socket's transport has no high-water mark: it is paused whenever it
-holds a byte).
+does not (the socket's buffer full: a big message, a slow server or network), the rest
+leaves from the transport's own write callback, where `drain` wakes its waiter: the sender
+went on only at the loop's next turn, after whatever else was ready (a batch to parse, a
+message to render), with the e-mail delivered and not yet marked, and a kill there sent it
+again. So the call is made from inside the socket protocol's `resume_writing`, which
+asyncio calls from that same write callback once the buffer is empty (the socket's
+transport has no high-water mark: it is paused whenever it holds a byte).
 """
 
 from __future__ import annotations
