@@ -4,7 +4,9 @@ floor: a fresh interpreter that only imports the same service. The goal is judge
 highest sample of the run; P1's repetitions have a row of their own too.
 
 Every phase, not just P1 and P3: the command side's highest peak of the 7 Dec run came
-in P2 and P8, where P6 did not look (docs/performance.md)."""
+in P2 and P8, where P6 did not look (docs/performance.md). The command side's kept
+aggregates, its largest use of memory that grows with the commands, are read from its
+`/metrics` at the end into `details.P6`, to tell their part from the rest."""
 
 from __future__ import annotations
 
@@ -36,6 +38,14 @@ async def run(b: Bench, during: dict[str, list[dict[str, int]]]) -> None:
     """Per service: a row for P1 (by repetition, as every run before had) and one for the
     highest sample of any phase, the figure the goal is about; each phase's peak goes
     into `details.P6`."""
+    page = await asyncio.to_thread(b.system.access_metrics)  # empty when it did not answer
+    cache = {name.removeprefix("access_aggregate_cache_"): value
+             for name, value in page.items() if name.startswith("access_aggregate_cache_")}
+    if cache:
+        b.details.setdefault("P6", {})["aggregate cache"] = cache
+        b.say(f"P6: the command side keeps {cache['states']:,.0f} aggregates, "
+              f"{cache['bytes'] / 2**20:.1f} MiB pickled ({cache['hits']:,.0f} hits, "
+              f"{cache['misses']:,.0f} misses)")
     for service, imports in IMPORTS.items():
         by_phase = {phase: max(r.get(service, 0) for r in reps) / 1024
                     for phase, reps in during.items()}

@@ -242,7 +242,8 @@ class AccessService:
             return service_metrics(pool, EventLog(), self.projection or position,
                                    self.consumer, self.relay, self.scheduler,
                                    self.local_lists, leading=None if leadership is None
-                                   else lambda: leadership.leading)
+                                   else lambda: leadership.leading,
+                                   cache=None if self.store is None else self.store.cache)
 
         await self.api.start(self.projection, self.readiness, metrics)
 

@@ -85,6 +85,17 @@ class CorruptStats(Protocol):
     count: int
 
 
+class CacheStats(Protocol):
+    """What the aggregates kept between batches count (`store.cache.AggregateCache`)."""
+
+    weight: int
+    bytes: int
+    hits: int
+    misses: int
+
+    def __len__(self) -> int: ...
+
+
 class ProjectionStats(Protocol):
     @property
     def position(self) -> int: ...
@@ -108,6 +119,7 @@ class AccessMetrics:
         local_lists: LocalListStats | None = None,
         lists_head: ListsHead | None = None,
         corrupt: CorruptStats | None = None,
+        cache: CacheStats | None = None,
         registry: CollectorRegistry | None = None,
         leading: Callable[[], bool] | None = None,
     ) -> None:
@@ -118,6 +130,7 @@ class AccessMetrics:
         self._projection = projection
         self._registry = registry
         self._corrupt = corrupt
+        self._cache = cache
         self._local_lists = local_lists
         self._lists_head = lists_head
         self._schedule = schedule
@@ -151,11 +164,7 @@ class AccessMetrics:
                        "process (re-sends too).", local_lists.published)
         if schedule is not None:
             _schedule_metrics(out, schedule)
-        if self._corrupt is not None:
-            out.metric("access_personal_data_corrupt_total", "counter",
-                       "Sealed personal values that did not authenticate under their key "
-                       "(corrupt or tampered with; each read that met one).",
-                       self._corrupt.count)
+        self._in_process(out)
         if self._store is not None:
             try:
                 head, published = await self._store()
@@ -180,6 +189,16 @@ class AccessMetrics:
         if self._registry is not None:
             out.collected(self._registry)
         return out.text()
+
+    def _in_process(self, out: MetricsText) -> None:
+        """What this process counts in memory, leader or not."""
+        if self._cache is not None:
+            _cache_metrics(out, self._cache)
+        if self._corrupt is not None:
+            out.metric("access_personal_data_corrupt_total", "counter",
+                       "Sealed personal values that did not authenticate under their key "
+                       "(corrupt or tampered with; each read that met one).",
+                       self._corrupt.count)
 
     @staticmethod
     async def _lists_lag(out: MetricsText, publisher: LocalListStats, head: ListsHead) -> None:
@@ -209,6 +228,26 @@ def _command_metrics(out: MetricsText, commands: CommandStats) -> None:
                commands.dead_letters)
 
 
+def _cache_metrics(out: MetricsText, cache: CacheStats) -> None:
+    """Whether the cache's bounds are reached and whether it pays: what sizing
+    `AGGREGATE_CACHE` / `AGGREGATE_CACHE_MB` needs (a full cache that is rarely hit costs
+    memory for nothing; a bound reached with many misses asks for more)."""
+    out.metric("access_aggregate_cache_states", "gauge",
+               "Aggregates kept between batches of commands.", len(cache))
+    out.metric("access_aggregate_cache_events", "gauge",
+               "Events the kept aggregates have folded (bounded by AGGREGATE_CACHE).",
+               cache.weight)
+    out.metric("access_aggregate_cache_bytes", "gauge",
+               "Bytes of the kept aggregates' pickled states (bounded by "
+               "AGGREGATE_CACHE_MB).", cache.bytes)
+    out.metric("access_aggregate_cache_hits_total", "counter",
+               "Aggregates a batch loaded from the cache (then only later events read).",
+               cache.hits)
+    out.metric("access_aggregate_cache_misses_total", "counter",
+               "Aggregates a batch looked for in the cache and decoded from the log.",
+               cache.misses)
+
+
 def _schedule_metrics(out: MetricsText, schedule: ScheduleStats) -> None:
     out.metric("access_schedule_boundaries_total", "counter",
                "ShareCameIntoEffect / ShareWentOutOfEffect events this process appended.",
@@ -234,6 +273,7 @@ def service_metrics(
     schema: str = DEFAULT_SCHEMA,
     *,
     leading: Callable[[], bool] | None = None,
+    cache: CacheStats | None = None,
 ) -> MetricsRenderer:
     """The whole service's metrics, for `create_app(..., metrics=...)`."""
 
@@ -248,5 +288,5 @@ def service_metrics(
 
     return AccessMetrics(projection, store=heads, commands=commands, relay=relay,
                          schedule=schedule, local_lists=local_lists,
-                         lists_head=lists_head, corrupt=CORRUPT, registry=REGISTRY,
-                         leading=leading).render
+                         lists_head=lists_head, corrupt=CORRUPT, cache=cache,
+                         registry=REGISTRY, leading=leading).render

@@ -118,6 +118,13 @@ async def test_a_local_list_change_is_published_though_the_projection_runs_elsew
     assert seen["access_local_lists_published_total"] >= 1
     assert "access_local_lists_published_total" not in metrics(
         http_text(f"{queries_api(split)}/metrics", TOKEN))
+    # The aggregates kept between batches are the command side's: the owner was loaded
+    # from them for the later commands, not decoded again.
+    assert seen["access_aggregate_cache_states"] >= 2
+    assert seen["access_aggregate_cache_hits_total"] >= 1
+    assert seen["access_aggregate_cache_bytes"] > 0
+    assert "access_aggregate_cache_states" not in metrics(
+        http_text(f"{queries_api(split)}/metrics", TOKEN))
 
 
 def test_each_process_is_ready_on_the_checks_of_the_parts_it_runs(split: System) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import cast
+from uuid import uuid4
 
 import asyncpg
 
+from services.access.domain.base import AccessAggregate
 from services.access.metrics import AccessMetrics
+from services.access.store.cache import AggregateCache
 
 
 @dataclass
@@ -142,3 +148,24 @@ async def test_an_unreadable_list_head_leaves_only_the_lag_out():
                                         lists_head=broken).render())
     assert found == {"access_projection_position": "3",
                      "access_local_lists_published_total": "4"}
+
+
+async def test_the_aggregate_cache_reports_its_size_and_whether_it_pays():
+    cache = AggregateCache(capacity=1_000)
+    states = [SimpleNamespace(id=uuid4(), version=version) for version in (3, 4)]
+    cache.keep(cast(list[AccessAggregate | None], states))
+    cache.get(states[0].id)
+    cache.get(uuid4())
+    cache.get(uuid4())
+
+    found = samples(await AccessMetrics(Projection(1), cache=cache).render())
+
+    pickled = sum(len(pickle.dumps(s, pickle.HIGHEST_PROTOCOL)) for s in states)
+    assert {k: v for k, v in found.items() if k.startswith("access_aggregate_cache")} == {
+        "access_aggregate_cache_states": "2",
+        "access_aggregate_cache_events": "7",
+        "access_aggregate_cache_bytes": str(pickled),
+        "access_aggregate_cache_hits_total": "1",
+        "access_aggregate_cache_misses_total": "2",
+    }
+    assert "access_aggregate_cache" not in await AccessMetrics(Projection(1)).render()

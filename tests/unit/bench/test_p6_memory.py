@@ -15,8 +15,11 @@ from bench.core import Bench
 MIB = 1024
 
 
-def _bench() -> Any:
-    return SimpleNamespace(plan=SimpleNamespace(reps=2), rows=[], details={})
+def _bench(cache: dict[str, float] | None = None) -> Any:
+    page = {f"access_aggregate_cache_{k}": v for k, v in (cache or {}).items()}
+    page["access_projection_position"] = 9.0
+    return SimpleNamespace(plan=SimpleNamespace(reps=2), rows=[], details={}, say=print,
+                           system=SimpleNamespace(access_metrics=lambda: page))
 
 
 def test_the_goal_is_judged_on_the_highest_phase_not_on_p1(
@@ -26,7 +29,7 @@ def test_the_goal_is_judged_on_the_highest_phase_not_on_p1(
         return 60 * MIB
 
     monkeypatch.setattr(p6_memory, "import_floor_kib", floor)
-    b = _bench()
+    b = _bench({"states": 3.0, "bytes": 1500.0, "hits": 4.0, "misses": 2.0, "events": 9.0})
     during = {
         "P1": [{"access-service": 120 * MIB, "access-service.VmHWM": 121 * MIB},
                {"access-service": 130 * MIB}, {"access-service": 125 * MIB}],
@@ -48,6 +51,8 @@ def test_the_goal_is_judged_on_the_highest_phase_not_on_p1(
     assert anywhere.note.startswith("highest in P8 of 4 phases; VmHWM since start 212 MB")
     assert b.details["P6"]["access-service"] == {"P1": 130.0, "P2": 150.0, "P8": 210.0,
                                                  "P3": 190.0}
+    assert b.details["P6"]["aggregate cache"] == {"states": 3.0, "bytes": 1500.0,
+                                                  "hits": 4.0, "misses": 2.0, "events": 9.0}
 
 
 def test_a_service_never_sampled_has_no_rows(monkeypatch: pytest.MonkeyPatch) -> None:
