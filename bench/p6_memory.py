@@ -43,9 +43,10 @@ async def run(b: Bench, during: dict[str, list[dict[str, int]]]) -> None:
              for name, value in page.items() if name.startswith("access_aggregate_cache_")}
     if cache:
         b.details.setdefault("P6", {})["aggregate cache"] = cache
-        b.say(f"P6: the command side keeps {cache['states']:,.0f} aggregates, "
-              f"{cache['bytes'] / 2**20:.1f} MiB pickled ({cache['hits']:,.0f} hits, "
-              f"{cache['misses']:,.0f} misses)")
+        b.say(f"P6: the command side keeps {cache.get('states', 0):,.0f} aggregates, "
+              f"{cache.get('bytes', 0) / 2**20:.1f} MiB pickled "
+              f"({cache.get('hits_total', 0):,.0f} hits, "
+              f"{cache.get('misses_total', 0):,.0f} misses)")
     for service, imports in IMPORTS.items():
         by_phase = {phase: max(r.get(service, 0) for r in reps) / 1024
                     for phase, reps in during.items()}
