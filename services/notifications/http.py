@@ -34,10 +34,20 @@ async def render_metrics(
     deliverer: Deliverer,
     depth: Callable[[], Awaitable[QueueDepth]],
     registry: CollectorRegistry | None = REGISTRY,
+    assigned: Callable[[], int] | None = None,
 ) -> str:
+    """`assigned`: how many partitions of `access.events` this instance consumes now."""
     stats = deliverer.stats
     out = MetricsText()
     metric = out.metric
+    if assigned is not None:
+        metric(
+            "notifications_partitions_assigned",
+            "gauge",
+            "Partitions of access.events this instance consumes (0 while it joins its "
+            "group: e-mails it had leased still go, new events wait).",
+            assigned(),
+        )
 
     metric(
         "notifications_emails_sent_total",
@@ -130,8 +140,10 @@ class MetricsServer:
         port: int,
         tokens: Iterable[SecretStr],
         host: str = "0.0.0.0",  # noqa: S104 - scraped from outside the container
+        assigned: Callable[[], int] | None = None,
     ) -> None:
         self._tokens = frozenset(tokens)
+        self._assigned = assigned
         self._deliverer = deliverer
         self._depth = depth
         self._host = host
@@ -188,7 +200,7 @@ class MetricsServer:
         if target == b"/metrics":
             if not bearer_allows(_header(request, b"authorization"), self._tokens):
                 return "401 Unauthorized", "text/plain", b"unauthorized\n"
-            text = await render_metrics(self._deliverer, self._depth)
+            text = await render_metrics(self._deliverer, self._depth, assigned=self._assigned)
             return "200 OK", CONTENT_TYPE, text.encode()
         return "404 Not Found", "text/plain", b"not found\n"
 

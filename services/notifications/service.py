@@ -98,7 +98,8 @@ class NotificationService:
                                          GRACEFUL_TIMEOUT_SECONDS)
         if self.settings.http_port:
             self.metrics = MetricsServer(self.deliverer, sent_log.depth, self.settings.http_port,
-                                         self.settings.common.api_tokens)
+                                         self.settings.common.api_tokens,
+                                         assigned=self._assigned)
             try:
                 await self.metrics.start()
             except OSError as error:
@@ -112,6 +113,10 @@ class NotificationService:
         log.info(
             "notification service consuming %s as %s", common.topics.events, self.settings.group_id
         )
+
+    def _assigned(self) -> int:
+        kafka = None if self._consumer is None else self._consumer.kafka
+        return 0 if kafka is None else len(kafka.assignment())
 
     async def _stop_consuming(self) -> None:
         """Another instance took this one's name while the database was away: it takes

@@ -364,6 +364,7 @@ async def test_metrics_count_sent_failed_retried_and_dead_letters(
     assert values["notifications_duplicates_total"] >= 80
     assert values["notifications_smtp_up"] == 1
     assert values["notifications_queue_pending"] == 0
+    assert values["notifications_partitions_assigned"] >= 1  # alone in its group, consuming
 
 
 async def test_a_restarted_service_sends_nothing_again(
