@@ -42,6 +42,18 @@ async def wait_for_email_after(system: System, moment: float, within: float) -> 
     return None
 
 
+async def wait_until_consuming(system: System, within: float) -> float | None:
+    """Seconds until the notification service has partitions of `access.events` again
+    (its `notifications_partitions_assigned`); None if not within `within`."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        found = await asyncio.to_thread(system.notifier_metrics)
+        if found.get("notifications_partitions_assigned", 0) > 0:
+            return time.monotonic() - started
+        await asyncio.sleep(0.2)
+    return None
+
+
 async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     notifier = system.notifier
     assert notifier is not None
@@ -60,11 +72,14 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
             moments.append(time.time())
             await asyncio.to_thread(notifier.kill)
             await asyncio.to_thread(notifier.start)
-            # Kill the next instance while it is sending, not while it joins the group.
             flowing = await wait_for_email_after(system, moments[-1], 45.0)
+            # Kill the next instance while it consumes, not while it joins the group: the
+            # first e-mails after a restart are the ones it took over, sent before it joins
+            # (waiting for those alone, every other kill fell into the join).
+            joined = await wait_until_consuming(system, 45.0)
             say(figures.scenario, f"kill {n + 1}/{KILLS}: e-mails flow again after "
-                                  f"{flowing if flowing is None else round(flowing, 1)} s "
-                                  f"({system.sink.count()} so far)")
+                                  f"{_seconds(flowing)} s, consuming again after "
+                                  f"{_seconds(joined)} s ({system.sink.count()} so far)")
         await asyncio.sleep(8.0)
     finally:
         stop.set()
@@ -107,6 +122,10 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
         await loader
     figures.faults = kills
     note_recovery(figures, [first_email_after(system, m) for m in moments])
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f}"
 
 
 def note_recovery(figures: Figures, times: list[float | None]) -> None:
