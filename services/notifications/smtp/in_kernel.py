@@ -26,17 +26,17 @@ connection lost meanwhile, whose write callback never comes."""
 
 
 async def once_in_kernel(
-    app: asyncio.WriteTransport,
     socket: asyncio.WriteTransport,
+    unsent: Callable[[], int],
     callback: Callable[[], None],
 ) -> None:
-    """Call `callback` once every byte written to `app` (the stream's transport; under TLS
-    the TLS layer) has left `socket` (the socket's own transport, with no high-water mark)
-    for the kernel, in the same callback; return after it was called. No time limit of its
-    own: the caller's (a cancellation unhooks it)."""
+    """Call `callback` once `unsent()` (the bytes written and not yet in the kernel, under
+    TLS the TLS layer's too) is 0, in the callback of `socket` (the socket's own transport,
+    with no high-water mark) that made it so; return after it was called. No time limit of
+    its own: the caller's (a cancellation unhooks it)."""
 
     def in_kernel() -> bool:
-        return app.get_write_buffer_size() == 0 and socket.get_write_buffer_size() == 0
+        return unsent() == 0
 
     if in_kernel():
         callback()

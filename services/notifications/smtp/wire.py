@@ -217,7 +217,7 @@ class SmtpConnection:
 
         try:
             async with asyncio.timeout(self._timeout):
-                await once_in_kernel(self._writer.transport, self._socket, hand_over)
+                await once_in_kernel(self._socket, self.unsent, hand_over)
         except TimeoutError as error:
             self.close()
             raise ConnectionLostError("writing failed: timed out") from error
