@@ -19,6 +19,7 @@ from services.notifications.smtp.pool import SmtpPool, TransientSmtpError
 from services.notifications.smtp.security import SmtpSecurity
 from services.notifications.smtp.wire import SmtpConnection
 from tests.certificates import ServerCertificate, make_server_certificate
+from tests.integration.notifications.smtp.turns import HandOverWatch
 from tests.secure_smtp import Logins, secure_sink
 
 pytestmark = [pytest.mark.integration,
@@ -163,38 +164,21 @@ async def test_over_tls_the_hand_over_waits_until_every_encrypted_byte_is_in_the
     port = relay.sockets[0].getsockname()[1]
     connection = await SmtpConnection.open(
         "127.0.0.1", port, 10.0, security=SmtpSecurity(ca_file=str(certificate.ca_file)))
-    unsent: list[tuple[int, int]] = []
-    ticks_between = 0
-
-    def handed_over() -> None:
-        # Bytes still in the TLS layer, and encrypted bytes still in the socket's transport.
-        unsent.append((connection._writer.transport.get_write_buffer_size(),
-                       connection._socket.get_write_buffer_size()))
-
-    async def ticker() -> None:
-        """At every turn of the loop: the bytes all gone and no hand-over yet is a turn in
-        which a kill would send the e-mail again."""
-        nonlocal ticks_between
-        seen_buffered = False
-        while not unsent:
-            if connection.unsent() > 0:
-                seen_buffered = True
-            elif seen_buffered:
-                ticks_between += 1
-            await asyncio.sleep(0)
-
+    watch = HandOverWatch(connection)
     big = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 6_000  # 6 MB: more than the kernel takes
     try:
         assert connection.encrypted
-        watching = asyncio.create_task(ticker())
-        reply = await connection.send("a@example.no", "b@example.no", big, handed_over)
+        watching = asyncio.create_task(watch.watch())
+        reply = await connection.send("a@example.no", "b@example.no", big, watch.hand_over)
         await watching
     finally:
         await connection.quit()
         relay.close()
     assert reply.code == 250
-    assert unsent == [(0, 0)]
-    assert ticks_between == 0, "the loop turned between the last byte and the hand-over"
+    # Neither bytes in the TLS layer nor encrypted bytes in the socket's transport.
+    assert watch.unsent_when_handed == [0]
+    assert watch.buffered.is_set()  # the kernel could not take it all at once
+    assert watch.turns_between == 0, "the loop turned between the last byte and the hand-over"
     assert len(await sink.wait_for(1)) == 1
 
 

@@ -14,6 +14,7 @@ from services.notifications.mail.message import OutgoingEmail
 from services.notifications.smtp.pool import PermanentSmtpError, SmtpPool, TransientSmtpError
 from services.notifications.smtp.replies import ConnectionLostError, ReplyError
 from services.notifications.smtp.wire import SmtpConnection
+from tests.integration.notifications.smtp.turns import HandOverWatch
 
 pytestmark = pytest.mark.integration
 
@@ -120,32 +121,18 @@ async def test_a_message_the_kernel_could_not_take_at_once_is_handed_over_as_its
     connection = await SmtpConnection.open("127.0.0.1", port, 30.0)
     line = b"x" * 1022 + b"\r\n"
     message = line * (24 * 1024)  # 24 MiB: more than loopback's socket buffers hold
-    unsent_when_handed: list[int] = []
-    ticks_between = 0
-    seen_buffered = asyncio.Event()
-
-    async def ticker() -> None:
-        """Runs at every turn of the loop, watching for the bytes gone and no hand-over."""
-        nonlocal ticks_between
-        while not unsent_when_handed:
-            if connection.unsent() > 0:
-                seen_buffered.set()
-            elif seen_buffered.is_set():
-                ticks_between += 1
-            await asyncio.sleep(0)
-
-    watching = asyncio.create_task(ticker())
-    sending = asyncio.create_task(connection.send(
-        "a@x.no", "b@x.no", message, lambda: unsent_when_handed.append(connection.unsent())))
-    await wait_for(seen_buffered.wait(), 10)  # the kernel could not take it all at once
+    watch = HandOverWatch(connection)
+    watching = asyncio.create_task(watch.watch())
+    sending = asyncio.create_task(connection.send("a@x.no", "b@x.no", message, watch.hand_over))
+    await wait_for(watch.buffered.wait(), 10)  # the kernel could not take it all at once
     read_now.set()
     assert (await wait_for(sending, 30)).code == 250
     await watching
     connection.close()
 
     assert received == [len(message)]
-    assert unsent_when_handed == [0]
-    assert ticks_between == 0, "the loop turned between the last byte and the hand-over"
+    assert watch.unsent_when_handed == [0]
+    assert watch.turns_between == 0, "the loop turned between the last byte and the hand-over"
 
 
 def answering(greeting: bytes, replies: list[bytes], received: list[bytes] | None = None) -> Script:
