@@ -55,14 +55,13 @@ class NotificationService:
         await ensure_settings_topics(
             common, [common.topics.events, common.topics.notifications_dlq]
         )
-        # Each SMTP sender keeps a connection for its hand-over marks; the rest serve
-        # claims, outcomes and the retry loop.
+        # Claims, outcomes and the retry loop; each SMTP sender keeps a connection of
+        # its own, outside the pool, for its hand-over marks (`sent_log.hand_over`).
         self._pool = await asyncpg.create_pool(
-            common.database_url, min_size=1, max_size=self.settings.smtp_connections + 6,
-            reset=keep_session,
+            common.database_url, min_size=1, max_size=6, reset=keep_session,
         )
         keys = self.settings.recipient_keys()
-        sent_log = self.sent_log = SentLog(self._pool, keys)
+        sent_log = self.sent_log = SentLog(self._pool, keys, database_url=common.database_url)
         await sent_log.create_schema()
         self._incarnation = Incarnation(
             common.database_url, "notifications", self.settings.instance

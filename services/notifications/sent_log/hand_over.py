@@ -3,45 +3,54 @@
 The mark must not be a round trip later than the e-mail (a crash in between would send
 it again) nor earlier (a crash in between would count an e-mail never sent). So each SMTP
 sender keeps a database connection of its own, ready before the message goes, and the
-mark is written to it right after the final `.` (`smtp.wire`), by `start_now`: both
-writes are in the kernel's socket buffers a few microseconds apart, and the kernel sends
-them even if the process is killed next. PostgreSQL commits a statement it has received
-even when the client is gone. The statement is prepared when the connection is made
-ready, before the e-mail goes: executing a prepared statement is one write (bind,
-execute, sync), where preparing it then would wait a round trip before anything is sent.
-Prepared, PostgreSQL neither parses nor plans it per e-mail.
+mark is written to it right after the final `.` (`smtp.wire`): both writes are in the
+kernel's socket buffers microseconds apart, and the kernel sends them even if the process
+is killed next. PostgreSQL commits a statement it has received even when the client is
+gone. The statement is prepared when the connection is made ready, before the e-mail
+goes: executing a prepared statement is one write (bind, execute, sync), and PostgreSQL
+neither parses nor plans it per e-mail.
+
+The connection is libpq's (psycopg's `pq` layer), driven here, not asyncpg's like the
+rest of the service: `mark` hands libpq the statement, which libpq encodes in C and writes
+at once. Those microseconds are the window in which a kill sends an e-mail twice: the
+call, its write included, took 13-19 µs at the median where asyncpg's prepared statement
+took 40-55 (two probes of the sender's path, 7 Dec; docs/reliability.md finding 15).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import asyncpg
+import psycopg
+from psycopg import pq
+from psycopg.rows import TupleRow
 
-from services.common.start_now import start_now
-
-if TYPE_CHECKING:
-    from asyncpg.pool import PoolConnectionProxy
-    from asyncpg.prepared_stmt import PreparedStatement
-
-MARK = """
+STATEMENT = b"hand_over_mark"
+PREPARE = """
+PREPARE hand_over_mark (uuid, text) AS
 UPDATE notifications.sent_log SET handed_over_at = clock_timestamp()
- WHERE event_id = $1::uuid AND recipient = $2::text AND status = 'pending'
+ WHERE event_id = $1 AND recipient = $2 AND status = 'pending'
 """
-NO_ROW, NO_ROW_KEY = UUID(int=0), "k1:" + "0" * 64
-"""A sent-log key no row has (recipient keys are HMACs): the mark that ends `ready`."""
+"""Prepared by SQL (autocommit, so no transaction and no lock outlives it: forgetting's
+LOCK TABLE must never wait on a sender that is between e-mails), executed by name."""
+
+
+class MarkNotStoredError(Exception):
+    """The mark was not stored: the connection broke, or the statement failed."""
 
 
 class HandOverMarks:
-    """One sender's connection for its marks, taken from the pool once and kept."""
+    """One sender's connection for its marks, made when first made ready and kept;
+    remade after it broke or a mark failed. One mark in flight at a time, as a sender
+    sends one e-mail at a time."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._connection: PoolConnectionProxy[Any] | None = None
-        self._statement: PreparedStatement[Any] | None = None
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._connection: psycopg.AsyncConnection[TupleRow] | None = None
+        self._socket = -1
+        self._pending: asyncio.Future[object] | None = None
         self._failed = False
 
     async def ready(self) -> None:
@@ -49,41 +58,96 @@ class HandOverMarks:
         if self._usable():
             return
         await self.close()
-        self._connection = await self._pool.acquire()
+        connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         try:
-            self._statement = await self._connection.prepare(MARK)
-            # asyncpg's prepare ends without a Sync: until the next statement the
-            # connection holds an implicit transaction, and with it the lock the parse
-            # took on the sent-log (forgetting's LOCK TABLE would wait on it, and the
-            # whole service with it, while no e-mail goes). A mark of no row ends it.
-            await self._statement.fetchval(NO_ROW, NO_ROW_KEY)
+            await connection.execute(PREPARE)
+            connection.pgconn.nonblocking = 1
+            self._socket = connection.pgconn.socket
         except BaseException:
-            await self.close()
+            await connection.close()
             raise
+        self._connection = connection
+        asyncio.get_running_loop().add_reader(self._socket, self._readable)
 
     def _usable(self) -> bool:
-        if self._connection is None or self._failed:
+        connection = self._connection
+        if connection is None or self._failed:
             return False  # after a failed mark, don't trust the connection's state
-        try:
-            return not self._connection.is_closed()
-        except asyncpg.InterfaceError:
-            return False  # it broke and the pool took it back: the proxy is detached
+        return connection.pgconn.status == pq.ConnStatus.OK
 
     def mark(self, event_id: UUID, recipient: str) -> asyncio.Future[object]:
-        """Write the mark now; the future says whether it was stored."""
-        if self._statement is None:
+        """Write the mark now; the future says whether it was stored (raises
+        `MarkNotStoredError` if it was not)."""
+        connection = self._connection
+        if connection is None:
             raise RuntimeError("call ready() first")
-        marked = start_now(self._statement.fetchval(event_id, recipient))
-        marked.add_done_callback(self._note)
-        return marked
-
-    def _note(self, marked: asyncio.Future[object]) -> None:
-        if marked.cancelled() or marked.exception() is not None:
+        if self._pending is not None:
+            raise RuntimeError("a mark is already in flight on this connection")
+        pgconn = connection.pgconn
+        try:
+            pgconn.send_query_prepared(STATEMENT, [str(event_id).encode(), recipient.encode()])
+            if pgconn.flush():  # the socket's buffer full: the rest when it drains
+                asyncio.get_running_loop().add_writer(self._socket, self._writable)
+        except psycopg.Error as error:
             self._failed = True
+            raise MarkNotStoredError(str(error)) from error
+        pending = self._pending = asyncio.get_running_loop().create_future()
+        return pending
+
+    def _writable(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            if connection.pgconn.flush() == 0:
+                asyncio.get_running_loop().remove_writer(self._socket)
+        except psycopg.Error as error:
+            asyncio.get_running_loop().remove_writer(self._socket)
+            self._settle(error)
+
+    def _readable(self) -> None:
+        """The reply (or the connection's end): take what libpq has without blocking."""
+        connection = self._connection
+        if connection is None:
+            return
+        pgconn = connection.pgconn
+        try:
+            pgconn.consume_input()
+            if pgconn.status != pq.ConnStatus.OK:
+                raise psycopg.OperationalError("the marks' connection was lost")
+            while not pgconn.is_busy():
+                result = pgconn.get_result()
+                if result is None:  # the end of the statement's results
+                    self._settle(None)
+                    return
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    message = (result.error_message or b"").decode(errors="replace")
+                    self._settle(MarkNotStoredError(message or str(result.status)))
+        except psycopg.Error as error:  # the connection broke (its socket closed)
+            asyncio.get_running_loop().remove_reader(self._socket)
+            self._settle(error)
+
+    def _settle(self, error: BaseException | None) -> None:
+        """End the mark in flight: stored, or not (and the connection then distrusted)."""
+        if error is not None:
+            self._failed = True
+        pending, self._pending = self._pending, None
+        if pending is None or pending.done():
+            return
+        if error is None:
+            pending.set_result(None)
+        else:
+            pending.set_exception(error if isinstance(error, MarkNotStoredError)
+                                  else MarkNotStoredError(str(error)))
 
     async def close(self) -> None:
-        connection, self._connection, self._failed = self._connection, None, False
-        self._statement = None
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(self._socket)
+            loop.remove_writer(self._socket)
+        self._settle(MarkNotStoredError("the marks' connection was closed first"))
+        self._failed = False
         if connection is not None:
             with contextlib.suppress(Exception):
-                await self._pool.release(connection)
+                await connection.close()

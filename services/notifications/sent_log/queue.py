@@ -43,8 +43,11 @@ class SentLog:
     """The PostgreSQL sent-log (schema `notifications`), over an asyncpg pool: the queue's
     operations here, forgetting a person handed to `SentLogForgetting`."""
 
-    def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys, owner: str | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: RecipientKeys, owner: str | None = None,
+                 database_url: str | None = None) -> None:
         self._pool = pool
+        self._database_url = database_url
+        """Where the senders' mark connections go (`hand_over_marks`): `pool`'s database."""
         self._keys = keys
         self._forgetting = SentLogForgetting(pool, keys)
         self.owner = owner
@@ -60,7 +63,9 @@ class SentLog:
 
     def hand_over_marks(self) -> HandOverMarks:
         """A sender's own connection for marking its e-mails handed over."""
-        return HandOverMarks(self._pool)
+        if self._database_url is None:
+            raise RuntimeError("this sent-log was made without its database's URL")
+        return HandOverMarks(self._database_url)
 
     async def create_schema(self) -> None:
         await create_schema(self._pool, self._keys)

@@ -209,21 +209,23 @@ class SmtpConnection:
                 with contextlib.suppress(ReplyError, ConnectionLostError):
                     await self.command(b"RSET", (250,))
             raise
-        self._write(_dot_stuffed(data) + b".\r\n")
-
         def hand_over() -> None:
             fault_points.reached("notifications.after_last_byte_before_mark")
             handed_over()
 
-        try:
-            async with asyncio.timeout(self._timeout):
-                await once_in_kernel(self._socket, self.unsent, hand_over)
-        except TimeoutError as error:
-            self.close()
-            raise ConnectionLostError("writing failed: timed out") from error
-        except ConnectionLostError:
-            self.close()
-            raise
+        self._write(_dot_stuffed(data) + b".\r\n")
+        if self.unsent() == 0:  # nearly always: the kernel took it whole, mark it at once
+            hand_over()
+        else:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await once_in_kernel(self._socket, self.unsent, hand_over)
+            except TimeoutError as error:
+                self.close()
+                raise ConnectionLostError("writing failed: timed out") from error
+            except ConnectionLostError:
+                self.close()
+                raise
         fault_points.reached("notifications.after_mark_before_reply")
         return await self._expect((250,), "end of data")
 

@@ -61,7 +61,7 @@ async def test_a_restarted_instance_takes_over_its_predecessors_leases_at_once(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
     name = f"notifier-{uuid.uuid4().hex[:6]}"
-    before = SentLog(pool, KEYS, owner=name)
+    before = SentLog(pool, KEYS, owner=name, database_url=database_url)
     handed, unsent, others = claim(), claim(), claim()
     await before.claim([handed, unsent], lease_seconds=120.0)
     await SentLog(pool, KEYS, owner="someone-else").claim([others], lease_seconds=120.0)
