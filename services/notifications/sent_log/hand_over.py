@@ -37,8 +37,9 @@ UPDATE notifications.sent_log SET handed_over_at = clock_timestamp()
 LOCK TABLE must never wait on a sender that is between e-mails), executed by name."""
 
 
-class MarkNotStoredError(Exception):
-    """The mark was not stored: the connection broke, or the statement failed."""
+class MarkNotConfirmedError(Exception):
+    """The mark is not known to be stored: the statement failed, or the connection broke
+    or was closed before its reply (it may then have been stored all the same)."""
 
 
 class HandOverMarks:
@@ -73,11 +74,12 @@ class HandOverMarks:
         connection = self._connection
         if connection is None or self._failed:
             return False  # after a failed mark, don't trust the connection's state
-        return connection.pgconn.status == pq.ConnStatus.OK
+        # A mark still in flight (its waiter cancelled): a new connection, not a wait.
+        return connection.pgconn.status == pq.ConnStatus.OK and self._pending is None
 
     def mark(self, event_id: UUID, recipient: str) -> asyncio.Future[object]:
         """Write the mark now; the future says whether it was stored (raises
-        `MarkNotStoredError` if it was not)."""
+        `MarkNotConfirmedError` unless that is known)."""
         connection = self._connection
         if connection is None:
             raise RuntimeError("call ready() first")
@@ -90,7 +92,7 @@ class HandOverMarks:
                 asyncio.get_running_loop().add_writer(self._socket, self._writable)
         except psycopg.Error as error:
             self._failed = True
-            raise MarkNotStoredError(str(error)) from error
+            raise MarkNotConfirmedError(str(error)) from error
         pending = self._pending = asyncio.get_running_loop().create_future()
         return pending
 
@@ -122,7 +124,7 @@ class HandOverMarks:
                     return
                 if result.status != pq.ExecStatus.COMMAND_OK:
                     message = (result.error_message or b"").decode(errors="replace")
-                    self._settle(MarkNotStoredError(message or str(result.status)))
+                    self._settle(MarkNotConfirmedError(message or str(result.status)))
         except psycopg.Error as error:  # the connection broke (its socket closed)
             asyncio.get_running_loop().remove_reader(self._socket)
             self._settle(error)
@@ -137,8 +139,8 @@ class HandOverMarks:
         if error is None:
             pending.set_result(None)
         else:
-            pending.set_exception(error if isinstance(error, MarkNotStoredError)
-                                  else MarkNotStoredError(str(error)))
+            pending.set_exception(error if isinstance(error, MarkNotConfirmedError)
+                                  else MarkNotConfirmedError(str(error)))
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -146,7 +148,7 @@ class HandOverMarks:
             loop = asyncio.get_running_loop()
             loop.remove_reader(self._socket)
             loop.remove_writer(self._socket)
-        self._settle(MarkNotStoredError("the marks' connection was closed first"))
+        self._settle(MarkNotConfirmedError("the marks' connection was closed first"))
         self._failed = False
         if connection is not None:
             with contextlib.suppress(Exception):

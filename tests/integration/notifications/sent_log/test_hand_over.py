@@ -19,7 +19,7 @@ from services.common.timeouts import wait_for
 from services.local.smtp_sink import SmtpSink
 from services.notifications.ports import Claim
 from services.notifications.privacy import RecipientKeys
-from services.notifications.sent_log.hand_over import MarkNotStoredError
+from services.notifications.sent_log.hand_over import MarkNotConfirmedError
 from services.notifications.sent_log.queue import SentLog
 
 pytestmark = pytest.mark.integration
@@ -134,7 +134,7 @@ async def test_marks_reconnect_after_their_connection_is_killed(
         assert await marked(first[0])
         # Lost just before a mark: that mark fails, the next send gets a new connection.
         await kill_the_others()
-        with pytest.raises(MarkNotStoredError):
+        with pytest.raises(MarkNotConfirmedError):
             await marks.mark(*second)
         await marks.ready()
         await marks.mark(*second)
@@ -181,7 +181,7 @@ async def test_a_mark_the_database_refuses_fails_and_the_next_gets_a_new_connect
             await asyncio.sleep(0.3)  # the mark waits on the lock
             for pid in before:
                 await admin.execute("SELECT pg_cancel_backend($1)", pid)
-            with pytest.raises(MarkNotStoredError, match="cancel"):
+            with pytest.raises(MarkNotConfirmedError, match="cancel"):
                 await wait_for(waiting, 10)
         await marks.ready()
         assert await _mark_backends(admin) != before  # a new connection
@@ -220,3 +220,24 @@ async def _mark_backends(admin: asyncpg.Connection) -> set[int]:
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
         " AND query LIKE '%hand_over_mark%' AND pid <> pg_backend_pid()")
     return {int(r["pid"]) for r in rows}
+
+
+async def test_a_mark_whose_waiter_was_cancelled_does_not_block_the_next(
+    sent_log: SentLog,
+) -> None:
+    """A sender cancelled while its mark was in flight: the next e-mail's mark must go,
+    on a new connection if the reply has not come yet."""
+    marks = sent_log.hand_over_marks()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    key = KEYS("cancelled@example.no")
+    for event_id in (first, second):
+        claim = Claim(event_id, key, "invitation", "UserInvited", f"<{event_id}@test>", "{}")
+        await sent_log.claim([claim], lease_seconds=60.0)
+    try:
+        await marks.ready()
+        marks.mark(first, key).cancel()
+        await marks.ready()
+        await wait_for(marks.mark(second, key), 10)
+        assert await sent_log.settle_handed_over() == 0  # marked, leases still running
+    finally:
+        await marks.close()
