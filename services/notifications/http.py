@@ -92,6 +92,13 @@ async def render_metrics(
         stats.settled_handed_over,
     )
     metric(
+        "notifications_hand_over_marks_unconfirmed_total",
+        "counter",
+        "E-mails handed to the SMTP server whose hand-over mark was not confirmed stored "
+        "(a kill before their outcome is written sends them again).",
+        stats.marks_unconfirmed,
+    )
+    metric(
         "notifications_users_forgotten_total",
         "counter",
         "UserForgotten events applied to the sent-log.",

@@ -28,6 +28,9 @@ class Stats:
     rounds: int = 0
     settled_handed_over: int = 0
     """E-mails a stopped process had handed to the server, counted sent (not resent)."""
+    marks_unconfirmed: int = 0
+    """E-mails handed to the server whose hand-over mark was not confirmed stored: each
+    is covered only by its outcome's write, so a kill before that sends it again."""
     smtp_failures: dict[str, int] = field(default_factory=dict)
     """Failed sends by reason (`smtp.pool.REASONS`: a refused login is `auth_refused`)."""
 

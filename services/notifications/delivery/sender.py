@@ -166,11 +166,12 @@ class Sender:
         except HeaderHazardError as error:
             reason = f"refused to build the message: {error}"
             return await self.failures.fail(attempt, reason, tried=False), False
-        marking: list[Awaitable[object]] = []
+        marking: list[Awaitable[object] | None] = []
 
         def handed_over() -> None:
+            marking.append(None)  # handed over, its mark not written (yet)
             try:
-                marking.append(marks.mark(attempt.event_id, attempt.recipient))
+                marking[0] = marks.mark(attempt.event_id, attempt.recipient)
             except Exception:  # not marked: the outcome is then stored before the next send
                 log.exception("could not write a hand-over mark")
 
@@ -210,17 +211,21 @@ class Sender:
         self.stats.sent += 1
         return Finished(attempt.event_id, attempt.recipient, "sent"), await self._stored(marking)
 
-    @staticmethod
-    async def _stored(marking: list[Awaitable[object]]) -> bool:
-        """Whether the hand-over mark (if one was written) is stored."""
+    async def _stored(self, marking: list[Awaitable[object] | None]) -> bool:
+        """Whether the hand-over mark (if the e-mail was handed over) is stored; one
+        handed over without it is counted (`Stats.marks_unconfirmed`)."""
         if not marking:
             return False
-        try:
-            await marking[0]
-        except Exception:
-            log.exception("storing a hand-over mark failed")
-            return False
-        return True
+        mark = marking[0]
+        if mark is not None:
+            try:
+                await mark
+            except Exception:
+                log.exception("storing a hand-over mark failed")
+            else:
+                return True
+        self.stats.marks_unconfirmed += 1
+        return False
 
     def _message(self, outgoing: Outgoing) -> OutgoingEmail:
         notification = outgoing.notification

@@ -365,6 +365,7 @@ async def test_metrics_count_sent_failed_retried_and_dead_letters(
     assert values["notifications_smtp_up"] == 1
     assert values["notifications_queue_pending"] == 0
     assert values["notifications_partitions_assigned"] >= 1  # alone in its group, consuming
+    assert values["notifications_hand_over_marks_unconfirmed_total"] == 0
 
 
 async def test_a_restarted_service_sends_nothing_again(

@@ -46,6 +46,8 @@ class FakeSentLog:
     tombstones: dict[UUID, Forgetting] = field(default_factory=dict)
     marks_broken: bool = False
     """Hand-over marks fail to be stored (the database went away)."""
+    marks_unwritable: bool = False
+    """Hand-over marks cannot even be written (their connection broke)."""
 
     async def claim(
         self,
@@ -173,6 +175,8 @@ class FakeMarks:
         self.closed = False
 
     def mark(self, event_id: UUID, recipient: str) -> asyncio.Future[None]:
+        if self.log.marks_unwritable:
+            raise ConnectionError("the marks' connection broke before the write")
         stored = asyncio.get_running_loop().create_future()
         row = self.log.rows[(event_id, recipient)]
         if self.log.marks_broken:

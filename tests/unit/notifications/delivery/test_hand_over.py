@@ -48,6 +48,7 @@ async def test_emails_handed_over_before_a_crash_are_counted_sent_and_never_sent
     assert log.statuses() == ["sent"] * 40
     stalled.set()
     await deliverer.drain()
+    assert deliverer.stats.marks_unconfirmed == 0
 
 
 async def test_a_4xx_after_the_hand_over_clears_the_mark_and_retries() -> None:
@@ -69,6 +70,17 @@ async def test_a_send_whose_mark_was_not_stored_is_recorded_before_the_next_send
     await deliverer.drain()
     assert log.statuses() == ["sent"] * 5
     assert not any(row.handed_over for row in log.rows.values())
+    assert deliverer.stats.marks_unconfirmed == 5
+
+
+async def test_a_mark_that_could_not_be_written_is_counted_and_the_send_recorded() -> None:
+    mailer = FakeMailer()
+    deliverer, log, _, _ = make(mailer)
+    log.marks_unwritable = True
+    await deliverer.handle_batch([raw(invited(email=f"p{i}@example.no")) for i in range(3)])
+    await deliverer.drain()
+    assert log.statuses() == ["sent"] * 3
+    assert (len(mailer.sent), deliverer.stats.marks_unconfirmed) == (3, 3)
 
 
 async def test_a_refusal_after_the_hand_over_is_never_counted_sent() -> None:
