@@ -13,7 +13,7 @@ neither parses nor plans it per e-mail.
 The connection is libpq's (psycopg's `pq` layer), driven here, not asyncpg's like the
 rest of the service: `mark` hands libpq the statement, which libpq encodes in C and writes
 at once. Those microseconds are the window in which a kill sends an e-mail twice: the
-call, its write included, took 13-19 µs at the median where asyncpg's prepared statement
+call, its write included, took 13-20 µs at the median where asyncpg's prepared statement
 took 40-55 (two probes of the sender's path, 7 Dec; docs/reliability.md finding 15).
 """
 

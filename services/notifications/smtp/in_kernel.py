@@ -29,11 +29,13 @@ async def once_in_kernel(
     socket: asyncio.WriteTransport,
     unsent: Callable[[], int],
     callback: Callable[[], None],
+    within: float,
 ) -> None:
     """Call `callback` once `unsent()` (the bytes written and not yet in the kernel, under
     TLS the TLS layer's too) is 0, in the callback of `socket` (the socket's own transport,
-    with no high-water mark) that made it so; return after it was called. No time limit of
-    its own: the caller's (a cancellation unhooks it)."""
+    with no high-water mark) that made it so; return after it was called. When it is 0
+    already (nearly always), at once, before the first await: no timer is set up for
+    that. Otherwise `TimeoutError` after `within` seconds (a cancellation unhooks it)."""
 
     def in_kernel() -> bool:
         return unsent() == 0
@@ -41,6 +43,15 @@ async def once_in_kernel(
     if in_kernel():
         callback()
         return
+    async with asyncio.timeout(within):
+        await _when_drained(socket, in_kernel, callback)
+
+
+async def _when_drained(
+    socket: asyncio.WriteTransport, in_kernel: Callable[[], bool], callback: Callable[[], None]
+) -> None:
+    """The rest of `once_in_kernel`: the socket protocol's `resume_writing` hooked until
+    the kernel has taken everything, polled meanwhile for a connection lost."""
     called = asyncio.get_running_loop().create_future()
     protocol = socket.get_protocol()
     resume = protocol.resume_writing

@@ -214,18 +214,14 @@ class SmtpConnection:
             handed_over()
 
         self._write(_dot_stuffed(data) + b".\r\n")
-        if self.unsent() == 0:  # nearly always: the kernel took it whole, mark it at once
-            hand_over()
-        else:
-            try:
-                async with asyncio.timeout(self._timeout):
-                    await once_in_kernel(self._socket, self.unsent, hand_over)
-            except TimeoutError as error:
-                self.close()
-                raise ConnectionLostError("writing failed: timed out") from error
-            except ConnectionLostError:
-                self.close()
-                raise
+        try:
+            await once_in_kernel(self._socket, self.unsent, hand_over, self._timeout)
+        except TimeoutError as error:
+            self.close()
+            raise ConnectionLostError("writing failed: timed out") from error
+        except ConnectionLostError:
+            self.close()
+            raise
         fault_points.reached("notifications.after_mark_before_reply")
         return await self._expect((250,), "end of data")
 
