@@ -277,6 +277,11 @@ class System(Generic[SinkT]):
     def notifier_metrics(self) -> dict[str, float]:
         return metrics(http_text(f"{self.notifications_api}/metrics", self.token))
 
+    def metrics_of(self, service: ServiceProcess) -> dict[str, float]:
+        """One instance's `/metrics`, beside the `/healthz` it was started against."""
+        return metrics(http_text(service.ready_url.removesuffix("/healthz") + "/metrics",
+                                 self.token))
+
     def access_metrics(self) -> dict[str, float]:
         """The command side's metrics (everything, when one process runs it all)."""
         return metrics(http_text(f"{self.commands_api}/metrics", self.token))

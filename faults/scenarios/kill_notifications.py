@@ -6,6 +6,14 @@ instance counts it sent when the lease runs out (120 s; 20 s in fault runs), nev
 sends it again. A kill before the hand-over leaves the row to the retry loop of the next
 instance, after the lease: the e-mail is late, not lost.
 
+Each kill is aimed: after a random delay it waits (a few seconds at most) for the
+sent-log to show e-mails leased by the running instance, and counts, between the kill and
+the restart, what the dead instance left leased and how much of it was handed over. A
+kill that leaves nothing in flight proves nothing about either path (an e-mail is leased
+for milliseconds at this load, so the aim misses some), so the scenario kills again until
+five kills have left e-mails in flight, at most fifteen times; its
+`kills_left_emails_in_flight` check fails when fifteen did not reach five.
+
 `kill-one-of-two-notifiers`: two instances in one consumer group (3 partitions), one of
 them killed at a time: the survivor takes the partitions over, both share the sent-log.
 """
@@ -15,16 +23,57 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
+
+import asyncpg
 
 from faults.report import Figures
 from faults.scenarios import Scenario
 from faults.scenarios.common import say, with_system
 from faults.system import System
 from faults.traffic import Load, Traffic
+from harness.processes import ServiceProcess
 
 KILLS = 5
+"""Kills that must leave e-mails in flight."""
+ATTEMPTS = 3 * KILLS
+"""Kills at most, the ones that found nothing in flight included."""
 RATE = 40.0
+AIM_S = 5.0
+"""How long a kill waits for e-mails in flight before it fires anyway."""
+
+IN_FLIGHT = """
+SELECT count(*) AS leased, count(*) FILTER (WHERE handed_over_at IS NOT NULL) AS handed_over
+  FROM notifications.sent_log
+ WHERE status = 'pending' AND leased_by = $1 AND next_attempt_at > now()
+"""
+
+
+class InFlight(NamedTuple):
+    """E-mails an instance holds the lease of: `handed_over` of them went to the SMTP
+    server whole (its successor settles those sent), the rest it had yet to send. A row
+    backing off after a failed try keeps its holder too (the sent-log does not tell it
+    from a lease, and the successor takes it over as one); with the sink up, rare."""
+
+    leased: int
+    handed_over: int
+
+
+async def in_flight(database: asyncpg.Connection, instance: str) -> InFlight:
+    row = await database.fetchrow(IN_FLIGHT, instance)
+    assert row is not None
+    return InFlight(row["leased"], row["handed_over"])
+
+
+async def aim(database: asyncpg.Connection, instance: str, within: float) -> None:
+    """Return once `instance` holds leases on e-mails, or after `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if (await in_flight(database, instance)).leased:
+            return
+        await asyncio.sleep(0.01)
 
 
 def first_email_after(system: System, moment: float) -> float | None:
@@ -42,12 +91,15 @@ async def wait_for_email_after(system: System, moment: float, within: float) -> 
     return None
 
 
-async def wait_until_consuming(system: System, within: float) -> float | None:
-    """Seconds until the notification service has partitions of `access.events` again
-    (its `notifications_partitions_assigned`); None if not within `within`."""
+async def wait_until_consuming(system: System, within: float,
+                               notifier: ServiceProcess | None = None) -> float | None:
+    """Seconds until a notification service (the first, by default) has partitions of
+    `access.events` again (its `notifications_partitions_assigned`); None if not within
+    `within`."""
     started = time.monotonic()
     while time.monotonic() - started < within:
-        found = await asyncio.to_thread(system.notifier_metrics)
+        found = await asyncio.to_thread(
+            system.notifier_metrics if notifier is None else partial(system.metrics_of, notifier))
         if found.get("notifications_partitions_assigned", 0) > 0:
             return time.monotonic() - started
         await asyncio.sleep(0.2)
@@ -62,29 +114,40 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     stop = asyncio.Event()
     loader = asyncio.create_task(load.run(seconds=240, stop=stop))
     moments: list[float] = []
+    left: list[InFlight] = []
     deduped = 0
+    instance = notifier.env["NOTIFICATIONS_INSTANCE"]
+    database = await system.connect()
     try:
         await wait_for_email_after(system, time.time() - 1, 45.0)  # the first one sends
-        for n in range(KILLS):
+        for n in range(ATTEMPTS):
+            if caught(left) == KILLS:
+                break
             await asyncio.sleep(rng.uniform(0.2, 3.0))
             found = await asyncio.to_thread(system.notifier_metrics)
             deduped += int(found.get("notifications_duplicates_total", 0))
+            await aim(database, instance, AIM_S)
             moments.append(time.time())
             await asyncio.to_thread(notifier.kill)
+            left.append(await in_flight(database, instance))
             await asyncio.to_thread(notifier.start)
             flowing = await wait_for_email_after(system, moments[-1], 45.0)
             # Kill the next instance while it consumes, not while it joins the group: the
             # first e-mails after a restart are the ones it took over, sent before it joins
             # (waiting for those alone, every other kill fell into the join).
             joined = await wait_until_consuming(system, 45.0)
-            say(figures.scenario, f"kill {n + 1}/{KILLS}: e-mails flow again after "
-                                  f"{_seconds(flowing)} s, consuming again after "
+            say(figures.scenario, f"kill {n + 1} ({caught(left)}/{KILLS} in flight): left "
+                                  f"{left[-1].leased} e-mails leased ({left[-1].handed_over} "
+                                  "handed over); e-mails flow "
+                                  f"again after {_seconds(flowing)} s, consuming again after "
                                   f"{_seconds(joined)} s ({system.sink.count()} so far)")
         await asyncio.sleep(8.0)
     finally:
         stop.set()
         await loader
+        await database.close()
     figures.faults = len(moments)
+    note_in_flight(figures, left)
     figures.redeliveries += deduped
     times = [first_email_after(system, m + 0.5) for m in moments]
     note_recovery(figures, [None if t is None else t + 0.5 for t in times])
@@ -99,33 +162,57 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
     loader = asyncio.create_task(load.run(seconds=240, stop=stop))
     kills = 0
     moments: list[float] = []
+    left: list[InFlight] = []
+    names = [instance.env["NOTIFICATIONS_INSTANCE"] for instance in instances]
+    database = await system.connect()
     try:
         await wait_for_email_after(system, time.time() - 1, 45.0)
-        for n in range(KILLS):
+        for instance in instances:  # both in the group before the first kill
+            await wait_until_consuming(system, 45.0, instance)
+        for n in range(ATTEMPTS):
+            if caught(left) == KILLS:
+                break
             await asyncio.sleep(rng.uniform(0.5, 4.0))
             victim = instances[n % 2]
+            await aim(database, names[n % 2], AIM_S)
             await asyncio.to_thread(victim.kill)
+            left.append(await in_flight(database, names[n % 2]))
             kills += 1
             moment = time.time()
             await asyncio.sleep(rng.uniform(0.0, 3.0))  # the survivor alone for a while
             await asyncio.to_thread(victim.start)
-            # Kill next while both send, not while the group is still rebalancing.
+            # Kill next while both consume, not while the group is still rebalancing.
             await wait_for_email_after(system, time.time(), 45.0)
+            await wait_until_consuming(system, 45.0, victim)  # both send again
             flowing = first_email_after(system, moment)
             moments.append(moment)
-            say(figures.scenario, f"kill {n + 1}/{KILLS} (instance {n % 2 + 1}): first e-mail "
-                                  f"after {flowing if flowing is None else round(flowing, 1)} s "
+            say(figures.scenario, f"kill {n + 1} ({caught(left)}/{KILLS} in flight, instance "
+                                  f"{n % 2 + 1}): left "
+                                  f"{left[-1].leased} e-mails leased ({left[-1].handed_over} "
+                                  f"handed over); first e-mail after {_seconds(flowing)} s "
                                   f"({system.sink.count()} so far)")
         await asyncio.sleep(8.0)
     finally:
         stop.set()
         await loader
+        await database.close()
     figures.faults = kills
+    note_in_flight(figures, left)
     note_recovery(figures, [first_email_after(system, m) for m in moments])
 
 
 def _seconds(value: float | None) -> str:
     return "never" if value is None else f"{value:.1f}"
+
+
+def caught(left: list[InFlight]) -> int:
+    """How many kills left e-mails in flight."""
+    return sum(1 for kill in left if kill.leased)
+
+
+def note_in_flight(figures: Figures, left: list[InFlight]) -> None:
+    figures.details["left_in_flight_by_each_kill"] = [kill._asdict() for kill in left]
+    figures.checks["kills_left_emails_in_flight"] = caught(left) >= KILLS
 
 
 def note_recovery(figures: Figures, times: list[float | None]) -> None:
@@ -154,4 +241,4 @@ SCENARIOS = [Scenario("kill-notifications",
                       run, 150),
              Scenario("kill-one-of-two-notifiers",
                       "two notification services in one group, one killed at a time, 5 times",
-                      run_two, 200)]
+                      run_two, 240)]
