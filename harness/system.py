@@ -17,6 +17,7 @@ import os
 import ssl
 import subprocess
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,9 +279,10 @@ class System(Generic[SinkT]):
         return metrics(http_text(f"{self.notifications_api}/metrics", self.token))
 
     def metrics_of(self, service: ServiceProcess) -> dict[str, float]:
-        """One instance's `/metrics`, beside the `/healthz` it was started against."""
-        return metrics(http_text(service.ready_url.removesuffix("/healthz") + "/metrics",
-                                 self.token))
+        """One instance's `/metrics`, beside the `/healthz` or `/readyz` it was started
+        against."""
+        url = urllib.parse.urlsplit(service.ready_url)._replace(path="/metrics").geturl()
+        return metrics(http_text(url, self.token))
 
     def access_metrics(self) -> dict[str, float]:
         """The command side's metrics (everything, when one process runs it all)."""

@@ -13,6 +13,13 @@ back, and the restarted process applies it once from its tracking row, while the
 side goes on answering. The local lists, published by the command side, wake again on the
 projection's commits once the read side is back (`READ_MODELS_CHANNEL`). The books must
 balance as for one process: nothing lost, nothing twice, the read models equal a rebuild.
+
+`kill-one-of-two-access`: two instances (each the whole service) in one consumer group
+on one database, as docs/scaling.md scales out: the three command partitions shared, one
+instance leading the log's followers (relay, local lists, scheduler; an advisory lock,
+`services/common/leadership.py`). Killed by turns, the leader first: each leader's
+death must hand the followers to the survivor (checked: `leadership_moved`), each
+standby's only its partitions. The next kill waits until both hold partitions again.
 """
 
 from __future__ import annotations
@@ -21,16 +28,19 @@ import asyncio
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from faults.report import Figures
 from faults.scenarios import Scenario
 from faults.scenarios.common import recovery, say, with_system
 from faults.system import System
 from faults.traffic import Load, Traffic
-from harness.processes import ServiceProcess
+from harness.processes import ServiceProcess, http_ok
 
 KILLS = 5
 SPLIT_KILLS = 6
+TWO_KILLS = 6
+"""Three leaders and three standbys."""
 RATE = 40.0  # units/s = 120 commands/s
 
 
@@ -73,6 +83,80 @@ async def two_processes(system: System, traffic: Traffic, figures: Figures) -> N
     await kill_by_turns(system, traffic, figures, turns, SPLIT_KILLS)
 
 
+def leader_of(system: System, instances: list[ServiceProcess]) -> ServiceProcess | None:
+    """The instance whose `/metrics` says it leads, if exactly one does."""
+    leading = [i for i in instances if system.metrics_of(i).get("access_leading") == 1]
+    return leading[0] if len(leading) == 1 else None
+
+
+async def wait_for_leader(system: System, instances: list[ServiceProcess],
+                          within: float) -> ServiceProcess | None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        leader = await asyncio.to_thread(leader_of, system, instances)
+        if leader is not None:
+            return leader
+        await asyncio.sleep(0.2)
+    return None
+
+
+async def wait_until_ready(instances: list[ServiceProcess], within: float) -> bool:
+    """Every instance's `/readyz` answers 200 (it holds command partitions)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        ready = [await asyncio.to_thread(http_ok, i.ready_url) for i in instances]
+        if all(ready):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def leader_and_standby(system: System, traffic: Traffic, figures: Figures) -> None:
+    assert system.access is not None
+    instances = [system.access, await asyncio.to_thread(system.add_access)]
+    rng = random.Random()
+    load = Load(traffic, RATE)
+    stop = asyncio.Event()
+    loader = asyncio.create_task(load.run(seconds=180, stop=stop))
+    moments: list[float] = []
+    killed: list[dict[str, Any]] = []
+    try:
+        for n in range(TWO_KILLS):
+            if not await wait_until_ready(instances, 60.0):
+                raise RuntimeError("the two instances did not both hold partitions")
+            await asyncio.sleep(rng.uniform(1.0, 4.0))
+            leader = await wait_for_leader(system, instances, 30.0)
+            if leader is None:
+                raise RuntimeError("no single leader among the two instances")
+            other = instances[1 - instances.index(leader)]
+            victim, role = (leader, "leader") if n % 2 == 0 else (other, "standby")
+            moments.append(time.time())
+            await asyncio.to_thread(victim.kill)
+            # The survivor alone: whoever leads now must be it.
+            after = await wait_for_leader(system, [other if victim is leader else leader],
+                                          30.0)
+            led_after = time.time() - moments[-1]
+            took = await asyncio.to_thread(victim.start)
+            killed.append({"role": role, "instance": victim.env["ACCESS_INSTANCE"],
+                           "survivor_led": after is not None,
+                           "survivor_led_after_s": round(led_after, 2)})
+            say(figures.scenario, f"kill {n + 1}/{TWO_KILLS} ({role}, "
+                                  f"{victim.env['ACCESS_INSTANCE']}): the survivor "
+                                  f"{'leads' if after is not None else 'does NOT lead'} "
+                                  f"{led_after:.1f} s after; back in {took:.1f} s "
+                                  f"({len(traffic.sent)} commands sent)")
+        await asyncio.sleep(4.0)
+    finally:
+        stop.set()
+        await loader
+    figures.faults = len(moments)
+    figures.details["kills"] = killed
+    figures.checks["leadership_moved"] = all(k["survivor_led"] for k in killed)
+    await traffic.flush()
+    await asyncio.sleep(2.0)
+    recovery(traffic, moments, figures)
+
+
 def run(var: Path) -> Figures:
     figures = Figures("kill-access", "kill -9 the access service under load (x5)")
     return with_system(figures, var, one_process)
@@ -83,8 +167,18 @@ def run_split(var: Path) -> Figures:
     return with_system(figures, var, two_processes, split=True)
 
 
+def run_two(var: Path) -> Figures:
+    figures = Figures("kill-one-of-two-access",
+                      "two access services in one group, the leader or the standby killed "
+                      "by turns (x6)")
+    return with_system(figures, var, leader_and_standby)
+
+
 SCENARIOS = [
     Scenario("kill-access", "kill -9 the access service under load, 5 times", run, 90),
+    Scenario("kill-one-of-two-access", "two access services in one group, the leader and "
+                                       "the standby killed by turns under load, 6 times",
+             run_two, 150),
     Scenario("kill-split", "kill -9 the access service's command side and read side by "
                            "turns under load, 6 times", run_split, 100),
 ]
