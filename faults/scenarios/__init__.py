@@ -24,7 +24,8 @@ class Scenario:
 
 
 MODULES = ("kill_access", "kill_notifications", "kill_gateway", "fault_points",
-           "sigterm", "broker", "postgres", "smtp", "poison", "races", "fuzz", "phantom")
+           "sigterm", "broker", "postgres", "smtp", "poison", "races", "fuzz", "phantom",
+           "reads")
 
 
 def all_scenarios() -> list[Scenario]:
