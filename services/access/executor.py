@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from charger_access_client.commands import Command
 from charger_access_client.envelope import CommandResult
@@ -33,6 +34,10 @@ from services.common.logs import about
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+STORE_ERRORS: tuple[type[Exception], ...] = (PersistenceError, psycopg.Error)
+"""What the store raises when the database fails under a handler's read (an aggregate
+the batch's prefetch did not load, a person's key): the store's fault, not the
+command's."""
 TRACEPARENT_KEY = "traceparent"
 """In a stored outcome, beside the result: never part of the result itself."""
 
@@ -149,6 +154,11 @@ class Executor:
             uow.discard()
             return {"command_id": item.command_id, "status": "rejected",
                     "reason": rejection.reason, "detail": rejection.detail}, []
+        except STORE_ERRORS:
+            # The batch fails and is redelivered. Answered here, a valid command would be
+            # rejected for good: its stored result is what every redelivery replays.
+            uow.discard()
+            raise
         except Exception:
             # A bug must not turn one command into a poison batch redelivered forever.
             log.exception("handler for %s failed on command %s", item.type, item.command_id)

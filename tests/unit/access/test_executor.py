@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+import psycopg
+import pytest
+from eventsourcing.persistence import OperationalError
+
 from charger_access_client.commands import COMMAND_TYPES, TransferChargerToUser
 from charger_access_client.envelope import CommandResult
 from services.access.executor import Executor, Valid
@@ -184,3 +188,34 @@ def test_a_commands_trace_is_stored_with_its_events_outcome_never_in_its_result(
     assert "traceparent" not in seen[refused.command_id]  # no events: nothing to relay
     [replayed] = s.executor.execute([traced])
     assert replayed == result
+
+
+@pytest.mark.parametrize("failure", [
+    OperationalError("the database went away"),  # the recorder's, loading events
+    psycopg.OperationalError("server closed the connection"),  # the key ring's, raw
+])
+def test_a_store_failure_under_a_handler_fails_the_batch_instead_of_rejecting_the_command(
+    s: Scenario, failure: Exception,
+) -> None:
+    owner = s.user()
+    command = Cmd("RegisterCharger", owner, {"charger_id": uuid4(), "serial_number": "WB-DB1"})
+    load_batch, load = s.store.load_batch, s.store.load
+
+    def nothing_prefetched(command_ids: Any, aggregate_ids: Any) -> Any:
+        seen, _ = load_batch(command_ids, [])
+        return seen, {}  # so the handler reads what it needs itself
+
+    def failing(aggregate_id: Any) -> Any:
+        raise failure
+
+    s.store.cache = None
+    s.store.load_batch = nothing_prefetched  # type: ignore[method-assign]
+    s.store.load = failing  # type: ignore[method-assign]
+    head = s.head()
+    with pytest.raises(type(failure)):
+        s.batch([command])
+    assert s.head() == head  # nothing stored, the result least of all
+    s.store.load_batch, s.store.load = load_batch, load  # type: ignore[method-assign]
+    [redelivered] = s.batch([command])
+    assert redelivered.status == "accepted"
+    assert s.types() == ["ChargerRegistered"]
