@@ -35,11 +35,14 @@ one lease and one backoff, so an e-mail sent again by a takeover or a retry is s
 System = Harness[SmtpSink]
 
 
-def fault_system(var: Path, *, own_cluster: bool = False, notifications: bool = True,
-                 gateway: bool = False, split: bool = False) -> System:
+def fault_system(var: Path, *, own_cluster: bool = False, cluster_dir: Path | None = None,
+                 notifications: bool = True, gateway: bool = False,
+                 split: bool = False) -> System:
     """`split`: the access service's command side as `.access` (`ACCESS_ROLE=commands`);
-    the caller adds its read side (`add_access(ACCESS_ROLE="queries")`) once it runs."""
-    database = Database(admin_url=ADMIN_URL, prefix="ca_faults", own_cluster=own_cluster)
+    the caller adds its read side (`add_access(ACCESS_ROLE="queries")`) once it runs.
+    `cluster_dir`: where the own cluster's data goes (a throwaway folder by default)."""
+    database = Database(admin_url=ADMIN_URL, prefix="ca_faults", own_cluster=own_cluster,
+                        cluster_dir=cluster_dir)
     role = {"ACCESS_ROLE": "commands"} if split else {}
     return System(var, SmtpSink(), name="faults", token=TOKEN, supervised=False,
                   notifications=notifications, gateway=gateway, database=database,

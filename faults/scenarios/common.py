@@ -25,14 +25,16 @@ def say(scenario: str, text: str) -> None:
 
 
 def with_system(figures: Figures, var: Path, body: Body, *, own_cluster: bool = False,
-                notifications: bool = True, converge_within: float = 120.0,
-                emails: bool = True, gateway: bool = False, split: bool = False) -> Figures:
+                cluster_dir: Path | None = None, notifications: bool = True,
+                converge_within: float = 120.0, emails: bool = True, gateway: bool = False,
+                split: bool = False) -> Figures:
     """Start a system, run `body` under a traffic client, wait for the counts to settle,
     run the conservation check; stop everything. Exceptions land in `figures.error`.
     `split`: the access service as `make run` runs it, its command side as `.access` and
     its read side as `.more_access[0]`."""
     started = time.monotonic()
-    system = fault_system(var, own_cluster=own_cluster, notifications=notifications,
+    system = fault_system(var, own_cluster=own_cluster, cluster_dir=cluster_dir,
+                          notifications=notifications,
                           gateway=gateway, split=split)
     try:
         say(figures.scenario, "starting the system")
