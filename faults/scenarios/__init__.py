@@ -25,7 +25,7 @@ class Scenario:
 
 MODULES = ("kill_access", "kill_notifications", "kill_gateway", "fault_points",
            "sigterm", "broker", "postgres", "smtp", "poison", "races", "fuzz", "phantom",
-           "reads", "disk_full")
+           "reads", "disk_full", "power_cut")
 
 
 def all_scenarios() -> list[Scenario]:
