@@ -13,7 +13,7 @@ from pathlib import Path
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import recovery, say, with_system
+from faults.scenarios.common import recovery, resend_unanswered, say, under_load, with_system
 from faults.system import System
 from faults.traffic import Load, Traffic
 
@@ -49,10 +49,7 @@ async def pause_body(system: System, traffic: Traffic, figures: Figures) -> None
 async def restart_body(system: System, traffic: Traffic, figures: Figures) -> None:
     broker = system.broker
     assert broker is not None
-    load = Load(traffic, RATE)
-    stop = asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=90, stop=stop))
-    try:
+    async with under_load(traffic, RATE, seconds=90):
         await asyncio.sleep(8.0)
         before = len(traffic.wire.events)
         await asyncio.to_thread(broker.kill)
@@ -61,19 +58,9 @@ async def restart_body(system: System, traffic: Traffic, figures: Figures) -> No
         restarted = time.time()
         await traffic.refollow()
         await asyncio.sleep(15.0)
-    finally:
-        stop.set()
-        await loader
     figures.faults = 1
     await traffic.flush()
-    resent = 0
-    for _ in range(4):  # what a client does: resend (same id) what has no result yet
-        await asyncio.sleep(5.0)
-        resent += await traffic.resend_unanswered(older_than=10.0)
-        await traffic.flush()
-    figures.details["resent_without_result"] = resent
-    figures.redeliveries += resent
-    say(figures.scenario, f"resent {resent} commands that had no result")
+    await resend_unanswered(traffic, figures)
     recovery(traffic, [restarted], figures)
 
 

@@ -4,16 +4,18 @@ stop everything whatever happened."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from faults.audit import Auditor
 from faults.report import Figures
 from faults.system import SETTLE_S, System, fault_system
-from faults.traffic import Traffic
+from faults.traffic import Load, Traffic
+from services.local.postgres import LocalPostgres
 
 log = logging.getLogger("faults")
 
@@ -107,3 +109,48 @@ def recovery(traffic: Traffic, moments: list[float], figures: Figures) -> None:
     figures.recovery_s = max(known) if known else None
     if len(known) < len(times):
         figures.notes.append(f"{len(times) - len(known)} fault(s) with no result after them")
+
+
+@contextlib.asynccontextmanager
+async def under_load(traffic: Traffic, rate: float, seconds: float) -> AsyncIterator[Load]:
+    """The usual load (`rate` units a second, for `seconds` at most) for the body of the
+    `async with`; stopped, and its last unit sent, when the body ends however it ends."""
+    load = Load(traffic, rate)
+    stop = asyncio.Event()
+    loader = asyncio.create_task(load.run(seconds=seconds, stop=stop))
+    try:
+        yield load
+    finally:
+        stop.set()
+        await loader
+
+
+async def resend_unanswered(traffic: Traffic, figures: Figures, rounds: int = 4) -> int:
+    """What a client does after a broker lost records: resend, same id, each command with
+    no result yet, every 5 s for `rounds` rounds; counted as redeliveries."""
+    resent = 0
+    for _ in range(rounds):
+        await asyncio.sleep(5.0)
+        resent += await traffic.resend_unanswered(older_than=10.0)
+        await traffic.flush()
+    figures.details["resent_without_result"] = resent
+    figures.redeliveries += resent
+    say(figures.scenario, f"resent {resent} commands that had no result")
+    return resent
+
+
+def note_survivors(system: System, figures: Figures) -> None:
+    """Check that the services lived through a fault of another part without a restart."""
+    for service in (system.access, system.notifier):
+        if service is not None:
+            figures.checks[f"{service.name} survived"] = service.alive and service.starts == 1
+
+
+@contextlib.asynccontextmanager
+async def cluster_back(cluster: LocalPostgres) -> AsyncIterator[None]:
+    """Whatever the body did to it, the scenario's own cluster runs again after it."""
+    try:
+        yield
+    finally:
+        if not cluster.running:
+            await asyncio.to_thread(cluster.start)

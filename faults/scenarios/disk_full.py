@@ -22,9 +22,9 @@ from pathlib import Path
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import recovery, say, with_system
+from faults.scenarios.common import note_survivors, recovery, say, under_load, with_system
 from faults.system import System
-from faults.traffic import Load, Traffic
+from faults.traffic import Traffic
 
 RATE = 40.0
 FULL_S = 15.0
@@ -58,24 +58,19 @@ def disk_full_errors(log: Path) -> int:
 async def body(system: System, traffic: Traffic, figures: Figures, mount: Path) -> None:
     assert system.database.cluster is not None
     ballast = mount / "ballast"
-    load = Load(traffic, RATE)
-    stop = asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=120, stop=stop))
     moments: list[float] = []
-    try:
-        await asyncio.sleep(6.0)
-        written = await asyncio.to_thread(fill, ballast)
-        say(figures.scenario, f"disk full (ballast {written >> 20} MiB)")
-        await asyncio.sleep(FULL_S)
-        ballast.unlink()
+    async with under_load(traffic, RATE, seconds=120):
+        try:
+            await asyncio.sleep(6.0)
+            written = await asyncio.to_thread(fill, ballast)
+            say(figures.scenario, f"disk full (ballast {written >> 20} MiB)")
+            await asyncio.sleep(FULL_S)
+        finally:
+            ballast.unlink(missing_ok=True)
         moments.append(time.time())
         say(figures.scenario, f"space back after {FULL_S:.0f} s "
                               f"({len(traffic.sent)} commands sent)")
         await asyncio.sleep(12.0)
-    finally:
-        ballast.unlink(missing_ok=True)
-        stop.set()
-        await loader
     figures.faults = len(moments)
     await traffic.flush()
     await asyncio.sleep(2.0)
@@ -83,9 +78,7 @@ async def body(system: System, traffic: Traffic, figures: Figures, mount: Path) 
     errors = disk_full_errors(system.log_dir / "postgres.log")
     figures.details["disk_full_errors_logged"] = errors
     figures.checks["the database reported its disk full"] = errors > 0
-    for service in (system.access, system.notifier):
-        if service is not None:
-            figures.checks[f"{service.name} survived"] = service.alive and service.starts == 1
+    note_survivors(system, figures)
 
 
 def run(var: Path) -> Figures:

@@ -32,9 +32,9 @@ from typing import Any
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import recovery, say, with_system
+from faults.scenarios.common import recovery, say, under_load, with_system
 from faults.system import System
-from faults.traffic import Load, Traffic
+from faults.traffic import Traffic
 from harness.processes import ServiceProcess, http_ok
 
 KILLS = 5
@@ -49,11 +49,8 @@ async def kill_by_turns(system: System, traffic: Traffic, figures: Figures,
     """Under load, kill -9 the processes of `turns` one after another, 1-4 s apart,
     `kills` times in all, each started again at once; recovery from the kill times."""
     rng = random.Random()
-    load = Load(traffic, RATE)
-    stop = asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=120, stop=stop))
     moments: list[float] = []
-    try:
+    async with under_load(traffic, RATE, seconds=120):
         for n in range(kills):
             what, process = turns[n % len(turns)]
             await asyncio.sleep(rng.uniform(1.0, 4.0))
@@ -63,9 +60,6 @@ async def kill_by_turns(system: System, traffic: Traffic, figures: Figures,
             say(figures.scenario, f"kill {n + 1}/{kills}{what}: back in {took:.1f} s "
                                   f"({len(traffic.sent)} commands sent)")
         await asyncio.sleep(4.0)  # keep the load on after the last restart
-    finally:
-        stop.set()
-        await loader
     figures.faults = len(moments)
     await traffic.flush()
     await asyncio.sleep(2.0)
@@ -115,12 +109,9 @@ async def leader_and_standby(system: System, traffic: Traffic, figures: Figures)
     assert system.access is not None
     instances = [system.access, await asyncio.to_thread(system.add_access)]
     rng = random.Random()
-    load = Load(traffic, RATE)
-    stop = asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=180, stop=stop))
     moments: list[float] = []
     killed: list[dict[str, Any]] = []
-    try:
+    async with under_load(traffic, RATE, seconds=180):
         for n in range(TWO_KILLS):
             if not await wait_until_ready(instances, 60.0):
                 raise RuntimeError("the two instances did not both hold partitions")
@@ -146,9 +137,6 @@ async def leader_and_standby(system: System, traffic: Traffic, figures: Figures)
                                   f"{led_after:.1f} s after; back in {took:.1f} s "
                                   f"({len(traffic.sent)} commands sent)")
         await asyncio.sleep(4.0)
-    finally:
-        stop.set()
-        await loader
     figures.faults = len(moments)
     figures.details["kills"] = killed
     figures.checks["leadership_moved"] = all(k["survivor_led"] for k in killed)

@@ -31,9 +31,9 @@ import asyncpg
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import say, with_system
+from faults.scenarios.common import say, under_load, with_system
 from faults.system import System
-from faults.traffic import Load, Traffic
+from faults.traffic import Traffic
 from harness.processes import ServiceProcess
 
 KILLS = 5
@@ -110,41 +110,37 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     notifier = system.notifier
     assert notifier is not None
     rng = random.Random()
-    load = Load(traffic, RATE)
-    stop = asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=240, stop=stop))
     moments: list[float] = []
     left: list[InFlight] = []
     deduped = 0
     instance = notifier.env["NOTIFICATIONS_INSTANCE"]
     database = await system.connect()
     try:
-        await wait_for_email_after(system, time.time() - 1, 45.0)  # the first one sends
-        for n in range(ATTEMPTS):
-            if caught(left) == KILLS:
-                break
-            await asyncio.sleep(rng.uniform(0.2, 3.0))
-            found = await asyncio.to_thread(system.notifier_metrics)
-            deduped += int(found.get("notifications_duplicates_total", 0))
-            await aim(database, instance, AIM_S)
-            moments.append(time.time())
-            await asyncio.to_thread(notifier.kill)
-            left.append(await in_flight(database, instance))
-            await asyncio.to_thread(notifier.start)
-            flowing = await wait_for_email_after(system, moments[-1], 45.0)
-            # Kill the next instance while it consumes, not while it joins the group: the
-            # first e-mails after a restart are the ones it took over, sent before it joins
-            # (waiting for those alone, every other kill fell into the join).
-            joined = await wait_until_consuming(system, 45.0)
-            say(figures.scenario, f"kill {n + 1} ({caught(left)}/{KILLS} in flight): left "
-                                  f"{left[-1].leased} e-mails leased ({left[-1].handed_over} "
-                                  "handed over); e-mails flow "
-                                  f"again after {_seconds(flowing)} s, consuming again after "
-                                  f"{_seconds(joined)} s ({system.sink.count()} so far)")
-        await asyncio.sleep(8.0)
+        async with under_load(traffic, RATE, seconds=240):
+            await wait_for_email_after(system, time.time() - 1, 45.0)  # the first one sends
+            for n in range(ATTEMPTS):
+                if caught(left) == KILLS:
+                    break
+                await asyncio.sleep(rng.uniform(0.2, 3.0))
+                found = await asyncio.to_thread(system.notifier_metrics)
+                deduped += int(found.get("notifications_duplicates_total", 0))
+                await aim(database, instance, AIM_S)
+                moments.append(time.time())
+                await asyncio.to_thread(notifier.kill)
+                left.append(await in_flight(database, instance))
+                await asyncio.to_thread(notifier.start)
+                flowing = await wait_for_email_after(system, moments[-1], 45.0)
+                # Kill the next instance while it consumes, not while it joins the group: the
+                # first e-mails after a restart are the ones it took over, sent before it joins
+                # (waiting for those alone, every other kill fell into the join).
+                joined = await wait_until_consuming(system, 45.0)
+                say(figures.scenario, f"kill {n + 1} ({caught(left)}/{KILLS} in flight): left "
+                                      f"{left[-1].leased} e-mails leased ({left[-1].handed_over} "
+                                      "handed over); e-mails flow "
+                                      f"again after {_seconds(flowing)} s, consuming again after "
+                                      f"{_seconds(joined)} s ({system.sink.count()} so far)")
+            await asyncio.sleep(8.0)
     finally:
-        stop.set()
-        await loader
         await database.close()
     figures.faults = len(moments)
     note_in_flight(figures, left)
@@ -157,44 +153,40 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
     assert system.notifier is not None
     instances = [system.notifier, await asyncio.to_thread(system.add_notifier)]
     rng = random.Random()
-    load = Load(traffic, RATE)
-    stop = asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=240, stop=stop))
     kills = 0
     moments: list[float] = []
     left: list[InFlight] = []
     names = [instance.env["NOTIFICATIONS_INSTANCE"] for instance in instances]
     database = await system.connect()
     try:
-        await wait_for_email_after(system, time.time() - 1, 45.0)
-        for instance in instances:  # both in the group before the first kill
-            await wait_until_consuming(system, 45.0, instance)
-        for n in range(ATTEMPTS):
-            if caught(left) == KILLS:
-                break
-            await asyncio.sleep(rng.uniform(0.5, 4.0))
-            victim = instances[n % 2]
-            await aim(database, names[n % 2], AIM_S)
-            await asyncio.to_thread(victim.kill)
-            left.append(await in_flight(database, names[n % 2]))
-            kills += 1
-            moment = time.time()
-            await asyncio.sleep(rng.uniform(0.0, 3.0))  # the survivor alone for a while
-            await asyncio.to_thread(victim.start)
-            # Kill next while both consume, not while the group is still rebalancing.
-            await wait_for_email_after(system, time.time(), 45.0)
-            await wait_until_consuming(system, 45.0, victim)  # both send again
-            flowing = first_email_after(system, moment)
-            moments.append(moment)
-            say(figures.scenario, f"kill {n + 1} ({caught(left)}/{KILLS} in flight, instance "
-                                  f"{n % 2 + 1}): left "
-                                  f"{left[-1].leased} e-mails leased ({left[-1].handed_over} "
-                                  f"handed over); first e-mail after {_seconds(flowing)} s "
-                                  f"({system.sink.count()} so far)")
-        await asyncio.sleep(8.0)
+        async with under_load(traffic, RATE, seconds=240):
+            await wait_for_email_after(system, time.time() - 1, 45.0)
+            for instance in instances:  # both in the group before the first kill
+                await wait_until_consuming(system, 45.0, instance)
+            for n in range(ATTEMPTS):
+                if caught(left) == KILLS:
+                    break
+                await asyncio.sleep(rng.uniform(0.5, 4.0))
+                victim = instances[n % 2]
+                await aim(database, names[n % 2], AIM_S)
+                await asyncio.to_thread(victim.kill)
+                left.append(await in_flight(database, names[n % 2]))
+                kills += 1
+                moment = time.time()
+                await asyncio.sleep(rng.uniform(0.0, 3.0))  # the survivor alone for a while
+                await asyncio.to_thread(victim.start)
+                # Kill next while both consume, not while the group is still rebalancing.
+                await wait_for_email_after(system, time.time(), 45.0)
+                await wait_until_consuming(system, 45.0, victim)  # both send again
+                flowing = first_email_after(system, moment)
+                moments.append(moment)
+                say(figures.scenario, f"kill {n + 1} ({caught(left)}/{KILLS} in flight, instance "
+                                      f"{n % 2 + 1}): left "
+                                      f"{left[-1].leased} e-mails leased ({left[-1].handed_over} "
+                                      f"handed over); first e-mail after {_seconds(flowing)} s "
+                                      f"({system.sink.count()} so far)")
+            await asyncio.sleep(8.0)
     finally:
-        stop.set()
-        await loader
         await database.close()
     figures.faults = kills
     note_in_flight(figures, left)

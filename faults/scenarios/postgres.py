@@ -11,9 +11,16 @@ from pathlib import Path
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import recovery, say, with_system
+from faults.scenarios.common import (
+    cluster_back,
+    note_survivors,
+    recovery,
+    say,
+    under_load,
+    with_system,
+)
 from faults.system import System
-from faults.traffic import Load, Traffic
+from faults.traffic import Traffic
 
 RATE = 40.0
 
@@ -21,11 +28,8 @@ RATE = 40.0
 async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     cluster = system.database.cluster
     assert cluster is not None
-    load = Load(traffic, RATE)
-    stop = asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=120, stop=stop))
     moments: list[float] = []
-    try:
+    async with under_load(traffic, RATE, seconds=120), cluster_back(cluster):
         await asyncio.sleep(6.0)
         started = time.monotonic()
         await asyncio.to_thread(cluster.restart)
@@ -40,18 +44,11 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
         say(figures.scenario, f"PostgreSQL killed (-9) and back after crash recovery in "
                               f"{time.monotonic() - started:.1f} s")
         await asyncio.sleep(12.0)
-    finally:
-        if not cluster.running:
-            await asyncio.to_thread(cluster.start)
-        stop.set()
-        await loader
     figures.faults = len(moments)
     await traffic.flush()
     await asyncio.sleep(2.0)
     recovery(traffic, moments, figures)
-    for service in (system.access, system.notifier):
-        if service is not None:
-            figures.checks[f"{service.name} survived"] = service.alive and service.starts == 1
+    note_survivors(system, figures)
 
 
 def run(var: Path) -> Figures:

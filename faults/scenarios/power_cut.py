@@ -19,9 +19,16 @@ from pathlib import Path
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import recovery, say, with_system
+from faults.scenarios.common import (
+    cluster_back,
+    recovery,
+    resend_unanswered,
+    say,
+    under_load,
+    with_system,
+)
 from faults.system import System
-from faults.traffic import Load, Traffic
+from faults.traffic import Traffic
 
 RATE = 40.0
 
@@ -33,10 +40,7 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     assert broker is not None
     assert access is not None
     assert notifier is not None
-    load = Load(traffic, RATE)
-    stop = asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=90, stop=stop))
-    try:
+    async with under_load(traffic, RATE, seconds=90), cluster_back(cluster):
         await asyncio.sleep(8.0)
         seen = len(traffic.wire.events)
         await asyncio.gather(*(asyncio.to_thread(kill) for kill in
@@ -53,21 +57,9 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
         await asyncio.to_thread(notifier.start)
         say(figures.scenario, f"everything back in {time.monotonic() - started:.1f} s")
         await asyncio.sleep(15.0)
-    finally:
-        if not cluster.running:
-            await asyncio.to_thread(cluster.start)
-        stop.set()
-        await loader
     figures.faults = 1
     await traffic.flush()
-    resent = 0
-    for _ in range(4):  # what a client does: resend (same id) what has no result yet
-        await asyncio.sleep(5.0)
-        resent += await traffic.resend_unanswered(older_than=10.0)
-        await traffic.flush()
-    figures.details["resent_without_result"] = resent
-    figures.redeliveries += resent
-    say(figures.scenario, f"resent {resent} commands that had no result")
+    await resend_unanswered(traffic, figures)
     recovery(traffic, [cut], figures)
 
 

@@ -17,6 +17,8 @@ from faults.scenarios.kill_notifications import KILLS, InFlight, aim, in_flight,
 from services.notifications.ports import Claim, Finished
 from services.notifications.privacy import RecipientKeys
 from services.notifications.sent_log.queue import SentLog
+from tests.integration.notifications.sent_log import rows
+from tests.integration.notifications.sent_log.rows import sent_log_pool
 
 pytestmark = pytest.mark.integration
 
@@ -31,15 +33,12 @@ def database_url(new_database: Any) -> str:
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
-    await SentLog(pool, KEYS).create_schema()
-    yield pool
-    await pool.close()
+    async with sent_log_pool(database_url, KEYS) as pool:
+        yield pool
 
 
 def claim() -> Claim:
-    event_id, key = uuid.uuid4(), KEYS(f"{uuid.uuid4().hex}@example.no")
-    return Claim(event_id, key, "invitation", "UserInvited", f"<{event_id}@test>", "{}")
+    return rows.claim(KEYS)
 
 
 async def test_in_flight_counts_the_instances_live_leases_and_their_hand_overs(

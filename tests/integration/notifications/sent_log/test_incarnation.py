@@ -18,6 +18,8 @@ from services.common.timeouts import wait_for
 from services.notifications.ports import Claim
 from services.notifications.privacy import RecipientKeys
 from services.notifications.sent_log.queue import SentLog
+from tests.integration.notifications.sent_log import rows
+from tests.integration.notifications.sent_log.rows import sent_log_pool
 
 pytestmark = pytest.mark.integration
 
@@ -46,15 +48,12 @@ asyncio.run(main(*sys.argv[1:]))
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
-    await SentLog(pool, KEYS).create_schema()
-    yield pool
-    await pool.close()
+    async with sent_log_pool(database_url, KEYS) as pool:
+        yield pool
 
 
 def claim() -> Claim:
-    event_id, key = uuid.uuid4(), KEYS(f"{uuid.uuid4().hex}@example.no")
-    return Claim(event_id, key, "invitation", "UserInvited", f"<{event_id}@test>", "{}")
+    return rows.claim(KEYS)
 
 
 async def test_a_restarted_instance_takes_over_its_predecessors_leases_at_once(
