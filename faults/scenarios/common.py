@@ -73,6 +73,8 @@ async def _run(system: System, figures: Figures, body: Body, within: float,
         ledger = await auditor.conserve(figures, emails=emails)
         figures.smtp_exception = min(allowed, ledger.duplicates["emails"])
         figures.duplicates -= figures.smtp_exception
+        if emails and ledger.duplicates["emails"]:
+            figures.details["emails_twice"] = arrivals_of_repeats(system)
         if system.notifier is not None and system.notifier.alive:
             found = system.notifier_metrics()
             figures.details["notifications_metrics"] = {
@@ -99,6 +101,20 @@ async def settle(system: System, figures: Figures, seconds: float = SETTLE_S) ->
         seen.add(key)
     figures.details["settle"] = {"seconds": seconds, "emails_in_window": len(late),
                                  "duplicates_in_window": repeats}
+
+
+def arrivals_of_repeats(system: System, keep: int = 10) -> list[dict[str, object]]:
+    """For each e-mail the sink received more than once, when each copy arrived
+    (time.time()): set beside a scenario's fault moments, they tell a crash between an
+    e-mail's last byte and its mark (the first copy just before a kill, the second after
+    the takeover) from anything else."""
+    copies: dict[tuple[str, str], list[float]] = {}
+    for delivery in system.sink.deliveries():
+        copies.setdefault((delivery.message_id, delivery.recipient), []).append(delivery.at)
+    repeats: list[dict[str, object]] = [
+        {"message_id": message_id, "arrived": [round(at, 4) for at in times]}
+        for (message_id, _), times in copies.items() if len(times) > 1]
+    return repeats[:keep]
 
 
 def recovery(traffic: Traffic, moments: list[float], figures: Figures) -> None:

@@ -144,6 +144,7 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
         await database.close()
     figures.faults = len(moments)
     note_in_flight(figures, left)
+    note_kills(figures, moments)
     figures.redeliveries += deduped
     times = [first_email_after(system, m + 0.5) for m in moments]
     note_recovery(figures, [None if t is None else t + 0.5 for t in times])
@@ -169,10 +170,10 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
                 await asyncio.sleep(rng.uniform(0.5, 4.0))
                 victim = instances[n % 2]
                 await aim(database, names[n % 2], AIM_S)
+                moment = time.time()
                 await asyncio.to_thread(victim.kill)
                 left.append(await in_flight(database, names[n % 2]))
                 kills += 1
-                moment = time.time()
                 await asyncio.sleep(rng.uniform(0.0, 3.0))  # the survivor alone for a while
                 await asyncio.to_thread(victim.start)
                 # Kill next while both consume, not while the group is still rebalancing.
@@ -190,6 +191,7 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
         await database.close()
     figures.faults = kills
     note_in_flight(figures, left)
+    note_kills(figures, moments)
     note_recovery(figures, [first_email_after(system, m) for m in moments])
 
 
@@ -205,6 +207,12 @@ def caught(left: list[InFlight]) -> int:
 def note_in_flight(figures: Figures, left: list[InFlight]) -> None:
     figures.details["left_in_flight_by_each_kill"] = [kill._asdict() for kill in left]
     figures.checks["kills_left_emails_in_flight"] = caught(left) >= KILLS
+
+
+def note_kills(figures: Figures, moments: list[float]) -> None:
+    """When each kill fired (time.time()), to set beside the arrivals of any e-mail
+    received twice (`emails_twice`)."""
+    figures.details["kill_moments"] = [round(m, 4) for m in moments]
 
 
 def note_recovery(figures: Figures, times: list[float | None]) -> None:
