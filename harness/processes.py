@@ -137,6 +137,15 @@ class ServiceProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.exit_codes.append(self.process.wait(10))
 
+    def pause(self) -> None:
+        """SIGSTOP the service's process group: frozen as it is, sockets and all."""
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
     def terminate(self, timeout: float = 55.0) -> float:
         """SIGTERM and wait for the graceful drain; SIGKILL after `timeout`. Seconds taken."""
         if not self.alive:

@@ -7,12 +7,13 @@ sends it again. A kill before the hand-over leaves the row to the retry loop of 
 instance, after the lease: the e-mail is late, not lost.
 
 Each kill is aimed: after a random delay it waits (a few seconds at most) for the
-sent-log to show e-mails leased by the running instance, and counts, between the kill and
-the restart, what the dead instance left leased and how much of it was handed over. A
-kill that leaves nothing in flight proves nothing about either path (an e-mail is leased
-for milliseconds at this load, so the aim misses some), so the scenario kills again until
-five kills have left e-mails in flight, at most fifteen times; its
-`kills_left_emails_in_flight` check fails when fifteen did not reach five.
+sent-log to show e-mails leased by the running instance, freezes it (SIGSTOP), looks
+again and kills it frozen if it still holds some (else thaws it and waits on), and
+counts, between the kill and the restart, what the dead instance left leased and how much
+of it was handed over. A kill that leaves nothing in flight proves nothing about either
+path, so the scenario kills again until five kills have left e-mails in flight, at most
+fifteen times; its `kills_left_emails_in_flight` check fails when fifteen did not reach
+five.
 
 `kill-one-of-two-notifiers`: two instances in one consumer group (3 partitions), one of
 them killed at a time: the survivor takes the partitions over, both share the sent-log.
@@ -25,7 +26,7 @@ import random
 import time
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import asyncpg
 
@@ -43,6 +44,8 @@ ATTEMPTS = 3 * KILLS
 RATE = 40.0
 AIM_S = 5.0
 """How long a kill waits for e-mails in flight before it fires anyway."""
+LOAD_S = 900.0
+"""Longer than every kill can take: the load stops when the kills are done."""
 
 IN_FLIGHT = """
 SELECT count(*) AS leased, count(*) FILTER (WHERE handed_over_at IS NOT NULL) AS handed_over
@@ -67,13 +70,28 @@ async def in_flight(database: asyncpg.Connection, instance: str) -> InFlight:
     return InFlight(row["leased"], row["handed_over"])
 
 
-async def aim(database: asyncpg.Connection, instance: str, within: float) -> None:
-    """Return once `instance` holds leases on e-mails, or after `within` seconds."""
+class Holdable(Protocol):
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+
+
+async def aim(database: asyncpg.Connection, instance: str, victim: Holdable,
+              within: float) -> InFlight | None:
+    """Freeze `victim` (SIGSTOP) at a moment its `instance` holds e-mails in flight, and
+    return what it holds, for the caller to kill frozen; None, `victim` running, if no such
+    moment came within `within` seconds. An e-mail is in flight for milliseconds at this
+    load, so a kill fired after merely seeing one mostly came too late: frozen, it cannot
+    finish what the count saw."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if (await in_flight(database, instance)).leased:
-            return
-        await asyncio.sleep(0.01)
+            victim.pause()
+            held = await in_flight(database, instance)
+            if held.leased:
+                return held
+            victim.resume()
+        await asyncio.sleep(0.005)
+    return None
 
 
 def first_email_after(system: System, moment: float) -> float | None:
@@ -116,7 +134,7 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     instance = notifier.env["NOTIFICATIONS_INSTANCE"]
     database = await system.connect()
     try:
-        async with under_load(traffic, RATE, seconds=240):
+        async with under_load(traffic, RATE, seconds=LOAD_S):
             await wait_for_email_after(system, time.time() - 1, 45.0)  # the first one sends
             for n in range(ATTEMPTS):
                 if caught(left) == KILLS:
@@ -124,7 +142,7 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
                 await asyncio.sleep(rng.uniform(0.2, 3.0))
                 found = await asyncio.to_thread(system.notifier_metrics)
                 deduped += int(found.get("notifications_duplicates_total", 0))
-                await aim(database, instance, AIM_S)
+                await aim(database, instance, notifier, AIM_S)
                 moments.append(time.time())
                 await asyncio.to_thread(notifier.kill)
                 left.append(await in_flight(database, instance))
@@ -160,7 +178,7 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
     names = [instance.env["NOTIFICATIONS_INSTANCE"] for instance in instances]
     database = await system.connect()
     try:
-        async with under_load(traffic, RATE, seconds=240):
+        async with under_load(traffic, RATE, seconds=LOAD_S):
             await wait_for_email_after(system, time.time() - 1, 45.0)
             for instance in instances:  # both in the group before the first kill
                 await wait_until_consuming(system, 45.0, instance)
@@ -169,7 +187,7 @@ async def two_body(system: System, traffic: Traffic, figures: Figures) -> None:
                     break
                 await asyncio.sleep(rng.uniform(0.5, 4.0))
                 victim = instances[n % 2]
-                await aim(database, names[n % 2], AIM_S)
+                await aim(database, names[n % 2], victim, AIM_S)
                 moment = time.time()
                 await asyncio.to_thread(victim.kill)
                 left.append(await in_flight(database, names[n % 2]))

@@ -24,8 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +35,6 @@ from faults.scenarios import Scenario
 from faults.scenarios.common import say, with_system
 from faults.system import System
 from faults.traffic import Load, Traffic
-from harness.processes import ServiceProcess
 
 RATE = 30.0
 STOPPED_S = 8.0
@@ -139,11 +136,6 @@ class Reader:
         self.reads.count(api, kind)
 
 
-def signal_group(process: ServiceProcess, sig: signal.Signals) -> None:
-    assert process.pid is not None
-    os.killpg(process.pid, sig)
-
-
 async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     assert system.access is not None
     read_side = system.more_access[0]
@@ -161,12 +153,12 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
         took = await asyncio.to_thread(read_side.start)
         say(figures.scenario, f"read side killed, back in {took:.1f} s")
         await asyncio.sleep(5.0)
-        signal_group(read_side, signal.SIGSTOP)
+        read_side.pause()
         faults += 1
         try:
             await asyncio.sleep(STOPPED_S)
         finally:
-            signal_group(read_side, signal.SIGCONT)
+            read_side.resume()
         say(figures.scenario, f"read side stopped for {STOPPED_S:.0f} s, continued")
         await asyncio.sleep(5.0)
         await asyncio.to_thread(read_side.kill)

@@ -64,8 +64,25 @@ async def test_in_flight_counts_the_instances_live_leases_and_their_hand_overs(
         # successor takes both over at once, so both count.
         assert await in_flight(connection, name) == InFlight(leased=3, handed_over=1)
         assert await in_flight(connection, "nobody") == InFlight(leased=0, handed_over=0)
-        await aim(connection, name, within=30.0)  # returns at once: there are leases
-        await aim(connection, "nobody", within=0.05)  # gives up: there are none
+        holding, idle = Victim(), Victim()
+        # Frozen at once, and left frozen for the kill: there are leases.
+        assert await aim(connection, name, holding, within=30.0) == InFlight(3, 1)
+        assert holding.calls == ["pause"]
+        assert await aim(connection, "nobody", idle, within=0.05) is None  # gives up
+        assert idle.calls == []
+
+
+class Victim:
+    """Stands for the process `aim` freezes: what it was told, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def pause(self) -> None:
+        self.calls.append("pause")
+
+    def resume(self) -> None:
+        self.calls.append("resume")
 
 
 def test_a_run_passes_only_when_enough_kills_left_emails_in_flight() -> None:
