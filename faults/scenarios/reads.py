@@ -22,7 +22,6 @@ It also checks that both APIs answer fresh again after the last fault.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,9 +31,9 @@ import httpx
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import say, with_system
+from faults.scenarios.common import say, under_load, with_system
 from faults.system import System
-from faults.traffic import Load, Traffic
+from faults.traffic import Traffic
 
 RATE = 30.0
 STOPPED_S = 8.0
@@ -141,38 +140,34 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
     read_side = system.more_access[0]
     apis = {"read side": system.api_of(read_side), "command side": system.api}
     reader = Reader(traffic, apis, system.token)
-    load = Load(traffic, RATE)
-    stop_load, stop_reads = asyncio.Event(), asyncio.Event()
-    loader = asyncio.create_task(load.run(seconds=120, stop=stop_load))
+    stop_reads = asyncio.Event()
     reading = asyncio.create_task(reader.run(stop_reads))
     faults = 0
     try:
-        await asyncio.sleep(5.0)
-        await asyncio.to_thread(read_side.kill)
-        faults += 1
-        took = await asyncio.to_thread(read_side.start)
-        say(figures.scenario, f"read side killed, back in {took:.1f} s")
-        await asyncio.sleep(5.0)
-        read_side.pause()
-        faults += 1
-        try:
-            await asyncio.sleep(STOPPED_S)
-        finally:
-            read_side.resume()
-        say(figures.scenario, f"read side stopped for {STOPPED_S:.0f} s, continued")
-        await asyncio.sleep(5.0)
-        await asyncio.to_thread(read_side.kill)
-        faults += 1
-        took = await asyncio.to_thread(read_side.start)
-        say(figures.scenario, f"read side killed again, back in {took:.1f} s")
-        await asyncio.sleep(5.0)  # the load and the reads go on after the last fault
-    finally:
-        stop_load.set()
-        await loader
+        async with under_load(traffic, RATE, seconds=120):
+            await asyncio.sleep(5.0)
+            await asyncio.to_thread(read_side.kill)
+            faults += 1
+            took = await asyncio.to_thread(read_side.start)
+            say(figures.scenario, f"read side killed, back in {took:.1f} s")
+            await asyncio.sleep(5.0)
+            read_side.pause()
+            faults += 1
+            try:
+                await asyncio.sleep(STOPPED_S)
+            finally:
+                read_side.resume()
+            say(figures.scenario, f"read side stopped for {STOPPED_S:.0f} s, continued")
+            await asyncio.sleep(5.0)
+            await asyncio.to_thread(read_side.kill)
+            faults += 1
+            took = await asyncio.to_thread(read_side.start)
+            say(figures.scenario, f"read side killed again, back in {took:.1f} s")
+            await asyncio.sleep(5.0)  # the load and the reads go on after the last fault
         await traffic.flush()
-        stop_reads.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reading
+    finally:
+        stop_reads.set()  # the reader still reads back every result it has seen
+        await reading
     figures.faults = faults
     reads = reader.reads
     figures.details["reads"] = {api: dict(kinds) for api, kinds in reads.kinds.items()}
