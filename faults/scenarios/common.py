@@ -170,3 +170,12 @@ async def cluster_back(cluster: LocalPostgres) -> AsyncIterator[None]:
     finally:
         if not cluster.running:
             await asyncio.to_thread(cluster.start)
+
+
+async def faults_over(traffic: Traffic, moments: list[float], figures: Figures) -> None:
+    """After the faults (one per moment): the last commands sent, a moment for their
+    results, then the recovery from each."""
+    figures.faults = len(moments)
+    await traffic.flush()
+    await asyncio.sleep(2.0)
+    recovery(traffic, moments, figures)

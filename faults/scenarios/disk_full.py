@@ -22,7 +22,7 @@ from pathlib import Path
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import note_survivors, recovery, say, under_load, with_system
+from faults.scenarios.common import faults_over, note_survivors, say, under_load, with_system
 from faults.system import System
 from faults.traffic import Traffic
 
@@ -71,10 +71,7 @@ async def body(system: System, traffic: Traffic, figures: Figures, mount: Path) 
         say(figures.scenario, f"space back after {FULL_S:.0f} s "
                               f"({len(traffic.sent)} commands sent)")
         await asyncio.sleep(12.0)
-    figures.faults = len(moments)
-    await traffic.flush()
-    await asyncio.sleep(2.0)
-    recovery(traffic, moments, figures)
+    await faults_over(traffic, moments, figures)
     errors = disk_full_errors(system.log_dir / "postgres.log")
     figures.details["disk_full_errors_logged"] = errors
     figures.checks["the database reported its disk full"] = errors > 0

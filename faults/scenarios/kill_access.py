@@ -32,7 +32,7 @@ from typing import Any
 
 from faults.report import Figures
 from faults.scenarios import Scenario
-from faults.scenarios.common import recovery, say, under_load, with_system
+from faults.scenarios.common import faults_over, say, under_load, with_system
 from faults.system import System
 from faults.traffic import Traffic
 from harness.processes import ServiceProcess, http_ok
@@ -60,10 +60,7 @@ async def kill_by_turns(system: System, traffic: Traffic, figures: Figures,
             say(figures.scenario, f"kill {n + 1}/{kills}{what}: back in {took:.1f} s "
                                   f"({len(traffic.sent)} commands sent)")
         await asyncio.sleep(4.0)  # keep the load on after the last restart
-    figures.faults = len(moments)
-    await traffic.flush()
-    await asyncio.sleep(2.0)
-    recovery(traffic, moments, figures)
+    await faults_over(traffic, moments, figures)
 
 
 async def one_process(system: System, traffic: Traffic, figures: Figures) -> None:
@@ -137,12 +134,9 @@ async def leader_and_standby(system: System, traffic: Traffic, figures: Figures)
                                   f"{led_after:.1f} s after; back in {took:.1f} s "
                                   f"({len(traffic.sent)} commands sent)")
         await asyncio.sleep(4.0)
-    figures.faults = len(moments)
     figures.details["kills"] = killed
     figures.checks["leadership_moved"] = all(k["survivor_led"] for k in killed)
-    await traffic.flush()
-    await asyncio.sleep(2.0)
-    recovery(traffic, moments, figures)
+    await faults_over(traffic, moments, figures)
 
 
 def run(var: Path) -> Figures:

@@ -13,8 +13,8 @@ from faults.report import Figures
 from faults.scenarios import Scenario
 from faults.scenarios.common import (
     cluster_back,
+    faults_over,
     note_survivors,
-    recovery,
     say,
     under_load,
     with_system,
@@ -44,10 +44,7 @@ async def body(system: System, traffic: Traffic, figures: Figures) -> None:
         say(figures.scenario, f"PostgreSQL killed (-9) and back after crash recovery in "
                               f"{time.monotonic() - started:.1f} s")
         await asyncio.sleep(12.0)
-    figures.faults = len(moments)
-    await traffic.flush()
-    await asyncio.sleep(2.0)
-    recovery(traffic, moments, figures)
+    await faults_over(traffic, moments, figures)
     note_survivors(system, figures)
 
 
